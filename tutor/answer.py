@@ -1,0 +1,90 @@
+"""What an answer is (text, citations, refusal) and the extractive backend that needs no LLM.
+
+The extractive backend is the floor every LLM backend falls back to: it quotes our curated answer for
+the best-matching card, cites it, and refuses below the relevance threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from tutor.retrieve import Passage
+
+
+@dataclass
+class Citation:
+    n: int
+    chunk_id: str
+    card_id: str | None
+    source: str
+
+
+@dataclass
+class Answer:
+    question: str
+    standalone: str
+    answer: str
+    citations: list[Citation]
+    refused: bool
+    passages: list[Passage]
+    backend: str
+    latency_s: float = 0.0
+    first_token_s: float | None = None
+    notice: str | None = None
+    id: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = {
+            "id": self.id,
+            "question": self.question,
+            "standalone": self.standalone,
+            "answer": self.answer,
+            "citations": [asdict(c) for c in self.citations],
+            "refused": self.refused,
+            "passages": [p.to_dict() for p in self.passages],
+            "backend": self.backend,
+            "latency_s": round(self.latency_s, 4),
+            "first_token_s": None if self.first_token_s is None else round(self.first_token_s, 4),
+            "notice": self.notice,
+        }
+        d.update(self.extra)
+        return d
+
+
+def cite(n: int, p: Passage) -> Citation:
+    return Citation(n, p.chunk_id, p.card_id, p.source)
+
+
+def nearest_topics(passages: list[Passage], n: int = 3) -> list[str]:
+    seen: list[str] = []
+    # Curated card questions name a topic better than a window cut from a document.
+    for p in sorted(passages, key=lambda p: p.card_id is None):
+        if p.title not in seen:
+            seen.append(p.title)
+    return seen[:n]
+
+
+def refusal_text(passages: list[Passage]) -> str:
+    topics = nearest_topics(passages)
+    text = "That is outside the material I cover, so I won't guess at it."
+    if topics:
+        text += " The nearest questions I can help with:\n" + "\n".join(f"- {t}" for t in topics)
+    return text
+
+
+def is_relevant(passages: list[Passage], min_relevance: float) -> bool:
+    return bool(passages) and passages[0].relevance >= min_relevance
+
+
+def extractive_answer(question: str, standalone: str, passages: list[Passage], min_relevance: float) -> Answer:
+    if not is_relevant(passages, min_relevance):
+        return Answer(question, standalone, refusal_text(passages), [], True, passages, "extractive")
+    best = passages[0]
+    text = f"{best.text} [1]"
+    citations = [cite(1, best)]
+    related = [p for p in passages[1:3] if p.card_id and p.relevance >= min_relevance]
+    if related:
+        text += "\n\nRelated: " + "; ".join(f"{p.title} [{i + 2}]" for i, p in enumerate(related))
+        citations += [cite(i + 2, p) for i, p in enumerate(related)]
+    return Answer(question, standalone, text, citations, False, passages, "extractive")

@@ -1,0 +1,74 @@
+"""Token-window chunking measured in tiktoken tokens (cl100k_base), split at paragraph/sentence edges."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from tutor.tokens import count_tokens, seed_cache
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    source: str
+    card_id: str | None
+    title: str
+    section: str
+    text: str
+    token_count: int
+    kind: str  # "answer" (card body), "question" (card question + phrasings), "document"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def embed_text(self) -> str:
+        """What the embedder and BM25 see: the title anchors a window cut from the middle of a text."""
+        return self.text if self.kind == "question" else f"{self.title}\n{self.text}"
+
+
+@lru_cache(maxsize=4)
+def _splitter(encoding: str, tokens: int, overlap: int):
+    seed_cache(encoding)
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    # LangChain defaults to gpt2 tokens; the encoding is passed explicitly.
+    return RecursiveCharacterTextSplitter.from_tiktoken_encoder(
+        encoding_name=encoding,
+        chunk_size=tokens,
+        chunk_overlap=overlap,
+        separators=["\n\n", "\n", ". ", " ", ""],
+        disallowed_special=(),
+    )
+
+
+def split_text(text: str, encoding: str = "cl100k_base", tokens: int = 180, overlap: int = 30) -> list[str]:
+    return [t.strip() for t in _splitter(encoding, tokens, overlap).split_text(text) if t.strip()]
+
+
+def make_chunks(
+    source: str,
+    title: str,
+    section: str,
+    text: str,
+    card_id: str | None = None,
+    kind: str = "document",
+    encoding: str = "cl100k_base",
+    tokens: int = 180,
+    overlap: int = 30,
+    start: int = 0,
+) -> list[Chunk]:
+    prefix = card_id or source
+    return [
+        Chunk(f"{prefix}#{start + i}", source, card_id, title or first_sentence(piece), section, piece,
+              count_tokens(piece, encoding), kind)
+        for i, piece in enumerate(split_text(text, encoding, tokens, overlap))
+    ]
+
+
+def first_sentence(text: str, limit: int = 90) -> str:
+    """A readable label for a window of a document that has no headings."""
+    flat = " ".join(text.split())
+    end = min((i for i in (flat.find(". "), flat.find("? ")) if i > 0), default=len(flat))
+    label = flat[: end + 1] if end < len(flat) else flat
+    return label if len(label) <= limit else label[: limit - 1].rsplit(" ", 1)[0] + "…"

@@ -1,0 +1,132 @@
+"""`tutor …` — parses arguments and calls one function per command; no decisions live here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tutor import __version__
+from tutor.config import Config
+from tutor.errors import TutorError
+
+
+def _print_json(obj: object) -> None:
+    print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
+    from tutor.embed import MiniLMEmbedder
+    from tutor.ingest import ingest
+
+    report = ingest(config, MiniLMEmbedder, MiniLMEmbedder.name, [Path(p) for p in args.paths],
+                    only=args.only, rebuild=args.rebuild, progress=not args.json)
+    if args.json:
+        _print_json(vars(report))
+    elif report.changed:
+        print(f"indexed {report.n_sources} sources ({report.n_changed} changed): {report.n_chunks} chunks, "
+              f"{report.n_cards} cards, {report.n_embedded} embedded in {report.seconds:.1f}s → {config.index_dir}")
+    else:
+        print(f"index is up to date ({report.n_sources} sources, {report.n_chunks} chunks) → {config.index_dir}")
+    return 0
+
+
+def cmd_retrieve(args: argparse.Namespace, config: Config) -> int:
+    from tutor.batch import read_jsonl, run_conversations
+    from tutor.render import passages_text
+    from tutor.tutor import Tutor
+
+    tutor = Tutor(config)
+    if args.from_file:
+        rows = read_jsonl(Path(args.from_file))
+
+        def one(row: dict, history: list[str]) -> tuple[dict, str]:
+            standalone, passages = tutor.retrieve(row["question"], args.k, history)
+            return {"id": row["id"], "query": standalone, "passages": [p.to_dict() for p in passages]}, standalone
+
+        results = dict((row["id"], res) for row, res in run_conversations(rows, one))
+        for row in rows:
+            _print_json(results[row["id"]])
+        return 0
+    standalone, passages = tutor.retrieve(args.question, args.k)
+    if args.json:
+        _print_json({"query": standalone, "passages": [p.to_dict() for p in passages]})
+    else:
+        print(passages_text(passages))
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, config: Config) -> int:
+    from tutor.ask import ask_batch, ask_one
+
+    if args.from_file:
+        return ask_batch(config, Path(args.from_file), args)
+    return ask_one(config, args.question, args)
+
+
+def cmd_doctor(args: argparse.Namespace, config: Config) -> int:
+    from tutor.doctor import diagnose, render
+
+    checks = diagnose(config)
+    if args.json:
+        _print_json(checks)
+    else:
+        print(render(checks))
+    return 0 if all(c["ok"] for c in checks) else 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tutor", description="Offline tutor for deep-learning interviews.")
+    parser.add_argument("--version", action="version", version=f"tutor {__version__}")
+    parser.add_argument("--index", help="index folder (default ./index, or $TUTOR_INDEX_DIR)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="build or refresh the index (incremental by content hash)")
+    p.add_argument("paths", nargs="*", help="extra files or folders to index (.md, .txt, .pdf)")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.add_argument("--only", action="store_true", help="index exactly PATHS, not the default corpus")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("retrieve", help="show the passages a question retrieves (no LLM)")
+    p.add_argument("question", nargs="?")
+    p.add_argument("-k", type=int, default=None)
+    p.add_argument("--from", dest="from_file", help="JSONL file of {id, question, previous?} rows")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_retrieve)
+
+    p = sub.add_parser("ask", help="answer a question from the tutor's material, with citations")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--backend", default=None, help="extractive | local | openai")
+    p.add_argument("--model", default=None, help="local model name or GGUF path, or the API's model name")
+    p.add_argument("-k", type=int, default=None)
+    p.add_argument("--detail", action="store_true", help="a longer, more thorough answer")
+    p.add_argument("--no-stream", action="store_true")
+    p.add_argument("--from", dest="from_file", help="JSONL file of {id, question, previous?} rows")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("doctor", help="what is installed, index state, model state")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = Config().with_(index_dir=Path(args.index) if args.index else None)
+    try:
+        return args.func(args, config)
+    except TutorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

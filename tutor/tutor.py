@@ -1,0 +1,83 @@
+"""The `Tutor`: one object both front ends build from config, holding the embedder, index and LLM.
+
+Heavy parts (embedder, index) load on first use and once per process; tests pass fakes instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from tutor.answer import Answer, extractive_answer
+from tutor.config import Config
+from tutor.embed import Embedder, MiniLMEmbedder
+from tutor.errors import UserError
+from tutor.index import Index, load_index
+from tutor.retrieve import Passage, Retriever, retrieval_query
+
+
+def check_question(question: str | None, config: Config) -> str:
+    q = (question or "").strip()
+    if not q:
+        raise UserError("the question is empty; ask something, e.g. tutor ask \"what is dropout\"")
+    if len(q) > config.max_question_chars:
+        raise UserError(
+            f"the question is {len(q)} characters; the limit is {config.max_question_chars}. "
+            "Shorten it to the part you want explained."
+        )
+    return q
+
+
+@dataclass
+class Tutor:
+    config: Config = field(default_factory=Config)
+    embedder_factory: Callable[[], Embedder] = MiniLMEmbedder
+    _embedder: Embedder | None = None
+    _index: Index | None = None
+    _retriever: Retriever | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self.embedder_factory()
+        return self._embedder
+
+    @property
+    def embed_model(self) -> str:
+        return getattr(self._embedder, "name", None) or getattr(self.embedder_factory, "name", "unknown")
+
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            self._index = load_index(self.config.index_dir, self.config, self.embed_model)
+        return self._index
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            self._retriever = Retriever(self.index, self.embedder, self.config)
+        return self._retriever
+
+    def retrieve(self, question: str, k: int | None = None, history: list[str] | None = None) -> tuple[str, list[Passage]]:
+        q = check_question(question, self.config)
+        standalone = retrieval_query(q, history)
+        return standalone, self.retriever.search(standalone, k)
+
+    def ask(self, question: str, history: list[str] | None = None, backend: str = "extractive", k: int | None = None) -> Answer:
+        t0 = time.perf_counter()
+        standalone, passages = self.retrieve(question, k, history)
+        if backend != "extractive":
+            raise UserError(f"unknown backend `{backend}`; valid: extractive")
+        answer = extractive_answer(question.strip(), standalone, passages, self.config.min_relevance)
+        answer.latency_s = time.perf_counter() - t0
+        answer.first_token_s = answer.latency_s
+        return answer
+
+    def stream(
+        self, question: str, history: list[str] | None = None, backend: str = "extractive", k: int | None = None
+    ) -> Iterator[str | Answer]:
+        """Text pieces as they are produced, then the finished `Answer` as the last item."""
+        answer = self.ask(question, history, backend, k)
+        yield answer.answer
+        yield answer
