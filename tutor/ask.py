@@ -27,6 +27,7 @@ def ask_one(config: Config, question: str | None, args: argparse.Namespace, tuto
             sys.stdout.flush()
         else:
             answer = event
+    print()
     if answer is not None:
         if answer.notice:
             print(f"\nnote: {answer.notice}", file=sys.stderr)

@@ -83,6 +83,9 @@ def _line_of(front: str, key: str) -> int:
 
 def _str_list(meta: dict, key: str, fail) -> tuple[str, ...]:
     value = meta.get(key) or []
+    # YAML reads a bare `0.25` as a float; a number is a fine keyword, so take its text.
+    value = [str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in value] \
+        if isinstance(value, list) else value
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         fail(key, f"`{key}` must be a list of non-empty strings")
     return tuple(v.strip() for v in value)

@@ -38,6 +38,8 @@ def _splitter(encoding: str, tokens: int, overlap: int):
         chunk_size=tokens,
         chunk_overlap=overlap,
         separators=["\n\n", "\n", ". ", " ", ""],
+        # A sentence's ". " stays with that sentence; the default would start the next window with ". ".
+        keep_separator="end",
         disallowed_special=(),
     )
 

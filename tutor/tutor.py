@@ -9,9 +9,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from tutor import embed
 from tutor.answer import Answer, extractive_answer
 from tutor.config import Config
-from tutor.embed import Embedder, MiniLMEmbedder
+from tutor.embed import Embedder
 from tutor.errors import UserError
 from tutor.index import Index, load_index
 from tutor.retrieve import Passage, Retriever, retrieval_query
@@ -32,10 +33,16 @@ def check_question(question: str | None, config: Config) -> str:
 @dataclass
 class Tutor:
     config: Config = field(default_factory=Config)
-    embedder_factory: Callable[[], Embedder] = MiniLMEmbedder
+    # None means the real MiniLM embedder, looked up when the Tutor is built (not when this module was
+    # imported), so a test can swap `tutor.embed.MiniLMEmbedder` in one place for every front end.
+    embedder_factory: Callable[[], Embedder] | None = None
     _embedder: Embedder | None = None
     _index: Index | None = None
     _retriever: Retriever | None = None
+
+    def __post_init__(self) -> None:
+        if self.embedder_factory is None:
+            self.embedder_factory = embed.MiniLMEmbedder
 
     @property
     def embedder(self) -> Embedder:
