@@ -15,13 +15,13 @@ from tutor.tutor import Tutor
 
 def ask_one(config: Config, question: str | None, args: argparse.Namespace, tutor: Tutor | None = None) -> int:
     tutor = tutor or Tutor(config)
-    backend = args.backend or "extractive"
+    opts = {"backend": args.backend, "k": args.k, "model": args.model, "detail": args.detail}
     if args.json or args.no_stream:
-        answer = tutor.ask(question or "", backend=backend, k=args.k)
+        answer = tutor.ask(question or "", **opts)
         print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else answer_text(answer))
         return 0
     answer = None
-    for event in tutor.stream(question or "", backend=backend, k=args.k):
+    for event in tutor.stream(question or "", **opts):
         if isinstance(event, str):
             sys.stdout.write(event)
             sys.stdout.flush()
@@ -40,11 +40,10 @@ def ask_batch(config: Config, path: Path, args: argparse.Namespace, tutor: Tutor
 
     tutor = tutor or Tutor(config)
     rows = read_jsonl(path)
-    backend = args.backend or "extractive"
     results: dict[str, dict] = {}
 
     def one(row: dict, history: list[str]):
-        answer = tutor.ask(row["question"], history, backend=backend, k=args.k)
+        answer = tutor.ask(row["question"], history, args.backend, args.k, args.model, args.detail)
         answer.id = row["id"]
         return answer, answer.standalone
 

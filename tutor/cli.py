@@ -82,6 +82,12 @@ def cmd_llm(args: argparse.Namespace, config: Config) -> int:
     return command(args)
 
 
+def cmd_eval(args: argparse.Namespace, config: Config) -> int:
+    from tutor.evaluate import run_eval
+
+    return run_eval(config, args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tutor", description="Offline tutor for deep-learning interviews.")
     parser.add_argument("--version", action="version", version=f"tutor {__version__}")
@@ -127,6 +133,21 @@ def build_parser() -> argparse.ArgumentParser:
     for q in llm.choices.values():
         q.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_llm)
+
+    p = sub.add_parser("eval", help="score retrieval, answers and refusals against golden sets")
+    p.add_argument("--golden", action="append", metavar="FILE",
+                   help="golden JSONL file (repeatable; default: corpus/golden/*.jsonl)")
+    p.add_argument("--backend", default=None, help="extractive (default) | local | openai")
+    p.add_argument("--model", default=None, help="local model name or GGUF path, or the API's model name")
+    p.add_argument("-k", type=int, default=5, help="passages per question (default 5)")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="at most N rows of each kind per file, evenly spaced")
+    p.add_argument("--out", default=None, metavar="DIR", help="report folder (default reports/eval-BACKEND)")
+    p.add_argument("--compare", default=None, metavar="OLD/report.json",
+                   help="print what got better or worse than an earlier run")
+    p.add_argument("--gate", default=None, metavar="FILE", help="exit 1 when thresholds in FILE are crossed")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("doctor", help="what is installed, index state, model state")
     p.add_argument("--json", action="store_true")

@@ -1,14 +1,17 @@
-"""`tutor eval`: golden sets → retrieval, answer and refusal metrics through a Tutor → a report dict.
+"""`tutor eval`: golden sets → retrieval, answer and refusal metrics through a Tutor → report + diffs.
 
 Rows are classified by shape (DESIGN.md), so any mix of files works: `key_points` → question,
 `label`/`score_band` → grading, only id + question → out of scope. Each file runs in conversation order
-(a row with `previous` follows the row it names, with that conversation's history), exactly as
-`tutor ask --from` does. Retrieval and answering are separate passes so the retrieval figures do not
-depend on the backend, and an LLM backend's latency is not mixed into retrieval latency.
+(a row with `previous` follows the row it names, with that conversation's history), as `tutor ask
+--from` does. Retrieval and answering are separate passes, so retrieval figures do not depend on the
+backend and an LLM's latency is not mixed into retrieval latency.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import json
 import os
 import platform
 import sys
@@ -21,32 +24,29 @@ from typing import Protocol
 from tutor import metrics as m
 from tutor.answer import Answer
 from tutor.batch import conversation_order, read_jsonl
-from tutor.config import REPO_ROOT
+from tutor.config import REPO_ROOT, Config
 from tutor.errors import CorpusError, UserError
+from tutor.report import GRADE_LABELS, Grader, build_report, lookup
 from tutor.retrieve import Passage
 
 GOLDEN_DIR = REPO_ROOT / "corpus" / "golden"
-GRADE_LABELS = ("incorrect", "partial", "correct")  # ordered: quadratic kappa weighs distance
+GATE_FILE = REPO_ROOT / "eval_gate.json"
 BUDGET_WORDS = 300
-DEPTH = 20  # retrieved for diagnosis ("expected card at rank 12"); metrics use the top k
-NOT_EVALUATED = "not evaluated yet"
+SETS = ("question", "out_of_scope", "grading")
 
 
 class TutorLike(Protocol):
     def retrieve(self, question: str, k: int | None = None,
                  history: list[str] | None = None) -> tuple[str, list[Passage]]: ...
 
-    def ask(self, question: str, history: list[str] | None = None, backend: str = "extractive",
-            k: int | None = None) -> Answer: ...
-
-
-Grader = Callable[[dict], tuple[str, float]]  # row -> (label, score 0..1); arrives with the grader issue
+    def ask(self, question: str, history: list[str] | None = None, backend: str | None = None,
+            k: int | None = None, model: str | None = None) -> Answer: ...
 
 
 @dataclass
 class GoldenFile:
     path: Path
-    rows: list[dict]  # each tagged with "set": question | out_of_scope | grading
+    rows: list[dict]  # each tagged with "set" (one of SETS) and "file"
 
 
 # ---- golden sets -------------------------------------------------------------------------------------
@@ -74,7 +74,7 @@ def _key_points(raw: object, where: str) -> list[list[str]]:
 
 
 def classify(row: dict, where: str) -> str:
-    """Which golden set a row belongs to, from its shape; malformed rows fail with file and id."""
+    """Which golden set a row belongs to, from its shape; a malformed row fails naming file and id."""
     if not isinstance(row.get("question"), str) or not row["question"].strip():
         raise CorpusError(f"{where}: `question` must be a non-empty string")
     if "label" in row or "score_band" in row:
@@ -82,7 +82,7 @@ def classify(row: dict, where: str) -> str:
         if row.get("label") not in GRADE_LABELS:
             raise CorpusError(f"{where}: `label` must be one of {', '.join(GRADE_LABELS)}")
         if not (isinstance(band, list) and len(band) == 2 and all(isinstance(x, int | float) for x in band)):
-            raise CorpusError(f"{where}: `score_band` must be [lo, hi]")
+            raise CorpusError(f"{where}: `score_band` must be [lo, hi], e.g. [0.7, 1.0]")
         return "grading"
     if "key_points" in row:
         row["key_points"] = _key_points(row["key_points"], where)
@@ -111,39 +111,30 @@ def select(rows: list[dict], limit: int | None) -> list[dict]:
         return rows
     by_id = {r["id"]: r for r in rows}
     keep: set[str] = set()
-    for name in ("question", "out_of_scope", "grading"):
+    for name in SETS:
         members = [r for r in rows if r["set"] == name]
         step = max(len(members) / limit, 1.0)
         for i in range(min(limit, len(members))):
-            row = members[int(i * step)]
+            row: dict | None = members[int(i * step)]
             while row is not None and row["id"] not in keep:
                 keep.add(row["id"])
-                row = by_id.get(str(row.get("previous"))) if row.get("previous") is not None else None
+                row = by_id.get(str(row["previous"])) if row.get("previous") is not None else None
     return [r for r in rows if r["id"] in keep]
 
 
-# ---- per-row measurement -----------------------------------------------------------------------------
-
-def _conversations(rows: list[dict], step: Callable[[dict, list[str]], str], bar: object) -> None:
-    """Call step(row, history) in conversation order; step returns the row's standalone question."""
-    histories: dict[str, list[str]] = {}
-    for row in conversation_order(rows):
-        prev = row.get("previous")
-        history = histories.get(str(prev), []) if prev is not None else []
-        histories[row["id"]] = [*history, step(row, history)]
-        bar.update(1)
-
+# ---- scoring one row ---------------------------------------------------------------------------------
 
 def score_retrieval(row: dict, passages: list[Passage], k: int, budget: int) -> dict:
     texts = [p.text for p in passages]
-    out = {"passages": [p.card_id or p.chunk_id for p in passages],
-           "top_relevance": passages[0].relevance if passages else 0.0}
+    out: dict = {"passages": [p.card_id or p.chunk_id for p in passages],
+                 "top_relevance": passages[0].relevance if passages else 0.0}
     if row["set"] != "question":
         return out
     kps, expected = row["key_points"], row.get("card_id")
     rank = m.first_relevant_rank([p.card_id for p in passages], expected) if expected else None
+    # Graded gain: the expected card is fully relevant; any other passage by the key points it covers.
     gains = [1.0 if expected and p.card_id == expected else m.coverage(kps, p.text) for p in passages[:k]]
-    ideal = gains if not expected or 1.0 in gains else [*gains, 1.0]
+    ideal = gains if not expected or rank is not None else [*gains, 1.0]
     out.update(hit=m.hit_at_k(kps, texts, k), budget_hit=m.budgeted_hit(kps, texts, budget),
                recall=m.recall_at_k(kps, texts, k), missed=m.missed_points(kps, "\n".join(texts[:k])),
                rank=rank, rr=m.reciprocal_rank(rank, k) if expected else None,
@@ -151,7 +142,7 @@ def score_retrieval(row: dict, passages: list[Passage], k: int, budget: int) -> 
     return out
 
 
-def _resolve(answer: Answer, n: int) -> Passage | None:
+def _cited_passage(answer: Answer, n: int) -> Passage | None:
     by_chunk = {p.chunk_id: p for p in answer.passages}
     for c in answer.citations:
         if c.n == n:
@@ -161,106 +152,218 @@ def _resolve(answer: Answer, n: int) -> Passage | None:
 
 def score_answer(row: dict, answer: Answer, judge: m.SupportJudge) -> dict:
     text = answer.answer
-    out = {"refused": answer.refused, "n_citations": len(answer.citations), "answer_s": answer.latency_s,
-           "first_token_s": answer.first_token_s, "answer_words": len(m.strip_markers(text).split()),
-           "answer_excerpt": " ".join(text.split())[:160]}
+    out: dict = {"refused": answer.refused, "n_citations": len(answer.citations),
+                 "answer_s": answer.latency_s, "first_token_s": answer.first_token_s,
+                 "answer_words": len(m.strip_markers(text).split()),
+                 "answer_excerpt": " ".join(text.split())[:160]}
     if row["set"] != "question":
         return out
-    invalid, claims = [], m.cited_claims(text)
+    claims, invalid = m.cited_claims(text), []
     for c in claims:
-        p = _resolve(answer, c.n)
+        p = _cited_passage(answer, c.n)
         if p is None:
             invalid.append(f"[{c.n}] cites no retrieved passage")
         elif judge.supports(c.claim, f"{p.title}\n{p.text}") is False:
             invalid.append(f"[{c.n}] does not support “{c.claim[:80]}”")
     sources = [f"{p.title}\n{p.text}" for p in answer.passages]
-    verdicts = {s: [judge.supports(s, src) for src in sources] for s in map(m.strip_markers, m.split_sentences(text))}
-    judged = {s: any(v) for s, v in verdicts.items() if not all(x is None for x in v)} if sources else {}
-    out.update(coverage=m.coverage(row["key_points"], text), answer_missed=m.missed_points(row["key_points"], text),
-               citations_total=len(claims), invalid_citations=invalid, sentences_judged=len(judged),
-               unsupported=[s[:120] for s, ok in judged.items() if not ok] if not answer.refused else [])
+    judged: dict[str, bool] = {}
+    for sentence in map(m.strip_markers, m.split_sentences(text)):
+        verdicts = [judge.supports(sentence, src) for src in sources]
+        if any(v is not None for v in verdicts):
+            judged[sentence] = any(verdicts)
+    out.update(coverage=m.coverage(row["key_points"], text),
+               answer_missed=m.missed_points(row["key_points"], text), citations_total=len(claims),
+               invalid_citations=invalid, sentences_judged=0 if answer.refused else len(judged),
+               unsupported=[] if answer.refused else [s[:120] for s, ok in judged.items() if not ok])
     return out
 
 
 # ---- the run -----------------------------------------------------------------------------------------
 
+def _conversations(rows: list[dict], step: Callable[[dict, list[str]], str], bar: object) -> None:
+    """step(row, history) in conversation order; step returns the row's standalone question."""
+    histories: dict[str, list[str]] = {}
+    for row in conversation_order(rows):
+        prev = row.get("previous")
+        history = histories.get(str(prev), []) if prev is not None else []
+        histories[row["id"]] = [*history, step(row, history)]
+        bar.update(1)
+
+
 def evaluate(tutor: TutorLike, files: list[GoldenFile], backend: str = "extractive", k: int = 5,
              limit: int | None = None, progress: bool = False, grader: Grader | None = None,
-             budget: int = BUDGET_WORDS) -> tuple[dict, list[dict]]:
-    """Run every asked row through retrieval and answering; returns (report, per-row records)."""
+             budget: int = BUDGET_WORDS, model: str | None = None) -> tuple[dict, list[dict]]:
+    """Every asked row through retrieval, then answering; returns (report, per-row records)."""
     from tqdm import tqdm
 
-    from tutor.summarize import build_report
-
-    t_start = time.perf_counter()
-    runs = [(f, select([r for r in f.rows], limit)) for f in files]
+    started = time.perf_counter()
+    runs = [(f, select(f.rows, limit)) for f in files]
     asked = [[r for r in rows if r["set"] != "grading"] for _, rows in runs]
-    records: dict[tuple[str, str], dict] = {}
-    for rows in asked:
-        for r in rows:
-            records[(r["file"], r["id"])] = {key: r.get(key) for key in
-                                             ("id", "file", "set", "kind", "topic", "card_id", "question")}
+    fields = ("id", "file", "set", "kind", "topic", "card_id", "question")
+    records = {(r["file"], r["id"]): {key: r.get(key) for key in fields} for rows in asked for r in rows}
     t0 = time.perf_counter()
-    tutor.retrieve("What is a neural network?", k)  # loads embedder + index: not a per-question latency
-    tutor.ask("What is a neural network?", [], backend, k)
+    tutor.retrieve("What is a neural network?", k)  # loads embedder and index: not a question's latency
+    tutor.ask("What is a neural network?", [], backend=backend, k=k, model=model)
     warmup = time.perf_counter() - t0
     judge = m.SupportJudge(getattr(tutor, "embedder", None) if backend != "extractive" else None)
-    total = sum(len(rows) for rows in asked)
 
-    with tqdm(total=2 * total, desc=f"eval ({backend})", unit="q", file=sys.stderr, disable=not progress) as bar:
-        def retrieve_step(row: dict, history: list[str]) -> str:
-            t = time.perf_counter()
-            standalone, passages = tutor.retrieve(row["question"], max(k, DEPTH), history)
-            rec = records[(row["file"], row["id"])]
-            rec.update(standalone=standalone, retrieve_s=time.perf_counter() - t)
-            rec.update(score_retrieval(row, passages, k, budget))
-            return standalone
+    def retrieve_step(row: dict, history: list[str]) -> str:
+        t = time.perf_counter()
+        standalone, passages = tutor.retrieve(row["question"], k, history)
+        record = records[(row["file"], row["id"])]
+        record.update(standalone=standalone, retrieve_s=time.perf_counter() - t)
+        record.update(score_retrieval(row, passages, k, budget))
+        return standalone
 
-        def answer_step(row: dict, history: list[str]) -> str:
-            answer = tutor.ask(row["question"], history, backend, k)
-            records[(row["file"], row["id"])].update(score_answer(row, answer, judge))
-            return answer.standalone
+    def answer_step(row: dict, history: list[str]) -> str:
+        answer = tutor.ask(row["question"], history, backend=backend, k=k, model=model)
+        records[(row["file"], row["id"])].update(score_answer(row, answer, judge))
+        return answer.standalone
 
-        for rows in asked:
-            _conversations(rows, retrieve_step, bar)
-        for rows in asked:
-            _conversations(rows, answer_step, bar)
+    total = 2 * len(records)
+    with tqdm(total=total, desc=f"eval {backend}", unit="q", file=sys.stderr, disable=not progress) as bar:
+        for step in (retrieve_step, answer_step):
+            for rows in asked:
+                _conversations(rows, step, bar)
 
-    grading_rows = [r for _, rows in runs for r in rows if r["set"] == "grading"]
-    run_config = {"backend": backend, "k": k, "budget_words": budget, "depth": max(k, DEPTH), "limit": limit,
-                  "golden": [_file_counts(f.path, rows) for f, rows in runs], "warmup_s": warmup,
-                  "seconds": None, "machine": machine_info(), **_tutor_info(tutor)}
+    config = {"backend": backend, "model": model, "k": k, "budget_words": budget, "limit": limit,
+              "golden": [{"path": str(f.path), **{s: sum(r["set"] == s for r in rows) for s in SETS}}
+                         for f, rows in runs],
+              "warmup_s": warmup, "seconds": None, "machine": machine_info(), **_tutor_info(tutor)}
     rows = list(records.values())
-    report = build_report(rows, grading_rows, run_config, grader)
-    report["config"]["seconds"] = round(time.perf_counter() - t_start, 2)
+    grading_rows = [r for _, rs in runs for r in rs if r["set"] == "grading"]
+    report = build_report(rows, grading_rows, config, grader)
+    report["config"]["seconds"] = round(time.perf_counter() - started, 2)
     return report, rows
-
-
-def _file_counts(path: Path, rows: list[dict]) -> dict:
-    counts = {name: sum(r["set"] == name for r in rows) for name in ("question", "out_of_scope", "grading")}
-    return {"path": str(path), **counts}
 
 
 def _tutor_info(tutor: object) -> dict:
     config = getattr(tutor, "config", None)
-    info = {"min_relevance": getattr(config, "min_relevance", None), "model": getattr(config, "llm_model", None)}
-    try:
-        manifest = tutor.index.manifest  # type: ignore[attr-defined]
+    info: dict = {"min_relevance": getattr(config, "min_relevance", None), "index": None}
+    manifest = getattr(getattr(tutor, "index", None), "manifest", None)
+    if isinstance(manifest, dict):
         info["index"] = {key: manifest.get(key) for key in ("embed_model", "n_chunks", "n_cards", "built_at")}
-        info["index"]["sources"] = sorted(manifest.get("corpus_sha256", {}))[:0] or len(manifest.get("corpus_sha256", {}))
-    except AttributeError:
-        info["index"] = None
+        info["index"]["n_sources"] = len(manifest.get("corpus_sha256", {}))
     return info
 
 
 def machine_info() -> dict:
-    """Cores and CPU model: every figure in a report or bench is only meaningful next to these."""
-    model = platform.processor() or platform.machine()
+    """Cores and CPU model: a timing means little without them."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError, StopIteration):  # not Linux, or a CPU that names no model
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version()}
+
+
+# ---- --compare and the CI gate -----------------------------------------------------------------------
+
+_LOWER_IS_BETTER = ("false_refusal_rate", "unsupported_sentence_rate", "uncited_rate",
+                    "refusals_with_citations", "refused")
+_NOT_COMPARED = ("worst", "first_relevant_rank", "config", "confusion_matrix", "answer_words", "status")
+
+
+def _leaves(d: dict, prefix: str = "") -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in d.items():
+        if key in _NOT_COMPARED or key == "n" or key.startswith("n_"):
+            continue
+        if isinstance(value, dict):
+            out.update(_leaves(value, f"{prefix}{key}."))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out[f"{prefix}{key}"] = float(value)
+    return out
+
+
+def _row_flips(old_rows: Path, new_rows: list[dict]) -> list[str]:
+    lines_ = old_rows.read_text(encoding="utf-8").splitlines()
+    old = {(r["file"], r["id"]): r for r in map(json.loads, filter(str.strip, lines_))}
+    new = {(r["file"], r["id"]): r for r in new_rows}
+    checks: dict[str, Callable[[dict], bool | None]] = {
+        "retrieval hit": lambda r: r.get("hit"),
+        "refusal": lambda r: None if "refused" not in r else r["refused"] == (r["set"] == "out_of_scope")}
+    lines = []
+    for name, ok in checks.items():
+        both = [key for key in new if key in old and ok(old[key]) is not None and ok(new[key]) is not None]
+        if broke := [key[1] for key in both if ok(old[key]) and not ok(new[key])]:
+            lines.append(f"{name} now fails: {', '.join(broke)}")
+        if fixed := [key[1] for key in both if not ok(old[key]) and ok(new[key])]:
+            lines.append(f"{name} now passes: {', '.join(fixed)}")
+    return lines
+
+
+def compare(
+    old: dict, new: dict, old_rows: Path | None = None, new_rows: list[dict] | None = None
+) -> list[str]:
+    """What got better or worse between two reports; latency moves under 10% are noise, not change."""
+    sections = ("retrieval", "answers", "refusal", "latency", "grading")
+    a, b = (_leaves({s: r.get(s) or {} for s in sections}) for r in (old, new))
+    better, worse = [], []
+    for key in sorted(set(a) & set(b)):
+        before, after = a[key], b[key]
+        latency = key.startswith("latency.")
+        if after == before or latency and abs(after - before) < 0.1 * abs(before):
+            continue
+        lower = latency or key.rsplit(".", 1)[-1] in _LOWER_IS_BETTER
+        (better if (after < before) == lower else worse).append(f"  {key}: {before:.4g} → {after:.4g}")
+    differ = [f"{key} {old['config'].get(key)} → {new['config'].get(key)}"
+              for key in ("backend", "k", "model") if old["config"].get(key) != new["config"].get(key)]
+    lines = [f"compare with the old report ({'; '.join(differ) or 'same backend, k and model'}):",
+             f"better ({len(better)}):", *better, f"worse ({len(worse)}):", *worse]
+    if only := sorted(set(a) ^ set(b)):
+        lines.append(f"in one report only: {', '.join(only)}")
+    if old_rows is not None and new_rows is not None:
+        lines += _row_flips(old_rows, new_rows)
+    return lines
+
+
+def check_gate(report: dict, gate: dict) -> list[str]:
+    """Each threshold the report crosses, as a sentence; an empty list means the gate passes."""
+    failures = []
+    for key, bound in gate["thresholds"].items():
+        value = lookup(report, key)
+        if not isinstance(value, int | float):
+            failures.append(f"{key} is missing from the report (no rows of that kind?)")
+        elif "min" in bound and value < bound["min"]:
+            failures.append(f"{key} = {value:.3f} is below the gate's minimum {bound['min']}")
+        elif "max" in bound and value > bound["max"]:
+            failures.append(f"{key} = {value:.3f} is above the gate's maximum {bound['max']}")
+    return failures
+
+
+def load_json(path: Path, what: str) -> dict:
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(), "system": platform.system()}
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file ({what})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not a valid {what} ({exc})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: not a valid {what} (expected a JSON object)")
+    return data
+
+
+def run_eval(config: Config, args: argparse.Namespace) -> int:
+    """`tutor eval`: run, write report.json, rows.jsonl, report.md and plots; print, compare, gate."""
+    from tutor.report import headline, write_report
+    from tutor.tutor import Tutor
+
+    if args.limit is not None and args.limit < 1:
+        raise UserError("--limit must be at least 1")
+    old = load_json(Path(args.compare), "report.json from tutor eval") if args.compare else None
+    gate = load_json(Path(args.gate), "gate file") if args.gate else None
+    files = load_golden(golden_paths(args.golden))  # before any model loads: a bad file fails fast
+    backend = args.backend or "extractive"
+    report, rows = evaluate(Tutor(config), files, backend, args.k, args.limit, progress=sys.stderr.isatty(),
+                            model=args.model)
+    written = write_report(report, rows, Path(args.out or f"reports/eval-{backend}"))
+    print(json.dumps(report, ensure_ascii=False) if args.json else headline(report))
+    print("wrote " + ", ".join(map(str, written)), file=sys.stderr if args.json else sys.stdout)
+    if old is not None:
+        old_rows = Path(args.compare).with_name("rows.jsonl")
+        lines = compare(old, report, old_rows if old_rows.is_file() else None, rows)
+        print("\n".join(lines), file=sys.stderr if args.json else sys.stdout)
+    failures = check_gate(report, gate) if gate else []
+    for line in failures:
+        print(f"gate: {line}", file=sys.stderr)
+    return 1 if failures else 0

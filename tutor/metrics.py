@@ -25,15 +25,19 @@ LEXICAL_SUPPORT = 0.5
 EMBED_SUPPORT = 0.7
 MIN_JUDGED_WORDS = 3  # shorter sentences ("Yes.", "In short:") carry no checkable claim
 
-_STOP = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each either else few for from
-    further had has have having he her here hers him his how i if in into is it its itself just less
-    let like may me might more most much must my no nor not now of off on once one only or other our
-    out over own per related same she should so some such than that the their them then there these
-    they this those through thus to too under until up upon us use used uses using very via was we were
-    what when where whether which while who whom why will with within without would yes yet you your""".split()
-)
+_STOP = frozenset([
+    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are",
+    "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can",
+    "could", "did", "do", "does", "doing", "down", "during", "each", "either", "else", "few", "for",
+    "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how",
+    "i", "if", "in", "into", "is", "it", "its", "itself", "just", "less", "let", "like", "may", "me",
+    "might", "more", "most", "much", "must", "my", "no", "nor", "not", "now", "of", "off", "on", "once",
+    "one", "only", "or", "other", "our", "out", "over", "own", "per", "related", "same", "she", "should",
+    "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this",
+    "those", "through", "thus", "to", "too", "under", "until", "up", "upon", "us", "use", "used", "uses",
+    "using", "very", "via", "was", "we", "were", "what", "when", "where", "whether", "which", "while",
+    "who", "whom", "why", "will", "with", "within", "without", "would", "yes", "yet", "you", "your"
+])
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 # Split after sentence punctuation unless a citation marker follows it ("… not BN. [1]" stays whole).
@@ -131,7 +135,8 @@ def percentile(values: Sequence[float], p: float) -> float | None:
 
 
 def summary(values: Sequence[float]) -> dict:
-    return {"n": len(values), "mean": mean(values), "p50": percentile(values, 50), "p95": percentile(values, 95)}
+    return {"n": len(values), "mean": mean(values), "p50": percentile(values, 50),
+            "p95": percentile(values, 95)}
 
 
 # ---- citation support --------------------------------------------------------------------------------
@@ -229,7 +234,9 @@ def label_agreement(gold: Sequence[str], predicted: Sequence[str]) -> float | No
     return sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)
 
 
-def quadratic_weighted_kappa(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> float | None:
+def quadratic_weighted_kappa(
+    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
+) -> float | None:
     """Cohen's kappa with quadratic weights over ordered labels: near-misses cost less than far misses."""
     n, size = len(gold), len(labels)
     if n == 0:

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 
 from tutor import embed
 from tutor.answer import Answer, extractive_answer
+from tutor.chain import answer_stream, condense
 from tutor.config import Config
 from tutor.embed import Embedder
-from tutor.errors import UserError
+from tutor.errors import EnvironmentProblem, UserError
 from tutor.index import Index, load_index
+from tutor.llms import BACKENDS, default_backend, make_chat_model
 from tutor.retrieve import Passage, Retriever, retrieval_query
 
 
@@ -39,6 +41,8 @@ class Tutor:
     _embedder: Embedder | None = None
     _index: Index | None = None
     _retriever: Retriever | None = None
+    chat_model_factory: Callable = make_chat_model
+    _llms: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.embedder_factory is None:
@@ -66,25 +70,68 @@ class Tutor:
             self._retriever = Retriever(self.index, self.embedder, self.config)
         return self._retriever
 
-    def retrieve(self, question: str, k: int | None = None, history: list[str] | None = None) -> tuple[str, list[Passage]]:
+    def retrieve(
+        self, question: str, k: int | None = None, history: list[str] | None = None
+    ) -> tuple[str, list[Passage]]:
         q = check_question(question, self.config)
         standalone = retrieval_query(q, history)
         return standalone, self.retriever.search(standalone, k)
 
-    def ask(self, question: str, history: list[str] | None = None, backend: str = "extractive", k: int | None = None) -> Answer:
-        t0 = time.perf_counter()
-        standalone, passages = self.retrieve(question, k, history)
-        if backend != "extractive":
-            raise UserError(f"unknown backend `{backend}`; valid: extractive")
-        answer = extractive_answer(question.strip(), standalone, passages, self.config.min_relevance)
-        answer.latency_s = time.perf_counter() - t0
-        answer.first_token_s = answer.latency_s
-        return answer
+    def chat_model(self, backend: str, model: str | None = None, detail: bool = False):
+        key = (backend, model, detail)
+        if key not in self._llms:
+            self._llms[key] = self.chat_model_factory(backend, self.config, model, 700 if detail else 400)
+        return self._llms[key]
 
     def stream(
-        self, question: str, history: list[str] | None = None, backend: str = "extractive", k: int | None = None
+        self,
+        question: str,
+        history: list[str] | None = None,
+        backend: str | None = None,
+        k: int | None = None,
+        model: str | None = None,
+        detail: bool = False,
     ) -> Iterator[str | Answer]:
         """Text pieces as they are produced, then the finished `Answer` as the last item."""
-        answer = self.ask(question, history, backend, k)
-        yield answer.answer
-        yield answer
+        t0 = time.perf_counter()
+        q = check_question(question, self.config)
+        backend = backend or default_backend(self.config)
+        if backend not in BACKENDS:
+            raise UserError(f"unknown backend `{backend}`; valid backends: {', '.join(BACKENDS)}")
+        llm, notice = None, None
+        if backend != "extractive":
+            try:
+                llm = self.chat_model(backend, model, detail)
+            except EnvironmentProblem as exc:  # loses nothing: the curated answer still serves
+                notice = f"{exc.message} (fix: {exc.fix}); showing the curated answer instead"
+        history = history or []
+        standalone = condense(llm, history, q) if llm is not None else retrieval_query(q, history)
+        passages = self.retriever.search(standalone, k)
+        if llm is None:
+            answer = extractive_answer(q, standalone, passages, self.config.min_relevance)
+            answer.notice = notice
+            answer.backend = "extractive" if backend == "extractive" else f"{backend}→extractive"
+            answer.latency_s = answer.first_token_s = time.perf_counter() - t0
+            yield answer.answer
+            yield answer
+            return
+        for event in answer_stream(llm, q, standalone, passages, self.config.min_relevance, backend, detail):
+            if isinstance(event, Answer):
+                event.latency_s = time.perf_counter() - t0
+            yield event
+
+    def ask(
+        self,
+        question: str,
+        history: list[str] | None = None,
+        backend: str | None = None,
+        k: int | None = None,
+        model: str | None = None,
+        detail: bool = False,
+    ) -> Answer:
+        answer = None
+        for event in self.stream(question, history, backend, k, model, detail):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
