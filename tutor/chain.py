@@ -100,7 +100,7 @@ def _end_cite(sentence: str, n: int) -> str:
     body = sentence.rstrip()
     tail = sentence[len(body):]
     if body and body[-1] in ".!?:":
-        return f"{body[:-1]} [{n}]{body[-1]}{tail}"
+        return f"{body[:-1].rstrip()} [{n}]{body[-1]}{tail}"
     return f"{body} [{n}]{tail}"
 
 

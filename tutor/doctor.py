@@ -69,7 +69,8 @@ def _index(config: Config) -> str:
 
 def diagnose(config: Config) -> list[dict]:
     return [
-        {"check": "python", "ok": sys.version_info >= (3, 11), "detail": f"{platform.python_version()} on {platform.machine()}"},
+        {"check": "python", "ok": sys.version_info >= (3, 11),
+         "detail": f"{platform.python_version()} on {platform.machine()}"},
         _check("packages", _packages),
         _check("tokenizer", lambda: _tokenizer(config)),
         _check("embedder", _embedder),

@@ -19,8 +19,8 @@ from tutor.config import REPO_ROOT, Config
 from tutor.documents import load_document
 from tutor.embed import Embedder
 from tutor.errors import IndexCorrupt, IndexStale, UserError
-from tutor.tokens import count_tokens
 from tutor.index import check_compatible, load_index, read_manifest, write_index
+from tutor.tokens import count_tokens
 
 DOC_SUFFIXES = (".md", ".markdown", ".txt", ".pdf")
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> str:
     return resources.files("tutor.prompts").joinpath(f"{name}.txt").read_text(encoding="utf-8").strip()
