@@ -14,7 +14,7 @@ run: install index
 	$(TUTOR) llm install --default
 	$(VENV)/bin/streamlit run app.py --server.headless true --server.address 127.0.0.1 --server.port 8501
 
-test: install models-test browser
+test: install models-test
 	$(VENV)/bin/ruff check tutor tests app.py bench
 	$(PY) -m pytest -q
 

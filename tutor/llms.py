@@ -20,9 +20,9 @@ def default_backend(config: Config) -> str:
     if config.llm_backend:
         return config.llm_backend
     try:
-        from tutor.models import resolve
+        from tutor.models import default_model, resolve
 
-        resolve(config.llm_model)
+        resolve(config.llm_model or default_model())
         return "local"
     except Exception:  # no model or no runtime: the instant backend still works
         return "extractive"
@@ -55,7 +55,7 @@ def make_chat_model(backend: str, config: Config, model: str | None = None, max_
             from tutor.llm_server import ensure_running
         except ImportError as exc:
             raise MissingExtra("xllamacpp", "local") from exc
-        server = ensure_running(model or config.llm_model)
+        server = ensure_running(model or config.llm_model or None)
         return _chat_openai(f"{server.url}/v1", "local", "local", config, max_tokens)
     base_url = os.environ.get("OPENAI_BASE_URL")
     api_key = os.environ.get("OPENAI_API_KEY")
