@@ -56,7 +56,9 @@ class Tutor:
 
     @property
     def embed_model(self) -> str:
-        return getattr(self._embedder, "name", None) or getattr(self.embedder_factory, "name", "unknown")
+        # A factory without a `name` (a lambda) tells its model only once built.
+        return getattr(self._embedder, "name", None) or getattr(self.embedder_factory, "name", None) \
+            or self.embedder.name
 
     @property
     def index(self) -> Index:
@@ -98,6 +100,7 @@ class Tutor:
         backend = backend or default_backend(self.config)
         if backend not in BACKENDS:
             raise UserError(f"unknown backend `{backend}`; valid backends: {', '.join(BACKENDS)}")
+        retriever = self.retriever  # a missing or stale index is reported before any LLM server starts
         llm, notice = None, None
         if backend != "extractive":
             try:
@@ -106,7 +109,7 @@ class Tutor:
                 notice = f"{exc.message} (fix: {exc.fix}); showing the curated answer instead"
         history = history or []
         standalone = condense(llm, history, q) if llm is not None else retrieval_query(q, history)
-        passages = self.retriever.search(standalone, k)
+        passages = retriever.search(standalone, k)
         if llm is None:
             answer = extractive_answer(q, standalone, passages, self.config.min_relevance)
             answer.notice = notice

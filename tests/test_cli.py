@@ -1,0 +1,250 @@
+"""`tutor …` through `tutor.cli.main`: exit codes, messages without tracebacks, and the JSON shapes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import CARDS, FakeEmbedder
+
+from tutor.cli import main
+
+PASSAGE_KEYS = {"rank", "chunk_id", "card_id", "source", "title", "text", "score"}
+ANSWER_KEYS = {"id", "answer", "citations", "refused", "passages", "latency_s"}
+
+
+@pytest.fixture(autouse=True)
+def _extractive_by_default(monkeypatch):
+    """`tutor ask` without --backend would pick a local LLM when one is installed: keep these tests offline."""
+    monkeypatch.setenv("TUTOR_BACKEND", "extractive")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def json_lines(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+CONVERSATION = [
+    {"id": "follow", "question": "and how is it different from GRU?", "previous": "start"},
+    {"id": "start", "question": "How does an LSTM work?"},
+    {"id": "fresh", "question": "What is dropout and why does it help?"},
+]
+
+
+# --- user errors: exit 1 ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["ask", "retrieve"])
+@pytest.mark.parametrize("question", ["", "   "])
+def test_an_empty_question_exits_1_with_a_message(capsys, config, fake_minilm, command, question):
+    code, out, err = run(capsys, "--index", str(config.index_dir), command, question)
+
+    assert code == 1
+    assert "empty" in err
+    assert err.startswith("error:")
+
+
+@pytest.mark.parametrize("command", ["ask", "retrieve"])
+def test_an_over_long_question_exits_1_naming_the_limit(capsys, config, fake_minilm, command):
+    question = "x" * (config.max_question_chars + 1)
+
+    code, _, err = run(capsys, "--index", str(config.index_dir), command, question)
+
+    assert code == 1
+    assert str(config.max_question_chars) in err
+    assert str(len(question)) in err
+
+
+def test_a_malformed_batch_file_exits_1_with_its_line(capsys, built_index, fake_minilm, tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"id": "a", "question": "What is dropout?"}\n{oops\n', encoding="utf-8")
+
+    code, out, err = run(capsys, "--index", str(built_index.index_dir), "retrieve", "--from", str(path), "--json")
+
+    assert code == 1
+    assert f"{path}:2:" in err
+    assert out == ""
+
+
+def test_a_malformed_card_exits_1_naming_file_and_line(capsys, config, fake_minilm, write_card):
+    path = write_card(config.sources[0], "training/dropout", topic="cooking")
+
+    code, _, err = run(capsys, "--index", str(config.index_dir), "ingest", "--only", str(config.sources[0]))
+
+    assert code == 1
+    assert str(path) in err and "valid topics" in err
+    assert not (config.index_dir / "manifest.json").exists()
+
+
+# --- environment problems: exit 2 with the fix ------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [["retrieve", "What is dropout?"], ["ask", "What is dropout?", "--json"],
+                                  ["ask", "--backend", "extractive", "What is dropout?"]])
+def test_a_missing_index_exits_2_and_says_run_tutor_ingest(capsys, config, fake_minilm, argv):
+    code, out, err = run(capsys, "--index", str(config.index_dir), *argv)
+
+    assert code == 2
+    assert "tutor ingest" in err
+    assert str(config.index_dir) in err
+
+
+def test_an_index_built_by_another_embedder_exits_2_as_stale(capsys, built_index, monkeypatch):
+    import tutor.embed
+
+    class OtherEmbedder(FakeEmbedder):
+        name = "another-embedder"
+
+    monkeypatch.setattr(tutor.embed, "MiniLMEmbedder", OtherEmbedder)
+
+    code, _, err = run(capsys, "--index", str(built_index.index_dir), "retrieve", "What is dropout?")
+
+    assert code == 2
+    assert "stale" in err
+    assert "tutor ingest" in err
+
+
+def test_an_edited_index_exits_2_as_corrupt(capsys, built_index, fake_minilm):
+    path = built_index.index_dir / "chunks.jsonl"
+    path.write_text(path.read_text("utf-8") + "\n", encoding="utf-8")
+
+    code, _, err = run(capsys, "--index", str(built_index.index_dir), "retrieve", "What is dropout?")
+
+    assert code == 2
+    assert "tutor ingest" in err
+
+
+# --- ingest -----------------------------------------------------------------------------------------------
+
+def test_ingest_json_reports_the_build_then_nothing_to_do(capsys, config, fake_minilm):
+    argv = ["--index", str(config.index_dir), "ingest", "--only", str(config.sources[0]), "--json"]
+
+    code, out, _ = run(capsys, *argv)
+    again_code, again_out, _ = run(capsys, *argv)
+
+    first, second = json.loads(out), json.loads(again_out)
+    assert code == again_code == 0
+    assert first["changed"] and first["n_cards"] == len(CARDS) and first["n_embedded"] == first["n_chunks"] > 0
+    assert not second["changed"] and second["n_embedded"] == 0 and second["n_chunks"] == first["n_chunks"]
+    assert (config.index_dir / "manifest.json").is_file()
+
+
+def test_ingest_prints_a_summary_in_plain_text(capsys, config, fake_minilm):
+    code, out, _ = run(capsys, "--index", str(config.index_dir), "ingest", "--only", str(config.sources[0]))
+
+    assert code == 0
+    assert f"{len(CARDS)} cards" in out
+    assert str(config.index_dir) in out
+
+
+# --- retrieve ---------------------------------------------------------------------------------------------
+
+def test_retrieve_from_jsonl_writes_one_line_per_row_in_input_order(capsys, built_index, fake_minilm, tmp_path):
+    path = write_jsonl(tmp_path / "q.jsonl", CONVERSATION)
+
+    code, out, _ = run(capsys, "--index", str(built_index.index_dir), "retrieve", "--from", path, "--json", "-k", "3")
+
+    rows = json_lines(out)
+    assert code == 0
+    assert [r["id"] for r in rows] == [r["id"] for r in CONVERSATION]
+    for row, asked in zip(rows, CONVERSATION, strict=True):
+        assert set(row) == {"id", "query", "passages"}
+        assert asked["question"] in row["query"]
+        assert 0 < len(row["passages"]) <= 3
+        assert [p["rank"] for p in row["passages"]] == list(range(1, len(row["passages"]) + 1))
+        for p in row["passages"]:
+            assert set(p) >= PASSAGE_KEYS
+            assert p["card_id"] in CARDS
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["follow"]["query"].startswith("How does an LSTM work?")
+    assert by_id["fresh"]["query"] == "What is dropout and why does it help?"
+    assert by_id["fresh"]["passages"][0]["card_id"] == "training/dropout"
+
+
+def test_retrieve_json_for_one_question(capsys, built_index, fake_minilm):
+    code, out, _ = run(capsys, "--index", str(built_index.index_dir), "retrieve", "How does an LSTM work?", "--json")
+
+    (result,) = json_lines(out)
+    assert code == 0
+    assert result["query"] == "How does an LSTM work?"
+    assert result["passages"][0]["card_id"] == "architectures/lstm"
+    assert all(set(p) >= PASSAGE_KEYS for p in result["passages"])
+
+
+def test_retrieve_prints_ranked_passages_as_text(capsys, built_index, fake_minilm):
+    code, out, _ = run(capsys, "--index", str(built_index.index_dir), "retrieve", "How does an LSTM work?")
+
+    assert code == 0
+    assert out.startswith(f"[1] {CARDS['architectures/lstm']['question']}")
+    assert "architectures/lstm" in out
+
+
+# --- ask --------------------------------------------------------------------------------------------------
+
+def test_ask_extractive_json_has_the_answer_shape_and_cites_the_card(capsys, built_index, fake_minilm):
+    code, out, _ = run(capsys, "--index", str(built_index.index_dir), "ask", "--backend", "extractive", "--json",
+                       "What is dropout and why does it help?")
+
+    (answer,) = json_lines(out)
+    assert code == 0
+    assert set(answer) >= ANSWER_KEYS
+    assert answer["refused"] is False
+    assert "[1]" in answer["answer"]
+    assert answer["citations"][0]["n"] == 1
+    assert answer["citations"][0]["card_id"] == "training/dropout"
+    assert answer["passages"][0]["card_id"] == "training/dropout"
+    assert isinstance(answer["latency_s"], float)
+
+
+def test_ask_extractive_json_refuses_out_of_scope_without_citations(capsys, built_index, fake_minilm):
+    code, out, _ = run(capsys, "--index", str(built_index.index_dir), "ask", "--backend", "extractive", "--json",
+                       "Suggest a recipe for vegetarian lasagna with spinach")
+
+    (answer,) = json_lines(out)
+    assert code == 0
+    assert answer["refused"] is True
+    assert answer["citations"] == []
+
+
+def test_ask_from_jsonl_answers_every_row_in_input_order(capsys, built_index, fake_minilm, tmp_path):
+    path = write_jsonl(tmp_path / "q.jsonl", CONVERSATION)
+
+    code, out, _ = run(capsys, "--index", str(built_index.index_dir), "ask", "--backend", "extractive",
+                       "--from", path, "--json")
+
+    rows = json_lines(out)
+    assert code == 0
+    assert [r["id"] for r in rows] == [r["id"] for r in CONVERSATION]
+    for row in rows:
+        assert set(row) >= ANSWER_KEYS
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["follow"]["standalone"].startswith("How does an LSTM work?")
+    assert by_id["start"]["citations"][0]["card_id"] == "architectures/lstm"
+
+
+def test_ask_streams_the_answer_then_lists_its_sources(capsys, built_index, fake_minilm):
+    code, out, _ = run(capsys, "--index", str(built_index.index_dir), "ask", "--backend", "extractive",
+                       "How does an LSTM work?")
+
+    assert code == 0
+    assert CARDS["architectures/lstm"]["answer"].strip()[:80] in out
+    assert "Sources:" in out
+    assert "[1]" in out.split("Sources:")[1]
+
+
+def test_ask_no_stream_prints_the_same_answer_at_once(capsys, built_index, fake_minilm):
+    code, out, _ = run(capsys, "--index", str(built_index.index_dir), "ask", "--backend", "extractive",
+                       "--no-stream", "How does an LSTM work?")
+
+    assert code == 0
+    assert CARDS["architectures/lstm"]["answer"].strip()[:80] in out
+    assert "Sources:" in out

@@ -1,0 +1,118 @@
+"""Real models: all-MiniLM-L6-v2 finds the right fixture card for paraphrases, and the `tutor` command works
+end to end in a subprocess. Slow (loads torch + the embedder), so marked `slow`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import CARDS, card_markdown
+
+from tutor.config import Config
+
+pytestmark = pytest.mark.slow
+
+PARAPHRASES = [
+    ("randomly zeroing activations while training", "training/dropout"),
+    ("normalizing exponentiated scores so the outputs add up to one", "basics/softmax"),
+    ("how big should each gradient descent step be", "basics/learning-rate"),
+    ("standardizing a layer's inputs with the mean and variance of the mini-batch", "training/batch-normalization"),
+    ("recurrent network with forget, input and output gates and a memory cell", "architectures/lstm"),
+    ("recurrent unit that only has an update gate and a reset gate", "architectures/gru"),
+]
+
+
+@pytest.fixture(scope="module")
+def real_cards(tmp_path_factory):
+    root = tmp_path_factory.mktemp("real") / "cards"
+    for card_id in CARDS:
+        path = root / f"{card_id}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(card_markdown(card_id), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def real_tutor(real_cards):
+    from tutor.embed import MiniLMEmbedder
+    from tutor.ingest import ingest
+    from tutor.tutor import Tutor
+
+    config = Config(index_dir=real_cards.parent / "index", sources=(real_cards,), llm_backend="extractive")
+    ingest(config, MiniLMEmbedder, MiniLMEmbedder.name, progress=False)
+    return Tutor(config, embedder_factory=MiniLMEmbedder)
+
+
+@pytest.mark.parametrize(("question", "card_id"), PARAPHRASES)
+def test_a_paraphrased_question_retrieves_its_card_first(real_tutor, question, card_id):
+    _, passages = real_tutor.retrieve(question)
+
+    assert passages[0].card_id == card_id, [(p.card_id, round(p.relevance, 3)) for p in passages]
+
+
+@pytest.mark.parametrize(("question", "card_id"), PARAPHRASES)
+def test_a_paraphrased_question_gets_a_cited_extractive_answer(real_tutor, question, card_id):
+    answer = real_tutor.ask(question, backend="extractive")
+
+    assert not answer.refused, answer.passages[0].relevance
+    assert answer.citations[0].card_id == card_id
+
+
+def test_the_real_embedder_is_384_dimensional_and_normalized(real_tutor):
+    import numpy as np
+
+    vecs = real_tutor.embedder.encode(["dropout", "a gated recurrent unit"])
+
+    assert vecs.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, rtol=1e-4)
+
+
+def test_a_follow_up_retrieves_with_the_previous_question(real_tutor):
+    _, passages = real_tutor.retrieve("and how is it different from GRU?", history=["How does an LSTM work?"])
+
+    assert {p.card_id for p in passages[:2]} == {"architectures/lstm", "architectures/gru"}
+
+
+def test_an_off_topic_question_is_refused(real_tutor):
+    answer = real_tutor.ask("How long should I boil an egg to get a runny yolk?", backend="extractive")
+
+    assert answer.refused
+    assert answer.citations == []
+
+
+# --- the console command in a subprocess -------------------------------------------------------------------
+
+def tutor_cmd(*argv: str, cwd) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TUTOR_BACKEND": "extractive"}
+    return subprocess.run([sys.executable, "-m", "tutor.cli", *argv], capture_output=True, text=True,
+                          timeout=300, cwd=cwd, env=env)
+
+
+def test_the_command_ingests_then_answers_with_citations(real_cards, tmp_path):
+    index = str(tmp_path / "index")
+
+    built = tutor_cmd("--index", index, "ingest", "--only", str(real_cards), "--json", cwd=tmp_path)
+    asked = tutor_cmd("--index", index, "ask", "--backend", "extractive", "--json",
+                      "Why would I randomly switch off neurons during training?", cwd=tmp_path)
+
+    for proc in (built, asked):
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr
+    report = json.loads(built.stdout)
+    assert report["n_cards"] == len(CARDS) and report["n_embedded"] == report["n_chunks"]
+    answer = json.loads(asked.stdout)
+    assert not answer["refused"]
+    assert answer["citations"][0]["card_id"] == "training/dropout"
+    assert "[1]" in answer["answer"]
+
+
+def test_the_command_on_a_missing_index_exits_2_with_the_fix(tmp_path):
+    proc = tutor_cmd("--index", str(tmp_path / "nowhere"), "ask", "--backend", "extractive", "What is dropout?",
+                     cwd=tmp_path)
+
+    assert proc.returncode == 2
+    assert "tutor ingest" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,218 @@
+"""Hybrid retrieval: reciprocal rank fusion of dense and BM25 ranks, one passage per card."""
+
+from __future__ import annotations
+
+import random
+
+import faiss
+import numpy as np
+import pytest
+from conftest import CARDS, FakeEmbedder
+
+from tutor.chunk import Chunk
+from tutor.config import Config
+from tutor.index import Index
+from tutor.retrieve import Retriever, retrieval_query
+
+WORDS = ["gradient", "dropout", "softmax", "attention", "kernel", "stride", "pooling", "momentum", "decay",
+         "logits", "residual", "embedding", "token", "batch", "layer", "variance", "bias", "epoch"]
+
+
+class FixedEmbedder:
+    """Embeds every text as the same given vector: the test controls the dense ranking exactly."""
+
+    name = "fixed"
+
+    def __init__(self, vec: np.ndarray) -> None:
+        self.vec = vec.astype(np.float32)
+        self.dim = len(vec)
+
+    def encode(self, texts):
+        return np.tile(self.vec, (len(texts), 1))
+
+
+def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    m = rng.standard_normal((n, dim)).astype(np.float32)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def doc_index(texts: list[str], vectors: np.ndarray, tmp_path) -> Index:
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(np.ascontiguousarray(vectors))
+    chunks = [Chunk(f"doc.txt#{i}", "doc.txt", None, f"title {i}", "s", t, len(t.split()), "document")
+              for i, t in enumerate(texts)]
+    return Index({"dim": vectors.shape[1]}, flat, chunks, {}, tmp_path)
+
+
+def random_case(seed: int, tmp_path):
+    """A random document index, a random query vector, and the retriever over them."""
+    rng = np.random.default_rng(seed)
+    pyrng = random.Random(seed)
+    n = pyrng.randint(3, 30)
+    texts = [" ".join(pyrng.choices(WORDS, k=pyrng.randint(3, 12))) for _ in range(n)]
+    vectors = unit_rows(rng, n, 16)
+    qvec = unit_rows(rng, 1, 16)[0]
+    config = Config(index_dir=tmp_path, sources=(), k=pyrng.randint(1, 8), rrf_k=pyrng.choice([1, 10, 60]))
+    retriever = Retriever(doc_index(texts, vectors, tmp_path), FixedEmbedder(qvec), config)
+    cosines = vectors @ qvec
+    dense_rank = {int(i): r + 1 for r, i in enumerate(np.argsort(-cosines))}
+    return retriever, config, cosines, dense_rank, n
+
+
+def doc_vote(config: Config, rank: int) -> float:
+    """One RRF vote for a document window at 1-based `rank` (documents may be down-weighted)."""
+    return getattr(config, "document_weight", 1.0) / (config.rrf_k + rank)
+
+
+def chunk_no(passage) -> int:
+    return int(passage.chunk_id.split("#")[1])
+
+
+SEEDS = range(25)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_rrf_without_lexical_matches_is_the_dense_ranking(seed, tmp_path):
+    retriever, config, cosines, dense_rank, n = random_case(seed, tmp_path)
+
+    passages = retriever.search("the of and")  # only stopwords: BM25 has nothing to say
+
+    assert len(passages) == min(config.k, n)
+    for p in passages:
+        assert dense_rank[chunk_no(p)] == p.rank
+        assert p.score == pytest.approx(doc_vote(config, p.rank))
+        assert p.cosine == pytest.approx(float(cosines[chunk_no(p)]), abs=1e-5)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_rrf_score_is_the_dense_vote_plus_at_most_one_lexical_vote(seed, tmp_path):
+    retriever, config, cosines, dense_rank, n = random_case(seed, tmp_path)
+    query = " ".join(random.Random(seed).sample(WORDS, 2))
+
+    passages = retriever.search(query)
+
+    assert [p.rank for p in passages] == list(range(1, len(passages) + 1))
+    assert len(passages) == min(config.k, n)
+    assert all(a.score >= b.score for a, b in zip(passages, passages[1:], strict=False))
+    for p in passages:
+        lexical = p.score - doc_vote(config, dense_rank[chunk_no(p)])
+        assert lexical >= -1e-12
+        if lexical > 1e-12:  # a BM25 vote is worth 1 / (rrf_k + r) for a whole rank r within the pool
+            r = getattr(config, "document_weight", 1.0) / lexical - config.rrf_k
+            assert r == pytest.approx(round(r), abs=1e-6)
+            assert 1 <= round(r) <= n
+        assert p.cosine == pytest.approx(float(cosines[chunk_no(p)]), abs=1e-5)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_chunk_first_in_both_rankings_wins_with_the_maximum_fused_score(seed, tmp_path):
+    rng = np.random.default_rng(seed)
+    pyrng = random.Random(seed)
+    n = pyrng.randint(2, 20)
+    texts = [" ".join(pyrng.choices(WORDS, k=6)) for _ in range(n)]
+    star = pyrng.randrange(n)
+    texts[star] += " quantization quantization"
+    vectors = unit_rows(rng, n, 16)
+    config = Config(index_dir=tmp_path, sources=(), k=3, rrf_k=pyrng.choice([1, 10, 60]))
+    retriever = Retriever(doc_index(texts, vectors, tmp_path), FixedEmbedder(vectors[star]), config)
+
+    passages = retriever.search("quantization")
+
+    assert passages[0].chunk_id == f"doc.txt#{star}"
+    assert passages[0].score == pytest.approx(2 * doc_vote(config, 1))
+    assert all(p.score <= passages[0].score for p in passages)
+    assert passages[0].cosine == pytest.approx(1.0, abs=1e-5)
+
+
+def test_k_limits_the_number_of_passages(tutor_fake):
+    for k in (1, 3, len(CARDS)):
+        _, passages = tutor_fake.retrieve("How do gates work in recurrent networks?", k=k)
+        assert len(passages) == k
+
+
+@pytest.mark.parametrize("question", [spec["question"] for spec in CARDS.values()]
+                         + ["gates in recurrent networks", "numerical overflow of exponentials", "bake bread"])
+def test_one_passage_per_card_carrying_the_full_curated_answer(tutor_fake, question):
+    _, passages = tutor_fake.retrieve(question, k=len(CARDS) + 5)
+
+    card_ids = [p.card_id for p in passages]
+    assert len(card_ids) == len(set(card_ids)) == len(CARDS)
+    for p in passages:
+        assert p.text == CARDS[p.card_id]["answer"].strip()
+        assert p.title == CARDS[p.card_id]["question"]
+        assert p.chunk_id.startswith(f"{p.card_id}#")
+        assert not p.chunk_id.endswith("#q")
+
+
+@pytest.mark.parametrize("question", [spec["question"] for spec in CARDS.values()]
+                         + ["zzz qqq", "what", "How long should I boil an egg?"])
+def test_relevance_is_a_cosine_within_minus_one_and_one(tutor_fake, question):
+    _, passages = tutor_fake.retrieve(question, k=len(CARDS))
+
+    assert passages
+    for p in passages:
+        assert -1.0 - 1e-5 <= p.relevance <= 1.0 + 1e-5
+        assert -1.0 - 1e-5 <= p.cosine <= 1.0 + 1e-5
+        assert p.score > 0
+
+
+@pytest.mark.parametrize("card_id", list(CARDS))
+def test_asking_a_cards_own_question_ranks_that_card_first(tutor_fake, card_id):
+    _, passages = tutor_fake.retrieve(CARDS[card_id]["question"])
+
+    assert passages[0].card_id == card_id
+
+
+def test_passage_dict_is_json_ready_with_rounded_scores(tutor_fake):
+    _, passages = tutor_fake.retrieve("What is dropout?")
+    d = passages[0].to_dict()
+
+    assert set(d) >= {"rank", "chunk_id", "card_id", "source", "title", "text", "score", "relevance"}
+    assert d["score"] == round(passages[0].score, 6)
+    assert d["relevance"] == round(passages[0].relevance, 4)
+
+
+# --- follow-up questions without an LLM --------------------------------------------------------------------
+
+def test_a_follow_up_is_made_standalone_with_the_previous_question():
+    history = ["What is batch normalization?", "How does an LSTM work?"]
+
+    query = retrieval_query("and how is it different from GRU?", history)
+
+    assert history[-1] in query
+    assert "and how is it different from GRU?" in query
+    assert history[0] not in query
+
+
+def test_a_long_fresh_question_does_not_drag_the_conversation_along():
+    question = "What is the purpose of batch normalization in deep convolutional networks during training?"
+
+    assert retrieval_query(question, ["How does an LSTM work?"]) == question
+
+
+@pytest.mark.parametrize("question", ["what about GRU?", "why?", "Compared with plain RNNs, which wins?"])
+def test_short_or_connective_questions_count_as_follow_ups(question):
+    assert retrieval_query(question, ["How does an LSTM work?"]).startswith("How does an LSTM work?")
+
+
+def test_without_history_the_question_is_used_as_is():
+    assert retrieval_query("and how is it different from GRU?", []) == "and how is it different from GRU?"
+    assert retrieval_query("and how is it different from GRU?", None) == "and how is it different from GRU?"
+
+
+def test_tutor_retrieval_of_a_follow_up_uses_the_history(tutor_fake):
+    alone, _ = tutor_fake.retrieve("and how is it different from GRU?")
+    standalone, passages = tutor_fake.retrieve("and how is it different from GRU?", history=["How does an LSTM work?"])
+
+    assert alone == "and how is it different from GRU?"
+    assert "LSTM" in standalone
+    assert {"architectures/lstm", "architectures/gru"} <= {p.card_id for p in passages[:2]}
+
+
+def test_fake_embedder_is_deterministic_and_normalized():
+    a = FakeEmbedder().encode(["Dropout zeroes units", "", "the of and"])
+    b = FakeEmbedder().encode(["Dropout zeroes units", "", "the of and"])
+
+    assert a.shape == (3, FakeEmbedder.dim)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, rtol=1e-6)
