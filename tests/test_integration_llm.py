@@ -41,6 +41,7 @@ def real(config, models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("TUTOR_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("TUTOR_MODELS_DIR", str(models_dir))
     monkeypatch.setenv("TUTOR_LLM_MODEL", MODEL)
+    monkeypatch.setenv("TUTOR_LLM_THREADS", "1")  # steady speed when another process wants a core
     ingest(config, MiniLMEmbedder, MiniLMEmbedder.name, progress=False)
     yield config
     llm_server.stop()

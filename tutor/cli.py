@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="local model name or GGUF path, or the API's model name")
     p.add_argument("-k", type=int, default=5, help="passages per question (default 5)")
     p.add_argument("--limit", type=int, default=None, metavar="N",
-                   help="at most N rows of each kind per file, evenly spaced")
+                   help="about N rows in all, evenly spaced over the files (follow-ups keep their turns)")
     p.add_argument("--out", default=None, metavar="DIR", help="report folder (default reports/eval-BACKEND)")
     p.add_argument("--compare", default=None, metavar="OLD/report.json",
                    help="print what got better or worse than an earlier run")

@@ -33,16 +33,19 @@ class Config:
     index_dir: Path = field(default_factory=lambda: Path(os.environ.get("TUTOR_INDEX_DIR", "index")))
     sources: tuple[Path, ...] = field(default_factory=lambda: tuple(default_sources()))
     embed_model: str = "all-MiniLM-L6-v2"
-    # Chunking: MiniLM truncates input at 256 word pieces; cl100k tokens map to ~1.2 word pieces on our
-    # corpus (bench/chunk_sizes.py), so 180-token windows plus a title stay inside the model's window.
+    # Chunking, measured by bench/chunk_sizes.py on the 277 golden questions (hit@5 / hit in 300 words /
+    # share of chunks MiniLM truncates at 256 word pieces): 120 tokens .910/.776/0%, 180 .906/.769/0.4%,
+    # 256 .924/.773/28%, 400 .924/.791/53%. 256 ties the best hit@5 while half as many windows lose their
+    # tail to truncation as at 400 (BM25 still reads the whole window).
     encoding: str = "cl100k_base"
-    chunk_tokens: int = 180
-    chunk_overlap: int = 30
+    chunk_tokens: int = 256
+    chunk_overlap: int = 40
     k: int = 5
     rrf_k: int = 60
     # RRF votes from document windows (the captured article, user files) are scaled by this, so a
     # curated card wins a near-tie: its answer is complete and reviewed, a window is a fragment.
     document_weight: float = 0.8
+    bm25_weight: float = 1.0  # 0.6 and 0.3 lost 2 golden hits@5 each (277 questions)
     # Refusal: a top passage's `relevance` below this means "outside our material". Measured by
     # bench/calibrate_refusal.py on corpus/golden (277 in-scope questions, 52 out of scope): in-scope top
     # relevance p5 0.308 / p10 0.356, out-of-scope p90 0.293 / p95 0.309 / max 0.395; 0.32 maximizes

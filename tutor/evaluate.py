@@ -104,22 +104,21 @@ def load_golden(paths: Iterable[Path]) -> list[GoldenFile]:
     return files
 
 
-def select(rows: list[dict], limit: int | None) -> list[dict]:
-    """At most `limit` rows per set, evenly spaced (files are often sorted by topic), plus the rows
-    their `previous` links need so every conversation stays whole; input order is kept."""
+def select(files: list[GoldenFile], limit: int | None) -> list[tuple[GoldenFile, list[dict]]]:
+    """About `limit` rows in all, evenly spaced over the files (which are often sorted by topic, and
+    keep their proportions), plus the rows their `previous` links need so conversations stay whole."""
     if not limit:
-        return rows
-    by_id = {r["id"]: r for r in rows}
-    keep: set[str] = set()
-    for name in SETS:
-        members = [r for r in rows if r["set"] == name]
-        step = max(len(members) / limit, 1.0)
-        for i in range(min(limit, len(members))):
-            row: dict | None = members[int(i * step)]
-            while row is not None and row["id"] not in keep:
-                keep.add(row["id"])
-                row = by_id.get(str(row["previous"])) if row.get("previous") is not None else None
-    return [r for r in rows if r["id"] in keep]
+        return [(f, f.rows) for f in files]
+    everything = [(n, row) for n, f in enumerate(files) for row in f.rows]
+    step = max(len(everything) / limit, 1.0)
+    keep: set[tuple[int, str]] = set()
+    by_id = [{r["id"]: r for r in f.rows} for f in files]
+    for i in range(min(limit, len(everything))):
+        n, row = everything[int(i * step)]
+        while row is not None and (n, row["id"]) not in keep:
+            keep.add((n, row["id"]))
+            row = by_id[n].get(str(row["previous"])) if row.get("previous") is not None else None
+    return [(f, [r for r in f.rows if (n, r["id"]) in keep]) for n, f in enumerate(files)]
 
 
 # ---- scoring one row ---------------------------------------------------------------------------------
@@ -152,7 +151,7 @@ def _cited_passage(answer: Answer, n: int) -> Passage | None:
 
 def score_answer(row: dict, answer: Answer, judge: m.SupportJudge) -> dict:
     text = answer.answer
-    out: dict = {"refused": answer.refused, "n_citations": len(answer.citations),
+    out: dict = {"refused": answer.refused, "n_citations": len(answer.citations), "answered_by": answer.backend,
                  "answer_s": answer.latency_s, "first_token_s": answer.first_token_s,
                  "answer_words": len(m.strip_markers(text).split()),
                  "answer_excerpt": " ".join(text.split())[:160]}
@@ -180,14 +179,15 @@ def score_answer(row: dict, answer: Answer, judge: m.SupportJudge) -> dict:
 
 # ---- the run -----------------------------------------------------------------------------------------
 
-def _conversations(rows: list[dict], step: Callable[[dict, list[str]], str], bar: object) -> None:
+def in_conversations(rows: list[dict], step: Callable[[dict, list[str]], str], bar: object = None) -> None:
     """step(row, history) in conversation order; step returns the row's standalone question."""
     histories: dict[str, list[str]] = {}
     for row in conversation_order(rows):
         prev = row.get("previous")
         history = histories.get(str(prev), []) if prev is not None else []
         histories[row["id"]] = [*history, step(row, history)]
-        bar.update(1)
+        if bar is not None:
+            bar.update(1)
 
 
 def evaluate(tutor: TutorLike, files: list[GoldenFile], backend: str = "extractive", k: int = 5,
@@ -197,7 +197,7 @@ def evaluate(tutor: TutorLike, files: list[GoldenFile], backend: str = "extracti
     from tqdm import tqdm
 
     started = time.perf_counter()
-    runs = [(f, select(f.rows, limit)) for f in files]
+    runs = select(files, limit)
     asked = [[r for r in rows if r["set"] != "grading"] for _, rows in runs]
     fields = ("id", "file", "set", "kind", "topic", "card_id", "question")
     records = {(r["file"], r["id"]): {key: r.get(key) for key in fields} for rows in asked for r in rows}
@@ -224,7 +224,7 @@ def evaluate(tutor: TutorLike, files: list[GoldenFile], backend: str = "extracti
     with tqdm(total=total, desc=f"eval {backend}", unit="q", file=sys.stderr, disable=not progress) as bar:
         for step in (retrieve_step, answer_step):
             for rows in asked:
-                _conversations(rows, step, bar)
+                in_conversations(rows, step, bar)
 
     config = {"backend": backend, "model": model, "k": k, "budget_words": budget, "limit": limit,
               "golden": [{"path": str(f.path), **{s: sum(r["set"] == s for r in rows) for s in SETS}}
@@ -258,9 +258,11 @@ def machine_info() -> dict:
 
 # ---- --compare and the CI gate -----------------------------------------------------------------------
 
-_LOWER_IS_BETTER = ("false_refusal_rate", "unsupported_sentence_rate", "uncited_rate",
-                    "refusals_with_citations", "refused")
-_NOT_COMPARED = ("worst", "first_relevant_rank", "config", "confusion_matrix", "answer_words", "status")
+_LOWER_IS_BETTER = ("false_refusal_rate", "unsupported_sentence_rate", "uncited_rate", "refusals_with_citations")
+# Counts depend on how many rows ran; means and the warm-up of latency are dominated by outliers and load.
+_NOT_COMPARED = ("worst", "first_relevant_rank", "config", "confusion_matrix", "answer_words", "status",
+                 "refused", "mean", "warmup_s")
+GROUP_NOISE = 0.05  # a per-topic or per-kind move smaller than this is one or two questions flipping
 
 
 def _leaves(d: dict, prefix: str = "") -> dict[str, float]:
@@ -295,21 +297,32 @@ def _row_flips(old_rows: Path, new_rows: list[dict]) -> list[str]:
 def compare(
     old: dict, new: dict, old_rows: Path | None = None, new_rows: list[dict] | None = None
 ) -> list[str]:
-    """What got better or worse between two reports; latency moves under 10% are noise, not change."""
+    """What got better or worse between two reports, headline metrics first, then per topic and kind.
+
+    Latency moves under 10% and per-group moves under GROUP_NOISE are left out as noise.
+    """
     sections = ("retrieval", "answers", "refusal", "latency", "grading")
     a, b = (_leaves({s: r.get(s) or {} for s in sections}) for r in (old, new))
-    better, worse = [], []
+    moves: dict[tuple[bool, bool], list[str]] = {(g, up): [] for g in (False, True) for up in (True, False)}
     for key in sorted(set(a) & set(b)):
         before, after = a[key], b[key]
-        latency = key.startswith("latency.")
-        if after == before or latency and abs(after - before) < 0.1 * abs(before):
+        latency, group = key.startswith("latency."), ".by_topic." in key or ".by_kind." in key
+        if after == before or latency and abs(after - before) < 0.1 * abs(before) or \
+                group and abs(after - before) < GROUP_NOISE:
             continue
         lower = latency or key.rsplit(".", 1)[-1] in _LOWER_IS_BETTER
-        (better if (after < before) == lower else worse).append(f"  {key}: {before:.4g} → {after:.4g}")
+        moves[(group, (after < before) == lower)].append(f"  {key}: {before:.4g} → {after:.4g}")
     differ = [f"{key} {old['config'].get(key)} → {new['config'].get(key)}"
               for key in ("backend", "k", "model") if old["config"].get(key) != new["config"].get(key)]
-    lines = [f"compare with the old report ({'; '.join(differ) or 'same backend, k and model'}):",
-             f"better ({len(better)}):", *better, f"worse ({len(worse)}):", *worse]
+    lines = [f"compare with the old report ({'; '.join(differ) or 'same backend, k and model'}):"]
+    counts = [[sum(g[s] for g in r["config"]["golden"]) for s in SETS[:2]] for r in (old, new)]
+    if counts[0] != counts[1]:
+        lines.append(f"note: the runs asked different rows ({counts[0][0]} questions and {counts[0][1]} out of "
+                     f"scope before, {counts[1][0]} and {counts[1][1]} now): differences mix rows and code")
+    for group, title in ((False, ""), (True, f" per topic / kind (moves of {GROUP_NOISE} or more)")):
+        for up, word in ((True, "better"), (False, "worse")):
+            if moves[(group, up)] or not group:
+                lines += [f"{word}{title} ({len(moves[(group, up)])}):", *moves[(group, up)]]
     if only := sorted(set(a) ^ set(b)):
         lines.append(f"in one report only: {', '.join(only)}")
     if old_rows is not None and new_rows is not None:

@@ -185,6 +185,9 @@ def _launch(model: str, model_path: Path, port: int, timeout_s: float, ctx: int,
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "tutor.llm_server", "--model", str(model_path), "--port", str(port),
            "--ctx", str(ctx)]
+    # TUTOR_LLM_THREADS: on 2 cores, 2 llama.cpp threads collapse (~85 → <10 tok/s) whenever anything
+    # else needs a core; 1 thread is slower when idle but steady. Default: all cores.
+    threads = threads or int(os.environ.get("TUTOR_LLM_THREADS") or 0)
     if threads:
         cmd += ["--threads", str(threads)]
     env = dict(os.environ)

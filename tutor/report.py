@@ -94,6 +94,8 @@ def answers_section(rows: list[dict], backend: str) -> dict:
     return {
         **agg(rows),
         "backend": backend,
+        # answers a different backend gave (an LLM backend that was down falls back to extractive)
+        "fallbacks": sum(r.get("answered_by", backend) != backend for r in rows),
         "citation_validity": 1 - invalid / cites if cites else None,
         "n_citations": cites,
         "uncited_rate": m.mean([float(not r["n_citations"]) for r in answered]),
@@ -180,7 +182,8 @@ def headline_rows(report: dict) -> list[tuple[str, str]]:
     """(metric, value): the figures one looks at first, named by their keys in report.json."""
     k, budget = report["config"]["k"], report["config"]["budget_words"]
     keys = [f"retrieval.hit_at_{k}", f"retrieval.hit_at_{budget}_words", f"retrieval.recall_at_{k}",
-            "retrieval.mrr", f"retrieval.ndcg_at_{k}", "answers.coverage", "answers.citation_validity",
+            "retrieval.mrr", f"retrieval.ndcg_at_{k}", "answers.coverage", "answers.fallbacks",
+            "answers.citation_validity",
             "answers.unsupported_sentence_rate", "answers.answer_words.p50", "refusal.recall",
             "refusal.false_refusal_rate", "refusal.refusals_with_citations", "latency.retrieve_s.p50",
             "latency.retrieve_s.p95", "latency.answer_s.p50", "latency.answer_s.p95",

@@ -70,9 +70,11 @@ def retrieval_query(question: str, history: list[str] | None = None) -> str:
     """
     if not history:
         return question
-    if len(question.split()) <= 6 or _FOLLOW_UP.search(question):
-        return f"{history[-1]} {question}"
-    return question
+    return f"{history[-1]} {question}" if looks_like_follow_up(question) else question
+
+
+def looks_like_follow_up(question: str) -> bool:
+    return len(question.split()) <= 6 or bool(_FOLLOW_UP.search(question))
 
 
 class Retriever:
@@ -129,9 +131,9 @@ class Retriever:
         cos_of = {int(i): float(s) for i, s in zip(dense_ids[0], cosines[0], strict=True) if i >= 0}
         fused: dict[int, float] = {}
 
-        def vote(i: int, rank: int) -> None:
+        def vote(i: int, rank: int, weight: float = 1.0) -> None:
             # Curated cards are the primary material; windows of third-party documents count less.
-            weight = 1.0 if self.index.chunks[i].card_id else self.config.document_weight
+            weight *= 1.0 if self.index.chunks[i].card_id else self.config.document_weight
             fused[i] = fused.get(i, 0.0) + weight / (self.config.rrf_k + rank + 1)
 
         for rank, i in enumerate(cos_of):
@@ -141,7 +143,7 @@ class Retriever:
             ids, scores = self._sparse().retrieve(qtok, k=pool, show_progress=False)
             for rank, (i, s) in enumerate(zip(ids[0], scores[0], strict=True)):
                 if s > 0:
-                    vote(int(i), rank)
+                    vote(int(i), rank, self.config.bm25_weight)
         missing = [i for i in fused if i not in cos_of]
         if missing:  # BM25-only hits still need a cosine for the relevance signal
             vecs = self.index.vectors.reconstruct_batch(np.array(missing, dtype=np.int64))
@@ -168,3 +170,31 @@ class Retriever:
             chunk_id = chunk.id if chunk.kind != "question" else f"{card.id}#0"
             return Passage(rank, chunk_id, card.id, chunk.source, card.question, card.answer, score, relevance, cosine)
         return Passage(rank, chunk.id, None, chunk.source, chunk.title, chunk.text, score, relevance, cosine)
+
+    def search_in_context(self, question: str, history: list[str] | None, k: int | None = None) -> tuple[str, list[Passage]]:
+        """Retrieve for a turn of a conversation without an LLM to rewrite it.
+
+        Both readings are searched, the question alone and the question after the previous one, and their
+        rankings fused; the reading that the wording favours (a pronoun or connective: the follow-up) counts
+        double. Neither reading alone was right often enough: "How does masking fit in for a decoder?" needs
+        the history without saying so, while a fresh topic must not drag the old one along.
+        """
+        k = k or self.config.k
+        if not history:
+            return question, self.search(question, k)
+        combined = f"{history[-1]} {question}"
+        follow_up = looks_like_follow_up(question)
+        readings = [(combined, 1.0 if follow_up else 0.5), (question, 0.5 if follow_up else 1.0)]
+        fused: dict[str, tuple[float, Passage]] = {}
+        for query, weight in readings:
+            for p in self.search(query, max(k, 10)):
+                key = p.card_id or p.chunk_id
+                score, best = fused.get(key, (0.0, p))
+                best = p if p.relevance > best.relevance else best
+                fused[key] = (score + weight / (self.config.rrf_k + p.rank), best)
+        ranked = sorted(fused.values(), key=lambda sp: -sp[0])[:k]
+        out = []
+        for rank, (score, p) in enumerate(ranked, 1):
+            p.rank, p.score = rank, score
+            out.append(p)
+        return (combined if follow_up else question), out

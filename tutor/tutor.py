@@ -17,7 +17,7 @@ from tutor.embed import Embedder
 from tutor.errors import EnvironmentProblem, UserError
 from tutor.index import Index, load_index
 from tutor.llms import BACKENDS, default_backend, make_chat_model
-from tutor.retrieve import Passage, Retriever, retrieval_query
+from tutor.retrieve import Passage, Retriever
 
 
 def check_question(question: str | None, config: Config) -> str:
@@ -76,8 +76,7 @@ class Tutor:
         self, question: str, k: int | None = None, history: list[str] | None = None
     ) -> tuple[str, list[Passage]]:
         q = check_question(question, self.config)
-        standalone = retrieval_query(q, history)
-        return standalone, self.retriever.search(standalone, k)
+        return self.retriever.search_in_context(q, history, k)
 
     def chat_model(self, backend: str, model: str | None = None, detail: bool = False):
         key = (backend, model, detail)
@@ -108,8 +107,11 @@ class Tutor:
             except EnvironmentProblem as exc:  # loses nothing: the curated answer still serves
                 notice = f"{exc.message} (fix: {exc.fix}); showing the curated answer instead"
         history = history or []
-        standalone = condense(llm, history, q) if llm is not None else retrieval_query(q, history)
-        passages = retriever.search(standalone, k)
+        if llm is not None and history:
+            standalone = condense(llm, history, q)
+            passages = retriever.search(standalone, k)
+        else:
+            standalone, passages = retriever.search_in_context(q, history, k)
         if llm is None:
             answer = extractive_answer(q, standalone, passages, self.config.min_relevance)
             answer.notice = notice

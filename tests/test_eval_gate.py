@@ -1,0 +1,40 @@
+"""CI gate: the real index of corpus/cards, the real embedder, the extractive backend, corpus/golden.
+
+Fails when retrieval hit@5, refusal recall or the false-refusal rate cross the thresholds in
+eval_gate.json (one file, so a deliberate change of the bar is one reviewed line). The index is built
+from the cards alone into a tmp folder: the seed article under ../shared is not part of a clone.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tutor.config import REPO_ROOT, Config
+from tutor.evaluate import GATE_FILE, GOLDEN_DIR, check_gate, evaluate, golden_paths, load_golden
+from tutor.report import headline, write_report
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cards_index(tmp_path_factory) -> Config:
+    if not (GOLDEN_DIR / "questions.jsonl").is_file():
+        pytest.skip("corpus/golden/questions.jsonl is absent: no golden questions to gate on")
+    from tutor.embed import MiniLMEmbedder
+    from tutor.ingest import ingest
+
+    config = Config(index_dir=tmp_path_factory.mktemp("gate") / "index", sources=(REPO_ROOT / "corpus" / "cards",))
+    ingest(config, MiniLMEmbedder, MiniLMEmbedder.name, progress=False)
+    return config
+
+
+def test_extractive_eval_on_the_golden_sets_meets_the_gate(cards_index, tmp_path):
+    from tutor.tutor import Tutor
+
+    gate = json.loads(GATE_FILE.read_text(encoding="utf-8"))
+    report, rows = evaluate(Tutor(cards_index), load_golden(golden_paths(None)), backend=gate["backend"], k=gate["k"])
+    write_report(report, rows, tmp_path / "report")  # report.md there says which rows failed, and why
+    failures = check_gate(report, gate)
+    assert not failures, "\n".join([*failures, headline(report), f"details: {tmp_path / 'report' / 'report.md'}"])

@@ -1,0 +1,241 @@
+"""`tutor eval` end to end over a scripted fake Tutor: classification, conversation order, report files,
+grading slot, --compare and the gate. One test runs the real Tutor over the fixture cards with the
+FakeEmbedder, so the harness is also checked against real Passage/Answer objects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tutor import evaluate as ev
+from tutor.answer import Answer, Citation
+from tutor.cli import main
+from tutor.errors import CorpusError
+from tutor.metrics import content_words
+from tutor.report import NOT_EVALUATED, write_report
+from tutor.retrieve import Passage
+
+KB = {
+    "training/dropout": (
+        "What is dropout?",
+        "Dropout randomly zeroes hidden units during training. It acts as a regularizer against "
+        "co-adaptation.",
+    ),
+    "training/batch-norm": (
+        "What is batch normalization?",
+        "Batch normalization normalizes activations to zero mean and unit variance. Learnable gamma and beta "
+        "scale and shift them.",
+    ),
+    "basics/softmax": (
+        "What does softmax do?",
+        "Softmax exponentiates the logits and normalizes them so the outputs sum to one.",
+    ),
+}
+QUESTIONS = [
+    {"id": "q1", "question": "What is dropout?", "card_id": "training/dropout",
+     "key_points": [["zeroes"], ["regularizer"]]},
+    {"id": "q2", "question": "batch normalization mean variance", "topic": "training", "kind": "paraphrase",
+     "card_id": "training/batch-norm", "key_points": [["zero mean", "standardize"], ["gamma"]]},
+    {"id": "q3", "question": "softmax logits", "card_id": "basics/softmax", "key_points": [["sum to one"]]},
+]
+OOS = [{"id": "o1", "question": "How do I boil an egg?"}, {"id": "o2", "question": "Best pizza in Naples"}]
+GRADING = [{"id": "g1", "question": "What is dropout?", "reference": "zeroes units",
+            "answer": "it drops units", "label": "partial", "score_band": [0.3, 0.7]}]
+
+
+class FakeTutor:
+    """Ranks the KB cards by word overlap with the (history-prefixed) question; refuses below 0.3."""
+
+    def __init__(self, reverse: bool = False) -> None:
+        self.reverse = reverse  # a deliberately bad ranker, for --compare
+        self.calls: list[tuple[str, str, list[str]]] = []
+
+    def _search(self, query: str, k: int) -> list[Passage]:
+        q = content_words(query)
+        scored = []
+        for cid, (title, text) in KB.items():
+            overlap = len(q & content_words(f"{title} {text}")) / max(len(q), 1)
+            scored.append((overlap, cid, title, text))
+        scored.sort(key=lambda s: (s[0], s[1]), reverse=not self.reverse)
+        return [Passage(rank=i + 1, chunk_id=f"{cid}#0", card_id=cid, source=f"{cid}.md", title=title,
+                        text=text, score=score, relevance=score)
+                for i, (score, cid, title, text) in enumerate(scored[:k])]
+
+    def retrieve(self, question: str, k: int | None = None, history: list[str] | None = None):
+        self.calls.append(("retrieve", question, list(history or [])))
+        standalone = f"{history[-1]} {question}" if history else question
+        return standalone, self._search(standalone, k or 5)
+
+    def ask(self, question: str, history: list[str] | None = None, backend: str | None = None,
+            k: int | None = None, model: str | None = None) -> Answer:
+        self.calls.append(("ask", question, list(history or [])))
+        standalone = f"{history[-1]} {question}" if history else question
+        passages = self._search(standalone, k or 5)
+        if passages[0].relevance < 0.3:
+            refusal = "That is outside what I cover."
+            return Answer(question, standalone, refusal, [], True, passages, "extractive")
+        best = passages[0]
+        cite = Citation(1, best.chunk_id, best.card_id, best.source)
+        return Answer(question, standalone, f"{best.text} [1]", [cite], False, passages, "extractive",
+                      latency_s=0.01, first_token_s=0.005)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def golden(tmp_path: Path) -> list[Path]:
+    return [write_jsonl(tmp_path / "questions.jsonl", QUESTIONS), write_jsonl(tmp_path / "oos.jsonl", OOS),
+            write_jsonl(tmp_path / "grading.jsonl", GRADING)]
+
+
+def test_rows_are_classified_by_shape(golden):
+    files = ev.load_golden(golden)
+    assert [{r["set"] for r in f.rows} for f in files] == [{"question"}, {"out_of_scope"}, {"grading"}]
+    q2 = files[0].rows[1]
+    assert q2["kind"] == "paraphrase" and q2["topic"] == "training"
+    assert files[0].rows[0]["kind"] == "direct" and files[0].rows[0]["topic"] == "training"  # from card_id
+
+
+@pytest.mark.parametrize("row, why", [
+    ({"id": "x", "question": "q", "key_points": "zero mean"}, "key_points"),
+    ({"id": "x", "question": "q", "key_points": [["ok"], [""]]}, "key point"),
+    ({"id": "x", "question": "q", "answer": "a", "label": "great", "score_band": [0, 1]}, "label"),
+    ({"id": "x", "question": "", "key_points": [["a"]]}, "question"),
+])
+def test_malformed_rows_name_the_file_and_the_row(tmp_path, row, why):
+    path = write_jsonl(tmp_path / "bad.jsonl", [row])
+    with pytest.raises(CorpusError, match=rf"bad.jsonl: row `x`: .*{why}"):
+        ev.load_golden([path])
+
+
+def test_report_has_the_required_keys_and_files(golden, tmp_path):
+    report, rows = ev.evaluate(FakeTutor(), ev.load_golden(golden), k=5)
+    assert {"retrieval", "answers", "refusal", "latency", "config", "grading"} <= set(report)
+    r = report["retrieval"]
+    assert r["hit_at_5"] == 1.0 and r["hit_at_300_words"] == 1.0 and r["mrr"] == 1.0
+    assert {"recall_at_5", "ndcg_at_5", "by_topic", "by_kind", "worst"} <= set(r)
+    assert set(r["by_kind"]) == {"direct", "paraphrase"}
+    assert report["refusal"]["recall"] == 1.0 and report["refusal"]["false_refusal_rate"] == 0.0
+    assert report["answers"]["citation_validity"] == 1.0 and report["answers"]["coverage"] == 1.0
+    assert report["latency"]["answer_s"]["p50"] == pytest.approx(0.01)
+    written = write_report(report, rows, tmp_path / "out")
+    names = {p.name for p in written}
+    assert {"report.json", "report.md", "rows.jsonl", "hit_by_topic.png", "first_relevant_rank.png",
+            "latency.png"} <= names
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in written if p.suffix == ".png")
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["retrieval"]["hit_at_5"] == 1.0
+    assert "## Refusal" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_a_grading_file_is_reported_as_not_evaluated_yet(golden, tmp_path, monkeypatch, capsys):
+    import tutor.tutor
+
+    monkeypatch.setattr(tutor.tutor, "Tutor", lambda config: FakeTutor())
+    out = tmp_path / "run"
+    assert main(["eval", "--golden", str(golden[2]), "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["grading"] == {"status": NOT_EVALUATED, "n": 1, "reason": report["grading"]["reason"]}
+    assert report["retrieval"]["n"] == 0
+    assert "not evaluated yet" in capsys.readouterr().out
+
+
+def test_a_grader_fills_the_grading_section(golden):
+    report, _ = ev.evaluate(FakeTutor(), ev.load_golden(golden[2:]), grader=lambda row: ("partial", 0.5))
+    g = report["grading"]
+    assert g["status"] == "evaluated" and g["label_agreement"] == 1.0 and g["share_in_score_band"] == 1.0
+
+
+def test_followups_are_asked_after_the_row_they_name_with_its_history(tmp_path):
+    rows = [
+        {"id": "f2", "question": "and at inference?", "previous": "f1", "key_points": [["gamma"]]},
+        {"id": "f1", "question": "What is batch normalization?", "previous": "f0", "key_points": [["gamma"]]},
+        {"id": "f0", "question": "What is dropout?", "key_points": [["zeroes"]]},
+    ]
+    fake = FakeTutor()
+    report, records = ev.evaluate(fake, ev.load_golden([write_jsonl(tmp_path / "conv.jsonl", rows)]))
+    for method in ("retrieve", "ask"):
+        calls = [(q, h) for m, q, h in fake.calls[2:] if m == method]  # after the warm-up call pair
+        asked = [q for q, _ in calls]
+        assert asked == ["What is dropout?", "What is batch normalization?", "and at inference?"]
+        assert calls[2][1] == ["What is dropout?", "What is dropout? What is batch normalization?"]
+    assert {r["id"]: r["kind"] for r in records} == {"f0": "direct", "f1": "followup", "f2": "followup"}
+    assert report["retrieval"]["by_kind"]["followup"]["n"] == 2
+
+
+def test_limit_spreads_over_the_files_and_keeps_the_rows_a_followup_needs(tmp_path):
+    rows = [{"id": f"r{i}", "question": f"question {i}", "key_points": [["x"]],
+             **({"previous": f"r{i - 1}"} if i % 2 else {})} for i in range(16)]
+    oos = [{"id": f"o{i}", "question": f"off topic {i}"} for i in range(4)]
+    files = ev.load_golden([write_jsonl(tmp_path / "q.jsonl", rows), write_jsonl(tmp_path / "o.jsonl", oos)])
+    (_, kept), (_, kept_oos) = ev.select(files, limit=6)
+    ids = [r["id"] for r in kept]
+    assert all(r["previous"] in ids for r in kept if r.get("previous"))
+    assert "r2" in ids and 5 <= len(ids) <= 10 and ids == sorted(ids, key=lambda i: int(i[1:]))
+    assert len(kept_oos) == 1
+    assert [len(rs) for _, rs in ev.select(files, None)] == [16, 4]
+
+
+def test_compare_says_what_got_better_and_worse(golden, tmp_path):
+    files = ev.load_golden(golden[:2])
+    good, good_rows = ev.evaluate(FakeTutor(), files, k=1)
+    bad, bad_rows = ev.evaluate(FakeTutor(reverse=True), files, k=1)
+    write_report(good, good_rows, tmp_path / "good")
+    lines = ev.compare(good, bad, tmp_path / "good" / "rows.jsonl", bad_rows)
+    text = "\n".join(lines)
+    worse = lines[lines.index(next(line for line in lines if line.startswith("worse"))):]
+    assert any("retrieval.mrr: 1 → " in line for line in worse)
+    assert "retrieval hit now fails: " in text and "q1" in text
+    assert ev.compare(good, good)[1:] == ["better (0):", "worse (0):"]
+
+
+def test_invalid_citations_and_unsupported_sentences_are_counted():
+    title, text = KB["training/dropout"]
+    p = Passage(rank=1, chunk_id="d#0", card_id="training/dropout", source="d.md", title=title, text=text,
+                score=1.0, relevance=0.9)
+    answer = Answer("q", "q", "Dropout randomly zeroes hidden units [1]. Quantum chromodynamics explains "
+                    "quark confinement [1]. It regularizes [7].", [Citation(1, "d#0", p.card_id, p.source)],
+                    False, [p], "local")
+    row = {"set": "question", "key_points": [["zeroes"], ["regularizer"]]}
+    scored = ev.score_answer(row, answer, ev.m.SupportJudge())
+    assert scored["citations_total"] == 3
+    assert len(scored["invalid_citations"]) == 2
+    assert any("[7] cites no retrieved passage" in why for why in scored["invalid_citations"])
+    assert scored["unsupported"] == ["Quantum chromodynamics explains quark confinement ."]
+    assert scored["coverage"] == 0.5 and scored["answer_missed"] == ["regularizer"]
+
+
+def test_the_gate_file_names_metrics_the_report_has(golden):
+    gate = json.loads(ev.GATE_FILE.read_text())
+    report, _ = ev.evaluate(FakeTutor(), ev.load_golden(golden), k=gate.get("k", 5))
+    assert ev.check_gate(report, gate) == []
+    report["refusal"]["false_refusal_rate"] = 0.9
+    report["retrieval"].pop(f"hit_at_{gate.get('k', 5)}")
+    failures = ev.check_gate(report, gate)
+    assert any("false_refusal_rate" in f and "above" in f for f in failures)
+    assert any("missing" in f for f in failures)
+
+
+def test_user_errors_exit_1_with_a_message_not_a_traceback(tmp_path, capsys):
+    assert main(["eval", "--golden", str(tmp_path / "nope.jsonl")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    write_jsonl(tmp_path / "q.jsonl", QUESTIONS)
+    assert main(["eval", "--golden", str(tmp_path / "q.jsonl"), "--compare", str(tmp_path / "old.json")]) == 1
+    err = capsys.readouterr().err
+    assert "old.json" in err and "Traceback" not in err
+
+
+def test_the_real_tutor_runs_through_the_harness(tutor_fake, tmp_path):
+    rows = [{"id": "d", "question": "What is dropout and why does it help?", "card_id": "training/dropout",
+             "key_points": [["randomly"], ["co-adapt"]]},
+            {"id": "f", "question": "and at inference time?", "previous": "d", "key_points": [["inference"]]},
+            {"id": "o", "question": "What is the capital of Mongolia?"}]
+    report, records = ev.evaluate(tutor_fake, ev.load_golden([write_jsonl(tmp_path / "g.jsonl", rows)]))
+    assert report["retrieval"]["mrr"] == 1.0 and report["retrieval"]["hit_at_5"] == 1.0
+    assert report["config"]["index"]["n_cards"] == 6
+    assert {r["id"] for r in records} == {"d", "f", "o"}
+    assert all(isinstance(r["refused"], bool) for r in records)
