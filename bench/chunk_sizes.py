@@ -36,7 +36,8 @@ def main() -> None:
     rows = [json.loads(x) for x in (REPO_ROOT / "corpus/golden/questions.jsonl").read_text().splitlines() if x.strip()]
     rows = rows[: args.limit] if args.limit else rows
     embedder = MiniLMEmbedder()
-    print(f"{'tokens':>6} {'overlap':>7} {'chunks':>6} {'trunc%':>6} {'wp/tok':>6} {'hit@5':>6} {'hit@300w':>8} {'s':>5}")
+    header = ("tokens", "overlap", "chunks", "trunc%", "wp/tok", "hit@5", "hit@300w", "s")
+    print(" ".join(f"{h:>8}" for h in header))
     for tokens, overlap in SETTINGS:
         with tempfile.TemporaryDirectory() as tmp:
             config = Config(index_dir=Path(tmp), chunk_tokens=tokens, chunk_overlap=overlap)
@@ -48,7 +49,7 @@ def main() -> None:
             ratio = statistics.mean(embedder.word_pieces(c.text) / max(count_tokens(c.text), 1) for c in chunks)
             trunc = sum(p > 256 for p in pieces) / len(pieces)
 
-            def one(row, history):
+            def one(row, history, tutor=tutor):
                 standalone, passages = tutor.retrieve(row["question"], 5, history)
                 return passages, standalone
 
@@ -57,8 +58,10 @@ def main() -> None:
                 texts = [p.text for p in passages]
                 hits.append(hit_at_k(row["key_points"], texts, 5))
                 budget.append(budgeted_hit(row["key_points"], texts, 300))
-            print(f"{tokens:>6} {overlap:>7} {len(chunks):>6} {100 * trunc:>6.1f} {ratio:>6.2f} "
-                  f"{statistics.mean(hits):>6.3f} {statistics.mean(budget):>8.3f} {time.perf_counter() - t0:>5.0f}")
+            figures = (tokens, overlap, len(chunks), f"{100 * trunc:.1f}", f"{ratio:.2f}",
+                       f"{statistics.mean(hits):.3f}", f"{statistics.mean(budget):.3f}",
+                       f"{time.perf_counter() - t0:.0f}")
+            print(" ".join(f"{f:>8}" for f in figures))
 
 
 if __name__ == "__main__":

@@ -171,7 +171,9 @@ class Retriever:
             return Passage(rank, chunk_id, card.id, chunk.source, card.question, card.answer, score, relevance, cosine)
         return Passage(rank, chunk.id, None, chunk.source, chunk.title, chunk.text, score, relevance, cosine)
 
-    def search_in_context(self, question: str, history: list[str] | None, k: int | None = None) -> tuple[str, list[Passage]]:
+    def search_in_context(
+        self, question: str, history: list[str] | None, k: int | None = None
+    ) -> tuple[str, list[Passage]]:
         """Retrieve for a turn of a conversation without an LLM to rewrite it.
 
         Both readings are searched, the question alone and the question after the previous one, and their
