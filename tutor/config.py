@@ -48,9 +48,10 @@ class Config:
     bm25_weight: float = 1.0  # 0.6 and 0.3 lost 2 golden hits@5 each (277 questions)
     # Refusal: a top passage's `relevance` below this means "outside our material". Measured by
     # bench/calibrate_refusal.py on corpus/golden (277 in-scope questions, 52 out of scope): in-scope top
-    # relevance p5 0.308 / p10 0.356, out-of-scope p90 0.293 / p95 0.309 / max 0.395; 0.32 maximizes
-    # refusal recall + (1 - false refusals): 0.981 and 0.058 (0.40 gave 1.000 and 0.170). The optimum
-    # is 0.319-0.324 with the seed article indexed, 0.315-0.321 with the cards alone.
+    # relevance p5 0.324 / p10 0.356, out-of-scope p90 0.303 / p95 0.308 / max 0.401. The threshold that
+    # maximizes refusal recall + (1 - false refusals) was 0.318-0.322 over three runs while retrieval
+    # changed (with and without the seed article); at 0.32: recall 0.981, false refusals 0.051 (0.40 gave
+    # 1.000 and 0.17).
     min_relevance: float = 0.32
     max_question_chars: int = 2000
     llm_backend: str = field(default_factory=lambda: os.environ.get("TUTOR_BACKEND", ""))
