@@ -268,3 +268,20 @@ def fake_minilm(monkeypatch: pytest.MonkeyPatch) -> type[FakeEmbedder]:
 
     monkeypatch.setattr(tutor.embed, "MiniLMEmbedder", FakeEmbedder)
     return FakeEmbedder
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding SmolLM2-135M (98 MB, plumbing only), installed once per test session.
+
+    `TUTOR_TEST_MODELS_DIR` reuses one folder across runs.
+    """
+    import os
+
+    from tutor import models
+
+    root = Path(os.environ.get("TUTOR_TEST_MODELS_DIR") or tmp_path_factory.mktemp("models"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TUTOR_MODELS_DIR", str(root))
+        models.install("smollm2-135m", progress=False)
+    return root

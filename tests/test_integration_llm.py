@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tutor import llm_server, models
+from tutor import llm_server
 from tutor.answer import Answer
 from tutor.embed import MiniLMEmbedder
 from tutor.ingest import ingest
@@ -24,15 +24,6 @@ from tutor.tutor import Tutor
 pytestmark = pytest.mark.slow
 MODEL = "smollm2-135m"
 QUESTION = "what is dropout and why does it help against overfitting"
-
-
-@pytest.fixture(scope="module")
-def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = Path(os.environ.get("TUTOR_TEST_MODELS_DIR") or tmp_path_factory.mktemp("models"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TUTOR_MODELS_DIR", str(root))
-        models.install(MODEL, progress=False)
-    return root
 
 
 @pytest.fixture

@@ -22,15 +22,6 @@ from tutor.errors import BackendUnavailable
 MODEL = "smollm2-135m"
 
 
-@pytest.fixture(scope="session")
-def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = Path(os.environ.get("TUTOR_TEST_MODELS_DIR") or tmp_path_factory.mktemp("models"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TUTOR_MODELS_DIR", str(root))
-        models.install(MODEL, progress=False)
-    return root
-
-
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("TUTOR_HOME", str(tmp_path / "home"))
