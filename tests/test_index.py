@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from conftest import CARDS, FakeEmbedder
 
+from tutor.chunk import SCHEME
 from tutor.errors import IndexCorrupt, IndexMissing, IndexStale
 from tutor.index import FORMAT_VERSION, chunker_settings, load_index, write_index
 from tutor.ingest import source_key
@@ -30,7 +31,8 @@ def test_manifest_records_what_design_md_promises(built_index):
     assert manifest["dim"] == FakeEmbedder.dim
     assert manifest["normalized"] is True
     assert manifest["chunker"] == {
-        "encoding": config.encoding, "tokens": config.chunk_tokens, "overlap": config.chunk_overlap
+        "encoding": config.encoding, "tokens": config.chunk_tokens, "overlap": config.chunk_overlap,
+        "scheme": SCHEME,
     }
     card_files = sorted(config.sources[0].rglob("*.md"))
     assert manifest["corpus_sha256"] == {
@@ -147,3 +149,15 @@ def test_chunker_settings_reflect_the_config(config):
 
     assert chunker_settings(changed)["tokens"] == config.chunk_tokens + 1
     assert chunker_settings(changed) != chunker_settings(config)
+
+
+def test_index_built_with_an_older_chunk_scheme_is_stale(built_index):
+    import json
+
+    manifest_file = built_index.index_dir / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["chunker"]["scheme"] = SCHEME - 1
+    manifest_file.write_text(json.dumps(manifest))
+    with pytest.raises(IndexStale, match="stale") as exc:
+        load_index(built_index.index_dir, built_index, FakeEmbedder.name)
+    assert "tutor ingest" in exc.value.fix

@@ -7,6 +7,11 @@ from functools import lru_cache
 
 from tutor.tokens import count_tokens, seed_cache
 
+# Bump when what goes into a chunk changes (not just its size): the manifest records it, so an index
+# built by older code is reported stale and rebuilt instead of silently mixing two schemes.
+# 2: a card's question chunk also carries its key points' synonyms.
+SCHEME = 2
+
 
 @dataclass(frozen=True)
 class Chunk:

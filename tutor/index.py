@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tutor.cards import Card
-from tutor.chunk import Chunk
+from tutor.chunk import SCHEME, Chunk
 from tutor.config import Config
 from tutor.errors import IndexCorrupt, IndexMissing, IndexStale
 
@@ -30,7 +30,8 @@ def sha256_file(path: Path) -> str:
 
 
 def chunker_settings(config: Config) -> dict:
-    return {"encoding": config.encoding, "tokens": config.chunk_tokens, "overlap": config.chunk_overlap}
+    return {"encoding": config.encoding, "tokens": config.chunk_tokens, "overlap": config.chunk_overlap,
+            "scheme": SCHEME}
 
 
 @dataclass

@@ -63,7 +63,9 @@ def chunk_source(path: Path, config: Config) -> tuple[list[Chunk], Card | None]:
     opts = {"encoding": config.encoding, "tokens": config.chunk_tokens, "overlap": config.chunk_overlap}
     if is_card_file(path):
         card = parse_card(path)
-        phrasings = "\n".join([card.question, *card.also_asked])
+        # Key-point synonyms are how learners phrase a card's ideas; they widen the card's vocabulary.
+        synonyms = "; ".join(s for kp in card.key_points for s in kp.synonyms)
+        phrasings = "\n".join([card.question, *card.also_asked, synonyms])
         n_tokens = count_tokens(phrasings, config.encoding)
         question = Chunk(f"{card.id}#q", key, card.id, card.question, card.topic, phrasings, n_tokens, "question")
         answers = make_chunks(key, card.question, card.topic, card.answer, card.id, "answer", **opts)
