@@ -145,3 +145,13 @@ def test_prompt_for_a_normal_question_stays_under_900_tokens(tutor_fake):
     _, passages = tutor_fake.retrieve("what is dropout and why does it help")
     messages = build_messages("what is dropout and why does it help", passages[:3])
     assert sum(count_tokens(str(m.content)) for m in messages) <= 900
+
+
+def test_a_rewrite_that_drops_the_context_does_not_lose_the_follow_up(tutor_fake):
+    bad_rewrite = "What should I cook for dinner tonight?"
+    tutor = tutor_with(tutor_fake, fake_llm(bad_rewrite, "Dropout is switched off at inference [1]."))
+    history = ["What is dropout and why does it help?"]
+    answer = tutor.ask("and what about at inference time?", history, backend="local")
+    assert answer.standalone == bad_rewrite
+    assert not answer.refused
+    assert answer.passages[0].card_id == "training/dropout"

@@ -172,14 +172,15 @@ class Retriever:
         return Passage(rank, chunk.id, None, chunk.source, chunk.title, chunk.text, score, relevance, cosine)
 
     def search_in_context(
-        self, question: str, history: list[str] | None, k: int | None = None
+        self, question: str, history: list[str] | None, k: int | None = None, rewrite: str | None = None
     ) -> tuple[str, list[Passage]]:
-        """Retrieve for a turn of a conversation without an LLM to rewrite it.
+        """Retrieve for a turn of a conversation.
 
-        Both readings are searched, the question alone and the question after the previous one, and their
-        rankings fused; the reading that the wording favours (a pronoun or connective: the follow-up) counts
-        double. Neither reading alone was right often enough: "How does masking fit in for a decoder?" needs
-        the history without saying so, while a fresh topic must not drag the old one along.
+        Several readings are searched and their rankings fused: the question alone, the question after the
+        previous one, and an LLM's standalone `rewrite` when there is one. The reading that the wording
+        favours (a pronoun or connective: the follow-up) counts double. No single reading was right often
+        enough: "How does masking fit in for a decoder?" needs the history without saying so, a fresh topic
+        must not drag the old one along, and a small model's rewrite sometimes drops the context.
         """
         k = k or self.config.k
         if not history:
@@ -187,6 +188,8 @@ class Retriever:
         combined = f"{history[-1]} {question}"
         follow_up = looks_like_follow_up(question)
         readings = [(combined, 1.0 if follow_up else 0.5), (question, 0.5 if follow_up else 1.0)]
+        if rewrite and rewrite not in (combined, question):
+            readings.append((rewrite, 1.0))
         fused: dict[str, tuple[float, Passage]] = {}
         for query, weight in readings:
             for p in self.search(query, max(k, 10)):
@@ -199,4 +202,4 @@ class Retriever:
         for rank, (score, p) in enumerate(ranked, 1):
             p.rank, p.score = rank, score
             out.append(p)
-        return (combined if follow_up else question), out
+        return rewrite or (combined if follow_up else question), out

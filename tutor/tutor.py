@@ -107,11 +107,8 @@ class Tutor:
             except EnvironmentProblem as exc:  # loses nothing: the curated answer still serves
                 notice = f"{exc.message} (fix: {exc.fix}); showing the curated answer instead"
         history = history or []
-        if llm is not None and history:
-            standalone = condense(llm, history, q)
-            passages = retriever.search(standalone, k)
-        else:
-            standalone, passages = retriever.search_in_context(q, history, k)
+        rewrite = condense(llm, history, q) if llm is not None and history else None
+        standalone, passages = retriever.search_in_context(q, history, k, rewrite)
         if llm is None:
             answer = extractive_answer(q, standalone, passages, self.config.min_relevance)
             answer.notice = notice
