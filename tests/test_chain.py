@@ -155,3 +155,10 @@ def test_a_rewrite_that_drops_the_context_does_not_lose_the_follow_up(tutor_fake
     assert answer.standalone == bad_rewrite
     assert not answer.refused
     assert answer.passages[0].card_id == "training/dropout"
+
+
+def test_model_saying_the_passages_do_not_answer_declines_without_citations(tutor_fake):
+    tutor = tutor_with(tutor_fake, fake_llm("NOT_IN_MATERIAL"))
+    answer = tutor.ask("what is dropout and why does it help", backend="local")
+    assert answer.refused and answer.citations == []
+    assert "outside the material" in answer.answer and answer.notice

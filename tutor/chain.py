@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Iterator
 
-from tutor.answer import Answer, cite, extractive_answer, is_relevant
+from tutor.answer import Answer, cite, extractive_answer, is_relevant, refusal_text
 from tutor.guard import escape_passage, leaks_prompt
 from tutor.prompts import load
 from tutor.retrieve import Passage, retrieval_query, terms
@@ -133,10 +133,17 @@ def answer_stream(
                              "showing the curated answer instead", t0, first, prompt_tokens)
         return
     text, used = validate("".join(pieces), given)
-    problem = None
     if NOT_IN_MATERIAL in text:
-        problem = "the model found no answer in the passages; showing the closest curated answer"
-    elif leaks_prompt(text, load("answer_system")):
+        # The model read the passages and found no answer: grounded or silent, so decline.
+        refusal = Answer(question, standalone, refusal_text(passages), [], True, passages, backend,
+                         notice="the model found no answer to this in the passages")
+        refusal.latency_s, refusal.first_token_s = time.perf_counter() - t0, first
+        refusal.extra["prompt_tokens"] = prompt_tokens
+        yield "\n\n" + refusal.answer
+        yield refusal
+        return
+    problem = None
+    if leaks_prompt(text, load("answer_system")):
         problem = "the model's answer repeated its instructions; showing the curated answer instead"
     elif not used:
         problem = "the model's answer cited no passage, so it is replaced by the curated answer"

@@ -108,7 +108,10 @@ class Retriever:
         if not qterms:
             return 0.0
         have = self._lexical().get(group, set())
-        weights = {t: self._idf.get(t, self._max_idf) for t in qterms}
+        # A word the corpus never uses weighs double: "tune a postgres index" shares "tune" with the
+        # hyperparameter card, but "postgres" says it is about something else. On the golden sets this
+        # moved that question below the threshold for 2 more false refusals of 277 (0.051 → 0.058).
+        weights = {t: self._idf.get(t, 2 * self._max_idf) for t in qterms}
         return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
     def _sparse(self):
