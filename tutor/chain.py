@@ -64,10 +64,10 @@ def build_messages(question: str, passages: list[Passage], detail: bool = False)
     return [SystemMessage(load("answer_system")), HumanMessage(user)]
 
 
-def support(sentence: str, passage: Passage) -> float:
-    """Share of the sentence's content words found in the passage (0..1)."""
+def support(sentence: str, passage_terms: set[str]) -> float:
+    """Share of the sentence's content words found in the passage's words (0..1)."""
     words = terms(_CITE.sub("", sentence))
-    return len(words & terms(passage.title + " " + passage.text)) / len(words) if words else 0.0
+    return len(words & passage_terms) / len(words) if words else 0.0
 
 
 def validate(text: str, passages: list[Passage], min_support: float = 0.5) -> tuple[str, list[int]]:
@@ -80,9 +80,11 @@ def validate(text: str, passages: list[Passage], min_support: float = 0.5) -> tu
     text = _CITE_LIST.sub(lambda m: "".join(f"[{n.strip()}]" for n in m.group(1).split(",")), text)
     valid = set(range(1, len(passages) + 1))
     text = _CITE.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", text)
+    # Each passage's words once, not once per sentence of the answer.
+    passage_terms = {n: terms(passages[n - 1].title + " " + passages[n - 1].text) for n in valid}
     out = []
     for sentence in _SENTENCE.split(text):
-        scores = {n: support(sentence, passages[n - 1]) for n in valid}
+        scores = {n: support(sentence, passage_terms[n]) for n in valid}
         best = max(scores, key=scores.get) if scores else None
         cited = [int(n) for n in _CITE.findall(sentence)]
         if best is not None and len(terms(sentence)) >= 4 and scores[best] >= min_support:

@@ -45,9 +45,14 @@ def _chat_openai(base_url: str | None, api_key: str, model: str, config: Config,
     )
 
 
-def make_chat_model(backend: str, config: Config, model: str | None = None, max_tokens: int = 400):
+def check_backend(backend: str) -> str:
     if backend not in BACKENDS:
         raise UserError(f"unknown backend `{backend}`; valid backends: {', '.join(BACKENDS)}")
+    return backend
+
+
+def make_chat_model(backend: str, config: Config, model: str | None = None, max_tokens: int = 400):
+    check_backend(backend)
     if backend == "extractive":
         return None
     if backend == "local":

@@ -16,7 +16,7 @@ from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.errors import EnvironmentProblem, UserError
 from tutor.index import Index, load_index
-from tutor.llms import BACKENDS, default_backend, make_chat_model
+from tutor.llms import check_backend, default_backend, make_chat_model
 from tutor.retrieve import Passage, Retriever
 
 
@@ -96,9 +96,7 @@ class Tutor:
         """Text pieces as they are produced, then the finished `Answer` as the last item."""
         t0 = time.perf_counter()
         q = check_question(question, self.config)
-        backend = backend or default_backend(self.config)
-        if backend not in BACKENDS:
-            raise UserError(f"unknown backend `{backend}`; valid backends: {', '.join(BACKENDS)}")
+        backend = check_backend(backend or default_backend(self.config))
         retriever = self.retriever  # a missing or stale index is reported before any LLM server starts
         llm, notice = None, None
         if backend != "extractive":
