@@ -18,8 +18,8 @@ from tutor.chunk import Chunk, make_chunks
 from tutor.config import REPO_ROOT, Config
 from tutor.documents import load_document
 from tutor.embed import Embedder
-from tutor.errors import IndexCorrupt, IndexStale, UserError
-from tutor.index import check_compatible, load_index, read_manifest, write_index
+from tutor.errors import IndexCorrupt, IndexMissing, IndexStale, UserError
+from tutor.index import load_index, write_index
 from tutor.tokens import count_tokens
 
 DOC_SUFFIXES = (".md", ".markdown", ".txt", ".pdf")
@@ -80,14 +80,11 @@ def chunk_source(path: Path, config: Config) -> tuple[list[Chunk], Card | None]:
 
 def _previous(config: Config, embed_model: str) -> tuple[dict, dict[str, list[tuple[Chunk, np.ndarray]]]]:
     """Old manifest and, per source, its chunks with their vectors, when the old index is reusable."""
-    try:
-        manifest = read_manifest(config.index_dir)
-        if manifest is None:
-            return {}, {}
-        check_compatible(manifest, config, embed_model)
+    try:  # load_index reads the manifest and checks compatibility itself
         old = load_index(config.index_dir, config, embed_model)
-    except (IndexStale, IndexCorrupt):
+    except (IndexMissing, IndexStale, IndexCorrupt):
         return {}, {}
+    manifest = old.manifest
     vecs = old.all_vectors()
     by_source: dict[str, list[tuple[Chunk, np.ndarray]]] = {}
     for chunk, vec in zip(old.chunks, vecs, strict=True):
