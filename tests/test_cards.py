@@ -116,6 +116,9 @@ def test_id_in_another_topic_than_its_topic_field_is_rejected(tmp_path, write_ca
         ({"key_points": []}, "key_points", "key_points"),
         ({"key_points": [{"point": "has no keywords"}]}, "key_points", "`keywords`"),
         ({"also_asked": "not a list"}, "also_asked", "also_asked"),
+        ({"aliases": [""]}, "aliases", "aliases"),
+        ({"misconceptions": "one string"}, "misconceptions", "misconceptions"),
+        ({"misconceptions": ["a", "b", "c", "d", "e"]}, "misconceptions", "at most 4"),
     ],
 )
 def test_invalid_field_values_are_reported_at_their_line(tmp_path, write_card, override, field, says):
@@ -175,3 +178,17 @@ def test_only_markdown_files_with_front_matter_count_as_cards(tmp_path, write_ca
     assert is_card_file(card)
     assert not is_card_file(readme)
     assert not is_card_file(notes)
+
+
+def test_aliases_and_misconceptions_are_optional_and_parsed(tmp_path, write_card):
+    plain = parse_card(write_card(tmp_path / "a", "training/dropout"))
+    rich = parse_card(write_card(
+        tmp_path / "b", "training/dropout",
+        aliases=["inverted dropout"],
+        misconceptions=["dropout stays switched on at inference"],
+    ))
+
+    assert plain.aliases == () and plain.misconceptions == ()
+    assert rich.aliases == ("inverted dropout",)
+    assert rich.misconceptions == ("dropout stays switched on at inference",)
+    assert Card.from_dict(rich.to_dict()).misconceptions == rich.misconceptions

@@ -39,6 +39,8 @@ class Card:
     key_points: tuple[KeyPoint, ...]
     also_asked: tuple[str, ...] = ()
     follow_ups: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    misconceptions: tuple[str, ...] = ()
     path: str = ""
     extra: dict = field(default_factory=dict, compare=False)
 
@@ -51,6 +53,8 @@ class Card:
             "difficulty": self.difficulty,
             "also_asked": list(self.also_asked),
             "follow_ups": list(self.follow_ups),
+            "aliases": list(self.aliases),
+            "misconceptions": list(self.misconceptions),
             "key_points": [
                 {"point": k.point, "keywords": list(k.keywords), "synonyms": list(k.synonyms)}
                 for k in self.key_points
@@ -67,6 +71,8 @@ class Card:
             difficulty=int(d["difficulty"]),
             also_asked=tuple(d.get("also_asked", ())),
             follow_ups=tuple(d.get("follow_ups", ())),
+            aliases=tuple(d.get("aliases", ())),
+            misconceptions=tuple(d.get("misconceptions", ())),
             key_points=tuple(
                 KeyPoint(k["point"], tuple(k["keywords"]), tuple(k.get("synonyms", ()))) for k in d["key_points"]
             ),
@@ -135,6 +141,9 @@ def parse_card(path: Path) -> Card:
         keywords = _str_list(kp, "keywords", fail)
         synonyms = _str_list(kp, "synonyms", fail)
         points.append(KeyPoint(kp["point"].strip(), keywords, synonyms))
+    misconceptions = _str_list(meta, "misconceptions", fail)
+    if len(misconceptions) > 4:
+        fail("misconceptions", "`misconceptions` holds at most 4 typical wrong beliefs")
     return Card(
         id=card_id,
         topic=topic,
@@ -144,6 +153,8 @@ def parse_card(path: Path) -> Card:
         key_points=tuple(points),
         also_asked=_str_list(meta, "also_asked", fail),
         follow_ups=_str_list(meta, "follow_ups", fail),
+        aliases=_str_list(meta, "aliases", fail),
+        misconceptions=misconceptions,
         path=str(path),
     )
 
