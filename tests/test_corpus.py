@@ -58,8 +58,45 @@ def _grams(text: str, n: int = 10) -> set[tuple[str, ...]]:
 @pytest.mark.skipif(not SEED_ARTICLE.is_file(), reason="the source article (../shared/seed/article.txt) is absent")
 def test_no_card_shares_ten_consecutive_words_with_the_article(cards):
     article = _grams(SEED_ARTICLE.read_text(encoding="utf-8"))
-    copied = [c.id for c in cards if _grams(f"{c.question} {c.answer}") & article]
+    copied = [c.id for c in cards if _grams(" ".join((c.question, c.answer, *c.misconceptions))) & article]
     assert not copied, f"cards copying the article: {copied}"
+
+
+def test_most_cards_list_two_to_four_misconceptions(cards):
+    """The grader's bug library: career cards may have fewer, every other topic mostly 2-4."""
+    assert all(len(c.misconceptions) <= 4 for c in cards)
+    technical = [c for c in cards if c.topic != "career"]
+    covered = [c for c in technical if 2 <= len(c.misconceptions) <= 4]
+    assert len(covered) >= 0.85 * len(technical), f"{len(covered)}/{len(technical)} cards have 2-4 misconceptions"
+
+
+def test_misconceptions_are_wrong_beliefs_not_copies_of_the_card(cards):
+    """A misconception that equals a key point or sits in the answer would mark right answers wrong."""
+    problems = []
+    for c in cards:
+        points = {p.point.lower().strip(" .") for p in c.key_points}
+        body = " ".join(c.answer.lower().split())
+        if len({m.lower() for m in c.misconceptions}) != len(c.misconceptions):
+            problems.append(f"{c.id}: duplicate misconception")
+        for m in c.misconceptions:
+            text = m.lower().strip(" .")
+            if text in points or text in body:
+                problems.append(f"{c.id}: `{m}` copies the card")
+            if not 3 <= len(m.split()) <= 30 or "\n" in m or m.rstrip().endswith("?"):
+                problems.append(f"{c.id}: `{m}` is not one plain statement")
+    assert not problems, "\n".join(problems)
+
+
+def test_misconceptions_are_the_last_front_matter_field():
+    """Kept last so branches that add fields earlier in the same card files merge cleanly."""
+    misplaced = []
+    for path in sorted(CARDS.rglob("*.md")):
+        lines = path.read_text(encoding="utf-8").split("\n")
+        end = lines.index("---", 1)
+        starts = [i for i, line in enumerate(lines[:end]) if line.startswith("misconceptions:")]
+        if starts and not all(line.startswith("  - ") for line in lines[starts[0] + 1 : end]):
+            misplaced.append(str(path.relative_to(CARDS)))
+    assert not misplaced, misplaced
 
 
 def test_golden_questions_are_well_formed(cards):
