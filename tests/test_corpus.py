@@ -140,9 +140,21 @@ def test_out_of_scope_and_grading_sets_are_well_formed(cards):
     assert len(all_ids) == len(set(all_ids))
 
 
+# What kind of answer each golden grading row is, so `tutor eval` can report per kind and the grader's
+# weak spots show (fluent wrong answers and keyword soup are where similarity-based graders fail).
 GRADING_CATEGORIES = {
-    "complete", "terse-right", "partial-missing", "keyword-soup", "fluent-wrong", "misconception",
-    "negation", "manipulation", "idk-empty", "off-topic", "padded", "mixed",
+    "complete": "covers the card's main points correctly",
+    "terse-right": "short but right on the core points",
+    "partial-missing": "right as far as it goes, but leaves out main points",
+    "keyword-soup": "a list of the right terms with no statements",
+    "fluent-wrong": "confident, well-written and wrong on the core",
+    "misconception": "built on, or containing, a typical wrong belief",
+    "negation": "reversed or swapped claims (does not / decreases / A is B's role)",
+    "manipulation": "text addressed to the grader asking for marks",
+    "idk-empty": "I don't know, a shrug, or next to nothing",
+    "off-topic": "answers some other question",
+    "padded": "long and fluent but thin on content",
+    "mixed": "a right core plus one wrong core claim",
 }
 # A band must sit where its label says: correct is a score >= 7, partial 3-7, incorrect < 3. Bands may
 # lean one point past a boundary (a weak partial at 2-4) but their centre must fall inside the label's range.
