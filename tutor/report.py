@@ -107,7 +107,15 @@ def answers_section(rows: list[dict], backend: str) -> dict:
     }
 
 
+# Out-of-scope rows on deep-learning topics no card answers. Declining is right for them, but so will be
+# a "closest material" answer, so they get their own figure instead of diluting the refusal recall, whose
+# bar (eval_gate.json) was set on questions unrelated to deep learning.
+UNCOVERED = "uncovered-dl"
+
+
 def refusal_section(questions: list[dict], oos: list[dict]) -> dict:
+    uncovered = [r for r in oos if r.get("kind") == UNCOVERED]
+    oos = [r for r in oos if r.get("kind") != UNCOVERED]
     answered = sorted((r for r in oos if not r["refused"]), key=lambda r: -r["top_relevance"])
     refused = sorted((r for r in questions if r["refused"]), key=lambda r: r["top_relevance"])
     cited = [r for r in questions + oos if r["refused"] and r["n_citations"]]
@@ -117,6 +125,7 @@ def refusal_section(questions: list[dict], oos: list[dict]) -> dict:
     worst += [_worst(r, f"refusal carries {r['n_citations']} citation(s)") for r in cited]
     return {"n_out_of_scope": len(oos), "n_in_scope": len(questions), "recall": _mean(oos, "refused"),
             "false_refusal_rate": _mean(questions, "refused"), "refusals_with_citations": len(cited),
+            "n_uncovered": len(uncovered), "uncovered_declined": _mean(uncovered, "refused"),
             "worst": worst[:WORST]}
 
 
@@ -185,7 +194,8 @@ def headline_rows(report: dict) -> list[tuple[str, str]]:
             "retrieval.mrr", f"retrieval.ndcg_at_{k}", "answers.coverage", "answers.fallbacks",
             "answers.citation_validity",
             "answers.unsupported_sentence_rate", "answers.answer_words.p50", "refusal.recall",
-            "refusal.false_refusal_rate", "refusal.refusals_with_citations", "latency.retrieve_s.p50",
+            "refusal.false_refusal_rate", "refusal.refusals_with_citations", "refusal.uncovered_declined",
+            "latency.retrieve_s.p50",
             "latency.retrieve_s.p95", "latency.answer_s.p50", "latency.answer_s.p95",
             "latency.first_token_s.p50"]
     rows = [(key, _fmt(lookup(report, key), 4 if key.startswith("latency") else 3)) for key in keys]
@@ -240,7 +250,8 @@ def markdown(report: dict) -> str:
     if a.get("n"):
         out += ["", f"## Answers (`{a['backend']}`)", "", _groups(a["by_kind"], ["coverage", "refused", "n"]),
                 "", f"### Worst {WORST}", "", _worst_table(a["worst"])]
-    keys = ("n_out_of_scope", "n_in_scope", "recall", "false_refusal_rate", "refusals_with_citations")
+    keys = ("n_out_of_scope", "n_in_scope", "recall", "false_refusal_rate", "refusals_with_citations",
+            "n_uncovered", "uncovered_declined")
     out += ["", "## Refusal", "", _table(["metric", "value"], [[key, f.get(key)] for key in keys]), "",
             f"### Worst {WORST}", "", _worst_table(f["worst"])]
     lat = report["latency"]
