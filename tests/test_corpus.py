@@ -128,7 +128,7 @@ def test_golden_questions_use_other_wording_than_the_cards(cards):
 def test_out_of_scope_and_grading_sets_are_well_formed(cards):
     oos = rows("out_of_scope.jsonl")
     # `kind` is optional: "uncovered-dl" marks deep-learning questions no card answers ("closest material" tests).
-    assert len(oos) >= 30 and all(set(r) - {"kind"} == {"id", "question"} for r in oos)
+    assert len(oos) >= 30 and all(set(r) - {"kind", "split"} == {"id", "question"} for r in oos)
     assert {r.get("kind", "unrelated") for r in oos} <= {"unrelated", "uncovered-dl"}
     grading = rows("grading.jsonl")
     assert len(grading) >= 90
@@ -167,7 +167,7 @@ def test_every_graded_answer_has_a_known_category_and_card(cards):
     ids = {c.id for c in cards}
     problems = []
     for g in rows("grading.jsonl"):
-        if set(g) != {"id", "card_id", "question", "reference", "answer", "label", "score_band", "category"}:
+        if set(g) - {"split"} != {"id", "card_id", "question", "reference", "answer", "label", "score_band", "category"}:
             problems.append(f"{g['id']}: fields {sorted(g)}")
         if g.get("category") not in GRADING_CATEGORIES:
             problems.append(f"{g['id']}: unknown category {g.get('category')!r}")
