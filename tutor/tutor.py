@@ -81,7 +81,7 @@ class Tutor:
     def chat_model(self, backend: str, model: str | None = None, detail: bool = False):
         key = (backend, model, detail)
         if key not in self._llms:
-            self._llms[key] = self.chat_model_factory(backend, self.config, model, 700 if detail else 400)
+            self._llms[key] = self.chat_model_factory(backend, self.config, model, 700 if detail else 320)
         return self._llms[key]
 
     def stream(
@@ -129,6 +129,13 @@ class Tutor:
                 event.latency_s = time.perf_counter() - t0
                 event.extra["condensed"] = rewrite is not None
             yield event
+
+    def warm_up(self, backend: str | None = None, model: str | None = None) -> None:
+        """Start what the first answer will need in the background (the local model server)."""
+        if (backend or default_backend(self.config)) == "local":
+            from tutor.llm_server import warm_up
+
+            warm_up(model or self.config.llm_model or None)
 
     def model_name(self, backend: str, model: str | None) -> str | None:
         if backend == "local":
