@@ -261,10 +261,9 @@ def warm_up(model: str | None = None) -> threading.Thread | None:
         return None
 
     def run() -> None:
-        try:
+        # A failure here is reported, with its fix, by the first question that needs the server.
+        with contextlib.suppress(Exception):
             ensure_running(model)
-        except Exception:  # reported, with its fix, by the first question that needs the server
-            pass
 
     thread = threading.Thread(target=run, name="tutor-llm-warm-up", daemon=True)
     thread.start()
