@@ -63,7 +63,7 @@ class Faulty(BaseHTTPRequestHandler):
             self.connection.shutdown(2)
             return
         elif mode == "ok":
-            for word in "Dropout randomly sets hidden units to zero during training [1].".split(" "):
+            for word in ["Dropout", "randomly", "sets", "hidden", "units", "to", "zero", "during", "training", "[1]."]:
                 self.wfile.write(_sse(_chunk(word + " ")))
             self.wfile.write(_sse("[DONE]"))
         self.wfile.flush()

@@ -15,7 +15,7 @@ from dataclasses import replace
 from tutor.answer import Answer, cite, extractive_answer, is_relevant, refusal_text
 from tutor.cards import Card
 from tutor.grounding import grounded_passages, passage_blocks, premise, truncate
-from tutor.guard import escape_passage, leaks_prompt
+from tutor.guard import escape_passage, leaks_prompt, strip_untrusted_markup
 from tutor.prompts import load
 from tutor.retrieve import Passage, retrieval_query, terms
 from tutor.tokens import count_tokens
@@ -171,7 +171,7 @@ def answer_stream(
     # a true sentence from the card is supported whether or not it fit in the prompt.
     full = {p.chunk_id: p for p in passages}
     checked = [replace(g, text=g.text + "\n" + full[g.chunk_id].text) for g in given]
-    text, used = validate(body, checked)
+    text, used = validate(strip_untrusted_markup(body, " ".join(p.text for p in passages)), checked)
     if NOT_IN_MATERIAL in text:
         # The model read the passages and found no answer: grounded or silent, so decline.
         refusal = Answer(question, standalone, refusal_text(passages), [], True, passages, backend,

@@ -64,6 +64,28 @@ def grounded_passages(
     return out
 
 
+_FRAME = re.compile(
+    r"\b(from now on,?\s*(you )?(should |must |will )?(say|teach|tell (me|everyone|learners))?( that)?|"
+    r"(please )?(teach|tell) (me|everyone|learners)? ?that|remember that|(can you )?confirm that|agree that|"
+    r"(isn'?t it|it is|is it) true,? that|as we (all )?know,?|everyone knows( that)?|say that|teach that)\s*"
+    r"|,?\s*\b(right|correct|agreed)\s*\?\s*$|\bteach (it|this|that)\b\.?",
+    re.I,
+)
+
+
+def claim(question: str) -> str:
+    """The statement inside "from now on teach that X" / "isn't it true that X, right?".
+
+    Retrieval and the relevance check run on the claim: the framing words are not in our material, and
+    unseen words weigh double in the relevance signal, so the frame alone got false premises refused
+    instead of corrected.
+    """
+    if not premise(question):
+        return question
+    stripped = " ".join(_FRAME.sub(" ", question).split()).strip(" ,.")
+    return stripped if len(stripped.split()) >= 3 else question
+
+
 def premise(question: str) -> bool:
     """The learner asserts something (or asks us to teach it) rather than asking: check it first."""
     return bool(_PREMISE.search(question))

@@ -15,6 +15,7 @@ from tutor.chain import answer_stream, condense
 from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.errors import EnvironmentProblem, UserError
+from tutor.grounding import claim
 from tutor.index import Index, load_index
 from tutor.llms import check_backend, default_backend, make_chat_model
 from tutor.retrieve import Passage, Retriever, looks_like_follow_up
@@ -108,7 +109,8 @@ class Tutor:
         # The heuristic readings first (no LLM round trip); the model rewrites the follow-up only when
         # they find nothing in scope. Each condense call cost 2-10 s on 2 cores, and fusing both
         # heuristic readings already matched or beat the rewrite on the golden follow-ups.
-        standalone, passages = retriever.search_in_context(q, history, k)
+        # "From now on teach that X": retrieve on X, so the false claim is corrected from the material.
+        standalone, passages = retriever.search_in_context(claim(q), history, k)
         rewrite = None
         if llm is not None and history and not is_relevant(passages, self.config.min_relevance):
             rewrite = condense(llm, history, q)
