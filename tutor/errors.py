@@ -49,6 +49,14 @@ class IndexCorrupt(EnvironmentProblem):
     pass
 
 
+class IndexWriteFailed(EnvironmentProblem):
+    """Writing the index failed (disk full, read-only folder); the previous index is left as it was."""
+
+
+class IngestRunning(EnvironmentProblem):
+    """Another `tutor ingest` holds the index folder's lock."""
+
+
 class ModelNotInstalled(EnvironmentProblem):
     pass
 

@@ -19,7 +19,7 @@ import numpy as np
 from tutor.cards import Card
 from tutor.chunk import SCHEME, Chunk
 from tutor.config import Config
-from tutor.errors import IndexCorrupt, IndexMissing, IndexStale
+from tutor.errors import IndexCorrupt, IndexMissing, IndexStale, IndexWriteFailed
 
 FORMAT_VERSION = 1
 _FILES = ("faiss.index", "chunks.jsonl", "cards.jsonl")
@@ -59,42 +59,81 @@ def write_index(
     source_hashes: dict[str, str],
     embed_model: str,
 ) -> dict:
-    import faiss
-
     if len(chunks) != len(vectors):
         raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
-    path.mkdir(parents=True, exist_ok=True)
-    scratch = path / f".build-{os.getpid()}"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir()
     try:
-        flat = faiss.IndexFlatIP(vectors.shape[1])
-        flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        faiss.write_index(flat, str(scratch / "faiss.index"))
-        with open(scratch / "chunks.jsonl", "w", encoding="utf-8") as fh:
-            for c in chunks:
-                fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-        with open(scratch / "cards.jsonl", "w", encoding="utf-8") as fh:
-            for card in cards:
-                fh.write(json.dumps(card.to_dict(), ensure_ascii=False) + "\n")
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "embed_model": embed_model,
-            "dim": int(vectors.shape[1]),
-            "normalized": True,
-            "chunker": chunker_settings(config),
-            "corpus_sha256": dict(sorted(source_hashes.items())),
-            "n_chunks": len(chunks),
-            "n_cards": len(cards),
-            "files_sha256": {name: sha256_file(scratch / name) for name in _FILES},
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        path.mkdir(parents=True, exist_ok=True)
+        scratch = path / f".build-{os.getpid()}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir()
+    except OSError as exc:
+        raise IndexWriteFailed(f"cannot write the index at {path}: {exc.strerror or exc}",
+                               fix="make the folder writable, or pass another with --index DIR") from None
+    try:
+        manifest = _write_files(scratch, config, chunks, vectors, cards, source_hashes, embed_model)
+    except (OSError, RuntimeError) as exc:  # faiss reports a failed fwrite as RuntimeError
+        shutil.rmtree(scratch, ignore_errors=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip().splitlines()[-1]
+        raise IndexWriteFailed(
+            f"could not write the new index ({reason}); the previous index at {path} is unchanged",
+            fix="free some disk space, then run `tutor ingest` again",
+        ) from None
+    try:
+        # Same-folder renames, manifest last: a reader sees either the old manifest (and, if it catches
+        # the swap half done, hashes that no longer match: reported as corrupt, never used) or the new one.
         for name in (*_FILES, "manifest.json"):
             os.replace(scratch / name, path / name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return manifest
+
+
+def _write_files(
+    scratch: Path,
+    config: Config,
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    cards: list[Card],
+    source_hashes: dict[str, str],
+    embed_model: str,
+) -> dict:
+    """Every index file into `scratch`; nothing outside it is touched, so a failure here harms nothing."""
+    import faiss
+
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(flat, str(scratch / "faiss.index"))
+    with open(scratch / "chunks.jsonl", "w", encoding="utf-8") as fh:
+        for c in chunks:
+            fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+    with open(scratch / "cards.jsonl", "w", encoding="utf-8") as fh:
+        for card in cards:
+            fh.write(json.dumps(card.to_dict(), ensure_ascii=False) + "\n")
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "embed_model": embed_model,
+        "dim": int(vectors.shape[1]),
+        "normalized": True,
+        "chunker": chunker_settings(config),
+        "corpus_sha256": dict(sorted(source_hashes.items())),
+        "n_chunks": len(chunks),
+        "n_cards": len(cards),
+        "files_sha256": {name: sha256_file(scratch / name) for name in _FILES},
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    with open(scratch / "manifest.json", "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def manifest_stamp(path: Path) -> tuple[int, int, int] | None:
+    """Identity of the manifest file now (inode, mtime, size): a finished ingest replaces it, so a
+    serving process compares stamps before each question to notice a new index without reading it."""
+    try:
+        st = (path / "manifest.json").stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def read_manifest(path: Path) -> dict | None:
@@ -122,7 +161,8 @@ def check_compatible(manifest: dict, config: Config, embed_model: str, dim: int 
     if manifest.get("chunker") != chunker_settings(config):
         problems.append(f"chunker {manifest.get('chunker')} (running {chunker_settings(config)})")
     if problems:
-        raise IndexStale("index is stale: built with " + "; ".join(problems), fix="tutor ingest")
+        raise IndexStale("index is stale: built with " + "; ".join(problems),
+                         fix="tutor ingest  (rebuilds it for this version; your own files stay indexed)")
 
 
 def load_index(path: Path, config: Config, embed_model: str, dim: int | None = None) -> Index:
@@ -130,7 +170,11 @@ def load_index(path: Path, config: Config, embed_model: str, dim: int | None = N
     if manifest is None:
         raise IndexMissing(f"no index at {path}", fix="tutor ingest")
     check_compatible(manifest, config, embed_model, dim)
-    for name, sha in (manifest.get("files_sha256") or {}).items():
+    files = manifest.get("files_sha256")
+    if not isinstance(files, dict) or not isinstance(manifest.get("dim"), int):
+        raise IndexCorrupt(f"{path / 'manifest.json'} lacks its file hashes or dimension",
+                           fix="tutor ingest --rebuild")
+    for name, sha in files.items():
         file = path / name
         if not file.is_file() or sha256_file(file) != sha:
             raise IndexCorrupt(f"{file} is missing or does not match the manifest", fix="tutor ingest --rebuild")

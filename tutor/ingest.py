@@ -20,6 +20,7 @@ from tutor.documents import load_document
 from tutor.embed import Embedder
 from tutor.errors import IndexCorrupt, IndexMissing, IndexStale, UserError
 from tutor.index import load_index, write_index
+from tutor.lock import ingest_lock
 from tutor.tokens import count_tokens
 
 DOC_SUFFIXES = (".md", ".markdown", ".txt", ".pdf")
@@ -48,11 +49,17 @@ def expand(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in DOC_SUFFIXES)
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in DOC_SUFFIXES)
+            if not found:
+                raise UserError(f"nothing to index in {p}: the folder holds no {', '.join(DOC_SUFFIXES)} files",
+                                fix="pass the documents themselves, or a folder that holds some")
+            files += found
         elif p.is_file():
             if p.suffix.lower() not in DOC_SUFFIXES:
                 raise UserError(f"{p}: unsupported file type; tutor reads {', '.join(DOC_SUFFIXES)}")
             files.append(p)
+        elif p.exists():  # a FIFO, socket or device: reading it could block or never end
+            raise UserError(f"{p}: not a regular file or folder", fix="copy its content into a .md or .txt file")
         else:
             raise UserError(f"{p}: no such file or folder")
     return sorted({f.resolve() for f in files})
@@ -102,6 +109,28 @@ def ingest(
     rebuild: bool = False,
     progress: bool = True,
 ) -> IngestReport:
+    """Refresh the index under the folder's ingest lock (a second concurrent ingest exits 2 at once)."""
+    with ingest_lock(config.index_dir):
+        return _ingest(config, embedder_factory, embed_model, paths, only, rebuild, progress)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it ({exc.strerror or exc})",
+                        fix="check its permissions (chmod +r) or leave it out of `tutor ingest`") from None
+
+
+def _ingest(
+    config: Config,
+    embedder_factory: Callable[[], Embedder],
+    embed_model: str,
+    paths: list[Path] | None,
+    only: bool,
+    rebuild: bool,
+    progress: bool,
+) -> IngestReport:
     import time
 
     t0 = time.perf_counter()
@@ -113,7 +142,7 @@ def ingest(
     files = expand(wanted + list(paths or []))
     if not files:
         raise UserError("nothing to index: no cards or documents found", fix="tutor ingest PATH…")
-    hashes = {source_key(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    hashes = {source_key(f): hashlib.sha256(_read_bytes(f)).hexdigest() for f in files}
     old_hashes = manifest.get("corpus_sha256", {})
     if not rebuild and hashes == old_hashes:
         return IngestReport(len(files), 0, manifest["n_chunks"], 0, manifest.get("n_cards", 0),

@@ -14,9 +14,9 @@ from tutor.answer import Answer, extractive_answer, is_relevant
 from tutor.chain import answer_stream, condense
 from tutor.config import Config
 from tutor.embed import Embedder
-from tutor.errors import EnvironmentProblem, UserError
+from tutor.errors import EnvironmentProblem, TutorError, UserError
 from tutor.grounding import claim
-from tutor.index import Index, load_index
+from tutor.index import Index, load_index, manifest_stamp
 from tutor.llms import check_backend, default_backend, make_chat_model
 from tutor.retrieve import Passage, Retriever, looks_like_follow_up
 
@@ -41,6 +41,7 @@ class Tutor:
     embedder_factory: Callable[[], Embedder] | None = None
     _embedder: Embedder | None = None
     _index: Index | None = None
+    _index_stamp: tuple | None = None
     _retriever: Retriever | None = None
     chat_model_factory: Callable = make_chat_model
     _llms: dict = field(default_factory=dict)
@@ -64,7 +65,9 @@ class Tutor:
     @property
     def index(self) -> Index:
         if self._index is None:
+            stamp = manifest_stamp(self.config.index_dir)
             self._index = load_index(self.config.index_dir, self.config, self.embed_model)
+            self._index_stamp = stamp
         return self._index
 
     @property
@@ -73,10 +76,29 @@ class Tutor:
             self._retriever = Retriever(self.index, self.embedder, self.config)
         return self._retriever
 
+    def refresh_index(self) -> bool:
+        """Pick up an index that `tutor ingest` replaced since it was loaded; True when it did.
+
+        Called before each question, so a long-running app serves the new material on the next question
+        without a restart. Costs one stat() when nothing changed. If the new index cannot be read yet
+        (an ingest caught mid-swap) or is unusable, the one in memory keeps serving and the next
+        question tries again: a learner never loses answers to a rebuild.
+        """
+        if self._index is None or manifest_stamp(self.config.index_dir) == self._index_stamp:
+            return False
+        stamp = manifest_stamp(self.config.index_dir)
+        try:
+            fresh = load_index(self.config.index_dir, self.config, self.embed_model)
+        except TutorError:
+            return False
+        self._index, self._index_stamp, self._retriever = fresh, stamp, None
+        return True
+
     def retrieve(
         self, question: str, k: int | None = None, history: list[str] | None = None
     ) -> tuple[str, list[Passage]]:
         q = check_question(question, self.config)
+        self.refresh_index()
         return self.retriever.search_in_context(q, history, k)
 
     def chat_model(self, backend: str, model: str | None = None, detail: bool = False):
@@ -98,6 +120,7 @@ class Tutor:
         t0 = time.perf_counter()
         q = check_question(question, self.config)
         backend = check_backend(backend or default_backend(self.config))
+        self.refresh_index()
         retriever = self.retriever  # a missing or stale index is reported before any LLM server starts
         llm, notice = None, None
         if backend != "extractive":
