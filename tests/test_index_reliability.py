@@ -74,9 +74,8 @@ def test_the_lock_is_released_after_an_ingest_even_a_failed_one(built_index, car
     with pytest.raises(Exception):  # noqa: B017 - any corpus error; the point is the lock afterwards
         _ingest(built_index)
     (cards_dir / "training" / "broken.md").unlink()
-    with ingest_lock(built_index.index_dir):
-        with pytest.raises(IngestRunning, match="another `tutor ingest`"):
-            _ingest(built_index)
+    with ingest_lock(built_index.index_dir), pytest.raises(IngestRunning, match="another `tutor ingest`"):
+        _ingest(built_index)
     assert not _ingest(built_index).changed  # free again, index intact
 
 
