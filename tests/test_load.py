@@ -1,0 +1,66 @@
+"""Load, bounded and loopback only: 50 `tutor retrieve` processes against one real MiniLM index, at most
+10 at a time (CI has 2 cores; each process loads MiniLM itself). Every one must exit 0 with passages;
+p50/p95 wall latency per process is printed (`-s`), not asserted: it depends on the machine's load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import CARDS, card_markdown
+
+from tutor.config import Config
+from tutor.embed import MiniLMEmbedder
+from tutor.ingest import ingest
+
+pytestmark = pytest.mark.slow
+PROCESSES = 50
+AT_ONCE = 10
+QUESTIONS = ["what does dropout do", "why use batch normalization", "how does an LSTM keep gradients alive",
+             "GRU versus LSTM", "what is softmax for", "how to pick a learning rate", "bptt"]
+
+
+@pytest.fixture(scope="module")
+def minilm_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("load")
+    for card_id in CARDS:
+        path = root / "cards" / f"{card_id}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(card_markdown(card_id), encoding="utf-8")
+    config = Config(index_dir=root / "index", sources=(root / "cards",), llm_backend="extractive")
+    ingest(config, MiniLMEmbedder, MiniLMEmbedder.name, progress=False)
+    return config.index_dir
+
+
+def _one(index: Path, question: str) -> tuple[float, subprocess.CompletedProcess]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "TOKENIZERS_PARALLELISM": "false",
+           "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "tutor.cli", "--index", str(index), "retrieve", question,
+                          "-k", "3", "--json"], capture_output=True, text=True, env=env, timeout=300)
+    return time.perf_counter() - t0, out
+
+
+def test_fifty_retrieve_processes_all_answer(minilm_index: Path):
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
+        results = list(pool.map(lambda i: _one(minilm_index, QUESTIONS[i % len(QUESTIONS)]), range(PROCESSES)))
+    wall = time.perf_counter() - t0
+
+    errors = [(out.returncode, out.stderr[-300:]) for _, out in results
+              if out.returncode != 0 or not json.loads(out.stdout or "{}").get("passages")]
+    latencies = sorted(s for s, _ in results)
+    p50 = statistics.median(latencies)
+    p95 = latencies[max(0, int(round(0.95 * len(latencies))) - 1)]
+    print(f"\nload: {PROCESSES} `tutor retrieve` processes, {AT_ONCE} at a time: {len(errors)} errors, "
+          f"p50 {p50:.1f}s p95 {p95:.1f}s max {latencies[-1]:.1f}s, {wall:.0f}s in all "
+          f"({os.cpu_count()} CPUs)")
+    assert not errors, errors[:3]
