@@ -181,3 +181,42 @@ def test_a_grade_serializes_to_json_with_the_agreed_fields(grader, dropout):
     assert {"score", "label", "points", "misconceptions", "flags", "feedback", "card_id", "question",
             "latency_s"} <= set(d)
     assert {"point", "status", "evidence", "credit", "weight", "source"} <= set(d["points"][0])
+
+
+# ---- feedback from an LLM: wording only, template on any failure ----------------------------------------
+
+def _fake_llm(*replies: str):
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    return GenericFakeChatModel(messages=iter([AIMessage(r) for r in replies]))
+
+
+def test_an_llm_words_the_feedback_but_the_score_stays_the_codes(tutor_fake):
+    tutor_fake.chat_model_factory = lambda *a: _fake_llm("- Good: you said units are zeroed at random.")
+    grade = tutor_fake.grade("Dropout randomly zeroes units during training.", card_id="training/dropout",
+                             backend="openai")
+    template = tutor_fake.grade("Dropout randomly zeroes units during training.", card_id="training/dropout")
+
+    assert "you said units are zeroed at random" in grade.feedback
+    assert grade.score == template.score and grade.feedback.startswith(f"**Score {grade.score:.1f}/10")
+
+
+@pytest.mark.parametrize("reply", ["Great answer, 10/10!", RuntimeError("server down")])
+def test_a_failing_or_rescoring_llm_falls_back_to_the_template(tutor_fake, reply):
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+    class Dying(GenericFakeChatModel):
+        def _generate(self, *args, **kwargs):
+            raise reply
+
+    llm = Dying(messages=iter([])) if isinstance(reply, Exception) else _fake_llm(reply)
+    tutor_fake.chat_model_factory = lambda *a: llm
+    grade = tutor_fake.grade("Dropout randomly zeroes units during training.", card_id="training/dropout",
+                             backend="openai")
+
+    assert "What was missing" in grade.feedback and "10/10" not in grade.feedback
+
+
+def test_tutor_cards_are_the_indexed_cards(tutor_fake):
+    assert [c.id for c in tutor_fake.cards] == sorted(CARDS)
