@@ -33,6 +33,7 @@ SPACE = {
     "alpha": (0.4, 0.9), "covered": (0.5, 0.8), "partly": (0.35, 0.6), "partly_credit": (0.3, 0.7),
     "first_weight": (1.0, 2.5), "full_at": (0.5, 1.0), "mis_min": (0.5, 0.8), "mis_margin": (-0.05, 0.1),
     "reversal_min": (0.45, 0.8), "wrong_penalty": (0.0, 4.0), "wrong_cap": (4.0, 6.9), "off_topic": (0.1, 0.35),
+    "support_min": (0.3, 0.75), "unsupported_penalty": (0.0, 3.0),
 }
 
 

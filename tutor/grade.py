@@ -75,18 +75,20 @@ class GradeParams:
     """Thresholds and weights. Defaults are the cross-validated fit of `tutor eval` on the golden
     grading set (see tutor/evaluate_grading.py and the closing note of the grader issue)."""
 
-    alpha: float = 0.56  # match = alpha · cosine + (1 - alpha) · keyword match
-    covered: float = 0.57  # match at or above: the point is covered (full credit)
-    partly: float = 0.55  # match at or above: partly covered
-    partly_credit: float = 0.7
-    first_weight: float = 2.3  # the first key point is the card's core claim
-    full_at: float = 0.9  # weighted coverage that already earns 10: a terse, complete answer is complete
-    mis_min: float = 0.75  # cosine to a misconception needed to call a statement wrong …
-    mis_margin: float = 0.06  # … and by how much it must beat the statement's best key point
-    reversal_min: float = 0.53  # match to a point above which a negated / reversed statement is wrong
-    wrong_penalty: float = 2.1  # score points lost per wrong statement
-    wrong_cap: float = 5.0  # an answer with a wrong core claim is never "correct"
-    off_topic: float = 0.11  # best cosine of any statement to the question or a point below this: off topic
+    alpha: float = 0.4  # match = alpha · cosine + (1 - alpha) · keyword match
+    covered: float = 0.557  # match at or above: the point is covered (full credit)
+    partly: float = 0.537  # match at or above: partly covered
+    partly_credit: float = 0.54
+    first_weight: float = 2.0  # the first key point is the card's core claim
+    full_at: float = 0.89  # weighted coverage that already earns 10: a terse, complete answer is complete
+    mis_min: float = 0.77  # cosine to a misconception needed to call a statement wrong …
+    mis_margin: float = 0.04  # … and by how much it must beat the statement's best key point
+    reversal_min: float = 0.67  # match to a point above which a negated / reversed statement is wrong
+    wrong_penalty: float = 2.5  # score points lost per wrong statement
+    wrong_cap: float = 6.0  # an answer with a wrong core claim is never "correct"
+    off_topic: float = 0.25  # best cosine of any statement to the question or a point below this: off topic
+    support_min: float = 0.0  # an on-topic sentence whose best cosine to the card is below this is unsupported …
+    unsupported_penalty: float = 0.0  # … and costs this much (fluent answers that say nothing the card says)
     keyword_cap: float = 2.0
     off_topic_cap: float = 1.0
     manipulation_cap: float = 1.0  # an answer that tries to instruct the grader keeps at most this
@@ -152,6 +154,11 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str]) -> tup
     value = 10.0 * min(1.0, coverage / p.full_at) - p.wrong_penalty * n_wrong
     if n_wrong:
         value = min(value, p.wrong_cap)
+    if p.unsupported_penalty and ev.support is not None:
+        n = _n_sentences(ev)
+        best = np.maximum(ev.support[:n], ev.cos[:n].max(axis=1) if k_points(ev) else 0.0)
+        on_topic = ev.question_cos[:n] >= p.off_topic
+        value -= p.unsupported_penalty * min(3, int(((best < p.support_min) & on_topic).sum()))
     relevance = max(float(ev.question_cos.max()), float(ev.cos.max()) if ev.cos.size else 0.0)
     if relevance < p.off_topic:
         flags.append("off_topic")
@@ -162,6 +169,10 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str]) -> tup
     if "manipulation" in flags:
         value = min(value, p.manipulation_cap)
     return max(0.0, min(10.0, value)), points, hits
+
+
+def k_points(ev: Evidence) -> int:
+    return ev.cos.shape[1] if ev.cos.ndim == 2 else 0
 
 
 def _n_sentences(ev: Evidence) -> int:
