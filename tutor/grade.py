@@ -273,9 +273,15 @@ class Grader:
 
     def grade(self, answer: str, *, card: Card | None = None, question: str | None = None,
               reference: str | None = None) -> Grade:
+        return self.grade_with_evidence(answer, card=card, question=question, reference=reference)[0]
+
+    def grade_with_evidence(self, answer: str, *, card: Card | None = None, question: str | None = None,
+                            reference: str | None = None) -> tuple[Grade, Rubric, Evidence, list[str]]:
+        """The grade plus what it was decided from (the evaluation re-scores these while calibrating)."""
         t0 = time.perf_counter()
         rubric = self.resolve(card, question, reference)
         ev, flags = self.evidence(answer, rubric)
+        raised = list(flags)
         value, points, hits = score(rubric, ev, self.params, flags)
         value = round(value, 1)
         grade = Grade(value, label_of(value), points, hits, flags, "", rubric.card.id if rubric.card else None,
@@ -286,4 +292,4 @@ class Grader:
         if self.feedback is not None:
             grade.feedback = self.feedback(grade, rubric)
         grade.latency_s = time.perf_counter() - t0
-        return grade
+        return grade, rubric, ev, raised
