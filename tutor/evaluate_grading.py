@@ -73,12 +73,21 @@ def _objective(rows: list[dict], scores: Sequence[float]) -> float:
     return (in_band + agree) / (2 * max(1, len(rows)))
 
 
+TOP = 10  # parameters are averaged over the best TOP candidates: one lucky draw would overfit the folds
+
+
+def _average(cands: list[GradeParams], table: list[list[float]], rows: list[dict], index: list[int]) -> GradeParams:
+    ranked = sorted(range(len(cands)), key=lambda c: (-_objective([rows[i] for i in index],
+                                                                  [table[c][i] for i in index]), c))[:TOP]
+    values = {k: float(np.mean([getattr(cands[c], k) for c in ranked])) for k in SPACE}
+    return GradeParams().with_(**values)
+
+
 def fit(prepared: list, cands: list[GradeParams]) -> tuple[GradeParams, list[list[float]]]:
-    """The candidate with the best objective on `prepared`, and every candidate's scores."""
+    """The average of the best candidates on `prepared`, and every candidate's scores."""
     rows = [p[0] for p in prepared]
     table = [score_all(prepared, c) for c in cands]
-    best = max(range(len(cands)), key=lambda i: (_objective(rows, table[i]), -i))
-    return cands[best], table
+    return _average(cands, table, rows, list(range(len(rows)))), table
 
 
 def cross_validate(prepared: list, cands: list[GradeParams], folds: int = FOLDS) -> list[float]:
@@ -91,11 +100,10 @@ def cross_validate(prepared: list, cands: list[GradeParams], folds: int = FOLDS)
     held = [0.0] * len(rows)
     for f in range(folds):
         train = [i for i in range(len(rows)) if fold_of[i] != f]
-        best = max(range(len(cands)), key=lambda c: (_objective([rows[i] for i in train],
-                                                                [table[c][i] for i in train]), -c))
-        for i in range(len(rows)):
-            if fold_of[i] == f:
-                held[i] = table[best][i]
+        test = [i for i in range(len(rows)) if fold_of[i] == f]
+        chosen = _average(cands, table, rows, train)
+        for i, value in zip(test, score_all([prepared[i] for i in test], chosen), strict=True):
+            held[i] = value
     return held
 
 

@@ -72,23 +72,25 @@ def label_of(score: float) -> str:
 
 @dataclass(frozen=True)
 class GradeParams:
-    """Thresholds and weights. Defaults are the cross-validated fit of `tutor eval` on the golden
-    grading set (see tutor/evaluate_grading.py and the closing note of the grader issue)."""
+    """Thresholds and weights. The defaults are `tutor eval`'s fit on all 212 rows of
+    corpus/golden/grading.jsonl (2026-12-01: the mean of the 10 best of 150 random candidates, see
+    tutor/evaluate_grading.py); the figures reported are held out by 5-fold cross-validation."""
 
-    alpha: float = 0.4  # match = alpha · cosine + (1 - alpha) · keyword match
-    covered: float = 0.557  # match at or above: the point is covered (full credit)
-    partly: float = 0.537  # match at or above: partly covered
+    alpha: float = 0.5  # match = alpha · cosine + (1 - alpha) · keyword match
+    covered: float = 0.616  # match at or above: the point is covered (full credit)
+    partly: float = 0.495  # match at or above: partly covered
     partly_credit: float = 0.54
-    first_weight: float = 2.0  # the first key point is the card's core claim
-    full_at: float = 0.89  # weighted coverage that already earns 10: a terse, complete answer is complete
-    mis_min: float = 0.77  # cosine to a misconception needed to call a statement wrong …
-    mis_margin: float = 0.04  # … and by how much it must beat the statement's best key point
-    reversal_min: float = 0.67  # match to a point above which a negated / reversed statement is wrong
-    wrong_penalty: float = 2.5  # score points lost per wrong statement
-    wrong_cap: float = 6.0  # an answer with a wrong core claim is never "correct"
-    off_topic: float = 0.25  # best cosine of any statement to the question or a point below this: off topic
-    support_min: float = 0.0  # an on-topic sentence whose best cosine to the card is below this is unsupported …
-    unsupported_penalty: float = 0.0  # … and costs this much (fluent answers that say nothing the card says)
+    first_weight: float = 1.63  # the first key point is the card's core claim
+    points_needed: float = 0.0  # when > 0: this much point weight covered earns full marks (long rubrics)
+    full_at: float = 0.835  # weighted coverage that already earns 10: a terse, complete answer is complete
+    mis_min: float = 0.707  # cosine to a misconception needed to call a statement wrong …
+    mis_margin: float = 0.057  # … and by how much it must beat the statement's best key point
+    reversal_min: float = 0.589  # match to a point above which a negated / reversed statement is wrong
+    wrong_penalty: float = 1.76  # score points lost per wrong statement
+    wrong_cap: float = 4.82  # an answer with a wrong core claim is never "correct"
+    off_topic: float = 0.255  # best cosine of any statement to the question or a point below this: off topic
+    support_min: float = 0.4  # an on-topic sentence whose best cosine to the card is below this is unsupported …
+    unsupported_penalty: float = 0.88  # … and costs this much (fluent answers that say nothing the card says)
     keyword_cap: float = 2.0
     off_topic_cap: float = 1.0
     manipulation_cap: float = 1.0  # an answer that tries to instruct the grader keeps at most this
@@ -149,6 +151,8 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str]) -> tup
     points, hits = _score_points(rubric, ev, p)
     weighted = [g for g in points if g.weight > 0]
     total = sum(g.weight for g in weighted) or 1.0
+    if p.points_needed > 0:  # a rubric of six points is not failed by a sound answer that makes four
+        total = min(total, p.points_needed)
     coverage = sum(g.weight * g.credit for g in weighted) / total
     n_wrong = len({g.point for g in points if g.status == "wrong"})  # a sentence and its clause count once
     value = 10.0 * min(1.0, coverage / p.full_at) - p.wrong_penalty * n_wrong
