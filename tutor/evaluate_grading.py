@@ -203,9 +203,23 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
         test = [i for i, p in enumerate(prepared) if p[0].get("split") == "test"]
         chosen, _ = fit(dev, cands)
         test_scores = score_all([prepared[i] for i in test], chosen)
-        section["test_split"] = {**metrics([rows[i] for i in test], test_scores),
-                                 "fitted_on": f"{len(dev)} dev rows"}
+        test_rows = [rows[i] for i in test]
+        section["test_split"] = {**metrics(test_rows, test_scores), "fitted_on": f"{len(dev)} dev rows",
+                                 "manipulation_above_band": _manipulation_above_band(
+                                     [prepared[i] for i in test], test_scores)}
+        dev_ix = [i for i, r in enumerate(rows) if r.get("split") == "dev"]
+        section["splits"] = {
+            "test": {k: v for k, v in section["test_split"].items() if k != "confusion_matrix"},
+            "dev": {k: v for k, v in metrics([rows[i] for i in dev_ix], [held[i] for i in dev_ix]).items()
+                    if k != "confusion_matrix"}}
     return section
+
+
+def attach_splits(report: dict) -> None:
+    """Per-split grading figures into the report's `splits` sections, where the CI gate reads them."""
+    for split, figures in (report.get("grading") or {}).get("splits", {}).items():
+        if split in (report.get("splits") or {}):
+            report["splits"][split]["grading"] = {"status": "evaluated", **figures}
 
 
 def plot_confusion(section: dict, out: Path) -> list[Path]:
