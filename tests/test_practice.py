@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from fake_grader import FakeGrader, full_answer, partial_answer
+
 from tutor.cards import load_cards
 from tutor.config import REPO_ROOT
 from tutor.errors import UserError
