@@ -52,14 +52,17 @@ def test_quiz_interview_and_progress_from_the_command_line(real_index):
     out = quiz.stdout
     assert "What is batch normalization" in out and "Hint 1: Area: training" in out
     assert "Score " in out and "✓" in out and "Follow-up:" in out
-    assert out.count("Score ") == 2  # the answer and the probe's answer were both graded
+    scores = [line for line in out.splitlines() if line.startswith("Score ")]
+    assert len(scores) == 2  # the answer and the probe's answer were both graded
 
     interview = tutor_cmd(real_index, "interview", "--questions", "3", "--seed", "7", "--minutes", "30", stdin=(
         "Dropout randomly zeroes units during training, which regularizes the network.\n\nskip\n"
         "I do not know.\n\nskip\n"
         "Softmax exponentiates the logits and divides by their sum so the outputs sum to one.\n\nskip\n"))
     assert interview.returncode == 0, interview.stderr
-    assert interview.stdout.count("Score ") == 3 and "# Mock interview scorecard — e2e" in interview.stdout
+    graded = [line for line in interview.stdout.splitlines() if line.startswith("Score ")]
+    assert len(graded) >= 3 and "# Mock interview scorecard — e2e" in interview.stdout
+    assert "| training |" in interview.stdout or "| basics |" in interview.stdout
     saved = [line.split(" to ", 1)[1] for line in interview.stdout.splitlines() if line.startswith("scorecard saved")]
     assert saved and Path(saved[0]).read_text(encoding="utf-8").startswith("# Mock interview scorecard")
 

@@ -37,15 +37,19 @@ def _tutor_cards(config: Config):
     from tutor.tutor import Tutor
 
     tutor = Tutor(config)
-    return tutor, list(tutor.index.cards.values())
+    return tutor, tutor.cards
 
 
 def grade_fn(tutor, cards):
-    """The grader as practice calls it: `fn(answer, card=card) -> Grade`."""
-    from tutor.grade import Grader
+    """The grader as practice calls it: `fn(answer, card=card) -> Grade` (template feedback, no LLM)."""
+    grader, limit = tutor.grader, tutor.config.max_answer_chars
 
-    grader = Grader(tutor.embedder, cards, tutor.config)
-    return lambda answer, *, card: grader.grade(answer, card=card)
+    def grade(answer: str, *, card):
+        if len(answer) > limit:
+            raise UserError(f"the answer is {len(answer)} characters; the limit is {limit}: shorten it")
+        return grader.grade(answer, card=card)
+
+    return grade
 
 
 def cmd_quiz(args: argparse.Namespace, config: Config) -> int:

@@ -9,16 +9,20 @@ aligned text otherwise (pipes, files, tests).
 from __future__ import annotations
 
 import io
+import re
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from tutor.errors import UserError
 from tutor.mastery import TopicMastery, WeakPoint
 from tutor.schedule import interval_text
 
 HINT, SKIP, QUIT = "hint", "skip", "quit"
 COMMANDS = (HINT, SKIP, QUIT)
 MARKS = {"covered": "✓", "partly": "~", "missed": "✗", "wrong": "✗"}
+# The grader's feedback opens with its own bold score line; ours (with the schedule) replaces it.
+_FEEDBACK_SCORE = re.compile(r"\A\s*\*\*Score [^\n]*\n*")
 
 
 class Console:
@@ -59,24 +63,19 @@ class Console:
 
 
 def grade_text(outcome) -> str:
-    """A graded answer: score and label, one ✓/~/✗ line per point, wrong beliefs, feedback, next review."""
+    """A graded answer: score, label and schedule, a ✓/~/✗ checklist of the key points, wrong beliefs,
+    then the grader's feedback (which quotes the learner's evidence and the card's sentences)."""
     g = outcome.grade
     head = f"Score {g.score:.1f}/10 — {g.label}"
     if outcome.rating_name and outcome.interval is not None:
         head += f" · rated {outcome.rating_name}, next review in {interval_text(outcome.interval)}"
     lines = [head]
-    for p in g.points:
-        mark = MARKS.get(p.status, "?")
-        line = f"  {mark} {p.point}" + ("  (wrong)" if p.status == "wrong" else "")
-        if p.evidence:
-            line += f" — “{p.evidence}”"
-        lines.append(line)
-    for m in g.misconceptions:
-        lines.append(f"  ✗ misconception: {m.misconception}" + (f" — “{m.evidence}”" if m.evidence else ""))
-    if g.flags:
-        lines.append(f"  flags: {', '.join(g.flags)}")
-    if g.feedback:
-        lines += ["", g.feedback.strip()]
+    lines += [f"  {MARKS.get(p.status, '?')} {p.point}" + ("  (wrong)" if p.status == "wrong" else "")
+              for p in g.points]
+    lines += [f"  ✗ misconception: {m.misconception}" for m in g.misconceptions]
+    feedback = _FEEDBACK_SCORE.sub("", g.feedback or "").strip()
+    if feedback:
+        lines += ["", feedback]
     return "\n".join(lines)
 
 
@@ -90,7 +89,10 @@ def _ask_probe(round_, con: Console) -> bool:
     if reply == QUIT:
         return False
     if reply != SKIP:
-        con.say(grade_text(round_.answer_probe(reply)))
+        try:
+            con.say(grade_text(round_.answer_probe(reply)))
+        except UserError as exc:
+            con.say(f"error: {exc}")
     return True
 
 
@@ -116,7 +118,12 @@ def run_quiz(session, con: Console, limit: int | None = None) -> dict:
         if reply == SKIP:
             session.skip()
             continue
-        outcome = session.submit(reply)
+        try:
+            outcome = session.submit(reply)
+        except UserError as exc:  # e.g. an over-long answer: say so and move on, the session survives
+            con.say(f"error: {exc}")
+            session.skip()
+            continue
         scores.append(outcome.grade.score)
         con.say(grade_text(outcome))
         if not _ask_probe(session, con):
@@ -140,7 +147,11 @@ def run_interview(interview, con: Console):
             break
         if reply == SKIP:
             reply = ""  # an interviewer still notes a question you passed on
-        outcome = interview.submit(reply)
+        try:
+            outcome = interview.submit(reply)
+        except UserError as exc:
+            con.say(f"error: {exc}; the question counts as unanswered")
+            outcome = interview.submit("")
         con.say(f"Score {outcome.grade.score:.1f}/10 — {outcome.grade.label}")
         if not _ask_probe(interview, con):
             break
@@ -152,7 +163,6 @@ def run_interview(interview, con: Console):
 def run_chat(tutor, con: Console, on_answer=None, backend: str | None = None) -> int:
     """Questions one line at a time, answered with citations; earlier questions give follow-ups context.
     `on_answer(question, answer)` is called after each answer (the CLI stores the conversation)."""
-    from tutor.errors import UserError
     from tutor.render import answer_text
 
     con.say("Ask about deep learning; follow-ups keep the context. `quit` (or Ctrl-D) ends.")
