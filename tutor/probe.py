@@ -40,12 +40,11 @@ def _short(text: str, width: int = 90) -> str:
 
 
 def _term(kp: KeyPoint, card: Card, answer: str) -> str:
-    """The point's first keyword the question does not already give away and the answer did not use."""
+    """The point's most specific keyword (most words, then longest) that the question does not already give
+    away and the answer did not use: "weighted average" says more about where to go than "umbrella"."""
     q, a = card.question.lower(), answer.lower()
-    for kw in kp.keywords:
-        if kw.lower() not in q and kw.lower() not in a:
-            return kw
-    return kp.keywords[0]
+    fresh = [kw for kw in kp.keywords if kw.lower() not in q and kw.lower() not in a] or list(kp.keywords)
+    return max(fresh, key=lambda kw: (len(kw.split()), len(kw)))
 
 
 def _question(status: str, term: str, evidence: str, covered: str) -> str:
