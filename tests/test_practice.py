@@ -222,3 +222,14 @@ def test_practice_with_the_real_grader_code_grades_a_probe_on_its_point_only(sto
     assert [p.point for p in out.grade.points] == [probe.point]
     again = grader.grade("zero mean and unit variance", card=q.card)
     assert len(again.points) == len(q.card.key_points)
+
+
+def test_grader_for_a_tutor_grades_cards_and_refuses_over_long_answers(tutor_fake):
+    from tutor.practice import grader_for
+
+    grade = grader_for(tutor_fake)
+    card = next(c for c in tutor_fake.cards if c.id == "training/dropout")
+    g = grade("Dropout randomly zeroes units during training as a regularizer.", card=card)
+    assert g.card_id == "training/dropout" and len(g.points) == 3
+    with pytest.raises(UserError, match="the limit is"):
+        grade("x" * (tutor_fake.config.max_answer_chars + 1), card=card)

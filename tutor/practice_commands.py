@@ -41,15 +41,10 @@ def _tutor_cards(config: Config):
 
 
 def grade_fn(tutor, cards):
-    """The grader as practice calls it: `fn(answer, card=card) -> Grade` (template feedback, no LLM)."""
-    grader, limit = tutor.grader, tutor.config.max_answer_chars
+    """The grader for the loops (a seam the CLI tests replace with a fake)."""
+    from tutor.practice import grader_for
 
-    def grade(answer: str, *, card):
-        if len(answer) > limit:
-            raise UserError(f"the answer is {len(answer)} characters; the limit is {limit}: shorten it")
-        return grader.grade(answer, card=card)
-
-    return grade
+    return grader_for(tutor)
 
 
 def cmd_quiz(args: argparse.Namespace, config: Config) -> int:
