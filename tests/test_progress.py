@@ -225,6 +225,27 @@ def test_postgres_schema_version_is_recorded_and_reopening_is_a_no_op(postgres):
         s.close()
 
 
+def test_postgres_migrates_a_version_1_schema_keeping_data(postgres):
+    import psycopg
+
+    from tutor.progress_pg import MIGRATIONS, PostgresStore
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = f"{postgres.url}?options=-csearch_path%3D{name}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+        for sql in MIGRATIONS[0]:
+            conn.execute(sql)
+        conn.execute("CREATE TABLE tutor_schema (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO tutor_schema VALUES (1)")
+        conn.execute("INSERT INTO conversations (id, profile, created_at, question, answer) "
+                     "VALUES ('c1', 'alice', now(), 'q', 'a')")
+    s = PostgresStore(url)
+    [c] = s.conversations("alice")
+    assert c.thread == "" and s.schema_version() == len(MIGRATIONS)
+    s.close()
+
+
 def test_a_newer_sqlite_schema_is_refused_with_a_fix(tmp_path):
     path = tmp_path / "new.db"
     conn = sqlite3.connect(path)
