@@ -122,6 +122,7 @@ def test_export_import_round_trips_without_loss(store, tmp_path):
     other = open_store(f"sqlite:///{tmp_path / 'other.db'}", tmp_path)
     report = other.import_data(data)
     assert report.added == {"reviews": 2, "conversations": 1, "scorecards": 1}
+    assert report.profiles == ["alice", "bob"] and "(profiles: alice, bob)" in report.summary()
     again = other.export()
     for table in ("reviews", "conversations", "scorecards"):
         assert again[table] == data[table]

@@ -135,6 +135,7 @@ class ImportReport:
     conflicts: int = 0
     # Reviews older than the newest stored review of their card: kept as history, schedule unchanged.
     older_than_stored: int = 0
+    profiles: list[str] = field(default_factory=list)  # whose records the file held (see them with --profile)
 
     def summary(self) -> str:
         a = self.added
@@ -145,6 +146,8 @@ class ImportReport:
                      "kept as history, schedules unchanged")
         if self.conflicts:
             text += f"; {self.conflicts} records differ from the stored ones with the same id: kept the stored ones"
+        if self.profiles:
+            text += f" (profiles: {', '.join(self.profiles)})"
         return text
 
 
@@ -323,6 +326,7 @@ class ProgressStore:
             if table == "reviews":
                 report.older_than_stored += self._count_older(fresh)
             report.added[table] = self._insert(table, fresh)
+            report.profiles = sorted(set(report.profiles) | {r.profile for r in records})
         return report
 
     def _existing(self, table: str, ids: list[str]) -> dict[str, dict]:
