@@ -292,7 +292,7 @@ def _leaves(d: dict, prefix: str = "") -> dict[str, float]:
 
 
 def _row_flips(old_rows: Path, new_rows: list[dict]) -> list[str]:
-    lines_ = old_rows.read_text(encoding="utf-8").splitlines()
+    lines_ = old_rows.read_text(encoding="utf-8").split("\n")
     old = {(r["file"], r["id"]): r for r in map(json.loads, filter(str.strip, lines_))}
     new = {(r["file"], r["id"]): r for r in new_rows}
     checks: dict[str, Callable[[dict], bool | None]] = {

@@ -6,6 +6,7 @@ Heavy parts (embedder, index) load on first use and once per process; tests pass
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,11 +24,21 @@ from tutor.index import Index, load_index
 from tutor.llms import check_backend, default_backend, make_chat_model
 from tutor.retrieve import Passage, Retriever, looks_like_follow_up
 
+# C0 controls (NUL included) and DEL: never part of a question, and NUL ends strings in native code.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Lone surrogates: bytes that were not UTF-8 reach Python that way (argv, surrogateescape); the
+# tokenizers library rejects such a string with a TypeError instead of reading it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
 
 def check_question(question: str | None, config: Config) -> str:
-    q = (question or "").strip()
+    """The question cleaned of what no tokenizer should see, or a UserError saying what is wrong."""
+    q = _CONTROL.sub(" ", _SURROGATE.sub("\ufffd", question or "")).strip()
     if not q:
         raise UserError("the question is empty; ask something, e.g. tutor ask \"what is dropout\"")
+    if not any(ch.isalnum() for ch in q):
+        raise UserError("the question has no letters or digits (is it UTF-8 text?); "
+                        "ask in words, e.g. tutor ask \"what is dropout\"")
     if len(q) > config.max_question_chars:
         raise UserError(
             f"the question is {len(q)} characters; the limit is {config.max_question_chars}. "
