@@ -1,0 +1,50 @@
+"""Ask: chat with cited answers; the streamed text is replaced by the validated answer when it is done."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from tutor import ui
+from tutor.session import Conversation, Turn
+
+settings = ui.settings()
+chat = ui.conversation()
+
+with st.sidebar:
+    st.caption(f"Answering with: {settings.describe()}")
+    if st.button("New conversation", icon="🆕", use_container_width=True):
+        st.session_state.conversation = chat = Conversation()
+
+st.title("Ask the tutor")
+st.caption("Answers come from the curated interview material, with numbered sources you can open. "
+           "Follow-up questions keep the context.")
+
+for i, turn in enumerate(chat.turns):
+    with st.chat_message("user"):
+        st.markdown(turn.question)
+    with st.chat_message("assistant"):
+        ui.show_turn(turn, i)
+
+typed = st.chat_input("Ask a deep-learning interview question, e.g. what is BPTT?")
+question = typed or st.session_state.pop("pending_question", None)
+if question:
+    with st.chat_message("user"):
+        st.markdown(question)
+    with st.chat_message("assistant"), ui.guard("answering"):
+        tutor = ui.ready_tutor()
+        live = st.empty()
+        done: list[Turn] = []
+
+        def pieces():
+            for event in chat.ask(tutor, settings, question):
+                if isinstance(event, Turn):
+                    done.append(event)
+                else:
+                    yield event
+
+        with live.container(), st.spinner("Looking through the material…"):
+            st.write_stream(pieces())
+        live.empty()
+        if done:
+            with live.container():
+                ui.show_turn(done[0], len(chat.turns) - 1)

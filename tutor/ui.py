@@ -1,0 +1,89 @@
+"""Streamlit glue shared by every page: the one cached Tutor, the session's settings, and error display.
+
+Pages import these so that each stays a short layout of widgets. Nothing here decides what the tutor
+says; it only decides how a result or a problem is shown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+import streamlit as st
+
+from tutor.config import Config
+from tutor.errors import TutorError
+from tutor.session import Conversation, Source, Turn
+from tutor.settings import Settings
+from tutor.tutor import Tutor
+
+log = logging.getLogger("tutor.app")
+
+
+@st.cache_resource(show_spinner=False)
+def get_tutor() -> Tutor:
+    """One Tutor per process (the embedder and index are shared by every browser session)."""
+    return Tutor(Config())
+
+
+def ready_tutor() -> Tutor:
+    """The Tutor with its embedder and index loaded; the first call in a process shows what it loads."""
+    tutor = get_tutor()
+    if tutor._retriever is None:
+        with st.spinner("Loading the embedder (MiniLM) and the index — once per start…"):
+            tutor.retriever  # noqa: B018 — loading is the point
+    return tutor
+
+
+def settings() -> Settings:
+    if "settings" not in st.session_state:
+        st.session_state.settings = Settings.default(get_tutor().config)
+    return st.session_state.settings
+
+
+def conversation() -> Conversation:
+    if "conversation" not in st.session_state:
+        st.session_state.conversation = Conversation()
+    return st.session_state.conversation
+
+
+@contextlib.contextmanager
+def guard(what: str = "that") -> Iterator[None]:
+    """Show a problem as a message with its fix; a bug is logged, and the page says so in one line."""
+    try:
+        yield
+    except TutorError as exc:
+        st.error(exc.message + (f"  \nFix: `{exc.fix}`" if exc.fix else ""), icon="⚠️")
+    except Exception as exc:  # no traceback reaches the page; the server log keeps it
+        log.exception("unexpected error while %s", what)
+        st.error(f"Something went wrong while {what} ({type(exc).__name__}: {exc}). "
+                 "The details are in the terminal running the app.", icon="🛑")
+
+
+def show_sources(sources: list[Source], key: str) -> None:
+    """Each citation as an expander: opening it shows the card title, where it comes from, and the text."""
+    if not sources:
+        return
+    st.caption("Sources — open one to read the passage")
+    for s in sources:
+        with st.expander(s.label, icon="📄"):
+            st.markdown(f"**{s.title}**  \n`{s.where}`")
+            st.markdown(s.text)
+
+
+def show_turn(turn: Turn, index: int) -> None:
+    """One answered turn: notice, validated answer with [n] markers, sources, refusal suggestions."""
+    if turn.notice:
+        st.info(turn.notice, icon="ℹ️")
+    st.markdown(turn.answer)
+    show_sources(turn.sources, key=f"t{index}")
+    if turn.suggestions:
+        st.caption("Questions I can answer instead:")
+        for j, q in enumerate(turn.suggestions):
+            st.button(q, key=f"suggest-{index}-{j}", icon="➡️", on_click=queue_question, args=(q,))
+
+
+def queue_question(question: str) -> None:
+    """Ask `question` on the next run, as if typed (used by suggestion buttons)."""
+    st.session_state.pending_question = question
