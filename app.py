@@ -7,8 +7,8 @@ import streamlit as st
 st.set_page_config(page_title="tutor — deep-learning interview coach", page_icon="🎓", layout="wide")
 
 PAGES = [
-    st.Page("app_pages/ask.py", title="Ask", icon="💬", default=True),
-    st.Page("app_pages/library.py", title="Library & settings", icon="⚙️"),
+    st.Page("app_pages/ask.py", title="Ask", icon=":material/forum:", default=True),
+    st.Page("app_pages/library.py", title="Library & settings", icon=":material/tune:"),
 ]
 
 st.navigation(PAGES).run()

@@ -12,12 +12,14 @@ chat = ui.conversation()
 
 with st.sidebar:
     st.caption(f"Answering with: {settings.describe()}")
-    if st.button("New conversation", icon="🆕", use_container_width=True):
+    if st.button("New conversation", icon=":material/add_comment:", use_container_width=True):
         st.session_state.conversation = chat = Conversation()
 
 st.title("Ask the tutor")
 st.caption("Answers come from the curated interview material, with numbered sources you can open. "
            "Follow-up questions keep the context.")
+with ui.guard("loading the tutor"):
+    ui.ready_tutor()
 
 for i, turn in enumerate(chat.turns):
     with st.chat_message("user"):

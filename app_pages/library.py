@@ -59,16 +59,16 @@ def run_refresh(paths=None, rebuild=False) -> None:
 
 
 c1, c2 = st.columns(2)
-if c1.button("Update index", icon="🔄", help="Index new or changed sources only"):
+if c1.button("Update index", icon=":material/sync:", help="Index new or changed sources only"):
     run_refresh()
-if c2.button("Rebuild from scratch", icon="🧱", help="Re-embed every source (about a minute)"):
+if c2.button("Rebuild from scratch", icon=":material/construction:", help="Re-embed every source (about a minute)"):
     run_refresh(rebuild=True)
 
 st.subheader("Your documents")
 st.caption("Add your own notes (.md, .txt, .pdf): answers can then cite them too.")
 with st.form("upload", clear_on_submit=True):
     files = st.file_uploader("Documents", type=["md", "txt", "pdf"], accept_multiple_files=True)
-    if st.form_submit_button("Add to the index", icon="➕") and files:
+    if st.form_submit_button("Add to the index", icon=":material/upload_file:") and files:
         with ui.guard("adding your documents"):
             paths = [library.save_upload(f.name, f.getvalue()) for f in files]
             run_refresh(paths=paths)
@@ -78,7 +78,8 @@ if not docs:
     st.caption("No documents of your own yet.")
 for doc in docs:
     a, b = st.columns([5, 1])
-    a.markdown(f"📄 **{doc.name}** · {doc.size / 1024:.1f} kB · {'indexed' if doc.indexed else 'not indexed'}")
+    state = "indexed" if doc.indexed else "not indexed"
+    a.markdown(f":material/description: **{doc.name}** · {doc.size / 1024:.1f} kB · {state}")
     if b.button("Remove", key=f"rm-{doc.name}"):
         with ui.guard("removing the document"):
             library.remove_document(doc.name)

@@ -7,6 +7,7 @@ decided here, so the browser, AppTest and any other front end show the same thin
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from tutor.answer import Answer
 from tutor.settings import Settings, backend_args
 
 MAX_SUGGESTIONS = 3
+_LEAD_IN = re.compile(r"\s*The nearest questions I can help with:\s*$", re.MULTILINE)
 
 
 @dataclass
@@ -45,6 +47,15 @@ class Turn:
     backend: str = ""
     latency_s: float = 0.0
     first_token_s: float | None = None
+
+    @property
+    def shown_text(self) -> str:
+        """The answer as the page shows it: after a refusal the suggestions become buttons, so the
+        text's own list of them (and its lead-in) is dropped rather than shown twice."""
+        if not (self.refused and self.suggestions):
+            return self.answer
+        kept = [ln for ln in self.answer.splitlines() if ln.strip().lstrip("-* ").strip() not in self.suggestions]
+        return _LEAD_IN.sub("", "\n".join(kept)).strip()
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -54,11 +54,11 @@ def guard(what: str = "that") -> Iterator[None]:
     try:
         yield
     except TutorError as exc:
-        st.error(exc.message + (f"  \nFix: `{exc.fix}`" if exc.fix else ""), icon="⚠️")
+        st.error(exc.message + (f"  \nFix: `{exc.fix}`" if exc.fix else ""), icon=":material/warning:")
     except Exception as exc:  # no traceback reaches the page; the server log keeps it
         log.exception("unexpected error while %s", what)
         st.error(f"Something went wrong while {what} ({type(exc).__name__}: {exc}). "
-                 "The details are in the terminal running the app.", icon="🛑")
+                 "The details are in the terminal running the app.", icon=":material/error:")
 
 
 def show_sources(sources: list[Source], key: str) -> None:
@@ -67,7 +67,7 @@ def show_sources(sources: list[Source], key: str) -> None:
         return
     st.caption("Sources — open one to read the passage")
     for s in sources:
-        with st.expander(s.label, icon="📄"):
+        with st.expander(s.label, icon=":material/description:"):
             st.markdown(f"**{s.title}**  \n`{s.where}`")
             st.markdown(s.text)
 
@@ -75,13 +75,14 @@ def show_sources(sources: list[Source], key: str) -> None:
 def show_turn(turn: Turn, index: int) -> None:
     """One answered turn: notice, validated answer with [n] markers, sources, refusal suggestions."""
     if turn.notice:
-        st.info(turn.notice, icon="ℹ️")
-    st.markdown(turn.answer)
+        st.info(turn.notice, icon=":material/info:")
+    st.markdown(turn.shown_text)
     show_sources(turn.sources, key=f"t{index}")
     if turn.suggestions:
-        st.caption("Questions I can answer instead:")
+        st.caption("Questions I can answer — click one to ask it:")
         for j, q in enumerate(turn.suggestions):
-            st.button(q, key=f"suggest-{index}-{j}", icon="➡️", on_click=queue_question, args=(q,))
+            st.button(q, key=f"suggest-{index}-{j}", icon=":material/arrow_forward:",
+                      on_click=queue_question, args=(q,))
 
 
 def queue_question(question: str) -> None:

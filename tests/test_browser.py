@@ -1,0 +1,175 @@
+"""End to end in a real browser: Debian's Chromium, driven by Playwright, against `streamlit run app.py`.
+
+The server runs on a free loopback port with the real index (built first if missing) and the real
+MiniLM embedder; nothing is faked. Each step saves a screenshot under test-artifacts/ for a human to
+look at, and the timings a learner feels (first paint, first answer token) go to
+test-artifacts/browser-timings.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tutor.config import REPO_ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--headless"]
+TIMINGS: dict[str, float] = {}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="session")
+def real_index() -> Path:
+    """The repo's index/, built with the real embedder when missing or out of date (~1-5 min)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    subprocess.run([sys.executable, "-m", "tutor.cli", "ingest"], cwd=REPO_ROOT, env=env, check=True,
+                   capture_output=True, timeout=900)
+    return REPO_ROOT / "index"
+
+
+@pytest.fixture(scope="session")
+def server(real_index, tmp_path_factory):
+    """`streamlit run app.py` on a free loopback port; yields its URL and stops it afterwards."""
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: run `make browser` (apt-get install chromium)")
+    port = _free_port()
+    home = tmp_path_factory.mktemp("home")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+           "TUTOR_HOME": str(home), "TUTOR_BACKEND": os.environ.get("TUTOR_TEST_BACKEND", "extractive"),
+           "TUTOR_INDEX_DIR": str(real_index), "PYTHONPATH": str(REPO_ROOT)}
+    log = (home / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port)],
+        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{url}/_stcore/health", 90)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        text = (home / "streamlit.log").read_text(errors="replace")
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "streamlit.log").write_text(text)
+        (ARTIFACTS / "browser-timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    pg.set_default_timeout(90_000)
+    t0 = time.perf_counter()
+    pg.goto(server)
+    pg.get_by_role("heading", name="Ask the tutor").wait_for()
+    TIMINGS.setdefault("first_paint_s", round(time.perf_counter() - t0, 2))
+    yield pg
+    ctx.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def no_traceback(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def ask(page, question: str) -> float:
+    """Type a question, press Enter; seconds until the answer's first text shows."""
+    answers = page.locator('[data-testid="stChatMessage"]')
+    before = answers.count()
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+    box.fill(question)
+    t0 = time.perf_counter()
+    box.press("Enter")
+    reply = answers.nth(before + 1)
+    reply.locator('[data-testid="stMarkdownContainer"]').first.wait_for()
+    first = time.perf_counter() - t0
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')"
+                           " && !document.querySelector('[data-testid=\"stStatusWidget\"] svg')")
+    return first
+
+
+def test_ask_shows_a_cited_answer_and_a_citation_opens(page):
+    TIMINGS["first_answer_token_cold_s"] = round(ask(page, "what is BPTT"), 2)
+    shot(page, "01-ask-answer")
+    reply = page.locator('[data-testid="stChatMessage"]').nth(1)
+    reply.get_by_text("[1]", exact=False).first.wait_for()
+    expander = reply.locator('[data-testid="stExpander"]').first
+    assert expander.inner_text().startswith("[1]") or "[1]" in expander.inner_text()
+    expander.locator("summary").click()
+    expander.locator('[data-testid="stExpanderDetails"]').wait_for(state="visible")
+    assert len(expander.inner_text()) > 200
+    shot(page, "02-ask-citation-open")
+    TIMINGS["first_answer_token_warm_s"] = round(ask(page, "and how does it differ from truncated BPTT?"), 2)
+    assert page.locator('[data-testid="stChatMessage"]').count() == 4
+    no_traceback(page)
+
+
+def test_refusal_suggestion_asks_a_covered_question(page):
+    ask(page, "what is the best pizza topping in Naples")
+    page.get_by_text("outside the material", exact=False).first.wait_for()
+    shot(page, "03-ask-refusal")
+    suggestion = page.locator('[data-testid="stChatMessage"] [data-testid="stButton"] button').first
+    label = suggestion.inner_text().strip().splitlines()[-1]
+    suggestion.click()
+    page.locator('[data-testid="stChatMessage"]').nth(3).locator('[data-testid="stExpander"]').first.wait_for()
+    assert label in page.locator('[data-testid="stChatMessage"]').nth(2).inner_text()
+    shot(page, "04-ask-suggestion-answered")
+    no_traceback(page)
+
+
+def test_library_page_shows_the_index(page):
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Library & settings").click()
+    page.get_by_role("heading", name="Library & settings").wait_for()
+    page.get_by_text("passages", exact=False).first.wait_for()
+    shot(page, "05-library")
+    no_traceback(page)
