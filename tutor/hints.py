@@ -1,0 +1,59 @@
+"""Up to three hints per question, each giving away more than the one before and less than the answer.
+
+1. the area: the topic and how many separate points a full answer makes;
+2. key terms: one keyword from each of the first two key points (cards list their most central points
+   first), skipping words the question already contains;
+3. a partial statement: the first half of the first key point's words, cut off with an ellipsis.
+
+No hint ever contains a whole key point (checked here and tested), and each hint used lowers the rating
+the scheduler receives (`tutor.schedule.rating_for`).
+
+Public API: `hints_for(card) -> list[str]`, `MAX_HINTS`.
+"""
+
+from __future__ import annotations
+
+from tutor.cards import Card
+
+MAX_HINTS = 3
+
+TOPIC_LABELS = {
+    "basics": "deep-learning basics",
+    "coding": "implementing it in code",
+    "training": "training neural networks",
+    "architectures": "network architectures",
+    "nlp": "language models and NLP",
+    "vision": "computer vision",
+    "advanced": "advanced methods",
+    "career": "the interview and the job",
+}
+
+
+def _reveals_point(hint: str, card: Card) -> bool:
+    low = hint.lower()
+    return any(kp.point.lower() in low for kp in card.key_points)
+
+
+def _partial(point: str) -> str:
+    words = point.split()
+    keep = max(1, len(words) // 2) if len(words) > 1 else 0
+    return " ".join(words[:keep]) + " …" if keep else "…"
+
+
+def hints_for(card: Card) -> list[str]:
+    """The card's hints, least revealing first (may be fewer than three for a one-word card)."""
+    n = len(card.key_points)
+    out = [f"Area: {TOPIC_LABELS.get(card.topic, card.topic)}. A complete answer makes {n} separate "
+           f"point{'s' if n != 1 else ''}: what it is, how it works, and why it matters."]
+    question = card.question.lower()
+    terms = []
+    for kp in card.key_points[:2]:
+        for kw in kp.keywords:
+            if kw.lower() not in question and kw.lower() != kp.point.lower():
+                terms.append(f"“{kw}”")
+                break
+    if terms:
+        out.append(f"Key term{'s' if len(terms) > 1 else ''} to work in: {', '.join(terms)}.")
+    if card.key_points:
+        out.append(f"Start from this: “{_partial(card.key_points[0].point)}”")
+    return [h for h in out if not _reveals_point(h, card)][:MAX_HINTS]
