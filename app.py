@@ -8,6 +8,9 @@ st.set_page_config(page_title="tutor — deep-learning interview coach", page_ic
 
 PAGES = [
     st.Page("app_pages/ask.py", title="Ask", icon=":material/forum:", default=True),
+    st.Page("app_pages/practice.py", title="Practice", icon=":material/fitness_center:"),
+    st.Page("app_pages/interview.py", title="Mock interview", icon=":material/record_voice_over:"),
+    st.Page("app_pages/progress.py", title="Progress", icon=":material/insights:"),
     st.Page("app_pages/library.py", title="Library & settings", icon=":material/tune:"),
 ]
 

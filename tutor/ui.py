@@ -88,3 +88,58 @@ def show_turn(turn: Turn, index: int) -> None:
 def queue_question(question: str) -> None:
     """Ask `question` on the next run, as if typed (used by suggestion buttons)."""
     st.session_state.pending_question = question
+
+
+@st.cache_resource(show_spinner=False)
+def get_store():
+    """The progress store, opened once per process (SQLite allows the app's threads to share it)."""
+    from tutor.coach import store_for
+
+    return store_for()
+
+
+@st.cache_resource(show_spinner=False)
+def get_grade_fn():
+    """The grader over the indexed cards; built once (it embeds every card's key points)."""
+    from tutor.coach import grade_fn_for
+
+    with st.spinner("Loading the grader (embedding the cards' key points) — once per start…"):
+        return grade_fn_for(ready_tutor())
+
+
+def profile() -> str:
+    from tutor.progress import default_profile
+
+    if "profile" not in st.session_state:
+        st.session_state.profile = default_profile()
+    return st.session_state.profile
+
+
+def store_notice(store) -> None:
+    """A message the store leaves once (e.g. a damaged file moved aside)."""
+    if getattr(store, "notice", None) and not st.session_state.get("store_notice_shown"):
+        st.warning(store.notice, icon=":material/warning:")
+        st.session_state.store_notice_shown = True
+
+
+def show_grade(grade, due_text: str = "") -> None:
+    """Score, the per-key-point ✓/~/✗ breakdown in the learner's own words, misconceptions, feedback."""
+    from tutor.coach import point_rows
+
+    c1, c2 = st.columns([1, 3])
+    c1.metric("Score", f"{grade.score:.1f} / 10", grade.label, delta_color="off")
+    with c2:
+        for row in point_rows(grade):
+            quote = f" — “{row.evidence}”" if row.evidence and row.evidence != "not mentioned" else \
+                (" — not mentioned" if row.evidence else "")
+            st.markdown(f"**{row.symbol}** {row.point} *({row.status})*{quote}")
+    for m in getattr(grade, "misconceptions", []):
+        st.warning(f"Misconception: {m.misconception}" + (f" — you wrote “{m.evidence}”" if m.evidence else ""),
+                   icon=":material/report:")
+    if getattr(grade, "flags", None):
+        st.caption("Flags: " + ", ".join(grade.flags))
+    if grade.feedback:
+        with st.container(border=True):
+            st.markdown(grade.feedback)
+    if due_text:
+        st.caption(f"This card {due_text}.")

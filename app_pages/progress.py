@@ -1,0 +1,60 @@
+"""Progress: mastery per topic, reviews over time, what is due, weakest key points; export and import."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from tutor import coach, ui
+
+st.title("Progress")
+
+with ui.guard("reading your progress"):
+    tutor = ui.ready_tutor()
+    store = ui.get_store()
+    ui.store_notice(store)
+    profile = ui.profile()
+    summary = coach.progress_summary(store, profile, coach.cards_of(tutor))
+
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Due today", summary.due_today)
+    m2.metric("Due this week", summary.due_week)
+    m3.metric("Answers graded", summary.n_reviews)
+    if not summary.n_reviews:
+        st.info("No answers graded yet: start on the Practice page, and your mastery shows up here.",
+                icon=":material/school:")
+
+    st.subheader("Mastery per topic")
+    st.bar_chart(pd.DataFrame(summary.mastery_chart()).set_index("topic"), y="mastery %", height=260)
+    st.caption("Recent answers count more: an answer's weight halves every two weeks.")
+
+    st.subheader("Answers over the last 30 days")
+    st.bar_chart(pd.DataFrame({"day": list(summary.per_day), "answers": list(summary.per_day.values())})
+                 .set_index("day"), height=200)
+
+    st.subheader("Weakest key points")
+    if not summary.weakest:
+        st.caption("None yet — missed points show up here once you have practised.")
+    for i, w in enumerate(summary.weakest):
+        a, b = st.columns([5, 1])
+        a.markdown(f"**{w.point}**  \n`{w.card_id}` · missed {w.missed} of {w.asked}")
+        if b.button("Practise", key=f"practise-{i}", icon=":material/fitness_center:"):
+            st.session_state.practise_card = w.card_id
+            st.session_state.practice = None
+            st.switch_page("app_pages/practice.py")
+
+    st.subheader("Export / import")
+    st.caption(f"Profile `{profile}` · stored in {store.describe()}")
+    st.download_button("Export my progress (JSON)", json.dumps(store.export(profile), indent=1),
+                       file_name=f"tutor-progress-{profile}.json", mime="application/json",
+                       icon=":material/download:")
+    upload = st.file_uploader("Import a progress export", type=["json"])
+    if upload is not None and st.button("Import", icon=":material/upload:"):
+        try:
+            data = json.loads(upload.getvalue())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            st.error("That file is not JSON; export one with the button above or `tutor progress export`.")
+        else:
+            st.success(store.import_data(data).summary())
