@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tutor import ui
+from tutor import coach, ui
 from tutor.session import Conversation, Turn
 
 settings = ui.settings()
@@ -14,6 +14,15 @@ with st.sidebar:
     st.caption(f"Answering with: {settings.describe()}")
     if st.button("New conversation", icon=":material/add_comment:", use_container_width=True):
         st.session_state.conversation = chat = Conversation()
+    with ui.guard("listing past conversations"):
+        past = coach.past_conversations(ui.get_store(), ui.profile())
+        if past:
+            st.caption("Past conversations")
+        for thread, first, n in past:
+            label = (first if len(first) <= 48 else first[:47] + "…") + (f" ({n})" if n > 1 else "")
+            if st.button(label, key=f"past-{thread}", icon=":material/history:", use_container_width=True,
+                         disabled=thread == chat.id):
+                st.session_state.conversation = chat = coach.reopen(ui.get_store(), ui.profile(), thread)
 
 st.title("Ask the tutor")
 st.caption("Answers come from the curated interview material, with numbered sources you can open. "
@@ -50,3 +59,5 @@ if question:
         if done:
             with live.container():
                 ui.show_turn(done[0], len(chat.turns) - 1)
+            with ui.guard("saving the conversation"):
+                coach.save_turn(ui.get_store(), ui.profile(), chat, done[0])

@@ -123,3 +123,17 @@ def test_upload_adds_a_document_to_the_index_and_remove_takes_it_out(env, tmp_pa
     next(b for b in at.button if b.key == "rm-notes.md").click().run()
     assert not at.exception
     assert library.documents(env, home) == []
+
+
+def test_past_conversation_is_listed_and_reopens_with_its_context(app: AppTest):
+    app.chat_input[0].set_value("what is dropout and why does it help").run()
+    first_id = app.session_state["conversation"].id
+    next(b for b in app.sidebar.button if b.label == "New conversation").click().run()
+    past = [b for b in app.sidebar.button if b.key == f"past-{first_id}"]
+    assert past and "dropout" in past[0].label
+    past[0].click().run()
+    chat = app.session_state["conversation"]
+    assert chat.id == first_id and len(chat.turns) == 1
+    assert chat.turns[0].sources and chat.turns[0].standalone
+    app.chat_input[0].set_value("and what about at inference time?").run()
+    assert len(app.session_state["conversation"].turns) == 2
