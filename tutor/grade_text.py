@@ -1,0 +1,175 @@
+"""The text side of grading: learner answers cut into statements, light stemming, and the cheap
+signals that need no model — empty or "I don't know", text addressed to the grader, keyword lists,
+negation and reversed claims.
+
+Kept apart from the embedding side so every rule here is unit-testable on plain strings, and so the
+gaming guards run before any model is touched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+[-*•]\s+|(?<=\))\s*\.\s*")
+# Clause boundaries inside a sentence: a learner often puts a right and a wrong claim in one sentence
+# ("X is true, but Y"), and the grader must be able to quote and judge each part on its own.
+_CLAUSE = re.compile(r",?\s+(?:but|while|whereas|although|though|however)\s+|,\s+(?:and|so|which)\s+|:\s+", re.I)
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOPWORDS = _wordset(
+    """a an and are as at be been being but by can could did do does doing done for from had has have
+    how i if in into is it its it's just of on or so such than that the their them then there these they
+    this those to too us was we were what when where which while who why will with would you your u ur
+    also very really basically like i'd i'm you'd that's it'll one ones
+    """
+)
+# Function words mark statements: a list of keywords has almost none of them.
+_FUNCTION = STOPWORDS | _wordset("not no all each every other same more less only because")
+
+NEGATORS = _wordset(
+    "not no never none nothing neither nor without cannot can't don't doesn't isn't aren't won't wasn't "
+    "weren't shouldn't couldn't needn't hasn't haven't didn't"
+)
+# Reversal pairs: a statement that says the opposite term of a key point makes the opposite claim.
+# Symmetric; each word is compared after stemming.
+ANTONYMS = (
+    ("increase", "decrease"), ("increase", "reduce"), ("higher", "lower"), ("larger", "smaller"),
+    ("more", "less"), ("more", "fewer"), ("before", "after"), ("faster", "slower"), ("positive", "negative"),
+    ("train", "inference"), ("training", "inference"), ("train", "test"), ("training", "test"),
+    ("encoder", "decoder"), ("maximum", "minimum"), ("max", "min"), ("large", "small"), ("big", "small"),
+    ("add", "multiply"), ("sum", "product"), ("overfit", "underfit"), ("overfitting", "underfitting"),
+    ("bias", "variance"), ("precision", "recall"), ("wider", "narrower"), ("deeper", "shallower"),
+    ("frozen", "trainable"), ("sparse", "dense"), ("left", "right"), ("above", "below"), ("first", "last"),
+    ("vanish", "explode"), ("vanishing", "exploding"), ("underflow", "overflow"), ("on", "off"),
+)
+
+_IDK = re.compile(
+    r"^\W*(?:i\s+(?:do\s*n[o']t|dont)\s+know|i\s+(?:do\s*n[o']t|dont)\s+remember|no\s+idea|not\s+sure|pass|skip|"
+    r"idk|dunno|no\s+clue|i\s+have\s+no\s+idea|i'?m\s+not\s+sure|(?:honestly|sorry),?\s+i\s+(?:do\s*n[o']t|dont))",
+    re.I,
+)
+# Text addressed to the grader rather than to the question: instructions, role switches, demanded marks.
+_MANIPULATION = re.compile(
+    r"ignore\s+(?:all\s+|any\s+|the\s+|your\s+|previous\s+|prior\s+|above\s+)*(?:instructions|rubric|rules|reference|guidelines)"
+    r"|(?:give|award|assign|rate|score|grade|mark)\s+(?:this|it|me|my\s+answer|the\s+answer|this\s+(?:answer|response))?\s*"
+    r"(?:a\s+|an\s+|as\s+|with\s+)?(?:full|maximum|max|perfect|top|10|ten|100)\b"
+    r"|\b(?:note|instruction|message)s?\s+(?:to|for)\s+(?:the\s+)?(?:grader|evaluator|examiner|marker|model|ai|assistant)"
+    r"|\b(?:the\s+)?(?:grader|evaluator|examiner|marker)\s+(?:must|should|will|shall|has\s+to)"
+    r"|\b(?:system|developer)\s*(?:prompt|mode|message)?\s*:|developer\s+mode|you\s+are\s+now\b"
+    r"|(?:label|labelled|labeled|mark\s+it|grade\s+it)\s*[=:]?\s*[\"']?correct[\"']?\s*(?:and|,|with)?\s*(?:a\s+)?score"
+    r"|[\"']?score[\"']?\s*[=:]\s*(?:10|ten|100)\b|\b10\s*/\s*10\b|pre-?approved|treat\s+this\s+(?:response|answer)\s+as"
+    r"|output\s*\{",
+    re.I,
+)
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough that "normalizes", "normalized" and "normalization" meet."""
+    w = word.lower()
+    if len(w) <= 3 or not w.isalpha():
+        return w
+    for suffix, repl in (("isations", "ize"), ("izations", "ize"), ("isation", "ize"), ("ization", "ize"),
+                         ("ational", "ate"), ("ations", "ate"), ("ation", "ate"), ("ising", "ize"),
+                         ("izing", "ize"), ("ised", "ize"), ("ized", "ize"), ("ises", "ize"), ("izes", "ize"),
+                         ("ise", "ize"), ("ities", "ity"), ("ness", ""), ("ments", ""), ("ment", ""),
+                         ("ingly", ""), ("edly", ""), ("ing", ""), ("ies", "y"), ("ied", "y"), ("ed", ""),
+                         ("ly", ""), ("es", ""), ("s", ""), ("e", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            return w[: len(w) - len(suffix)] + repl
+    return w
+
+
+def content_stems(text: str) -> set[str]:
+    return {stem(w) for w in words(text) if w not in STOPWORDS and w not in NEGATORS}
+
+
+def statements(text: str) -> list[str]:
+    """Sentences, then their clauses: the units a grader can quote as evidence (sentences first)."""
+    sentences = [s.strip(" \t-*•") for s in _SENTENCE.split(text or "") if s and s.strip(" \t-*•.")]
+    out: list[str] = []
+    for s in sentences:
+        if s not in out:
+            out.append(s)
+    for s in sentences:
+        parts = [p.strip(" ,") for p in _CLAUSE.split(s) if p and len(words(p)) >= 3]
+        if len(parts) > 1:
+            out.extend(p for p in parts if p not in out)
+    return out
+
+
+def is_idk(text: str) -> bool:
+    """Empty, or a plain "I don't know" / "no idea" with next to nothing else."""
+    w = words(text)
+    if len(w) < 2:
+        return True
+    return bool(_IDK.match(text.strip())) and len(w) <= 25
+
+
+def manipulation_spans(text: str) -> list[str]:
+    """Statements addressed to the grader; they earn nothing and flag the answer."""
+    return [s for s in statements(text) if _MANIPULATION.search(s)] if _MANIPULATION.search(text or "") else []
+
+
+def without(text: str, spans: list[str]) -> str:
+    for span in spans:
+        text = text.replace(span, " ")
+    return text
+
+
+@dataclass(frozen=True)
+class Shape:
+    n_words: int
+    function_share: float  # function words / words: prose ≈ 0.35-0.5, keyword lists < 0.15
+    n_verbs_hint: int
+
+    @property
+    def keyword_list(self) -> bool:
+        return self.n_words >= 3 and self.function_share < 0.12 and self.n_verbs_hint == 0
+
+
+_VERBISH = re.compile(r"\b(?:is|are|was|were|be|means?|uses?|makes?|helps?|gives?|keeps?|computes?|"
+                      r"lets?|allows?|adds?|reduces?|stops?|prevents?|learns?|avoids?|works?|becomes?)\b")
+
+
+def shape(text: str) -> Shape:
+    w = words(text)
+    if not w:
+        return Shape(0, 0.0, 0)
+    share = sum(x in _FUNCTION for x in w) / len(w)
+    return Shape(len(w), share, len(_VERBISH.findall(text.lower())))
+
+
+def negated(text: str) -> bool:
+    """Odd number of negators: the statement asserts the opposite of its positive reading."""
+    return sum(w in NEGATORS or w.endswith("n't") for w in words(text)) % 2 == 1
+
+
+def reversal(statement: str, point: str) -> str | None:
+    """Why `statement` contradicts `point` (a negation or an antonym swap), or None.
+
+    Only meaningful when the statement is about the point (the caller checks overlap first):
+    "dropout is not used at inference" vs "dropout is used at inference" differ only in polarity, which
+    a sentence embedding barely sees.
+    """
+    s_stems, p_stems = {stem(w) for w in words(statement)}, {stem(w) for w in words(point)}
+    shared = content_stems(point)
+    overlap = len(shared & s_stems) / len(shared) if shared else 0.0
+    if overlap < 0.4:  # a statement about something else cannot reverse this point
+        return None
+    for a, b in ANTONYMS:
+        a, b = stem(a), stem(b)
+        for x, y in ((a, b), (b, a)):
+            if x in p_stems and y not in p_stems and y in s_stems and x not in s_stems:
+                return f"says `{y}` where the point says `{x}`"
+    if overlap >= 0.6 and negated(statement) != negated(point):
+        return "negates the point"
+    return None
