@@ -40,13 +40,14 @@ def cards_of(tutor) -> list[Card]:
 
 
 def grade_fn_for(tutor) -> GradeFn:
-    """`grade(answer, card=card) -> Grade` from the real grader, built once over the indexed cards."""
-    try:
-        from tutor.grade import Grader
-    except ImportError as exc:
-        raise EnvironmentProblem("the answer grader (tutor/grade.py) is not part of this build",
-                                 fix="merge the grader branch, or update the tutor") from exc
-    grader = Grader(tutor.embedder, cards_of(tutor), tutor.config)
+    """`grade(answer, card=card) -> Grade`: the Tutor's grader (built once over the indexed cards).
+
+    The grader takes the card itself, not its id, because a probing follow-up is graded against a card
+    narrowed to the probed point, which is not in the index.
+    """
+    grader = getattr(tutor, "grader", None)
+    if grader is None:
+        raise EnvironmentProblem("the answer grader is not part of this build", fix="update the tutor")
     return grader.grade
 
 
