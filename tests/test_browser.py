@@ -8,8 +8,10 @@ test-artifacts/browser-timings.json.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -57,36 +59,41 @@ def real_index() -> Path:
     return REPO_ROOT / "index"
 
 
-@pytest.fixture(scope="session")
-def server(real_index, tmp_path_factory):
-    """`streamlit run app.py` on a free loopback port; yields its URL and stops it afterwards."""
+@contextlib.contextmanager
+def streamlit_server(index: Path, home: Path, **env_extra: str):
+    """`streamlit run app.py` on a free loopback port; yields its URL, stops it and keeps its log."""
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: run `make browser` (apt-get install chromium)")
     port = _free_port()
-    home = tmp_path_factory.mktemp("home")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           "TUTOR_HOME": str(home), "TUTOR_BACKEND": os.environ.get("TUTOR_TEST_BACKEND", "extractive"),
-           "TUTOR_INDEX_DIR": str(real_index), "PYTHONPATH": str(REPO_ROOT)}
-    log = (home / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{url}/_stcore/health", 90)
-        yield url
-    finally:
-        proc.terminate()
+           "TUTOR_HOME": str(home), "TUTOR_BACKEND": "extractive", "TUTOR_PROFILE": "browser-test",
+           "TUTOR_INDEX_DIR": str(index), "PYTHONPATH": str(REPO_ROOT), **env_extra}
+    env.pop("TUTOR_DB", None)
+    log_path = home / f"streamlit-{port}.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port)],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        text = (home / "streamlit.log").read_text(errors="replace")
-        ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / "streamlit.log").write_text(text)
-        (ARTIFACTS / "browser-timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
+            _wait_http(f"http://127.0.0.1:{port}/_stcore/health", 90)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            ARTIFACTS.mkdir(exist_ok=True)
+            name = "streamlit-" + env["TUTOR_BACKEND"] + ".log"
+            (ARTIFACTS / name).write_text(log_path.read_text(errors="replace"))
+            (ARTIFACTS / "browser-timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
+
+
+@pytest.fixture(scope="session")
+def server(real_index, tmp_path_factory):
+    with streamlit_server(real_index, tmp_path_factory.mktemp("home")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -99,17 +106,42 @@ def browser():
         b.close()
 
 
+def open_app(browser, url: str, timing: str | None = None):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(120_000)
+    t0 = time.perf_counter()
+    pg.goto(url)
+    pg.get_by_role("heading", name="Ask the tutor").wait_for()
+    if timing:
+        TIMINGS.setdefault(timing, round(time.perf_counter() - t0, 2))
+    return ctx, pg
+
+
 @pytest.fixture
 def page(browser, server):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = ctx.new_page()
-    pg.set_default_timeout(90_000)
-    t0 = time.perf_counter()
-    pg.goto(server)
-    pg.get_by_role("heading", name="Ask the tutor").wait_for()
-    TIMINGS.setdefault("first_paint_s", round(time.perf_counter() - t0, 2))
+    ctx, pg = open_app(browser, server, "first_paint_s")
     yield pg
     ctx.close()
+
+
+def go(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    page.get_by_role("heading", name=title).first.wait_for()
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished the current run (no spinner, no running indicator)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')"
+                           " && !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')")
+
+
+def type_answer(page, text: str, nth: int = 0) -> None:
+    box = page.locator("textarea").nth(nth)
+    box.fill(text)
+    box.press("Control+Enter")  # commits the value before a button is clicked
+    settle(page)
 
 
 def shot(page, name: str) -> None:
@@ -133,8 +165,7 @@ def ask(page, question: str) -> float:
     reply = answers.nth(before + 1)
     reply.locator('[data-testid="stMarkdownContainer"]').first.wait_for()
     first = time.perf_counter() - t0
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')"
-                           " && !document.querySelector('[data-testid=\"stStatusWidget\"] svg')")
+    settle(page)
     return first
 
 
@@ -168,8 +199,54 @@ def test_refusal_suggestion_asks_a_covered_question(page):
 
 
 def test_library_page_shows_the_index(page):
-    page.locator('[data-testid="stSidebarNav"]').get_by_text("Library & settings").click()
-    page.get_by_role("heading", name="Library & settings").wait_for()
+    go(page, "Library & settings")
     page.get_by_text("passages", exact=False).first.wait_for()
     shot(page, "05-library")
+    no_traceback(page)
+
+
+def test_practice_round_shows_a_per_point_grade(page):
+    go(page, "Practice")
+    page.locator("h3").first.wait_for()
+    settle(page)
+    shot(page, "06-practice-question")
+    page.get_by_role("button", name=re.compile("Hint")).click()
+    page.get_by_text("Hint 1:", exact=False).wait_for()
+    type_answer(page, "It normalizes the values so that training is more stable, and it has a learnable "
+                      "scale. I think it always uses the current batch statistics, even at inference.")
+    page.get_by_role("button", name=re.compile("Submit")).click()
+    page.get_by_role("heading", name="Your grade").wait_for()
+    settle(page)
+    marks = page.locator('[data-testid="stMarkdownContainer"] strong').all_inner_texts()
+    assert any(m in ("✓", "~", "✗") for m in marks)
+    assert "/ 10" in page.locator('[data-testid="stMetricValue"]').first.inner_text()
+    shot(page, "07-practice-grade")
+    no_traceback(page)
+
+
+def test_one_question_mock_interview_gives_a_scorecard(page):
+    go(page, "Mock interview")
+    page.get_by_label("Questions").fill("1")
+    page.get_by_role("button", name=re.compile("Start the interview")).click()
+    page.get_by_text("Time left").wait_for()
+    settle(page)
+    shot(page, "08-interview-question")
+    type_answer(page, "A clear definition, how it works step by step, and why it matters in practice.")
+    page.get_by_role("button", name=re.compile("Submit answer")).click()
+    page.get_by_text("Details are in the scorecard", exact=False).wait_for()
+    page.get_by_role("button", name=re.compile("Next question")).click()
+    page.get_by_role("heading", name="Scorecard").wait_for()
+    page.get_by_text("Verdict", exact=False).first.wait_for()
+    assert page.locator('[data-testid="stDownloadButton"]').count() == 1
+    settle(page)
+    shot(page, "09-interview-scorecard")
+    no_traceback(page)
+
+
+def test_progress_page_draws_the_mastery_chart(page):
+    go(page, "Progress")
+    page.get_by_text("Mastery per topic").wait_for()
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+    settle(page)
+    shot(page, "10-progress")
     no_traceback(page)
