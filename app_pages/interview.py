@@ -42,7 +42,8 @@ with ui.guard("running the interview"):
         scorecard = st.session_state.scorecard = interview.finish()
     if scorecard is not None:
         st.subheader("Scorecard")
-        st.markdown(scorecard.to_markdown().split("\n", 1)[1])
+        with st.container(border=True):
+            st.markdown(coach.scorecard_body(scorecard))
         st.download_button("Download the scorecard (Markdown)", scorecard.to_markdown(),
                            file_name="mock-interview-scorecard.md", mime="text/markdown",
                            icon=":material/download:")
@@ -63,7 +64,7 @@ with ui.guard("running the interview"):
     q = interview.current
     with st.container(border=True):
         st.caption(coach.question_badges(q))
-        st.markdown(f"### {q.card.question}")
+        st.subheader(q.card.question, anchor=False)
     if interview.last is None:
         answer = st.text_area("Your answer", height=180, key=f"iv-answer-{len(interview.asked)}")
         if st.button("Submit answer", type="primary", icon=":material/send:"):

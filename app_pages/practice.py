@@ -48,7 +48,7 @@ with ui.guard("starting practice"):
 
     with st.container(border=True):
         st.caption(coach.question_badges(q))
-        st.markdown(f"### {q.card.question}")
+        st.subheader(q.card.question, anchor=False)
         for i, h in enumerate(st.session_state.practice_hints, 1):
             st.info(f"Hint {i}: {h}", icon=":material/lightbulb:")
 

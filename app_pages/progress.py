@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -27,12 +28,17 @@ with ui.guard("reading your progress"):
                 icon=":material/school:")
 
     st.subheader("Mastery per topic")
-    st.bar_chart(pd.DataFrame(summary.mastery_chart()).set_index("topic"), y="mastery %", height=260)
+    mastery = pd.DataFrame(summary.mastery_chart())
+    st.altair_chart(alt.Chart(mastery).mark_bar(cornerRadiusEnd=3).encode(
+        x=alt.X("mastery %:Q", scale=alt.Scale(domain=[0, 100])), y=alt.Y("topic:N", sort=None, title=None),
+        tooltip=["topic", "mastery %"]).properties(height=260), use_container_width=True)
     st.caption("Recent answers count more: an answer's weight halves every two weeks.")
 
     st.subheader("Answers over the last 30 days")
-    st.bar_chart(pd.DataFrame({"day": list(summary.per_day), "answers": list(summary.per_day.values())})
-                 .set_index("day"), height=200)
+    days = pd.DataFrame({"day": pd.to_datetime(list(summary.per_day)), "answers": list(summary.per_day.values())})
+    st.altair_chart(alt.Chart(days).mark_bar().encode(
+        x=alt.X("day:T", title=None, axis=alt.Axis(format="%b %d")), y=alt.Y("answers:Q", axis=alt.Axis(tickMinStep=1)),
+        tooltip=["day:T", "answers"]).properties(height=200), use_container_width=True)
 
     st.subheader("Weakest key points")
     if not summary.weakest:

@@ -46,7 +46,7 @@ def test_practice_round_hint_grade_per_point_and_next(app: AppTest, grader: Fake
     _go(app, "practice")
     assert not app.exception
     question = app.session_state["practice"].current.card
-    assert question.question in _md(app)
+    assert question.question in [h.value for h in app.subheader]
     _button(app, "Hint").click().run()
     assert len(app.info) == 1 and app.info[0].value.startswith("Hint 1")
     kp = question.key_points[0]
@@ -55,8 +55,8 @@ def test_practice_round_hint_grade_per_point_and_next(app: AppTest, grader: Fake
     assert not app.exception
     assert grader.calls and grader.calls[0][1] == question.id
     text = _md(app)
-    assert f"**✓** {kp.point}" in text and f"“{kp.keywords[0]}”" in text
-    assert f"**✗** {question.key_points[1].point}" in text
+    assert f":green[**✓**] {kp.point}" in text and f"“{kp.keywords[0]}”" in text
+    assert f":red[**✗**] {question.key_points[1].point}" in text
     assert app.metric[0].value.endswith("/ 10")
     _button(app, "Next question").click().run()
     assert app.session_state["practice"].current.card.id != question.id

@@ -152,3 +152,10 @@ def reopen(store, profile: str, thread: str) -> Conversation:
                    for c in cites if "n" in c]
         turns.append(Turn(r.question, standalone, r.answer, sources))
     return Conversation(id=thread, turns=turns)
+
+
+def scorecard_body(scorecard) -> str:
+    """The scorecard's Markdown for the page: its own title dropped (the page has one), sections one
+    level smaller so they sit under the page's headings."""
+    body = scorecard.to_markdown().split("\n", 1)[1]
+    return "\n".join("#" + ln if ln.startswith("## ") else ln for ln in body.splitlines())

@@ -19,6 +19,8 @@ from tutor.settings import Settings
 from tutor.tutor import Tutor
 
 log = logging.getLogger("tutor.app")
+LABEL_COLOURS = {"correct": "green", "partial": "orange", "incorrect": "red"}
+SYMBOL_COLOURS = {"✓": "green", "~": "orange", "✗": "red"}
 
 
 @st.cache_resource(show_spinner=False)
@@ -127,12 +129,14 @@ def show_grade(grade, due_text: str = "") -> None:
     from tutor.coach import point_rows
 
     c1, c2 = st.columns([1, 3])
-    c1.metric("Score", f"{grade.score:.1f} / 10", grade.label, delta_color="off")
+    c1.metric("Score", f"{grade.score:.1f} / 10")
+    c1.markdown(f":{LABEL_COLOURS.get(grade.label, 'gray')}-badge[{grade.label}]")
     with c2:
         for row in point_rows(grade):
-            quote = f" — “{row.evidence}”" if row.evidence and row.evidence != "not mentioned" else \
-                (" — not mentioned" if row.evidence else "")
-            st.markdown(f"**{row.symbol}** {row.point} *({row.status})*{quote}")
+            colour = SYMBOL_COLOURS.get(row.symbol, "gray")
+            quote = f" — you wrote “{row.evidence}”" if row.evidence and row.evidence != "not mentioned" \
+                else (" — not mentioned" if row.evidence else "")
+            st.markdown(f":{colour}[**{row.symbol}**] {row.point} *({row.status})*{quote}")
     for m in getattr(grade, "misconceptions", []):
         st.warning(f"Misconception: {m.misconception}" + (f" — you wrote “{m.evidence}”" if m.evidence else ""),
                    icon=":material/report:")
