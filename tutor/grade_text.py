@@ -15,6 +15,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+[-*•]\s+|(?<=\))\s*\.\s*")
 # Clause boundaries inside a sentence: a learner often puts a right and a wrong claim in one sentence
 # ("X is true, but Y"), and the grader must be able to quote and judge each part on its own.
+_WHOLE_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _CLAUSE = re.compile(r",?\s+(?:but|while|whereas|although|though|however)\s+|,\s+(?:and|so|which)\s+|:\s+", re.I)
 
 def _wordset(text: str) -> frozenset[str]:
@@ -53,19 +54,28 @@ _IDK = re.compile(
     r"idk|dunno|no\s+clue|i\s+have\s+no\s+idea|i'?m\s+not\s+sure|(?:honestly|sorry),?\s+i\s+(?:do\s*n[o']t|dont))",
     re.I,
 )
-# Text addressed to the grader rather than to the question: instructions, role switches, demanded marks.
-_MANIPULATION = re.compile(
-    r"ignore\s+(?:all\s+|any\s+|the\s+|your\s+|previous\s+|prior\s+|above\s+)*(?:instructions|rubric|rules|reference|guidelines)"
-    r"|(?:give|award|assign|rate|score|grade|mark)\s+(?:this|it|me|my\s+answer|the\s+answer|this\s+(?:answer|response))?\s*"
-    r"(?:a\s+|an\s+|as\s+|with\s+)?(?:full|maximum|max|perfect|top|10|ten|100)\b"
-    r"|\b(?:note|instruction|message)s?\s+(?:to|for)\s+(?:the\s+)?(?:grader|evaluator|examiner|marker|model|ai|assistant)"
-    r"|\b(?:the\s+)?(?:grader|evaluator|examiner|marker)\s+(?:must|should|will|shall|has\s+to)"
-    r"|\b(?:system|developer)\s*(?:prompt|mode|message)?\s*:|developer\s+mode|you\s+are\s+now\b"
-    r"|(?:label|labelled|labeled|mark\s+it|grade\s+it)\s*[=:]?\s*[\"']?correct[\"']?\s*(?:and|,|with)?\s*(?:a\s+)?score"
-    r"|[\"']?score[\"']?\s*[=:]\s*(?:10|ten|100)\b|\b10\s*/\s*10\b|pre-?approved|treat\s+this\s+(?:response|answer)\s+as"
-    r"|output\s*\{",
+# Text addressed to the grader rather than to the question. Two ways in: a marker no answer to an
+# interview question contains (a role switch, a fake tag, a demanded 10/10), or a statement that names
+# the grader / rubric AND asks for something (ignore, rate, mark, output, give full credit …).
+_MARKER = re.compile(
+    r"\b(?:system|developer|assistant)\s*(?:override|prompt|mode|message)?\s*:|system\s+override|developer\s+mode"
+    r"|you\s+are\s+now\b|you\s+are\s+a\s+(?:helpful\s+)?(?:grader|evaluator|assistant)|new\s+instructions"
+    r"|ignore\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier)\s+instructions"
+    r"|</?\s*\w*(?:grader|grading|instruction|answer|system)\w*\s*>|\b10\s*/\s*10\b|\bpre-?approved\b"
+    r"|[\"']?(?:score|label)[\"']?\s*[=:]\s*[\"']?(?:10|ten|100|correct)\b|\bmin_score\b|grading_mode",
     re.I,
 )
+_ADDRESSEE = re.compile(
+    r"\b(?:grader|graders|grading|evaluator|examiner|marker|scorer|scoring\s+model|rubric|reference\s+answer|"
+    r"whoever\s+(?:grades|marks|reads)|instructor)\b", re.I)
+_DEMAND = re.compile(
+    r"\b(?:ignore|disregard|override|output|mark|rate|give|award|treat|trust|must|should|please|return|skip|"
+    r"counts?\s+as|covered|full\s+(?:marks|credit|score|points)|score|label(?:led|ed)?\s+(?:it\s+)?correct)\b",
+    re.I)
+
+
+def addressed_to_grader(statement: str) -> bool:
+    return bool(_MARKER.search(statement) or (_ADDRESSEE.search(statement) and _DEMAND.search(statement)))
 
 
 def words(text: str) -> list[str]:
@@ -92,14 +102,19 @@ def content_stems(text: str) -> set[str]:
     return {stem(w) for w in words(text) if w not in STOPWORDS and w not in NEGATORS}
 
 
+def sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for s in _SENTENCE.split(text or ""):
+        s = (s or "").strip(" \t-*•")
+        if s.strip(".") and s not in out:
+            out.append(s)
+    return out
+
+
 def statements(text: str) -> list[str]:
     """Sentences, then their clauses: the units a grader can quote as evidence (sentences first)."""
-    sentences = [s.strip(" \t-*•") for s in _SENTENCE.split(text or "") if s and s.strip(" \t-*•.")]
-    out: list[str] = []
-    for s in sentences:
-        if s not in out:
-            out.append(s)
-    for s in sentences:
+    out = sentences(text)
+    for s in list(out):
         parts = [p.strip(" ,") for p in _CLAUSE.split(s) if p and len(words(p)) >= 3]
         if len(parts) > 1:
             out.extend(p for p in parts if p not in out)
@@ -115,8 +130,9 @@ def is_idk(text: str) -> bool:
 
 
 def manipulation_spans(text: str) -> list[str]:
-    """Statements addressed to the grader; they earn nothing and flag the answer."""
-    return [s for s in statements(text) if _MANIPULATION.search(s)] if _MANIPULATION.search(text or "") else []
+    """Sentences addressed to the grader (split only at . ! ? and line breaks, so an instruction spread
+    over a semicolon stays whole); they earn nothing and flag the answer."""
+    return [s.strip() for s in _WHOLE_SENTENCE.split(text or "") if s and addressed_to_grader(s)]
 
 
 def without(text: str, spans: list[str]) -> str:
@@ -130,10 +146,15 @@ class Shape:
     n_words: int
     function_share: float  # function words / words: prose ≈ 0.35-0.5, keyword lists < 0.15
     n_verbs_hint: int
+    n_segments: int  # pieces between commas, semicolons, slashes and line breaks
+    mean_segment_words: float
 
     @property
     def keyword_list(self) -> bool:
-        return self.n_words >= 3 and self.function_share < 0.12 and self.n_verbs_hint == 0
+        """Terms strung together without statements: "dropout, regularization, ensemble, scaling"."""
+        listy = self.n_segments >= 4 and self.mean_segment_words <= 3.0 and self.function_share < 0.2
+        bare = self.n_words >= 8 and self.function_share < 0.08 and self.n_verbs_hint == 0
+        return listy or bare
 
 
 _VERBISH = re.compile(r"\b(?:is|are|was|were|be|means?|uses?|makes?|helps?|gives?|keeps?|computes?|"
@@ -143,9 +164,11 @@ _VERBISH = re.compile(r"\b(?:is|are|was|were|be|means?|uses?|makes?|helps?|gives
 def shape(text: str) -> Shape:
     w = words(text)
     if not w:
-        return Shape(0, 0.0, 0)
+        return Shape(0, 0.0, 0, 0, 0.0)
     share = sum(x in _FUNCTION for x in w) / len(w)
-    return Shape(len(w), share, len(_VERBISH.findall(text.lower())))
+    segments = [seg for seg in re.split(r"[,;\n|]+|\s+[-/]\s+|\.\s+", text) if words(seg)]
+    mean = sum(len(words(seg)) for seg in segments) / max(1, len(segments))
+    return Shape(len(w), share, len(_VERBISH.findall(text.lower())), len(segments), mean)
 
 
 def negated(text: str) -> bool:
