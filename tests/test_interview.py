@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from fake_grader import FakeGrader, full_answer
+
 from tutor.cards import load_cards
 from tutor.errors import UserError
 from tutor.interview import MockInterview
@@ -114,3 +114,15 @@ def test_bad_interview_settings_are_user_errors(store, cards):
 ])
 def test_readiness_verdict(overall, topics, n, verdict):
     assert verdict_for(overall, topics, n)[0] == verdict
+
+
+def test_scorecard_gaps_put_wrong_points_first_and_keep_three_per_card():
+    from tutor.scorecard import build_scorecard
+
+    points = [{"point": f"p{i}", "status": "missed", "weight": 1.0} for i in range(5)]
+    points.append({"point": "bad", "status": "wrong", "weight": 1.0})
+    results = [{"card_id": "t/x", "topic": "t", "difficulty": 2, "question": "Q?", "answer": "",
+                "grade": {"score": 1.0, "label": "incorrect", "points": points, "misconceptions": []}, "probe": None}]
+    card = build_scorecard("alice", T0, T0 + timedelta(minutes=5), results, {})
+    assert [g["point"] for g in card.gaps] == ["bad", "p0", "p1"] and card.study == ["t/x"]
+    assert card.verdict == "not enough answers"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from fake_grader import FakeGrader, full_answer, partial_answer
+
 from tutor.cards import load_cards
 from tutor.config import REPO_ROOT
 from tutor.errors import UserError
@@ -199,3 +199,37 @@ def test_mastery_is_recency_weighted_and_counts_cards_seen(cards):
     assert rows["architectures"].mastery is None
     weak = weakest_points(reviews)
     assert [(w.card_id, w.missed, w.asked) for w in weak] == [("basics/learning-rate", 1, 1), ("training/dropout", 1, 2)]
+
+
+def test_practice_with_the_real_grader_code_grades_a_probe_on_its_point_only(store, cards, config):
+    """The real Grader (over FakeEmbedder): the probe's answer is graded against one point, and the
+    card's full rubric is not disturbed by the narrowed one (rubrics are cached by content)."""
+    from conftest import FakeEmbedder
+
+    from tutor.grade import Grader
+
+    grader = Grader(FakeEmbedder(), cards, config)
+    clock = Clock()
+    s = PracticeSession(store, lambda answer, *, card: grader.grade(answer, card=card), cards, "alice",
+                        topic="training", difficulty=2, now=clock)
+    q = s.next_question()
+    first = s.submit("It normalizes each feature over the mini-batch to zero mean and unit variance.")
+    assert len(first.grade.points) == len(q.card.key_points)
+    probe = s.probe()
+    assert probe is not None and probe.kind in ("missed", "partly", "wrong")
+    clock.t += timedelta(minutes=1)
+    out = s.answer_probe("Learnable gamma and beta rescale and shift the normalized values.")
+    assert [p.point for p in out.grade.points] == [probe.point]
+    again = grader.grade("zero mean and unit variance", card=q.card)
+    assert len(again.points) == len(q.card.key_points)
+
+
+def test_grader_for_a_tutor_grades_cards_and_refuses_over_long_answers(tutor_fake):
+    from tutor.practice import grader_for
+
+    grade = grader_for(tutor_fake)
+    card = next(c for c in tutor_fake.cards if c.id == "training/dropout")
+    g = grade("Dropout randomly zeroes units during training as a regularizer.", card=card)
+    assert g.card_id == "training/dropout" and len(g.points) == 3
+    with pytest.raises(UserError, match="the limit is"):
+        grade("x" * (tutor_fake.config.max_answer_chars + 1), card=card)

@@ -170,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_grade)
 
+    from tutor.practice_commands import add_parsers
+
+    add_parsers(sub)
+
     p = sub.add_parser("doctor", help="what is installed, index state, model state")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_doctor)

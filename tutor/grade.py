@@ -207,13 +207,16 @@ class Grader:
     params: GradeParams = field(default_factory=GradeParams)
     find_card: Callable[[str, str | None], Card | None] | None = None
     feedback: Callable[[Grade, Rubric], str] | None = None
-    _rubrics: dict[str, Rubric] = field(default_factory=dict)
+    _rubrics: dict[object, Rubric] = field(default_factory=dict)
     _question_index: tuple[np.ndarray, list[Card]] | None = None
 
     def rubric_for(self, card: Card) -> Rubric:
-        if card.id not in self._rubrics:  # key-point embeddings once per card and process
-            self._rubrics[card.id] = card_rubric(self.embedder, card)
-        return self._rubrics[card.id]
+        # Key-point embeddings once per card and process, keyed on the card's content as well as its id:
+        # a practice probe grades against its card narrowed to one point, and a re-ingested card changes.
+        key = (card.id, card.key_points, card.misconceptions)
+        if key not in self._rubrics:
+            self._rubrics[key] = card_rubric(self.embedder, card)
+        return self._rubrics[key]
 
     def card_for_question(self, question: str, reference: str | None = None) -> Card | None:
         if self.find_card is not None:

@@ -1,6 +1,6 @@
 """Up to three hints per question, each giving away more than the one before and less than the answer.
 
-1. the area: the topic and how many separate points a full answer makes;
+1. the area: the topic, how many separate points a full answer makes, and how to approach it;
 2. key terms: one keyword from each of the first two key points (cards list their most central points
    first), skipping words the question already contains;
 3. a partial statement: the first half of the first key point's words, cut off with an ellipsis.
@@ -29,6 +29,20 @@ TOPIC_LABELS = {
 }
 
 
+def _angle(question: str) -> str:
+    """How to approach the question, read from its wording (the least a hint can give away)."""
+    q = question.lower()
+    if any(w in q for w in ("differ", "difference", " vs", "versus", "compare", "trade-off", "tradeoff")):
+        return "compare the options point by point rather than defining each one"
+    if q.startswith("why"):
+        return "give the reasons, not only the definition"
+    if q.startswith("how"):
+        return "walk through the mechanism step by step"
+    if q.startswith(("what is", "what are", "what does", "what do")):
+        return "say what it is, how it works, and why it is used"
+    return "lead with the main idea, then the details and trade-offs"
+
+
 def _reveals_point(hint: str, card: Card) -> bool:
     low = hint.lower()
     return any(kp.point.lower() in low for kp in card.key_points)
@@ -44,7 +58,7 @@ def hints_for(card: Card) -> list[str]:
     """The card's hints, least revealing first (may be fewer than three for a one-word card)."""
     n = len(card.key_points)
     out = [f"Area: {TOPIC_LABELS.get(card.topic, card.topic)}. A complete answer makes {n} separate "
-           f"point{'s' if n != 1 else ''}: what it is, how it works, and why it matters."]
+           f"point{'s' if n != 1 else ''}; {_angle(card.question)}."]
     question = card.question.lower()
     terms = []
     for kp in card.key_points[:2]:

@@ -11,7 +11,7 @@
 Order of questions: due cards (most overdue first), then cards from weak topics (unseen first, then the
 lowest last score), then new cards (easiest first), then — unless `due_only` — the cards due soonest.
 A card is asked once per session unless `repeat=True`. `grade_fn(answer, card=card) -> Grade` is the
-grader (`tutor.grade.Grader.grade`, or a fake in tests); `now` is a clock so tests can fix time.
+grader (`grader_for(tutor)` in the app and CLI, a fake in tests); `now` is a clock so tests can fix time.
 """
 
 from __future__ import annotations
@@ -34,6 +34,22 @@ Grade = Any  # tutor.grade.Grade: score, label, points, misconceptions, flags, f
 
 class GradeFn(Protocol):
     def __call__(self, answer: str, *, card: Card) -> Grade: ...
+
+
+def grader_for(tutor) -> GradeFn:
+    """The real grader as practice calls it, from a `tutor.tutor.Tutor` (template feedback, no LLM).
+
+    It calls `Tutor.grader.grade(answer, card=card)` rather than `Tutor.grade(card_id=…)` because a probe
+    grades against a card narrowed to one point, which has no id of its own in the index.
+    """
+    grader, limit = tutor.grader, tutor.config.max_answer_chars
+
+    def grade(answer: str, *, card: Card) -> Grade:
+        if len(answer) > limit:
+            raise UserError(f"the answer is {len(answer)} characters; the limit is {limit}: shorten it")
+        return grader.grade(answer, card=card)
+
+    return grade
 
 
 @dataclass

@@ -35,29 +35,29 @@ class Probe:
 
 
 def _short(text: str, width: int = 90) -> str:
-    return textwrap.shorten(" ".join(text.split()), width, placeholder=" …")
+    """A quotable piece of the learner's words: one line, at most `width` characters, no closing stop."""
+    return textwrap.shorten(" ".join(text.split()), width, placeholder=" …").rstrip(" .;:,")
 
 
 def _term(kp: KeyPoint, card: Card, answer: str) -> str:
-    """The point's first keyword the question does not already give away and the answer did not use."""
+    """The point's most specific keyword (most words, then longest) that the question does not already give
+    away and the answer did not use: "weighted average" says more about where to go than "umbrella"."""
     q, a = card.question.lower(), answer.lower()
-    for kw in kp.keywords:
-        if kw.lower() not in q and kw.lower() not in a:
-            return kw
-    return kp.keywords[0]
+    fresh = [kw for kw in kp.keywords if kw.lower() not in q and kw.lower() not in a] or list(kp.keywords)
+    return max(fresh, key=lambda kw: (len(kw.split()), len(kw)))
 
 
 def _question(status: str, term: str, evidence: str, covered: str) -> str:
     if status == "wrong":
-        return (f"You said “{_short(evidence)}”. Are you sure about that? Think about {term}: "
+        return (f"You said “{_short(evidence)}”. Are you sure about that? Think about “{term}”: "
                 "what actually happens there, and why?")
     if status == "partly":
-        return (f"You touched on this (“{_short(evidence)}”) but stayed vague. Be precise about {term}: "
+        return (f"You touched on this (“{_short(evidence)}”) but stayed vague. Be precise about “{term}”: "
                 "what exactly happens, and why does it matter?")
     if covered:
-        return (f"You mentioned “{_short(covered)}”. Take it one step further: where does {term} come in, "
+        return (f"You mentioned “{_short(covered)}”. Take it one step further: where does “{term}” come in, "
                 "and what would go wrong without it?")
-    return f"Let's come back to something you left out. What role does {term} play here, and why?"
+    return f"Let's come back to something you left out: “{term}”. Where does it come in here, and why?"
 
 
 def probe_for(grade, card: Card, cards: Mapping[str, Card], asked: Collection[str] = (),

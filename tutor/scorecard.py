@@ -18,6 +18,7 @@ from tutor.cards import Card
 # Thresholds match the grader's labels: 7+ is a correct answer, under 5 on a topic means an interviewer
 # would likely mark it as a gap. Fewer than three answers is too little evidence for any verdict.
 READY, NEARLY, TOPIC_FLOOR, MIN_ANSWERS = 7.0, 5.0, 5.0, 3
+GAPS_PER_CARD = 3
 
 
 @dataclass
@@ -87,9 +88,11 @@ def build_scorecard(profile: str, started_at: datetime, ended_at: datetime, resu
     strengths = [r["question"] for r in results if r["grade"]["score"] >= READY]
     gaps, study = [], []
     for r in sorted(results, key=lambda r: r["grade"]["score"]):
-        for p in r["grade"].get("points", []):
-            if p.get("status") in ("wrong", "missed"):
-                gaps.append({"point": p["point"], "card_id": r["card_id"], "status": p["status"]})
+        # Wrong before missed, at most GAPS_PER_CARD per card: the list is a study plan, not the whole rubric.
+        misses = sorted((p for p in r["grade"].get("points", []) if p.get("status") in ("wrong", "missed")),
+                        key=lambda p: (p["status"] != "wrong", -float(p.get("weight", 1.0))))
+        for p in misses[:GAPS_PER_CARD]:
+            gaps.append({"point": p["point"], "card_id": r["card_id"], "status": p["status"]})
         for m in r["grade"].get("misconceptions", []):
             gaps.append({"point": f"misconception: {m.get('misconception', '')}", "card_id": r["card_id"],
                          "status": "wrong"})
