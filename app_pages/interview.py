@@ -68,9 +68,9 @@ with ui.guard("running the interview"):
     if interview.last is None:
         answer = st.text_area("Your answer", height=180, key=f"iv-answer-{len(interview.asked)}")
         if st.button("Submit answer", type="primary", icon=":material/send:"):
-            with st.spinner("Grading…"):
+            with ui.guard("grading your answer"), st.spinner("Grading…"):
                 interview.submit(answer)
-            st.rerun()
+                st.rerun()
     else:
         g = interview.last.grade
         st.markdown(f"Score **{g.score:.1f}/10** ({g.label}). Details are in the scorecard at the end.")
@@ -79,9 +79,9 @@ with ui.guard("running the interview"):
             st.markdown(f"**Interviewer:** {probe.question}")
             reply = st.text_area("Your answer to the follow-up", key=f"iv-probe-{len(interview.asked)}")
             if st.button("Answer the follow-up", icon=":material/reply:"):
-                with st.spinner("Grading…"):
+                with ui.guard("grading your answer"), st.spinner("Grading…"):
                     interview.answer_probe(reply)
-                st.rerun()
+                    st.rerun()
         if st.button("Next question", type="primary", icon=":material/arrow_forward:"):
             if interview.next_question() is None:
                 st.session_state.scorecard = interview.finish()

@@ -57,9 +57,9 @@ with ui.guard("starting practice"):
                               placeholder="Explain it in your own words, as in an interview…")
         b1, b2, b3 = st.columns([1, 1, 3])
         if b1.button("Submit", type="primary", icon=":material/send:"):
-            with st.spinner("Grading…"):
+            with ui.guard("grading your answer"), st.spinner("Grading…"):
                 session.submit(answer)
-            st.rerun()
+                st.rerun()
         if b2.button(f"Hint ({session.hints_left} left)", disabled=session.hints_left <= 0,
                      icon=":material/lightbulb:"):
             hint = session.hint()
@@ -80,9 +80,9 @@ with ui.guard("starting practice"):
                 st.markdown(f"**Follow-up:** {probe.question}")
                 reply = st.text_area("Your answer to the follow-up", key=f"probe-{len(session.asked)}")
                 if st.button("Answer the follow-up", icon=":material/reply:"):
-                    with st.spinner("Grading…"):
+                    with ui.guard("grading your answer"), st.spinner("Grading…"):
                         st.session_state.probe_outcome = session.answer_probe(reply)
-                    st.rerun()
+                        st.rerun()
         if (out := st.session_state.get("probe_outcome")) is not None:
             st.markdown("**Follow-up grade**")
             ui.show_grade(out.grade)

@@ -121,3 +121,18 @@ def test_export_then_import_reports_nothing_new(app: AppTest, tmp_path):
     data = store.export("tester")
     assert len(data["reviews"]) == 1
     assert store.import_data(json.loads(json.dumps(data))).added["reviews"] == 0
+
+
+def test_a_grading_error_is_a_message_and_the_question_stays(app: AppTest, grader: FakeGrader, monkeypatch):
+    from tutor.errors import UserError
+
+    def too_long(answer, *, card):
+        raise UserError("the answer is 9999 characters; the limit is 4000: shorten it")
+
+    _go(app, "practice")
+    monkeypatch.setattr(app.session_state["practice"], "grade_fn", too_long)
+    app.text_area[0].input("x" * 50)
+    _button(app, "Submit").click().run()
+    assert not app.exception
+    assert any("shorten it" in e.value for e in app.error)
+    assert app.session_state["practice"].last is None and len(app.text_area) == 1

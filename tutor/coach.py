@@ -15,10 +15,9 @@ from pathlib import Path
 
 from tutor.cards import Card
 from tutor.config import data_home
-from tutor.errors import EnvironmentProblem
 from tutor.hints import hints_for
 from tutor.mastery import TopicMastery, WeakPoint, topic_mastery, weakest_points
-from tutor.practice import PracticeSession, Question
+from tutor.practice import PracticeSession, Question, grader_for
 from tutor.progress import Conversation as ConversationRecord
 from tutor.progress import open_store, utcnow
 from tutor.session import Conversation, Source, Turn
@@ -40,15 +39,8 @@ def cards_of(tutor) -> list[Card]:
 
 
 def grade_fn_for(tutor) -> GradeFn:
-    """`grade(answer, card=card) -> Grade`: the Tutor's grader (built once over the indexed cards).
-
-    The grader takes the card itself, not its id, because a probing follow-up is graded against a card
-    narrowed to the probed point, which is not in the index.
-    """
-    grader = getattr(tutor, "grader", None)
-    if grader is None:
-        raise EnvironmentProblem("the answer grader is not part of this build", fix="update the tutor")
-    return grader.grade
+    """`grade(answer, card=card) -> Grade`: the Tutor's grader as practice calls it (answer length checked)."""
+    return grader_for(tutor)
 
 
 @dataclass
