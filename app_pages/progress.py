@@ -29,14 +29,16 @@ with ui.guard("reading your progress"):
 
     st.subheader("Mastery per topic")
     mastery = pd.DataFrame(summary.mastery_chart())
-    st.altair_chart(alt.Chart(mastery).mark_bar(cornerRadiusEnd=3).encode(
-        x=alt.X("mastery %:Q", scale=alt.Scale(domain=[0, 100])), y=alt.Y("topic:N", sort=None, title=None),
-        tooltip=["topic", "mastery %"]).properties(height=260), use_container_width=True)
+    base = alt.Chart(mastery).encode(y=alt.Y("topic:N", sort=None, title=None))
+    bars = base.mark_bar(cornerRadiusEnd=3).encode(
+        x=alt.X("mastery %:Q", scale=alt.Scale(domain=[0, 100])), tooltip=["topic", "label"])
+    labels = base.mark_text(align="left", dx=4, color="gray").encode(x="mastery %:Q", text="label:N")
+    st.altair_chart((bars + labels).properties(height=280), use_container_width=True)
     st.caption("Recent answers count more: an answer's weight halves every two weeks.")
 
     st.subheader("Answers over the last 30 days")
     days = pd.DataFrame({"day": pd.to_datetime(list(summary.per_day)), "answers": list(summary.per_day.values())})
-    st.altair_chart(alt.Chart(days).mark_bar().encode(
+    st.altair_chart(alt.Chart(days).mark_bar(size=12).encode(
         x=alt.X("day:T", title=None, axis=alt.Axis(format="%b %d")), y=alt.Y("answers:Q", axis=alt.Axis(tickMinStep=1)),
         tooltip=["day:T", "answers"]).properties(height=200), use_container_width=True)
 

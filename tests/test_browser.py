@@ -219,8 +219,14 @@ def test_practice_round_shows_a_per_point_grade(page):
     shot(page, "06-practice-question")
     page.get_by_role("button", name=re.compile("Hint")).click()
     page.get_by_text("Hint 1:", exact=False).wait_for()
-    type_answer(page, "It normalizes the values so that training is more stable, and it has a learnable "
-                      "scale. I think it always uses the current batch statistics, even at inference.")
+    settle(page)
+    page.get_by_role("button", name=re.compile("Hint")).click()
+    page.get_by_text("Hint 2:", exact=False).wait_for()
+    settle(page)
+    # Work the hinted key terms into the answer, as a learner would, so some points are made.
+    terms = re.findall(r"“([^”]+)”", page.get_by_text("Hint 2:", exact=False).inner_text())
+    type_answer(page, f"The central ideas are {' and '.join(terms) or 'the basics'}. "
+                      "It matters because it changes how the model is trained and used.")
     page.get_by_role("button", name=re.compile("Submit")).click()
     page.get_by_role("heading", name="Your grade").wait_for()
     settle(page)

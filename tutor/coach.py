@@ -94,9 +94,12 @@ class ProgressSummary:
     per_day: dict[str, int]  # ISO date -> answers graded that day (last 30 days)
 
     def mastery_chart(self) -> dict[str, list]:
-        """Topic -> mastery %, for the chart (topics not practised yet show 0)."""
+        """Chart rows: topic, mastery % (0 when not practised yet) and the label drawn at the bar's end."""
+        pct = [None if m.mastery is None else round(100 * m.mastery) for m in self.masteries]
         return {"topic": [m.topic for m in self.masteries],
-                "mastery %": [round(100 * (m.mastery or 0.0)) for m in self.masteries]}
+                "mastery %": [p or 0 for p in pct],
+                "label": ["not practised yet" if p is None else f"{p}% · {m.seen}/{m.total} cards"
+                          for p, m in zip(pct, self.masteries, strict=True)]}
 
 
 def progress_summary(store, profile: str, cards: Sequence[Card], now: datetime | None = None) -> ProgressSummary:
