@@ -137,3 +137,18 @@ def test_past_conversation_is_listed_and_reopens_with_its_context(app: AppTest):
     assert chat.turns[0].sources and chat.turns[0].standalone
     app.chat_input[0].set_value("and what about at inference time?").run()
     assert len(app.session_state["conversation"].turns) == 2
+
+
+def test_a_local_model_that_is_down_falls_back_with_the_notice(app: AppTest):
+    from tutor import ui
+    from tutor.errors import BackendUnavailable
+
+    def down(*args, **kwargs):
+        raise BackendUnavailable("the local model server did not start", fix="tutor llm start")
+
+    ui.get_tutor().chat_model_factory = down
+    app.session_state["settings"].backend = "local"
+    app.chat_input[0].set_value("what is dropout and why does it help").run()
+    assert not app.exception
+    assert any("did not start" in i.value and "curated answer" in i.value for i in app.info)
+    assert "[1]" in _text(app)
