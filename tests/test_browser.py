@@ -220,11 +220,14 @@ def test_practice_round_shows_a_per_point_grade(page):
     page.get_by_role("button", name=re.compile("Hint")).click()
     page.get_by_text("Hint 1:", exact=False).wait_for()
     settle(page)
-    page.get_by_role("button", name=re.compile("Hint")).click()
-    page.get_by_text("Hint 2:", exact=False).wait_for()
-    settle(page)
-    # Work the hinted key terms into the answer, as a learner would, so some points are made.
-    terms = re.findall(r"“([^”]+)”", page.get_by_text("Hint 2:", exact=False).inner_text())
+    hint = page.get_by_role("button", name=re.compile("Hint"))
+    if hint.is_enabled():  # some cards have a single hint
+        hint.click()
+        page.get_by_text("Hint 2:", exact=False).wait_for()
+        settle(page)
+    # Work the hints' quoted terms into the answer, as a learner would, so some points are made.
+    shown = " ".join(page.locator('[data-testid="stAlert"]').all_inner_texts())
+    terms = [t.rstrip(" …") for t in re.findall(r"“([^”]+)”", shown)]
     type_answer(page, f"The central ideas are {' and '.join(terms) or 'the basics'}. "
                       "It matters because it changes how the model is trained and used.")
     page.get_by_role("button", name=re.compile("Submit")).click()
