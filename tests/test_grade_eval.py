@@ -50,15 +50,15 @@ def test_rows_with_a_split_get_a_test_split_fitted_on_dev(section):
     assert section["test_split"]["fitted_on"] == "24 dev rows"
 
 
-def test_cross_validation_scores_each_row_with_parameters_fitted_without_it():
+def test_a_rows_held_out_score_does_not_depend_on_its_own_label():
     grader = Grader(FakeEmbedder(), [DROPOUT])
     prepared = eg.prepare_rows(grader, rows(10))
-    cands = eg.candidates(5)
-    held = eg.cross_validate(prepared, cands, folds=5)
-    table = [eg.score_all(prepared, c) for c in cands]
+    cands = eg.candidates(8)
+    before = eg.cross_validate(prepared, cands, folds=5)
+    row, *rest = prepared[0]
+    prepared[0] = ({**row, "label": "incorrect", "score_band": [0, 0]}, *rest)
 
-    assert len(held) == 10
-    assert all(any(abs(h - t[i]) < 1e-9 for t in table) for i, h in enumerate(held))
+    assert eg.cross_validate(prepared, cands, folds=5)[0] == before[0]
 
 
 def test_the_confusion_png_and_markdown_are_written(section, tmp_path):
@@ -77,3 +77,12 @@ def test_the_eval_report_markdown_includes_the_grading_tables(section):
               "latency": {"warmup_s": 0.0}, "grading": {**section, "worst": []}}
 
     assert "![grading confusion](grading_confusion.png)" in report_markdown(report)
+
+
+def test_split_figures_reach_the_reports_split_sections_for_the_gate(section):
+    report = {"grading": section, "splits": {"dev": {}, "test": {}}}
+    eg.attach_splits(report)
+
+    assert report["splits"]["test"]["grading"]["n"] == 6
+    assert report["splits"]["dev"]["grading"]["n"] == 24
+    assert report["splits"]["test"]["grading"]["manipulation_above_band"] == 0

@@ -122,6 +122,7 @@ def test_export_import_round_trips_without_loss(store, tmp_path):
     other = open_store(f"sqlite:///{tmp_path / 'other.db'}", tmp_path)
     report = other.import_data(data)
     assert report.added == {"reviews": 2, "conversations": 1, "scorecards": 1}
+    assert report.profiles == ["alice", "bob"] and "(profiles: alice, bob)" in report.summary()
     again = other.export()
     for table in ("reviews", "conversations", "scorecards"):
         assert again[table] == data[table]
@@ -223,6 +224,27 @@ def test_postgres_schema_version_is_recorded_and_reopening_is_a_no_op(postgres):
         s = PostgresStore(postgres.url_for(name))
         assert s.schema_version() == SCHEMA_VERSION
         s.close()
+
+
+def test_postgres_migrates_a_version_1_schema_keeping_data(postgres):
+    import psycopg
+
+    from tutor.progress_pg import MIGRATIONS, PostgresStore
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = f"{postgres.url}?options=-csearch_path%3D{name}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+        for sql in MIGRATIONS[0]:
+            conn.execute(sql)
+        conn.execute("CREATE TABLE tutor_schema (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO tutor_schema VALUES (1)")
+        conn.execute("INSERT INTO conversations (id, profile, created_at, question, answer) "
+                     "VALUES ('c1', 'alice', now(), 'q', 'a')")
+    s = PostgresStore(url)
+    [c] = s.conversations("alice")
+    assert c.thread == "" and s.schema_version() == len(MIGRATIONS)
+    s.close()
 
 
 def test_a_newer_sqlite_schema_is_refused_with_a_fix(tmp_path):

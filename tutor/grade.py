@@ -72,21 +72,25 @@ def label_of(score: float) -> str:
 
 @dataclass(frozen=True)
 class GradeParams:
-    """Thresholds and weights. Defaults are the cross-validated fit of `tutor eval` on the golden
-    grading set (see tutor/evaluate_grading.py and the closing note of the grader issue)."""
+    """Thresholds and weights. The defaults are `tutor eval`'s fit on all 212 rows of
+    corpus/golden/grading.jsonl (2026-12-01: the mean of the 10 best of 150 random candidates, see
+    tutor/evaluate_grading.py); the figures reported are held out by 5-fold cross-validation."""
 
-    alpha: float = 0.56  # match = alpha · cosine + (1 - alpha) · keyword match
-    covered: float = 0.57  # match at or above: the point is covered (full credit)
-    partly: float = 0.55  # match at or above: partly covered
-    partly_credit: float = 0.7
-    first_weight: float = 2.3  # the first key point is the card's core claim
-    full_at: float = 0.9  # weighted coverage that already earns 10: a terse, complete answer is complete
-    mis_min: float = 0.75  # cosine to a misconception needed to call a statement wrong …
-    mis_margin: float = 0.06  # … and by how much it must beat the statement's best key point
-    reversal_min: float = 0.53  # match to a point above which a negated / reversed statement is wrong
-    wrong_penalty: float = 2.1  # score points lost per wrong statement
-    wrong_cap: float = 5.0  # an answer with a wrong core claim is never "correct"
-    off_topic: float = 0.11  # best cosine of any statement to the question or a point below this: off topic
+    alpha: float = 0.5  # match = alpha · cosine + (1 - alpha) · keyword match
+    covered: float = 0.616  # match at or above: the point is covered (full credit)
+    partly: float = 0.495  # match at or above: partly covered
+    partly_credit: float = 0.54
+    first_weight: float = 1.63  # the first key point is the card's core claim
+    points_needed: float = 0.0  # when > 0: this much point weight covered earns full marks (long rubrics)
+    full_at: float = 0.835  # weighted coverage that already earns 10: a terse, complete answer is complete
+    mis_min: float = 0.707  # cosine to a misconception needed to call a statement wrong …
+    mis_margin: float = 0.057  # … and by how much it must beat the statement's best key point
+    reversal_min: float = 0.589  # match to a point above which a negated / reversed statement is wrong
+    wrong_penalty: float = 1.76  # score points lost per wrong statement
+    wrong_cap: float = 4.82  # an answer with a wrong core claim is never "correct"
+    off_topic: float = 0.255  # best cosine of any statement to the question or a point below this: off topic
+    support_min: float = 0.4  # an on-topic sentence whose best cosine to the card is below this is unsupported …
+    unsupported_penalty: float = 0.88  # … and costs this much (fluent answers that say nothing the card says)
     keyword_cap: float = 2.0
     off_topic_cap: float = 1.0
     manipulation_cap: float = 1.0  # an answer that tries to instruct the grader keeps at most this
@@ -147,11 +151,18 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str]) -> tup
     points, hits = _score_points(rubric, ev, p)
     weighted = [g for g in points if g.weight > 0]
     total = sum(g.weight for g in weighted) or 1.0
+    if p.points_needed > 0:  # a rubric of six points is not failed by a sound answer that makes four
+        total = min(total, p.points_needed)
     coverage = sum(g.weight * g.credit for g in weighted) / total
     n_wrong = len({g.point for g in points if g.status == "wrong"})  # a sentence and its clause count once
     value = 10.0 * min(1.0, coverage / p.full_at) - p.wrong_penalty * n_wrong
     if n_wrong:
         value = min(value, p.wrong_cap)
+    if p.unsupported_penalty and ev.support is not None:
+        n = _n_sentences(ev)
+        best = np.maximum(ev.support[:n], ev.cos[:n].max(axis=1) if k_points(ev) else 0.0)
+        on_topic = ev.question_cos[:n] >= p.off_topic
+        value -= p.unsupported_penalty * min(3, int(((best < p.support_min) & on_topic).sum()))
     relevance = max(float(ev.question_cos.max()), float(ev.cos.max()) if ev.cos.size else 0.0)
     if relevance < p.off_topic:
         flags.append("off_topic")
@@ -162,6 +173,10 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str]) -> tup
     if "manipulation" in flags:
         value = min(value, p.manipulation_cap)
     return max(0.0, min(10.0, value)), points, hits
+
+
+def k_points(ev: Evidence) -> int:
+    return ev.cos.shape[1] if ev.cos.ndim == 2 else 0
 
 
 def _n_sentences(ev: Evidence) -> int:
@@ -265,9 +280,15 @@ class Grader:
 
     def grade(self, answer: str, *, card: Card | None = None, question: str | None = None,
               reference: str | None = None) -> Grade:
+        return self.grade_with_evidence(answer, card=card, question=question, reference=reference)[0]
+
+    def grade_with_evidence(self, answer: str, *, card: Card | None = None, question: str | None = None,
+                            reference: str | None = None) -> tuple[Grade, Rubric, Evidence, list[str]]:
+        """The grade plus what it was decided from (the evaluation re-scores these while calibrating)."""
         t0 = time.perf_counter()
         rubric = self.resolve(card, question, reference)
         ev, flags = self.evidence(answer, rubric)
+        raised = list(flags)
         value, points, hits = score(rubric, ev, self.params, flags)
         value = round(value, 1)
         grade = Grade(value, label_of(value), points, hits, flags, "", rubric.card.id if rubric.card else None,
@@ -278,4 +299,4 @@ class Grader:
         if self.feedback is not None:
             grade.feedback = self.feedback(grade, rubric)
         grade.latency_s = time.perf_counter() - t0
-        return grade
+        return grade, rubric, ev, raised

@@ -31,6 +31,7 @@ class Rubric:
     question_vec: np.ndarray  # (dim,)
     passages: list[str]  # per point: the card sentence it comes from, for feedback to cite
     card: Card | None = None
+    sentence_vecs: np.ndarray | None = None  # the card answer's (or reference's) sentences
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Evidence:
     mis_cos: np.ndarray  # (units, misconceptions)
     reversed: list[list[str | None]]  # [unit][point]: why the unit contradicts the point, or None
     question_cos: np.ndarray  # (units,)
+    support: np.ndarray | None = None  # (units,) best cosine to any sentence of the card answer / reference
 
 
 def _passage_for(point: KeyPoint, sentences: list[str]) -> str:
@@ -59,14 +61,17 @@ def build_rubric(embedder: Embedder, source: str, question: str, points: list[Ke
         spans.append((len(texts), len(texts) + len(group)))
         texts.extend(group)
     texts.extend(misconceptions)
+    sentences = [s for s in statements(answer) if len(words(s)) >= 4][:40]
+    n_fixed = len(texts)
+    texts.extend(sentences)
     vecs = embedder.encode(texts)
+    sentence_vecs, vecs = vecs[n_fixed:], vecs[:n_fixed]
     point_vecs = [vecs[a:b] for a, b in spans]
-    mis_vecs = vecs[len(texts) - len(misconceptions):] if misconceptions else np.zeros((0, vecs.shape[1]), np.float32)
+    mis_vecs = vecs[n_fixed - len(misconceptions):] if misconceptions else np.zeros((0, vecs.shape[1]), np.float32)
     heads = np.vstack([pv[0] for pv in point_vecs]) if point_vecs else np.zeros((0, vecs.shape[1]), np.float32)
     mis_point = [int(np.argmax(heads @ m)) for m in mis_vecs] if len(heads) else []
-    sentences = [s for s in statements(answer) if len(words(s)) >= 4][:40]
     return Rubric(source, question, list(points), list(misconceptions), point_vecs, mis_vecs, mis_point,
-                  vecs[0], [_passage_for(kp, sentences) for kp in points], card)
+                  vecs[0], [_passage_for(kp, sentences) for kp in points], card, sentence_vecs)
 
 
 def card_rubric(embedder: Embedder, card: Card) -> Rubric:
@@ -116,4 +121,6 @@ def gather(embedder: Embedder, rubric: Rubric, text: str) -> Evidence:
     atomic = [not any(j != i and v in u for j, v in enumerate(units)) for i, u in enumerate(units)]
     rev = [[reversal(u, kp.point) if atomic[i] and (lex[i, j] > 0 or cos[i, j] > 0.5) else None
             for j, kp in enumerate(rubric.points)] for i, u in enumerate(units)]
-    return Evidence(units, cos, lex, mis_cos, rev, vecs @ rubric.question_vec)
+    support = (vecs @ rubric.sentence_vecs.T).max(axis=1) if rubric.sentence_vecs is not None and len(
+        rubric.sentence_vecs) else np.zeros(n, np.float32)
+    return Evidence(units, cos, lex, mis_cos, rev, vecs @ rubric.question_vec, support)

@@ -90,7 +90,7 @@ def stem(word: str) -> str:
     for suffix, repl in (("isations", "ize"), ("izations", "ize"), ("isation", "ize"), ("ization", "ize"),
                          ("ational", "ate"), ("ations", "ate"), ("ation", "ate"), ("ising", "ize"),
                          ("izing", "ize"), ("ised", "ize"), ("ized", "ize"), ("ises", "ize"), ("izes", "ize"),
-                         ("ise", "ize"), ("ities", "ity"), ("ness", ""), ("ments", ""), ("ment", ""),
+                         ("ise", "ize"), ("ize", "ize"), ("ities", "ity"), ("ness", ""), ("ments", ""), ("ment", ""),
                          ("ingly", ""), ("edly", ""), ("ing", ""), ("ies", "y"), ("ied", "y"), ("ed", ""),
                          ("ly", ""), ("es", ""), ("s", ""), ("e", "")):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
@@ -189,10 +189,41 @@ def reversal(statement: str, point: str) -> str | None:
     if overlap < 0.4:  # a statement about something else cannot reverse this point
         return None
     for a, b in ANTONYMS:
-        a, b = stem(a), stem(b)
         for x, y in ((a, b), (b, a)):
-            if x in p_stems and y not in p_stems and y in s_stems and x not in s_stems:
+            sx, sy = stem(x), stem(y)
+            if sx in p_stems and sy not in p_stems and sy in s_stems and sx not in s_stems:
                 return f"says `{y}` where the point says `{x}`"
+    swap = crossed(statement, point)
+    if swap:
+        return f"swaps `{swap[0]}` and `{swap[1]}` relative to the point"
     if overlap >= 0.6 and negated(statement) != negated(point):
         return "negates the point"
+    return None
+
+
+def _once(text: str) -> dict[str, int]:
+    ws = [w for w in words(text) if w not in STOPWORDS and w not in NEGATORS]
+    return {w: i for i, w in enumerate(ws) if ws.count(w) == 1}
+
+
+def crossed(statement: str, point: str) -> tuple[str, str] | None:
+    """Two attributes bound to the opposite two subjects: "L1 … absolute …, L2 … squared" said as
+    "L1 … squared …, L2 … absolute". The words are the same, so embeddings and keywords both miss it.
+
+    Found as an interleaved crossing: anchors c, d keep their order while a, b trade places,
+    c < a < d < b in the point and c < b < d < a in the statement. A plain reordering of two clauses
+    ("Y does B and X does A") moves the anchors too and is not flagged.
+    """
+    p, s = _once(point), _once(statement)
+    shared = [w for w in p if w in s]
+    if len(shared) < 4:
+        return None
+    for a in shared:
+        for b in shared:
+            if not (p[a] < p[b] and s[b] < s[a]):
+                continue
+            for c in shared:
+                for d in shared:
+                    if p[c] < p[a] < p[d] < p[b] and s[c] < s[b] < s[d] < s[a]:
+                        return a, b
     return None

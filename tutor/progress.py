@@ -14,7 +14,8 @@ Public API (the app and the CLI rely on these names):
 - `open_store(url: str | None, home: Path, *, timeout_s=5.0) -> ProgressStore`
    url None → `$TUTOR_DB`, else SQLite at `home/progress.db`; `sqlite:///PATH` and `postgresql://…` work too.
 - `default_profile() -> str` ($TUTOR_PROFILE, else the OS user), `check_profile(name) -> str`
-- records: `Review`, `Conversation`, `ScorecardRecord` (each with `to_dict()` / `from_dict()`)
+- records (defined in `tutor/progress_records.py`, importable from here): `Review`, `Conversation`,
+  `ScorecardRecord` (each with `to_dict()` / `from_dict()`), `ImportReport`, `utcnow()`
 - `ProgressStore`: `add_review`, `reviews(profile, card_id=None)`, `schedule_states(profile)`,
   `add_conversation`, `conversations(profile)`, `add_scorecard`, `scorecards(profile)`, `profiles()`,
   `export(profile=None) -> dict`, `import_data(data) -> ImportReport`, `close()`, `notice` (a message
@@ -27,125 +28,22 @@ import getpass
 import json
 import os
 import re
-import uuid
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from tutor.errors import UserError
+from tutor.progress_records import (  # noqa: F401  (re-exported: the records are part of this API)
+    Conversation,
+    ImportReport,
+    Review,
+    ScorecardRecord,
+    as_utc,
+    utcnow,
+)
 
 EXPORT_FORMAT = "tutor-progress"
 EXPORT_VERSION = 1
 _PROFILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def _dt(value: datetime | str) -> datetime:
-    dt = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-@dataclass
-class Review:
-    """One graded answer. `rating` (1-4) and `state` (FSRS after it) are None when it did not move the
-    schedule (an answer to a probing follow-up)."""
-
-    profile: str
-    card_id: str
-    topic: str
-    reviewed_at: datetime
-    score: float
-    label: str
-    rating: int | None = None
-    hints: int = 0
-    kind: str = "quiz"  # quiz | probe | interview
-    question: str = ""
-    answer: str = ""
-    grade: dict = field(default_factory=dict)  # Grade.to_dict(): per-point statuses feed mastery
-    state: dict | None = None
-    id: str = field(default_factory=_new_id)
-
-    def __post_init__(self) -> None:
-        self.reviewed_at = _dt(self.reviewed_at)
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "reviewed_at": self.reviewed_at.isoformat()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Review:
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
-
-
-@dataclass
-class Conversation:
-    """One question and answer of `tutor chat` or the app; `thread` groups the turns of one chat."""
-
-    profile: str
-    question: str
-    answer: str
-    citations: list[dict] = field(default_factory=list)
-    created_at: datetime = field(default_factory=utcnow)
-    thread: str = ""
-    id: str = field(default_factory=_new_id)
-
-    def __post_init__(self) -> None:
-        self.created_at = _dt(self.created_at)
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "created_at": self.created_at.isoformat()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Conversation:
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
-
-
-@dataclass
-class ScorecardRecord:
-    """A finished mock interview: the Markdown shown to the learner and the data behind it."""
-
-    profile: str
-    markdown: str
-    data: dict = field(default_factory=dict)
-    created_at: datetime = field(default_factory=utcnow)
-    id: str = field(default_factory=_new_id)
-
-    def __post_init__(self) -> None:
-        self.created_at = _dt(self.created_at)
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "created_at": self.created_at.isoformat()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ScorecardRecord:
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
-
-
-@dataclass
-class ImportReport:
-    added: dict[str, int] = field(default_factory=lambda: {"reviews": 0, "conversations": 0, "scorecards": 0})
-    already_present: int = 0
-    # Same id, different content: the stored record wins (an import never overwrites).
-    conflicts: int = 0
-    # Reviews older than the newest stored review of their card: kept as history, schedule unchanged.
-    older_than_stored: int = 0
-
-    def summary(self) -> str:
-        a = self.added
-        text = (f"imported {a['reviews']} reviews, {a['conversations']} conversations, {a['scorecards']} "
-                f"scorecards; {self.already_present} already present")
-        if self.older_than_stored:
-            text += (f"; {self.older_than_stored} reviews are older than your latest review of the same card: "
-                     "kept as history, schedules unchanged")
-        if self.conflicts:
-            text += f"; {self.conflicts} records differ from the stored ones with the same id: kept the stored ones"
-        return text
 
 
 def default_profile() -> str:
@@ -217,7 +115,7 @@ class ProgressStore:
         return value.isoformat(timespec="microseconds")
 
     def _time_out(self, value: object) -> datetime:
-        return _dt(value)
+        return as_utc(value)
 
     def close(self) -> None:
         pass
@@ -323,6 +221,7 @@ class ProgressStore:
             if table == "reviews":
                 report.older_than_stored += self._count_older(fresh)
             report.added[table] = self._insert(table, fresh)
+            report.profiles = sorted(set(report.profiles) | {r.profile for r in records})
         return report
 
     def _existing(self, table: str, ids: list[str]) -> dict[str, dict]:

@@ -12,7 +12,8 @@ import threading
 from datetime import datetime
 
 from tutor.errors import MissingExtra, StoreUnavailable
-from tutor.progress import ProgressStore, _dt
+from tutor.progress import ProgressStore
+from tutor.progress_records import as_utc
 
 _LOCK_KEY = 0x7475746F72  # "tutor": the advisory lock that serializes migrations
 
@@ -117,7 +118,7 @@ class PostgresStore(ProgressStore):
         return value
 
     def _time_out(self, value: object) -> datetime:
-        return _dt(value)
+        return as_utc(value)
 
     def schema_version(self) -> int:
         return int(self._query("SELECT version FROM tutor_schema")[0][0])

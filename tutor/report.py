@@ -196,6 +196,18 @@ def _memo(grader: Grader | None) -> Grader | None:
     return grade
 
 
+
+def llm_cost(rows: list[dict]) -> dict:
+    """Prompt / cached / generated tokens per LLM answer and how often the follow-up was rewritten."""
+    out = {key: m.summary([float(r[key]) for r in rows if r.get(key) is not None])
+           for key in ("prompt_tokens", "cached_tokens", "generated_tokens")}
+    flags = [bool(r["condensed"]) for r in rows if r.get("condensed") is not None]
+    out = {key: value for key, value in out.items() if value.get("n")}
+    if flags:
+        out["condensed_share"] = round(sum(flags) / len(flags), 4)
+    return out
+
+
 def build_report(
     rows: list[dict], grading_rows: list[dict], config: dict, grader: Grader | None = None
 ) -> dict:
@@ -211,7 +223,8 @@ def build_report(
         "refusal": refusal_section(questions, oos),
         "latency": {"retrieve_s": m.summary([r["retrieve_s"] for r in rows]),
                     "answer_s": m.summary([r["answer_s"] for r in rows]),
-                    "first_token_s": m.summary(first_token), "warmup_s": config["warmup_s"]},
+                    "first_token_s": m.summary(first_token), "warmup_s": config["warmup_s"],
+                    **llm_cost(rows)},
         "grading": grading_section(grading_rows, grader),
         "splits": split_sections(rows, grading_rows, config, grader),
         "config": config,
