@@ -93,6 +93,16 @@ def golden(tmp_path: Path) -> list[Path]:
             write_jsonl(tmp_path / "grading.jsonl", GRADING)]
 
 
+def test_uncovered_dl_rows_are_reported_apart_from_the_refusal_recall(tmp_path):
+    uncovered = {"id": "o3", "question": "dropout regularizer paper history", "kind": "uncovered-dl"}
+    paths = [write_jsonl(tmp_path / "questions.jsonl", QUESTIONS),
+             write_jsonl(tmp_path / "oos.jsonl", [*OOS, uncovered])]
+    report, _ = ev.evaluate(FakeTutor(), ev.load_golden(paths), k=5)
+    f = report["refusal"]
+    assert f["n_out_of_scope"] == 2 and f["recall"] == 1.0  # the answered DL question does not dilute it
+    assert f["n_uncovered"] == 1 and f["uncovered_declined"] == 0.0
+
+
 def test_rows_are_classified_by_shape(golden):
     files = ev.load_golden(golden)
     assert [{r["set"] for r in f.rows} for f in files] == [{"question"}, {"out_of_scope"}, {"grading"}]

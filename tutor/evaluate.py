@@ -153,12 +153,17 @@ def _cited_passage(answer: Answer, n: int) -> Passage | None:
     return next((p for p in answer.passages if p.rank == n), None)
 
 
+# What an LLM answer records about its own cost (tutor/chain.py), summarized in the report's latency block.
+LLM_FIGURES = ("prompt_tokens", "cached_tokens", "generated_tokens", "condensed")
+
+
 def score_answer(row: dict, answer: Answer, judge: m.SupportJudge) -> dict:
     text = answer.answer
     out: dict = {"refused": answer.refused, "n_citations": len(answer.citations), "answered_by": answer.backend,
                  "answer_s": answer.latency_s, "first_token_s": answer.first_token_s,
                  "answer_words": len(m.strip_markers(text).split()),
-                 "answer_excerpt": " ".join(text.split())[:160]}
+                 "answer_excerpt": " ".join(text.split())[:160],
+                 **{key: answer.extra[key] for key in LLM_FIGURES if answer.extra.get(key) is not None}}
     if row["set"] != "question":
         return out
     claims, invalid = m.cited_claims(text), []

@@ -107,7 +107,15 @@ def answers_section(rows: list[dict], backend: str) -> dict:
     }
 
 
+# Out-of-scope rows on deep-learning topics no card answers. Declining is right for them, but so will be
+# a "closest material" answer, so they get their own figure instead of diluting the refusal recall, whose
+# bar (eval_gate.json) was set on questions unrelated to deep learning.
+UNCOVERED = "uncovered-dl"
+
+
 def refusal_section(questions: list[dict], oos: list[dict]) -> dict:
+    uncovered = [r for r in oos if r.get("kind") == UNCOVERED]
+    oos = [r for r in oos if r.get("kind") != UNCOVERED]
     answered = sorted((r for r in oos if not r["refused"]), key=lambda r: -r["top_relevance"])
     refused = sorted((r for r in questions if r["refused"]), key=lambda r: r["top_relevance"])
     cited = [r for r in questions + oos if r["refused"] and r["n_citations"]]
@@ -117,6 +125,7 @@ def refusal_section(questions: list[dict], oos: list[dict]) -> dict:
     worst += [_worst(r, f"refusal carries {r['n_citations']} citation(s)") for r in cited]
     return {"n_out_of_scope": len(oos), "n_in_scope": len(questions), "recall": _mean(oos, "refused"),
             "false_refusal_rate": _mean(questions, "refused"), "refusals_with_citations": len(cited),
+            "n_uncovered": len(uncovered), "uncovered_declined": _mean(uncovered, "refused"),
             "worst": worst[:WORST]}
 
 
@@ -185,6 +194,18 @@ def _memo(grader: Grader | None) -> Grader | None:
     return grade
 
 
+
+def llm_cost(rows: list[dict]) -> dict:
+    """Prompt / cached / generated tokens per LLM answer and how often the follow-up was rewritten."""
+    out = {key: m.summary([float(r[key]) for r in rows if r.get(key) is not None])
+           for key in ("prompt_tokens", "cached_tokens", "generated_tokens")}
+    flags = [bool(r["condensed"]) for r in rows if r.get("condensed") is not None]
+    out = {key: value for key, value in out.items() if value.get("n")}
+    if flags:
+        out["condensed_share"] = round(sum(flags) / len(flags), 4)
+    return out
+
+
 def build_report(
     rows: list[dict], grading_rows: list[dict], config: dict, grader: Grader | None = None
 ) -> dict:
@@ -200,7 +221,8 @@ def build_report(
         "refusal": refusal_section(questions, oos),
         "latency": {"retrieve_s": m.summary([r["retrieve_s"] for r in rows]),
                     "answer_s": m.summary([r["answer_s"] for r in rows]),
-                    "first_token_s": m.summary(first_token), "warmup_s": config["warmup_s"]},
+                    "first_token_s": m.summary(first_token), "warmup_s": config["warmup_s"],
+                    **llm_cost(rows)},
         "grading": grading_section(grading_rows, grader),
         "splits": split_sections(rows, grading_rows, config, grader),
         "config": config,
@@ -229,7 +251,8 @@ def headline_rows(report: dict) -> list[tuple[str, str]]:
             "retrieval.mrr", f"retrieval.ndcg_at_{k}", "answers.coverage", "answers.fallbacks",
             "answers.citation_validity",
             "answers.unsupported_sentence_rate", "answers.answer_words.p50", "refusal.recall",
-            "refusal.false_refusal_rate", "refusal.refusals_with_citations", "latency.retrieve_s.p50",
+            "refusal.false_refusal_rate", "refusal.refusals_with_citations", "refusal.uncovered_declined",
+            "latency.retrieve_s.p50",
             "latency.retrieve_s.p95", "latency.answer_s.p50", "latency.answer_s.p95",
             "latency.first_token_s.p50"]
     rows = [(key, _fmt(lookup(report, key), 4 if key.startswith("latency") else 3)) for key in keys]
@@ -303,7 +326,8 @@ def markdown(report: dict) -> str:
     if a.get("n"):
         out += ["", f"## Answers (`{a['backend']}`)", "", _groups(a["by_kind"], ["coverage", "refused", "n"]),
                 "", f"### Worst {WORST}", "", _worst_table(a["worst"])]
-    keys = ("n_out_of_scope", "n_in_scope", "recall", "false_refusal_rate", "refusals_with_citations")
+    keys = ("n_out_of_scope", "n_in_scope", "recall", "false_refusal_rate", "refusals_with_citations",
+            "n_uncovered", "uncovered_declined")
     out += ["", "## Refusal", "", _table(["metric", "value"], [[key, f.get(key)] for key in keys]), "",
             f"### Worst {WORST}", "", _worst_table(f["worst"])]
     lat = report["latency"]
