@@ -66,6 +66,12 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     return ask_one(config, args.question, args)
 
 
+def cmd_grade(args: argparse.Namespace, config: Config) -> int:
+    from tutor.grade_cli import grade_command
+
+    return grade_command(config, args)
+
+
 def cmd_doctor(args: argparse.Namespace, config: Config) -> int:
     from tutor.doctor import diagnose, render
 
@@ -153,6 +159,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="give golden rows without a `split` one (dev/test, stratified) and exit")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("grade", help="grade an answer against a card's key points (score 0-10, feedback)")
+    p.add_argument("--question", help="the question answered (finds its card)")
+    p.add_argument("--card", help="card id to grade against, e.g. training/dropout")
+    p.add_argument("--answer", help="the answer to grade")
+    p.add_argument("--answer-file", help="read the answer from a file")
+    p.add_argument("--reference", help="a model answer to grade against when no card matches")
+    p.add_argument("--backend", default=None, help="extractive (default: template feedback) | local | openai")
+    p.add_argument("--from", dest="from_file", help="JSONL of {id, question, answer, reference?} rows; - = stdin")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_grade)
+
+    from tutor.practice_commands import add_parsers
+
+    add_parsers(sub)
 
     p = sub.add_parser("doctor", help="what is installed, index state, model state")
     p.add_argument("--json", action="store_true")
