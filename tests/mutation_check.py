@@ -54,7 +54,10 @@ MUTATIONS = (
              "except EnvironmentProblem as exc:  # loses nothing",
              "except ZeroDivisionError as exc:  # loses nothing",
              "tests/test_chain.py::test_backend_that_cannot_start_falls_back_to_extractive"),
-    # TODO(grader): "grader manipulation guard" joins this list when branch `grader` merges (tutor/grade.py).
+    Mutation("grader manipulation guard", "tutor/grade.py",
+             'spans = manipulation_spans(answer or "")',
+             "spans = []",
+             "tests/test_grade.py::test_text_addressed_to_the_grader_earns_nothing_and_is_flagged"),
 )
 
 
