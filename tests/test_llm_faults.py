@@ -102,6 +102,6 @@ def test_every_endpoint_fault_falls_back_to_the_curated_answer_in_time(endpoint,
     assert answer.backend == "openai→extractive", (mode, answer.backend)
     assert answer.notice and "curated answer" in answer.notice
     assert answer.citations and answer.citations[0].card_id == "training/dropout"
-    assert elapsed < TIMEOUT_S * 2 + 3, f"{mode} took {elapsed:.1f}s with a {TIMEOUT_S}s timeout"
+    assert elapsed < TIMEOUT_S * 2 + 10, f"{mode} took {elapsed:.1f}s with a {TIMEOUT_S}s timeout"
     shown = json.dumps(answer.to_dict())
     assert SECRET not in shown and SECRET[-10:] not in shown
