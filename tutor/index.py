@@ -24,6 +24,40 @@ from tutor.errors import IndexCorrupt, IndexMissing, IndexStale
 FORMAT_VERSION = 1
 _FILES = ("faiss.index", "chunks.jsonl", "cards.jsonl")
 
+# FAISS index type by size, measured by bench/scale.py (synthetic chunks around real MiniLM vectors,
+# real question vectors as queries). Exact search is the right answer while it is fast: flat inner
+# product stays under a few ms up to tens of thousands of vectors. Above FLAT_MAX an HNSW graph answers in
+# about a millisecond at any size we tried, keeps the full vectors (so BM25-only hits still get an exact
+# cosine and incremental ingest can reuse stored vectors), at recall@10 vs flat reported by the bench.
+FLAT_MAX = 50_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+
+
+def build_vectors(vectors: np.ndarray, flat_max: int = FLAT_MAX) -> tuple[object, dict]:
+    """A FAISS inner-product index for `vectors` and its description for the manifest."""
+    import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    dim = vectors.shape[1]
+    if len(vectors) <= flat_max:
+        index, spec = faiss.IndexFlatIP(dim), {"type": "flat"}
+    else:
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+        spec = {"type": "hnsw", "m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": HNSW_EF_SEARCH}
+    index.add(vectors)
+    return index, {**spec, "flat_max": flat_max}
+
+
+def tune_vectors(index: object, spec: dict) -> object:
+    """Apply the manifest's search-time settings (efSearch) to a loaded index."""
+    if spec.get("type") == "hnsw":
+        index.hnsw.efSearch = int(spec.get("ef_search", HNSW_EF_SEARCH))
+    return index
+
 
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -68,9 +102,8 @@ def write_index(
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
     try:
-        flat = faiss.IndexFlatIP(vectors.shape[1])
-        flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        faiss.write_index(flat, str(scratch / "faiss.index"))
+        built, vector_index = build_vectors(vectors)
+        faiss.write_index(built, str(scratch / "faiss.index"))
         with open(scratch / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for c in chunks:
                 fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
@@ -82,6 +115,7 @@ def write_index(
             "embed_model": embed_model,
             "dim": int(vectors.shape[1]),
             "normalized": True,
+            "vector_index": vector_index,
             "chunker": chunker_settings(config),
             "corpus_sha256": dict(sorted(source_hashes.items())),
             "n_chunks": len(chunks),
@@ -137,7 +171,7 @@ def load_index(path: Path, config: Config, embed_model: str, dim: int | None = N
     import faiss
 
     try:
-        vectors = faiss.read_index(str(path / "faiss.index"))
+        vectors = tune_vectors(faiss.read_index(str(path / "faiss.index")), manifest.get("vector_index") or {})
         chunks = [Chunk(**json.loads(ln)) for ln in (path / "chunks.jsonl").read_text("utf-8").splitlines()]
         cards = [Card.from_dict(json.loads(ln)) for ln in (path / "cards.jsonl").read_text("utf-8").splitlines()]
     except Exception as exc:  # any parse failure means the same thing to the user
