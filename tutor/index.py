@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
@@ -24,15 +25,28 @@ from tutor.errors import IndexCorrupt, IndexMissing, IndexStale
 FORMAT_VERSION = 1
 _FILES = ("faiss.index", "chunks.jsonl", "cards.jsonl")
 
-# FAISS index type by size, measured by bench/scale.py (synthetic chunks around real MiniLM vectors,
-# real question vectors as queries). Exact search is the right answer while it is fast: flat inner
-# product stays under a few ms up to tens of thousands of vectors. Above FLAT_MAX an HNSW graph answers in
-# about a millisecond at any size we tried, keeps the full vectors (so BM25-only hits still get an exact
-# cosine and incremental ingest can reuse stored vectors), at recall@10 vs flat reported by the bench.
+# FAISS index type by size, measured by bench/retrieval_scale.py (synthetic chunks spread around the real
+# MiniLM vectors, real card questions as queries). Exact search is right while it is fast: flat inner
+# product costs ~0.7 ms per query at 10k vectors and ~13 ms at 100k on 2 idle cores (DESIGN.md).
+# Above FLAT_MAX, IVF-Flat: k-means cells (2·√n, trained on 40 vectors per cell, 10 iterations) of which
+# NPROBE are scanned. We measured HNSW (M=32, efConstruction 80) too: ~3 ms and recall@10 0.99 at 100k
+# like IVF, but 3.2x its build CPU (35.6 s vs 11.2 s at 100k, load ≈ 15), paid again on every re-ingest.
+# IVF-Flat keeps the full vectors (exact cosines for BM25-only hits; incremental ingest reads them back
+# through its direct map); IVF-PQ would cut memory 32x at a recall cost that 1M x 384 floats (1.5 GB) do
+# not yet call for.
 FLAT_MAX = 50_000
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
+NPROBE = 16
+
+
+def query_threads() -> None:
+    """One FAISS thread for searching (TUTOR_FAISS_THREADS overrides).
+
+    A single query split over OpenMP threads waits at a barrier for the slowest; on a busy machine one
+    descheduled thread stalls it: flat 10k went from ~10 ms to ~84 ms p50 with 2 threads at load 15.
+    """
+    import faiss
+
+    faiss.omp_set_num_threads(int(os.environ.get("TUTOR_FAISS_THREADS") or 1))
 
 
 def build_vectors(vectors: np.ndarray, flat_max: int = FLAT_MAX) -> tuple[object, dict]:
@@ -40,22 +54,41 @@ def build_vectors(vectors: np.ndarray, flat_max: int = FLAT_MAX) -> tuple[object
     import faiss
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    dim = vectors.shape[1]
-    if len(vectors) <= flat_max:
-        index, spec = faiss.IndexFlatIP(dim), {"type": "flat"}
-    else:
-        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
-        spec = {"type": "hnsw", "m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": HNSW_EF_SEARCH}
+    n, dim = vectors.shape
+    if n <= flat_max:
+        index = faiss.IndexFlatIP(dim)
+        index.add(vectors)
+        return index, {"type": "flat", "flat_max": flat_max}
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # building is one long batch job: every core helps
+    try:
+        return _build_ivf(vectors, flat_max)
+    finally:
+        query_threads()
+
+
+def _build_ivf(vectors: np.ndarray, flat_max: int = FLAT_MAX) -> tuple[object, dict]:
+    import faiss
+
+    n, dim = vectors.shape
+    nlist = int(2 * math.sqrt(n))
+    index = faiss.index_factory(dim, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
+    faiss.extract_index_ivf(index).cp.niter = 10  # seconds, not minutes, at 1M; recall is in the bench
+    # A fixed-seed sample (FAISS warns below 39 per cell): the same corpus gives the same cells.
+    sample = np.random.default_rng(0).choice(n, min(n, 40 * nlist), replace=False)
+    index.train(vectors[np.sort(sample)])
     index.add(vectors)
-    return index, {**spec, "flat_max": flat_max}
+    tune_vectors(index, {"type": "ivf", "nprobe": NPROBE})
+    return index, {"type": "ivf", "nlist": nlist, "nprobe": NPROBE, "flat_max": flat_max}
 
 
 def tune_vectors(index: object, spec: dict) -> object:
-    """Apply the manifest's search-time settings (efSearch) to a loaded index."""
-    if spec.get("type") == "hnsw":
-        index.hnsw.efSearch = int(spec.get("ef_search", HNSW_EF_SEARCH))
+    """Apply the manifest's search-time settings to a loaded index; IVF gets its direct map for reconstruct."""
+    if spec.get("type") == "ivf":
+        import faiss
+
+        ivf = faiss.extract_index_ivf(index)
+        ivf.nprobe = int(spec.get("nprobe", NPROBE))
+        ivf.make_direct_map()
     return index
 
 
@@ -171,6 +204,7 @@ def load_index(path: Path, config: Config, embed_model: str, dim: int | None = N
     import faiss
 
     try:
+        query_threads()
         vectors = tune_vectors(faiss.read_index(str(path / "faiss.index")), manifest.get("vector_index") or {})
         chunks = [Chunk(**json.loads(ln)) for ln in (path / "chunks.jsonl").read_text("utf-8").splitlines()]
         cards = [Card.from_dict(json.loads(ln)) for ln in (path / "cards.jsonl").read_text("utf-8").splitlines()]
