@@ -79,14 +79,18 @@ class SentenceTransformerEmbedder:
 
 
 def select_embedder() -> type:
-    """The embedder class named by TUTOR_EMBEDDER (`onnx`, the default, or `sentence-transformers`)."""
-    from tutor.onnx_embed import OnnxMiniLM
+    """The embedder class named by TUTOR_EMBEDDER: `onnx` (the default), `sentence-transformers`, or
+    `onnx-int8` (other vectors, so an index built with it is stale for the others and vice versa)."""
+    from tutor.onnx_embed import OnnxMiniLM, OnnxMiniLMInt8
 
     choice = os.environ.get("TUTOR_EMBEDDER", "onnx").strip().lower()
     if choice in ("sentence-transformers", "st", "torch"):
         return SentenceTransformerEmbedder
+    if choice == "onnx-int8":
+        return OnnxMiniLMInt8
     if choice not in ("", "onnx"):
-        raise UserError(f"TUTOR_EMBEDDER={choice!r} is not an embedder; use `onnx` or `sentence-transformers`")
+        raise UserError(f"TUTOR_EMBEDDER={choice!r} is not an embedder; use `onnx`, `onnx-int8` or "
+                        "`sentence-transformers`")
     return OnnxMiniLM
 
 

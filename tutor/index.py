@@ -49,10 +49,11 @@ def query_threads() -> None:
     faiss.omp_set_num_threads(int(os.environ.get("TUTOR_FAISS_THREADS") or 1))
 
 
-def build_vectors(vectors: np.ndarray, flat_max: int = FLAT_MAX) -> tuple[object, dict]:
+def build_vectors(vectors: np.ndarray, flat_max: int | None = None) -> tuple[object, dict]:
     """A FAISS inner-product index for `vectors` and its description for the manifest."""
     import faiss
 
+    flat_max = FLAT_MAX if flat_max is None else flat_max
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
     if n <= flat_max:
@@ -66,7 +67,7 @@ def build_vectors(vectors: np.ndarray, flat_max: int = FLAT_MAX) -> tuple[object
         query_threads()
 
 
-def _build_ivf(vectors: np.ndarray, flat_max: int = FLAT_MAX) -> tuple[object, dict]:
+def _build_ivf(vectors: np.ndarray, flat_max: int) -> tuple[object, dict]:
     import faiss
 
     n, dim = vectors.shape

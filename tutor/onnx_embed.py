@@ -89,3 +89,12 @@ class OnnxMiniLM:
             return len(tokenizer.encode(text).ids)
         finally:
             tokenizer.enable_truncation(MAX_SEQ_LENGTH)
+
+
+class OnnxMiniLMInt8(OnnxMiniLM):
+    """The int8 copy as a class, so it can be named by TUTOR_EMBEDDER=onnx-int8 and used as a factory."""
+
+    name = f"{MODEL_NAME}-int8"
+
+    def __init__(self, batch_size: int = 32, show_progress: bool = False) -> None:
+        super().__init__("int8", batch_size, show_progress)
