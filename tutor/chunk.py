@@ -10,7 +10,8 @@ from tutor.tokens import count_tokens, seed_cache
 # Bump when what goes into a chunk changes (not just its size): the manifest records it, so an index
 # built by older code is reported stale and rebuilt instead of silently mixing two schemes.
 # 2: a card's question chunk also carries its key points' synonyms.
-SCHEME = 2
+# 3: ... and the card's aliases (acronyms and other names).
+SCHEME = 3
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,12 @@ class Config:
     # curated card wins a near-tie: its answer is complete and reviewed, a window is a fragment.
     document_weight: float = 0.8
     bm25_weight: float = 1.0  # 0.6 and 0.3 lost 2 golden hits@5 each (277 questions)
+    # Ranking levers of issue 13, measured with bench/retrieval_levers.py (figures in the docstring there).
+    expand_aliases: bool = True  # append a glossary term's other names ("BPTT" → backpropagation through time)
+    alias_weight: float = 1.0  # an RRF vote at rank 1 for each card whose alias the question uses
+    question_weight: float = 1.0  # votes from a card's question chunk (question, also_asked, aliases)
+    card_sum_weight: float = 0.0  # share of a card's other chunks' votes added to its best chunk's
+    prior_weight: float = 0.0  # in a conversation, a vote at rank 1 for the previous turn's card
     # Refusal: a top passage's `relevance` below this means "outside our material". Measured by
     # bench/calibrate_refusal.py on corpus/golden (277 in-scope questions, 52 out of scope): in-scope top
     # relevance p5 0.324 / p10 0.356, out-of-scope p90 0.303 / p95 0.308 / max 0.401. The threshold that
@@ -53,6 +59,10 @@ class Config:
     # changed (with and without the seed article); at 0.32: recall 0.981, false refusals 0.051 (0.40 gave
     # 1.000 and 0.17).
     min_relevance: float = 0.32
+    # Answerability (tutor/answerability.py): the top card is an `exact` match when its question chunk's
+    # cosine and its coverage of the question's key terms both reach these; otherwise `closest`.
+    exact_min_question_cosine: float = 0.5
+    exact_min_coverage: float = 0.6
     max_question_chars: int = 2000
     llm_backend: str = field(default_factory=lambda: os.environ.get("TUTOR_BACKEND", ""))
     # Empty means tutor.models.default_model() (TUTOR_LLM_MODEL, else `tutor llm install --default`'s pick).

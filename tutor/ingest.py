@@ -65,7 +65,8 @@ def chunk_source(path: Path, config: Config) -> tuple[list[Chunk], Card | None]:
         card = parse_card(path)
         # Key-point synonyms are how learners phrase a card's ideas; they widen the card's vocabulary.
         synonyms = "; ".join(s for kp in card.key_points for s in kp.synonyms)
-        phrasings = "\n".join([card.question, *card.also_asked, synonyms])
+        # Aliases put acronyms the answer may never spell ("BPTT", "KV cache") where BM25 can find them.
+        phrasings = "\n".join([card.question, *card.also_asked, ", ".join(card.aliases), synonyms])
         n_tokens = count_tokens(phrasings, config.encoding)
         question = Chunk(f"{card.id}#q", key, card.id, card.question, card.topic, phrasings, n_tokens, "question")
         answers = make_chunks(key, card.question, card.topic, card.answer, card.id, "answer", **opts)

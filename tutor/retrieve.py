@@ -18,6 +18,7 @@ import numpy as np
 from tutor.chunk import Chunk
 from tutor.config import Config
 from tutor.embed import Embedder
+from tutor.glossary import Glossary, build_glossary
 from tutor.index import Index
 
 _FOLLOW_UP = re.compile(
@@ -38,12 +39,14 @@ class Passage:
     score: float  # fused RRF score (ranking only)
     relevance: float  # calibrated: (best cosine + IDF-weighted query-term coverage) / 2
     cosine: float = 0.0
+    coverage: float = 0.0  # IDF-weighted share of the query's content words the card (or window) contains
+    question_cosine: float = 0.0  # cosine with the card's question chunk: does the card ask this question?
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["score"] = round(self.score, 6)
-        d["relevance"] = round(self.relevance, 4)
-        d["cosine"] = round(self.cosine, 4)
+        for key in ("relevance", "cosine", "coverage", "question_cosine"):
+            d[key] = round(d[key], 4)
         return d
 
 
@@ -86,6 +89,21 @@ class Retriever:
         self._group_terms: dict[str, set[str]] | None = None
         self._idf: dict[str, float] = {}
         self._max_idf = 1.0
+        self._glossary: Glossary | None = None
+        self._question_chunk: dict[str, int] | None = None
+
+    @property
+    def glossary(self) -> Glossary:
+        if self._glossary is None:
+            self._glossary = build_glossary(self.index.cards.values())
+        return self._glossary
+
+    def question_chunk(self, card_id: str) -> int | None:
+        """Position of a card's question chunk (its question, other phrasings and aliases)."""
+        if self._question_chunk is None:
+            self._question_chunk = {c.card_id: i for i, c in enumerate(self.index.chunks)
+                                    if c.card_id and c.kind == "question"}
+        return self._question_chunk.get(card_id)
 
     def _lexical(self) -> dict[str, set[str]]:
         """Per card (or document chunk): its content words, and corpus IDF over those groups."""
@@ -123,25 +141,36 @@ class Retriever:
             self._bm25.index(tokens, show_progress=False)
         return self._bm25
 
-    def search(self, query: str, k: int | None = None, pool: int = 50) -> list[Passage]:
+    def search(self, query: str, k: int | None = None, pool: int = 50, prior: str | None = None) -> list[Passage]:
+        """The k best passages for one standalone query; `prior` is a card the conversation is about."""
         import bm25s
 
         k = k or self.config.k
         n = len(self.index.chunks)
         pool = min(pool, n)
-        qvec = self.embedder.encode([query])
+        # Relevance keeps reading the words the user typed; ranking reads the glossary's expansion too.
+        expanded = self.glossary.expand(query) if self.config.expand_aliases else query
+        qvec = self.embedder.encode([expanded])
         cosines, dense_ids = self.index.vectors.search(np.ascontiguousarray(qvec, dtype=np.float32), pool)
         cos_of = {int(i): float(s) for i, s in zip(dense_ids[0], cosines[0], strict=True) if i >= 0}
         fused: dict[int, float] = {}
 
         def vote(i: int, rank: int, weight: float = 1.0) -> None:
+            chunk = self.index.chunks[i]
             # Curated cards are the primary material; windows of third-party documents count less.
-            weight *= 1.0 if self.index.chunks[i].card_id else self.config.document_weight
+            weight *= self.config.document_weight if not chunk.card_id else \
+                self.config.question_weight if chunk.kind == "question" else 1.0
             fused[i] = fused.get(i, 0.0) + weight / (self.config.rrf_k + rank + 1)
 
         for rank, i in enumerate(cos_of):
             vote(i, rank)
-        qtok = bm25s.tokenize([query], stopwords="en", show_progress=False)
+        named = self.glossary.cards_named(query) if self.config.alias_weight else []
+        for card_id, weight in [*((c, self.config.alias_weight) for c in named),
+                                *([(prior, self.config.prior_weight)] if prior and self.config.prior_weight else [])]:
+            i = self.question_chunk(card_id)
+            if i is not None:  # the question names this card outright: a vote as if ranked first
+                vote(i, 0, weight)
+        qtok = bm25s.tokenize([expanded], stopwords="en", show_progress=False)
         if qtok.ids and qtok.ids[0]:
             ids, scores = self._sparse().retrieve(qtok, k=pool, show_progress=False)
             for rank, (i, s) in enumerate(zip(ids[0], scores[0], strict=True)):
@@ -151,20 +180,33 @@ class Retriever:
         if missing:  # BM25-only hits still need a cosine for the relevance signal
             vecs = self.index.vectors.reconstruct_batch(np.array(missing, dtype=np.int64))
             cos_of.update({i: float(v @ qvec[0]) for i, v in zip(missing, vecs, strict=True)})
-        return self._collapse(query, fused, cos_of, k)
+        return self._collapse(query, fused, cos_of, k, qvec[0])
 
-    def _collapse(self, query: str, fused: dict[int, float], cos_of: dict[int, float], k: int) -> list[Passage]:
+    def _collapse(
+        self, query: str, fused: dict[int, float], cos_of: dict[int, float], k: int, qvec: np.ndarray
+    ) -> list[Passage]:
         """One passage per card (its full answer) or per document chunk, best fused score first."""
         groups: dict[str, tuple[float, float, int]] = {}
+        totals: dict[str, float] = {}
         for i, score in fused.items():
             key = self.index.chunks[i].card_id or self.index.chunks[i].id
             best, cos, best_i = groups.get(key, (-1.0, -1.0, i))
             groups[key] = (max(best, score), max(cos, cos_of[i]), i if score > best else best_i)
+            totals[key] = totals.get(key, 0.0) + score
+        if self.config.card_sum_weight:  # a card matched by its question and its answer beats one matched once
+            w = self.config.card_sum_weight
+            groups = {key: (best + w * (totals[key] - best), cos, i) for key, (best, cos, i) in groups.items()}
         ranked = sorted(groups.items(), key=lambda kv: -kv[1][0])[:k]
         out = []
         for rank, (key, (score, cos, i)) in enumerate(ranked):
-            relevance = (max(cos, 0.0) + self.coverage(query, key)) / 2
-            out.append(self._passage(rank + 1, self.index.chunks[i], score, relevance, cos))
+            coverage = self.coverage(query, key)
+            passage = self._passage(rank + 1, self.index.chunks[i], score, (max(cos, 0.0) + coverage) / 2, cos)
+            passage.coverage = coverage
+            q = self.question_chunk(key)
+            if q is not None:
+                passage.question_cosine = cos_of[q] if q in cos_of else \
+                    float(self.index.vectors.reconstruct(q) @ qvec)
+            out.append(passage)
         return out
 
     def _passage(self, rank: int, chunk: Chunk, score: float, relevance: float, cosine: float) -> Passage:
@@ -173,6 +215,11 @@ class Retriever:
             chunk_id = chunk.id if chunk.kind != "question" else f"{card.id}#0"
             return Passage(rank, chunk_id, card.id, chunk.source, card.question, card.answer, score, relevance, cosine)
         return Passage(rank, chunk.id, None, chunk.source, chunk.title, chunk.text, score, relevance, cosine)
+
+    def conversation_card(self, history: list[str]) -> str | None:
+        """The card the previous turn was about: its best card, when that one was worth answering from."""
+        top = self.search(history[-1], 1)
+        return top[0].card_id if top and top[0].relevance >= self.config.min_relevance else None
 
     def search_in_context(
         self, question: str, history: list[str] | None, k: int | None = None, rewrite: str | None = None
@@ -193,9 +240,10 @@ class Retriever:
         readings = [(combined, 1.0 if follow_up else 0.5), (question, 0.5 if follow_up else 1.0)]
         if rewrite and rewrite not in (combined, question):
             readings.append((rewrite, 1.0))
+        prior = self.conversation_card(history) if self.config.prior_weight else None
         fused: dict[str, tuple[float, Passage]] = {}
         for query, weight in readings:
-            for p in self.search(query, max(k, 10)):
+            for p in self.search(query, max(k, 10), prior=prior):
                 key = p.card_id or p.chunk_id
                 score, best = fused.get(key, (0.0, p))
                 best = p if p.relevance > best.relevance else best

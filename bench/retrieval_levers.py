@@ -1,0 +1,141 @@
+"""Retrieval levers side by side: each variant of the ranking settings over the same golden questions.
+
+One process, one index, one embedder whose query vectors are cached, so a variant costs BM25 and FAISS
+time only (seconds), not a `tutor eval` each (minutes under load). Figures per variant: hit@k, hit within
+the first 300 words, expected card at rank 1, per kind; and for refusal, recall / false refusals at the
+configured Config.min_relevance and at the best threshold for that variant (refusal moves with ranking).
+
+    python bench/retrieval_levers.py [--split dev] [--golden FILE]… [--by topic] \\
+        --variant base:expand_aliases=0,alias_weight=0 --variant aliases:
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from calibrate_refusal import best_threshold
+
+from tutor import embed
+from tutor.config import Config
+from tutor.evaluate import BUDGET_WORDS, golden_paths, in_conversations, load_golden, score_retrieval
+from tutor.index import load_index
+from tutor.retrieve import Retriever
+
+
+class CachedEmbedder:
+    """The real embedder, remembering each text's vector: variants re-ask the same queries."""
+
+    def __init__(self, inner: embed.Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if todo:
+            self.cache.update(zip(todo, self.inner.encode(todo), strict=True))
+        return np.vstack([self.cache[t] for t in texts])
+
+
+def parse_variant(text: str, base: Config) -> tuple[str, Config]:
+    name, _, settings = text.partition(":")
+    changes: dict[str, object] = {}
+    for pair in filter(None, settings.split(",")):
+        key, value = pair.split("=")
+        kind = type(getattr(base, key))
+        changes[key] = bool(int(value)) if kind is bool else kind(value)
+    return name, base.with_(**changes)
+
+
+def run(retriever: Retriever, files, split: str | None, k: int) -> list[dict]:
+    out: list[dict] = []
+    for golden in files:
+        rows = [r for r in golden.rows if r["set"] in ("question", "out_of_scope")]
+        # Whole conversations run: a follow-up of the other split still needs its history.
+        keep = {r["id"] for r in rows if not split or r.get("split", split) == split}
+
+        def step(row: dict, history: list[str], keep: set[str] = keep) -> str:
+            standalone, passages = retriever.search_in_context(row["question"], history, k)
+            if row["id"] in keep:
+                top = passages[0] if passages else None
+                out.append({**row, **score_retrieval(row, passages, k, BUDGET_WORDS),
+                            "top_qcos": top.question_cosine if top else 0.0, "top_cov": top.coverage if top else 0.0})
+            return standalone
+
+        in_conversations(rows, step)
+    return out
+
+
+def summary(rows: list[dict], min_relevance: float) -> dict[str, float]:
+    qs = [r for r in rows if r["set"] == "question"]
+    inside = [r["top_relevance"] for r in qs]
+    outside = [r["top_relevance"] for r in rows if r["set"] == "out_of_scope"]
+    out = {"n": len(qs), "hit@5": np.mean([r["hit"] for r in qs]), "hit300": np.mean([r["budget_hit"] for r in qs]),
+           "rank1": np.mean([r.get("rank") == 1 for r in qs if r.get("card_id")])}
+    if outside:
+        out["recall"] = float(np.mean(np.asarray(outside) < min_relevance))
+        out["false_ref"] = float(np.mean(np.asarray(inside) < min_relevance))
+        t, recall, false_rate, _ = best_threshold(inside, outside)
+        out.update(best_t=t, best_recall=recall, best_false=false_rate)
+    return out
+
+
+def answerability(rows: list[dict], min_relevance: float) -> list[str]:
+    """How exact / closest would split the answered rows, for a grid of the two thresholds.
+
+    Wanted: `exact` for in-scope questions whose expected card came first; `closest` for in-scope rows
+    whose top card is another one, and for out-of-scope rows that slipped past the refusal threshold.
+    """
+    answered = [r for r in rows if r["top_relevance"] >= min_relevance]
+    right = [r for r in answered if r["set"] == "question" and r.get("rank") == 1]
+    wrong = [r for r in answered if r["set"] == "question" and r.get("rank") != 1]
+    outside = [r for r in answered if r["set"] == "out_of_scope"]
+    lines = [f"answerability over {len(answered)} answered rows: {len(right)} expected card first, "
+             f"{len(wrong)} another card first, {len(outside)} out of scope answered"]
+    for qcos in (0.0, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6):
+        for cov in (0.0, 0.5, 0.6, 0.7, 0.8):
+            def exact(r: dict, qcos: float = qcos, cov: float = cov) -> bool:
+                return r["top_qcos"] >= qcos and r["top_cov"] >= cov
+            lines.append(f"  qcos>={qcos:.2f} cov>={cov:.1f}: right→exact {np.mean([exact(r) for r in right]):.3f}"
+                         f"  wrong→closest {np.mean([not exact(r) for r in wrong]) if wrong else 0:.3f}"
+                         f"  outside→closest {sum(not exact(r) for r in outside)}/{len(outside)}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", help="index folder (default: ./index or $TUTOR_INDEX_DIR)")
+    parser.add_argument("--golden", action="append", help="golden file(s); default corpus/golden/*.jsonl")
+    parser.add_argument("--split", help="only rows whose `split` is this (rows without one count)")
+    parser.add_argument("--by", choices=("kind", "topic"), default="kind")
+    parser.add_argument("--variant", action="append", default=[], help="NAME:key=value,… over Config")
+    parser.add_argument("--answerability", action="store_true", help="grid of the exact/closest thresholds")
+    args = parser.parse_args(argv)
+    base = Config().with_(index_dir=Path(args.index) if args.index else None)
+    embedder = CachedEmbedder(embed.MiniLMEmbedder())
+    index = load_index(base.index_dir, base, embedder.name)
+    files = load_golden(golden_paths(args.golden))
+    print(f"index {base.index_dir}: {len(index.chunks)} chunks, {len(index.cards)} cards; split {args.split or 'all'}")
+    for text in args.variant or ["current:"]:
+        name, config = parse_variant(text, base)
+        rows = run(Retriever(index, embedder, config), files, args.split, config.k)
+        s = summary(rows, config.min_relevance)
+        print(f"\n{name:<14}" + "  ".join(f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
+                                           for key, value in s.items()))
+        if args.answerability:
+            print("\n".join(answerability(rows, config.min_relevance)))
+        groups: dict[str, list[dict]] = {}
+        for r in rows:
+            if r["set"] == "question":
+                groups.setdefault(str(r.get(args.by)), []).append(r)
+        for group, members in sorted(groups.items()):
+            g = summary(members, config.min_relevance)
+            print(f"  {group:<14}n {g['n']:3d}  hit@5 {g['hit@5']:.3f}  hit300 {g['hit300']:.3f}  "
+                  f"rank1 {g['rank1']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""The glossary: acronyms and other names from cards, expanded at query time."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutor.cards import Card, KeyPoint
+from tutor.glossary import build_glossary, defined_acronyms, is_acronym, long_form
+
+
+def card(card_id: str, question: str, answer: str = "", aliases: tuple[str, ...] = ()) -> Card:
+    return Card(card_id, card_id.split("/")[0], question, answer or question, 2,
+                (KeyPoint("a point", ("point",)),), aliases=aliases)
+
+
+CARDS = [
+    card("coding/bptt", "How does backpropagation through time (BPTT) work?", aliases=("BPTT", "backprop through time")),
+    card("training/batch-norm", "What is batch normalization?", aliases=("BN", "batchnorm", "batch norm")),
+    card("architectures/kv-cache", "What is the KV cache?", aliases=("KV cache", "key-value cache")),
+    card("architectures/moe", "What is a layer?", "A mixture-of-experts (MoE) layer routes each token."),
+    card("advanced/quant", "What is quantization?", aliases=("PTQ", "QAT", "GPTQ")),
+]
+
+
+@pytest.fixture(scope="module")
+def glossary():
+    return build_glossary(CARDS)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("uses backpropagation through time (BPTT) to learn", [("BPTT", "backpropagation through time")]),
+    ("a mixture-of-experts (MoE) layer", [("MoE", "mixture-of-experts")]),
+    ("Intersection over Union (IoU) measures overlap", [("IoU", "Intersection over Union")]),
+    # not definitions: the words before the brackets do not spell the acronym
+    ("reconstructing masked patches (MAE)", []),
+    ("roles add fine-tuning (LoRA)", []),
+    ("encoder-only (BERT)", []),
+    ("SiLU (Swish) is smooth", []),
+])
+def test_acronyms_are_found_only_where_the_text_spells_them_out(text, expected):
+    assert defined_acronyms(text) == expected
+
+
+def test_a_long_form_is_the_shortest_tail_that_starts_with_the_first_letter():
+    assert long_form("we train a recurrent neural network", "RNN") == "recurrent neural network"
+    assert long_form("nothing to see here", "RNN") is None
+
+
+@pytest.mark.parametrize(("term", "acronym"), [("BPTT", True), ("KV cache", True), ("RoPE", True),
+                                                ("batchnorm", False), ("Adam", False)])
+def test_an_acronym_is_a_word_with_two_capitals(term, acronym):
+    assert is_acronym(term) is acronym
+
+
+def test_an_acronym_expands_to_its_spelled_out_names(glossary):
+    expanded = glossary.expand("what is BPTT")
+    assert expanded.startswith("what is BPTT (")
+    assert "backprop through time" in expanded and "backpropagation through time" in expanded
+
+
+def test_a_question_naming_a_card_by_alias_points_at_that_card(glossary):
+    assert glossary.cards_named("explain BPTT please") == ["coding/bptt"]
+    assert glossary.cards_named("How big does the KV cache get?") == ["architectures/kv-cache"]
+    assert glossary.cards_named("What is a layer?") == []
+
+
+def test_an_acronym_defined_only_in_card_text_still_expands(glossary):
+    assert "mixture-of-experts" in glossary.expand("how does MoE routing work")
+    assert glossary.cards_named("how does MoE routing work") == []  # no card declares it
+
+
+def test_matching_is_whole_word_and_takes_plurals(glossary):
+    assert glossary.cards_named("BPTTs in practice") == ["coding/bptt"]
+    assert glossary.cards_named("the xBPTT thing") == []
+
+
+def test_two_letter_acronyms_match_only_in_capitals(glossary):
+    assert glossary.cards_named("what does BN do at inference") == ["training/batch-norm"]
+    assert glossary.cards_named("what is ln of two") == []
+
+
+def test_sibling_acronyms_of_one_card_do_not_expand_into_each_other(glossary):
+    assert glossary.expand("PTQ or QAT?") == "PTQ or QAT?"
+
+
+def test_words_already_in_the_question_are_not_repeated(glossary):
+    assert glossary.expand("BPTT is backpropagation through time; backprop through time") == \
+        "BPTT is backpropagation through time; backprop through time"
+
+
+def test_the_longer_term_wins_over_the_one_inside_it(glossary):
+    assert glossary.terms_in("How big is the KV cache?") == ["kv cache"]
+
+
+def test_no_cards_means_no_expansion():
+    assert build_glossary([]).expand("what is BPTT") == "what is BPTT"

@@ -1,0 +1,39 @@
+"""Does the best card answer the question, or is it only the closest material we have?
+
+Refusal (`Config.min_relevance`) separates "ours" from "not ours". Between the two sits a question our
+material touches but no card answers ("how does Adagrad handle sparse features?" against the optimizer
+card): answering it as if the card were the answer misleads. `match_of` says which case a ranking is:
+
+- `none`: nothing clears the refusal threshold (the answer declines);
+- `exact`: the top card asks this question: its question chunk is close (question-to-question cosine)
+  and it contains the question's key terms (IDF-weighted coverage, unseen words weighing the most);
+- `closest`: we answer from the top card but say plainly that it is the closest material.
+
+The thresholds (Config.exact_min_question_cosine, Config.exact_min_coverage) were measured by
+bench/retrieval_levers.py --answerability on the golden sets: see the Config comments.
+"""
+
+from __future__ import annotations
+
+from tutor.config import Config
+from tutor.retrieve import Passage
+
+MATCHES = ("exact", "closest", "none")
+
+
+def match_of(passages: list[Passage], config: Config) -> str:
+    """exact | closest | none for a ranking (best first)."""
+    if not passages or passages[0].relevance < config.min_relevance:
+        return "none"
+    top = passages[0]
+    if top.card_id is None:  # a window of a document: material, never a curated answer to this question
+        return "closest"
+    exact = top.question_cosine >= config.exact_min_question_cosine and top.coverage >= config.exact_min_coverage
+    return "exact" if exact else "closest"
+
+
+def closest_notice(passages: list[Passage]) -> str:
+    """The line shown above an answer whose material only comes close to the question."""
+    title = passages[0].title if passages else "our material"
+    return (f"No card answers this exactly; the closest material is “{title}”. "
+            "Check that it covers what you asked.")

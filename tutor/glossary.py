@@ -1,0 +1,145 @@
+"""Acronyms and other names, so "what is BPTT" retrieves "backpropagation through time".
+
+MiniLM barely knows most deep-learning acronyms (the BPTT question scored cosine 0.34 against its own
+card), and BM25 only matches the acronym where a card happens to spell it. Two sources feed the glossary:
+
+- a card's `aliases:` (its acronyms and other names): each alias names that card, and the card's other
+  names are its expansion;
+- acronyms a card defines in passing, "long form (ACRONYM)": the long form is the expansion, found the
+  way Schwartz and Hearst's abbreviation finder does it (the long form starts with the acronym's first
+  letter and contains its letters in order).
+
+At query time `expand` appends the other names of every term the question uses, and `cards_named` says
+which cards the question names by an alias, for the retriever to vote for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from tutor.cards import Card
+
+# "long form (ACR)" where ACR has at least two capitals and no spaces: BPTT, MoE, RoPE, WGAN-GP.
+_DEFINED = re.compile(r"((?:[\w'-]+\s+){0,8}?[\w'-]+)\s+\(([A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*)\)")
+_MAX_EXPANSIONS = 4
+_GLUE = {"of", "the", "and", "for", "to", "in", "on", "a", "an", "with", "by"}
+
+
+def _norm(term: str) -> str:
+    return " ".join(term.lower().split())
+
+
+def long_form(words: str, acronym: str) -> str | None:
+    """The shortest tail of `words` that the acronym abbreviates, or None (Schwartz-Hearst style)."""
+    letters = [c.lower() for c in acronym if c.isalpha()]
+    if len(letters) < 2:
+        return None
+    tokens = words.split()
+    for start in range(len(tokens) - 1, max(-1, len(tokens) - len(letters) - 3), -1):
+        candidate = tokens[start:]
+        if candidate[0][:1].lower() != letters[0]:
+            continue
+        # Every content word starts with one of the acronym's letters, and none is an acronym itself:
+        # "masked patches (MAE)" and "LLM-focused roles add fine-tuning (LoRA)" are not definitions.
+        if any(w.lower() not in _GLUE and (w[:1].lower() not in letters or sum(c.isupper() for c in w) > 1)
+               for w in candidate):
+            continue
+        text = " ".join(candidate).lower()
+        pos = 0
+        for letter in letters:
+            pos = text.find(letter, pos)
+            if pos < 0:
+                break
+            pos += 1
+        else:
+            phrase = " ".join(candidate).strip("'-")
+            return phrase if phrase.lower() != acronym.lower() else None
+    return None
+
+
+def defined_acronyms(text: str) -> list[tuple[str, str]]:
+    """(acronym, long form) for each "long form (ACRONYM)" in a text."""
+    out = []
+    for m in _DEFINED.finditer(text):
+        found = long_form(m.group(1), m.group(2))
+        if found:
+            out.append((m.group(2), found))
+    return out
+
+
+def is_acronym(term: str) -> bool:
+    """BPTT, MoE, RoPE, KV cache, TF-IDF: a word with two or more capitals."""
+    return any(sum(c.isupper() for c in word) >= 2 for word in term.split())
+
+
+def _pattern(term: str) -> re.Pattern[str]:
+    # Two-letter acronyms (BN, LN, KD, LR) match only as written: "ln" is a logarithm, "lr" a variable.
+    # A trailing capital takes a plural: "LLMs", "GRUs".
+    body = re.escape(term).replace(r"\ ", r"[\s-]+")
+    plural = "s?" if term[-1].isupper() else ""
+    flags = 0 if len(term) <= 2 else re.I
+    return re.compile(rf"(?<![\w-]){body}{plural}(?![\w-])", flags)
+
+
+@dataclass
+class Glossary:
+    """Term → its other names, and alias → the cards that declare it."""
+
+    names: dict[str, list[str]] = field(default_factory=dict)  # normalized term -> expansions, in order
+    cards: dict[str, list[str]] = field(default_factory=dict)  # normalized alias -> card ids
+    spelled: dict[str, str] = field(default_factory=dict)  # normalized term -> how a card spells it
+    _patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
+
+    def _add_names(self, term: str, others: Iterable[str]) -> None:
+        key = _norm(term)
+        self.spelled.setdefault(key, term.strip())
+        known = self.names.setdefault(key, [])
+        for other in others:
+            if _norm(other) != key and _norm(other) not in map(_norm, known):
+                known.append(other.strip())
+
+    def terms_in(self, question: str) -> list[str]:
+        """Glossary terms the question uses (normalized), longest first so "KV cache" beats "KV"."""
+        found: list[str] = []
+        for key in sorted(self.spelled, key=len, reverse=True):
+            pattern = self._patterns.get(key)
+            if pattern is None:
+                pattern = self._patterns[key] = _pattern(self.spelled[key])
+            if pattern.search(question) and not any(f" {key} " in f" {longer} " for longer in found):
+                found.append(key)
+        return found
+
+    def expand(self, question: str) -> str:
+        """The question with the other names of each term it uses appended in brackets."""
+        lowered = question.lower()
+        extra: list[str] = []
+        for key in self.terms_in(question):
+            for name in self.names.get(key, [])[:_MAX_EXPANSIONS]:
+                if name.lower() not in lowered and name.lower() not in map(str.lower, extra):
+                    extra.append(name)
+        return f"{question} ({'; '.join(extra)})" if extra else question
+
+    def cards_named(self, question: str) -> list[str]:
+        """Cards whose alias the question uses, in the order the terms were found."""
+        out: list[str] = []
+        for key in self.terms_in(question):
+            out += [c for c in self.cards.get(key, []) if c not in out]
+        return out
+
+
+def build_glossary(cards: Iterable[Card]) -> Glossary:
+    glossary = Glossary()
+    cards = list(cards)
+    for card in cards:
+        for alias in card.aliases:
+            glossary.cards.setdefault(_norm(alias), []).append(card.id)
+            # An acronym expands to the card's spelled-out names; one name does not expand to its
+            # siblings ("PTQ" to "GPTQ, AWQ"), which would pull in whatever else the card mentions.
+            glossary._add_names(alias, [a for a in card.aliases if not is_acronym(a)] if is_acronym(alias) else [])
+    for card in cards:
+        for acronym, phrase in defined_acronyms(f"{card.question}\n{card.answer}"):
+            glossary._add_names(acronym, [phrase])
+            glossary._add_names(phrase, [acronym])
+    return glossary
