@@ -129,6 +129,16 @@ def markdown(figures: dict, table: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def report(figures: dict, out: Path, t_all: float) -> str:
+    figures.update(load_end=load_average(), seconds=time.perf_counter() - t_all,
+                   finished_at=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    figures["table"] = rows(figures)
+    (out / "bench.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    text = markdown(figures, figures["table"])
+    (out / "bench.md").write_text(text, encoding="utf-8")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs, no 1M size (a smoke run)")
@@ -152,13 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             crashed.append(script)
         if part.is_file():
             figures[key] = json.loads(part.read_text(encoding="utf-8"))
-    figures.update(load_end=load_average(), seconds=time.perf_counter() - t_all,
-                   finished_at=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
-    table = rows(figures)
-    figures["table"] = table
-    (out / "bench.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    text = markdown(figures, table)
-    (out / "bench.md").write_text(text, encoding="utf-8")
+        text = report(figures, out, t_all)  # after each script: a stopped run keeps what it measured
     print(text)
     print(f"→ {out / 'bench.json'}, {out / 'bench.md'}")
     if args.all:
