@@ -36,7 +36,7 @@ def _fake_export(folder, files: dict[str, bytes]) -> None:
 def test_a_missing_export_says_run_make_install(tmp_path, monkeypatch):
     from tutor.onnx_embed import OnnxMiniLM
 
-    monkeypatch.setenv("TUTOR_HOME", str(tmp_path))
+    monkeypatch.setenv("TUTOR_EMBEDDER_DIR", str(tmp_path / "onnx"))
     with pytest.raises(ModelNotInstalled) as err:
         OnnxMiniLM()
     assert "make install" in err.value.fix and err.value.exit_code == 2
@@ -45,7 +45,7 @@ def test_a_missing_export_says_run_make_install(tmp_path, monkeypatch):
 def test_a_truncated_file_is_caught_cheaply_and_a_changed_one_by_sha256(tmp_path, monkeypatch):
     from tutor.onnx_export import model_dir, read_manifest
 
-    monkeypatch.setenv("TUTOR_HOME", str(tmp_path))
+    monkeypatch.setenv("TUTOR_EMBEDDER_DIR", str(tmp_path / "onnx"))
     _fake_export(model_dir(), {"model.onnx": b"graph bytes", "tokenizer.json": b"{}"})
     read_manifest(full=True)
     (model_dir() / "model.onnx").write_bytes(b"graph byteZ")  # same size, other content
@@ -60,7 +60,7 @@ def test_a_truncated_file_is_caught_cheaply_and_a_changed_one_by_sha256(tmp_path
 def test_ensure_re_exports_when_the_export_is_corrupt(tmp_path, monkeypatch):
     from tutor import onnx_export
 
-    monkeypatch.setenv("TUTOR_HOME", str(tmp_path))
+    monkeypatch.setenv("TUTOR_EMBEDDER_DIR", str(tmp_path / "onnx"))
     _fake_export(onnx_export.model_dir(), {"model.onnx": b"abc"})
     (onnx_export.model_dir() / "model.onnx").write_bytes(b"abd")
     calls = []
@@ -76,7 +76,7 @@ def test_cli_ask_without_the_export_exits_2_with_the_fix(config, tmp_path, monke
         name = "all-MiniLM-L6-v2"
 
     ingest(config, NamedLikeMiniLM, NamedLikeMiniLM.name, progress=False)
-    monkeypatch.setenv("TUTOR_HOME", str(tmp_path / "empty-home"))
+    monkeypatch.setenv("TUTOR_EMBEDDER_DIR", str(tmp_path / "empty-home"))
     rc = main(["--index", str(config.index_dir), "ask", "--backend", "extractive", "what does softmax do"])
     err = capsys.readouterr().err
     assert rc == 2 and "make install" in err and "Traceback" not in err

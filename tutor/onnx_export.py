@@ -37,7 +37,10 @@ FIX = "make install  (or: python -m tutor.onnx_export)"
 
 
 def model_dir() -> Path:
-    return data_home() / "embedders" / f"{MODEL_NAME}-onnx"
+    """$TUTOR_EMBEDDER_DIR, else $TUTOR_HOME/embedders/all-MiniLM-L6-v2-onnx (tests pin the first so that
+    a test with a private TUTOR_HOME still finds the exported model)."""
+    explicit = os.environ.get("TUTOR_EMBEDDER_DIR")
+    return Path(explicit) if explicit else data_home() / "embedders" / f"{MODEL_NAME}-onnx"
 
 
 def _sha256(path: Path) -> str:
