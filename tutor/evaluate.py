@@ -242,6 +242,11 @@ def evaluate(tutor: TutorLike, files: list[GoldenFile], backend: str = "extracti
     rows = list(records.values())
     grading_rows = [r for _, rs in runs for r in rs if r["set"] == "grading"]
     report = build_report(rows, grading_rows, config, grader)
+    if grading_rows and grader is None and hasattr(tutor, "grader"):  # the rubric grader: evaluate_grading.py
+        from tutor.evaluate_grading import attach_splits, grading_section
+
+        report["grading"] = grading_section(tutor.grader, grading_rows)
+        attach_splits(report)
     report["config"]["seconds"] = round(time.perf_counter() - started, 2)
     return report, rows
 
@@ -287,7 +292,7 @@ def _leaves(d: dict, prefix: str = "") -> dict[str, float]:
 
 
 def _row_flips(old_rows: Path, new_rows: list[dict]) -> list[str]:
-    lines_ = old_rows.read_text(encoding="utf-8").splitlines()
+    lines_ = old_rows.read_text(encoding="utf-8").split("\n")
     old = {(r["file"], r["id"]): r for r in map(json.loads, filter(str.strip, lines_))}
     new = {(r["file"], r["id"]): r for r in new_rows}
     checks: dict[str, Callable[[dict], bool | None]] = {
