@@ -19,7 +19,9 @@ test: install models-test browser postgres
 	$(PY) -m pytest -q
 
 # A stamp keyed on the project files makes a second install a no-op.
+# The ONNX export is checked on every install (sha256, ≈ 0.3 s) and redone when missing or corrupt.
 install: $(VENV)/.installed
+	$(PY) -m tutor.onnx_export
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch first: the CPU wheel; a plain `torch` requirement would pull a multi-GB CUDA build.

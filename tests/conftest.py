@@ -261,6 +261,17 @@ def tutor_fake(built_index: Config):
     return Tutor(built_index, embedder_factory=FakeEmbedder)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _pin_onnx_export_dir():
+    """Tests that give themselves a private TUTOR_HOME still use the ONNX MiniLM `make install` exported."""
+    import os
+
+    from tutor.onnx_export import model_dir
+
+    os.environ.setdefault("TUTOR_EMBEDDER_DIR", str(model_dir()))
+    yield
+
+
 @pytest.fixture
 def fake_minilm(monkeypatch: pytest.MonkeyPatch) -> type[FakeEmbedder]:
     """Make the CLI's real embedder a FakeEmbedder (ingest and the Tutor look it up at call time)."""

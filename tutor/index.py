@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
@@ -23,6 +24,73 @@ from tutor.errors import IndexCorrupt, IndexMissing, IndexStale, IndexWriteFaile
 
 FORMAT_VERSION = 1
 _FILES = ("faiss.index", "chunks.jsonl", "cards.jsonl")
+
+# FAISS index type by size, measured by bench/retrieval_scale.py (synthetic chunks spread around the real
+# MiniLM vectors, real card questions as queries). Exact search is right while it is fast: flat inner
+# product costs ~0.7 ms per query at 10k vectors and ~13 ms at 100k on 2 idle cores (DESIGN.md).
+# Above FLAT_MAX, IVF-Flat: k-means cells (2·√n, trained on 40 vectors per cell, 10 iterations) of which
+# NPROBE are scanned. We measured HNSW (M=32, efConstruction 80) too: ~3 ms and recall@10 0.99 at 100k
+# like IVF, but 3.2x its build CPU (35.6 s vs 11.2 s at 100k, load ≈ 15), paid again on every re-ingest.
+# IVF-Flat keeps the full vectors (exact cosines for BM25-only hits; incremental ingest reads them back
+# through its direct map); IVF-PQ would cut memory 32x at a recall cost that 1M x 384 floats (1.5 GB) do
+# not yet call for.
+FLAT_MAX = 50_000
+NPROBE = 16
+
+
+def query_threads() -> None:
+    """One FAISS thread for searching (TUTOR_FAISS_THREADS overrides).
+
+    A single query split over OpenMP threads waits at a barrier for the slowest; on a busy machine one
+    descheduled thread stalls it: flat 10k went from ~10 ms to ~84 ms p50 with 2 threads at load 15.
+    """
+    import faiss
+
+    faiss.omp_set_num_threads(int(os.environ.get("TUTOR_FAISS_THREADS") or 1))
+
+
+def build_vectors(vectors: np.ndarray, flat_max: int | None = None) -> tuple[object, dict]:
+    """A FAISS inner-product index for `vectors` and its description for the manifest."""
+    import faiss
+
+    flat_max = FLAT_MAX if flat_max is None else flat_max
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n, dim = vectors.shape
+    if n <= flat_max:
+        index = faiss.IndexFlatIP(dim)
+        index.add(vectors)
+        return index, {"type": "flat", "flat_max": flat_max}
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # building is one long batch job: every core helps
+    try:
+        return _build_ivf(vectors, flat_max)
+    finally:
+        query_threads()
+
+
+def _build_ivf(vectors: np.ndarray, flat_max: int) -> tuple[object, dict]:
+    import faiss
+
+    n, dim = vectors.shape
+    nlist = int(2 * math.sqrt(n))
+    index = faiss.index_factory(dim, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
+    faiss.extract_index_ivf(index).cp.niter = 10  # seconds, not minutes, at 1M; recall is in the bench
+    # A fixed-seed sample (FAISS warns below 39 per cell): the same corpus gives the same cells.
+    sample = np.random.default_rng(0).choice(n, min(n, 40 * nlist), replace=False)
+    index.train(vectors[np.sort(sample)])
+    index.add(vectors)
+    tune_vectors(index, {"type": "ivf", "nprobe": NPROBE})
+    return index, {"type": "ivf", "nlist": nlist, "nprobe": NPROBE, "flat_max": flat_max}
+
+
+def tune_vectors(index: object, spec: dict) -> object:
+    """Apply the manifest's search-time settings to a loaded index; IVF gets its direct map for reconstruct."""
+    if spec.get("type") == "ivf":
+        import faiss
+
+        ivf = faiss.extract_index_ivf(index)
+        ivf.nprobe = int(spec.get("nprobe", NPROBE))
+        ivf.make_direct_map()
+    return index
 
 
 def sha256_file(path: Path) -> str:
@@ -100,9 +168,8 @@ def _write_files(
     """Every index file into `scratch`; nothing outside it is touched, so a failure here harms nothing."""
     import faiss
 
-    flat = faiss.IndexFlatIP(vectors.shape[1])
-    flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(flat, str(scratch / "faiss.index"))
+    built, vector_index = build_vectors(vectors)
+    faiss.write_index(built, str(scratch / "faiss.index"))
     with open(scratch / "chunks.jsonl", "w", encoding="utf-8") as fh:
         for c in chunks:
             fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
@@ -114,6 +181,7 @@ def _write_files(
         "embed_model": embed_model,
         "dim": int(vectors.shape[1]),
         "normalized": True,
+        "vector_index": vector_index,
         "chunker": chunker_settings(config),
         "corpus_sha256": dict(sorted(source_hashes.items())),
         "n_chunks": len(chunks),
@@ -181,7 +249,8 @@ def load_index(path: Path, config: Config, embed_model: str, dim: int | None = N
     import faiss
 
     try:
-        vectors = faiss.read_index(str(path / "faiss.index"))
+        query_threads()
+        vectors = tune_vectors(faiss.read_index(str(path / "faiss.index")), manifest.get("vector_index") or {})
         # split("\n"), not splitlines(): a text holding U+2028 or NEL is one JSON line, not two
         chunks = [Chunk(**json.loads(ln)) for ln in (path / "chunks.jsonl").read_text("utf-8").split("\n") if ln]
         cards = [Card.from_dict(json.loads(ln)) for ln in (path / "cards.jsonl").read_text("utf-8").split("\n") if ln]

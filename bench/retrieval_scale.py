@@ -1,0 +1,211 @@
+"""Retrieval at 10k / 100k / 1M synthetic chunks: FAISS (the type tutor.index picks by size) beside flat,
+recall@10 of the picked index against flat, BM25 (bm25s) build time and memory, and the warm p50 / p95 of
+the whole hybrid search (FAISS + BM25 + fusion + card collapse + relevance) as `Retriever.search` runs it.
+
+Synthetic corpus: each vector is a real MiniLM chunk vector from index/ plus half of another plus noise
+(random unit vectors have no neighbourhoods, which makes any approximate index look worse than on real
+text); each text is 120 words drawn from the cards' own word frequencies, so BM25 sees a real
+vocabulary. Queries are the cards' real questions, embedded once with the ONNX MiniLM (the query
+embedding is timed on its own: it does not depend on the corpus size).
+
+The full `Retriever` keeps a set of words per chunk for its relevance signal; at 1M that table alone
+would take several GB, so by default 1M is measured by components (FAISS, BM25) only — see the report.
+
+    python bench/retrieval_scale.py [--sizes 10000 100000 1000000] [--queries 50] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, load_average, pct_ms, write_json  # noqa: E402
+
+DIM = 384
+WORDS = 120
+FULL_RETRIEVER_MAX = 200_000  # above this the Retriever's per-chunk word sets do not fit comfortably
+
+
+class Precomputed:
+    """Query embedder that looks vectors up: isolates the index-size-dependent cost."""
+
+    name, dim = "precomputed", DIM
+
+    def __init__(self, table: dict[str, np.ndarray]) -> None:
+        self.table = table
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return np.vstack([self.table[t] for t in texts])
+
+
+def base_vectors() -> np.ndarray:
+    import faiss
+
+    path = ROOT / "index" / "faiss.index"
+    if path.is_file():
+        index = faiss.read_index(str(path))
+        return index.reconstruct_n(0, index.ntotal)
+    vecs = np.random.default_rng(7).standard_normal((500, DIM)).astype(np.float32)
+    return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+
+def synthetic_vectors(base: np.ndarray, n: int, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, DIM), dtype=np.float32)
+    for start in range(0, n, 100_000):  # in slices: 1M at once would need three 1.5 GB temporaries
+        m = min(100_000, n - start)
+        v = base[rng.integers(0, len(base), m)] + 0.5 * base[rng.integers(0, len(base), m)]
+        v += rng.standard_normal((m, DIM)).astype(np.float32) * (0.7 / np.sqrt(DIM))
+        out[start : start + m] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return out
+
+
+def vocabulary() -> tuple[list[str], np.ndarray]:
+    import bm25s
+
+    from tutor.cards import load_cards
+
+    cards = load_cards(ROOT / "corpus" / "cards")
+    tok = bm25s.tokenize([c.answer for c in cards], stopwords="en", show_progress=False, return_ids=False)
+    counts = Counter(w for doc in tok for w in doc)
+    words = list(counts)
+    p = np.array([counts[w] for w in words], dtype=np.float64)
+    return words, p / p.sum()
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_size(n: int, base: np.ndarray, words: list[str], p: np.ndarray, queries: list[str],
+                 qvecs: np.ndarray, full: bool) -> dict:
+    import bm25s
+    import faiss
+
+    from tutor.chunk import Chunk
+    from tutor.config import Config
+    from tutor.index import Index, build_vectors
+    from tutor.retrieve import Retriever
+
+    row: dict = {"chunks": n, "load_avg_start": load_average()}
+    vecs = synthetic_vectors(base, n)
+    t0, c0 = time.perf_counter(), time.process_time()
+    index, spec = build_vectors(vecs)
+    row.update(index_type=spec["type"], index_spec=spec, build_s=time.perf_counter() - t0,
+               build_cpu_s=time.process_time() - c0)
+    flat = index if spec["type"] == "flat" else faiss.IndexFlatIP(DIM)
+    if flat is not index:
+        flat.add(vecs)
+    del vecs
+    exact_ms, approx_ms, recall = [], [], []
+    for q in qvecs:
+        t0 = time.perf_counter()
+        _, want = flat.search(q[None, :], 10)
+        exact_ms.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        _, got = index.search(q[None, :], 10)
+        approx_ms.append(time.perf_counter() - t0)
+        recall.append(len(set(want[0]) & set(got[0])) / 10)
+    row.update(flat_p50_ms=pct_ms(exact_ms, 50), dense_p50_ms=pct_ms(approx_ms, 50),
+               recall_at_10=float(np.mean(recall)))
+    if flat is not index:
+        del flat
+
+    ids = np.random.default_rng(2).choice(len(words), size=(n, WORDS), p=p).astype(np.int32)
+    t0 = time.perf_counter()
+    bm25 = bm25s.BM25()
+    rss0 = rss_mb()
+    bm25.index(bm25s.tokenization.Tokenized(ids=ids.tolist(), vocab={w: i for i, w in enumerate(words)}),
+               show_progress=False)
+    row["bm25_build_s"] = time.perf_counter() - t0
+    row["bm25_mb"] = sum(a.nbytes for a in bm25.scores.values() if hasattr(a, "nbytes")) / 2**20
+    row["bm25_build_rss_growth_mb"] = max(rss_mb() - rss0, 0.0)
+    sparse_ms = []
+    for q in queries:
+        t0 = time.perf_counter()
+        bm25.retrieve(bm25s.tokenize([q], stopwords="en", show_progress=False), k=50, show_progress=False)
+        sparse_ms.append(time.perf_counter() - t0)
+    row["bm25_p50_ms"] = pct_ms(sparse_ms, 50)
+
+    if full:
+        vocab = np.array(words, dtype=object)
+        chunks = [Chunk(f"syn/{i}", "synthetic.txt", None, f"section {i // 20}", "", " ".join(vocab[ids[i]]),
+                        160, "document") for i in range(n)]
+        del ids
+        retriever = Retriever(Index({"dim": DIM, "n_chunks": n}, index, chunks, {}, Path("synthetic")),
+                              Precomputed(dict(zip(queries, qvecs, strict=True))), Config())
+        retriever._bm25 = bm25  # the same BM25 as above, built from ids instead of re-tokenizing 120M words
+        rss0 = rss_mb()
+        t0 = time.perf_counter()
+        retriever.search(queries[0], 5)  # builds the lexical table once per process
+        row["first_search_s"] = time.perf_counter() - t0
+        row["lexical_table_rss_growth_mb"] = max(rss_mb() - rss0, 0.0)
+        times = []
+        for q in queries:
+            t0 = time.perf_counter()
+            retriever.search(q, 5)
+            times.append(time.perf_counter() - t0)
+        row.update(search_p50_ms=pct_ms(times, 50), search_p95_ms=pct_ms(times, 95))
+    else:
+        row["search_p50_ms"] = None
+        row["components_p50_ms"] = row["dense_p50_ms"] + row["bm25_p50_ms"]
+    row["load_avg_end"] = load_average()
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--json", default=None, metavar="OUT")
+    args = parser.parse_args(argv)
+
+    from tutor.cards import load_cards
+    from tutor.embed import MiniLMEmbedder
+    from tutor.index import query_threads
+
+    query_threads()  # what load_index does for every real query process
+
+    cards = load_cards(ROOT / "corpus" / "cards")
+    questions = sorted({q for c in cards for q in (c.question, *c.also_asked)})
+    queries = random.Random(1).sample(questions, min(args.queries, len(questions)))
+    embedder = MiniLMEmbedder()
+    embedder.encode(["warm up"])
+    embed_ms = []
+    for q in queries:
+        t0 = time.perf_counter()
+        embedder.encode([q])
+        embed_ms.append(time.perf_counter() - t0)
+    qvecs = embedder.encode(queries)
+    base = base_vectors()
+    words, p = vocabulary()
+    figures = {"query_embed_p50_ms": pct_ms(embed_ms, 50), "embedder": type(embedder).__name__,
+               "queries": len(queries), "sizes": []}
+    print(f"retrieval_scale — {len(queries)} real questions, k=5; query embedding ({type(embedder).__name__}) "
+          f"p50 {figures['query_embed_p50_ms']:.1f} ms")
+    print(f"  {'chunks':>8} {'index':>5} {'build s':>7} {'recall@10':>9} {'flat ms':>7} {'dense ms':>8} "
+          f"{'bm25 ms':>7} {'bm25 MB':>7} {'search p50':>10} {'p95':>6} {'load':>5}")
+    for n in args.sizes:
+        row = measure_size(n, base, words, p, queries, qvecs, full=n <= FULL_RETRIEVER_MAX)
+        figures["sizes"].append(row)
+        search = f"{row['search_p50_ms']:10.1f} {row['search_p95_ms']:6.1f}" if row["search_p50_ms"] is not None \
+            else f"{'~' + format(row['components_p50_ms'], '.1f'):>10} {'':>6}"
+        print(f"  {n:>8} {row['index_type']:>5} {row['build_s']:7.1f} {row['recall_at_10']:9.3f} "
+              f"{row['flat_p50_ms']:7.1f} {row['dense_p50_ms']:8.2f} {row['bm25_p50_ms']:7.1f} {row['bm25_mb']:7.0f} "
+              f"{search} {row['load_avg_end']:5.1f}", flush=True)
+    print("  (search = Retriever.search: FAISS + BM25 + fusion + collapse + relevance; ~ = FAISS + BM25 only)")
+    write_json(args.json, figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

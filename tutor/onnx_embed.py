@@ -1,0 +1,100 @@
+"""all-MiniLM-L6-v2 on onnxruntime + tokenizers: the same vectors as sentence-transformers, without torch.
+
+Importing torch and sentence-transformers costs seconds and ~600 MB per process; a CLI query needs one
+vector. The ONNX graph is exported once by `make install` (tutor/onnx_export.py); here we tokenize with
+the model's own tokenizer.json (truncated at 256 word pieces, as sentence-transformers does), run the
+encoder, mean-pool over real tokens and L2-normalize. tests/test_onnx_embed.py checks cosine ≥ 0.999
+against sentence-transformers on fixed sentences.
+
+`variant="int8"` runs the dynamically quantized copy. Its vectors differ slightly from fp32, so it has
+its own `name`: an index built with one cannot be silently searched with the other.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from tutor.onnx_export import FILES, MAX_SEQ_LENGTH, MODEL_NAME, TOKENIZER, model_dir, read_manifest
+
+
+def _threads() -> int:
+    # onnxruntime's default pool size is every core; TUTOR_EMBED_THREADS caps it beside a busy LLM server.
+    return int(os.environ.get("TUTOR_EMBED_THREADS") or min(os.cpu_count() or 1, 4))
+
+
+class OnnxMiniLM:
+    """Embedder protocol: `name`, `dim`, `encode(texts) -> (n, 384) float32`, rows L2-normalized."""
+
+    name = MODEL_NAME
+    dim = 384
+
+    def __init__(self, variant: str = "fp32", batch_size: int = 32, show_progress: bool = False) -> None:
+        if variant not in FILES:
+            raise ValueError(f"unknown ONNX variant {variant!r}; known: {sorted(FILES)}")
+        folder = model_dir()
+        read_manifest(folder)  # raises ModelNotInstalled with "make install" when absent
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        if variant != "fp32":
+            self.name = f"{MODEL_NAME}-{variant}"
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = _threads()
+        options.inter_op_num_threads = 1
+        # Spinning workers burn a core waiting for work; on a shared 2-core machine that core is someone's.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3  # warnings about unused initializers are noise in a CLI
+        self._session = ort.InferenceSession(str(folder / FILES[variant]), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
+        # The shipped tokenizer.json pads and truncates at 128; sentence-transformers uses 256, no fixed pad.
+        self._tokenizer.enable_truncation(MAX_SEQ_LENGTH)
+        self._tokenizer.no_padding()
+        self.batch_size = batch_size
+        self.show_progress = show_progress
+
+    def _batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        (hidden,) = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Longest first in batches of similar length: padding is wasted work (sentence-transformers does
+        # the same sort); rows go back to the caller's order at the end.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            out[rows] = self._batch([texts[i] for i in rows])
+        return out
+
+    def word_pieces(self, text: str) -> int:
+        # Untruncated count: callers ask how much of a chunk the model would cut off.
+        tokenizer = self._tokenizer
+        tokenizer.no_truncation()
+        try:
+            return len(tokenizer.encode(text).ids)
+        finally:
+            tokenizer.enable_truncation(MAX_SEQ_LENGTH)
+
+
+class OnnxMiniLMInt8(OnnxMiniLM):
+    """The int8 copy as a class, so it can be named by TUTOR_EMBEDDER=onnx-int8 and used as a factory."""
+
+    name = f"{MODEL_NAME}-int8"
+
+    def __init__(self, batch_size: int = 32, show_progress: bool = False) -> None:
+        super().__init__("int8", batch_size, show_progress)
