@@ -45,7 +45,10 @@ def parse_variant(text: str, base: Config) -> tuple[str, Config]:
     for pair in filter(None, settings.split(",")):
         key, value = pair.split("=")
         kind = type(getattr(base, key))
-        changes[key] = bool(int(value)) if kind is bool else kind(value)
+        if kind is tuple:  # rerank_weights=0.7/1.2/0.8
+            changes[key] = tuple(float(x) for x in value.split("/"))
+        else:
+            changes[key] = bool(int(value)) if kind is bool else kind(value)
     return name, base.with_(**changes)
 
 

@@ -52,7 +52,9 @@ def random_case(seed: int, tmp_path):
     texts = [" ".join(pyrng.choices(WORDS, k=pyrng.randint(3, 12))) for _ in range(n)]
     vectors = unit_rows(rng, n, 16)
     qvec = unit_rows(rng, 1, 16)[0]
-    config = Config(index_dir=tmp_path, sources=(), k=pyrng.randint(1, 8), rrf_k=pyrng.choice([1, 10, 60]))
+    # The fusion stage alone: card-level re-ranking (tested below) would reorder by more than RRF.
+    config = Config(index_dir=tmp_path, sources=(), k=pyrng.randint(1, 8), rrf_k=pyrng.choice([1, 10, 60]),
+                    rerank_weights=(0.0, 0.0, 0.0))
     retriever = Retriever(doc_index(texts, vectors, tmp_path), FixedEmbedder(qvec), config)
     cosines = vectors @ qvec
     dense_rank = {int(i): r + 1 for r, i in enumerate(np.argsort(-cosines))}

@@ -41,17 +41,21 @@ class Config:
     chunk_tokens: int = 256
     chunk_overlap: int = 40
     k: int = 5
-    rrf_k: int = 60
+    rrf_k: int = 10
     # RRF votes from document windows (the captured article, user files) are scaled by this, so a
     # curated card wins a near-tie: its answer is complete and reviewed, a window is a fragment.
     document_weight: float = 0.8
     bm25_weight: float = 1.0  # 0.6 and 0.3 lost 2 golden hits@5 each (277 questions)
     # Ranking levers of issue 13, measured with bench/retrieval_levers.py (figures in the docstring there).
     expand_aliases: bool = True  # append a glossary term's other names ("BPTT" → backpropagation through time)
+    glossary_max_cards: int = 3  # terms more cards use than this (CNN, LLM) are neither expanded nor voted for
     alias_weight: float = 1.0  # an RRF vote at rank 1 for each card whose alias the question uses
     question_weight: float = 1.0  # votes from a card's question chunk (question, also_asked, aliases)
-    card_sum_weight: float = 0.0  # share of a card's other chunks' votes added to its best chunk's
-    prior_weight: float = 0.0  # in a conversation, a vote at rank 1 for the previous turn's card
+    # Card-level re-ranking of the best `rerank_pool` fused candidates: fused score / the best one's, plus
+    # these weights times (best cosine, coverage of the query's words by the card, question cosine).
+    rerank_pool: int = 20
+    rerank_weights: tuple[float, float, float] = (0.5, 1.0, 0.6)
+    prior_weight: float = 1.0  # in a conversation, a vote at rank 1 for the previous turn's card
     # Refusal: a top passage's `relevance` below this means "outside our material". Measured by
     # bench/calibrate_refusal.py on corpus/golden (277 in-scope questions, 52 out of scope): in-scope top
     # relevance p5 0.324 / p10 0.356, out-of-scope p90 0.303 / p95 0.308 / max 0.401. The threshold that
