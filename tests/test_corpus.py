@@ -58,8 +58,45 @@ def _grams(text: str, n: int = 10) -> set[tuple[str, ...]]:
 @pytest.mark.skipif(not SEED_ARTICLE.is_file(), reason="the source article (../shared/seed/article.txt) is absent")
 def test_no_card_shares_ten_consecutive_words_with_the_article(cards):
     article = _grams(SEED_ARTICLE.read_text(encoding="utf-8"))
-    copied = [c.id for c in cards if _grams(f"{c.question} {c.answer}") & article]
+    copied = [c.id for c in cards if _grams(" ".join((c.question, c.answer, *c.misconceptions))) & article]
     assert not copied, f"cards copying the article: {copied}"
+
+
+def test_most_cards_list_two_to_four_misconceptions(cards):
+    """The grader's bug library: career cards may have fewer, every other topic mostly 2-4."""
+    assert all(len(c.misconceptions) <= 4 for c in cards)
+    technical = [c for c in cards if c.topic != "career"]
+    covered = [c for c in technical if 2 <= len(c.misconceptions) <= 4]
+    assert len(covered) >= 0.85 * len(technical), f"{len(covered)}/{len(technical)} cards have 2-4 misconceptions"
+
+
+def test_misconceptions_are_wrong_beliefs_not_copies_of_the_card(cards):
+    """A misconception that equals a key point or sits in the answer would mark right answers wrong."""
+    problems = []
+    for c in cards:
+        points = {p.point.lower().strip(" .") for p in c.key_points}
+        body = " ".join(c.answer.lower().split())
+        if len({m.lower() for m in c.misconceptions}) != len(c.misconceptions):
+            problems.append(f"{c.id}: duplicate misconception")
+        for m in c.misconceptions:
+            text = m.lower().strip(" .")
+            if text in points or text in body:
+                problems.append(f"{c.id}: `{m}` copies the card")
+            if not 3 <= len(m.split()) <= 30 or "\n" in m or m.rstrip().endswith("?"):
+                problems.append(f"{c.id}: `{m}` is not one plain statement")
+    assert not problems, "\n".join(problems)
+
+
+def test_misconceptions_are_the_last_front_matter_field():
+    """Kept last so branches that add fields earlier in the same card files merge cleanly."""
+    misplaced = []
+    for path in sorted(CARDS.rglob("*.md")):
+        lines = path.read_text(encoding="utf-8").split("\n")
+        end = lines.index("---", 1)
+        starts = [i for i, line in enumerate(lines[:end]) if line.startswith("misconceptions:")]
+        if starts and not all(line.startswith("  - ") for line in lines[starts[0] + 1 : end]):
+            misplaced.append(str(path.relative_to(CARDS)))
+    assert not misplaced, misplaced
 
 
 def test_golden_questions_are_well_formed(cards):
@@ -90,7 +127,9 @@ def test_golden_questions_use_other_wording_than_the_cards(cards):
 
 def test_out_of_scope_and_grading_sets_are_well_formed(cards):
     oos = rows("out_of_scope.jsonl")
-    assert len(oos) >= 30 and all(set(r) == {"id", "question"} for r in oos)
+    # `kind` is optional: "uncovered-dl" marks deep-learning questions no card answers ("closest material" tests).
+    assert len(oos) >= 30 and all(set(r) - {"kind", "split"} == {"id", "question"} for r in oos)
+    assert {r.get("kind", "unrelated") for r in oos} <= {"unrelated", "uncovered-dl"}
     grading = rows("grading.jsonl")
     assert len(grading) >= 90
     labels = [g["label"] for g in grading]
@@ -101,3 +140,67 @@ def test_out_of_scope_and_grading_sets_are_well_formed(cards):
         assert 0 <= lo <= hi <= 10 and g["answer"] is not None and g["reference"].strip()
     all_ids = [r["id"] for r in oos + grading + rows("questions.jsonl")]
     assert len(all_ids) == len(set(all_ids))
+
+
+# What kind of answer each golden grading row is, so `tutor eval` can report per kind and the grader's
+# weak spots show (fluent wrong answers and keyword soup are where similarity-based graders fail).
+GRADING_CATEGORIES = {
+    "complete": "covers the card's main points correctly",
+    "terse-right": "short but right on the core points",
+    "partial-missing": "right as far as it goes, but leaves out main points",
+    "keyword-soup": "a list of the right terms with no statements",
+    "fluent-wrong": "confident, well-written and wrong on the core",
+    "misconception": "built on, or containing, a typical wrong belief",
+    "negation": "reversed or swapped claims (does not / decreases / A is B's role)",
+    "manipulation": "text addressed to the grader asking for marks",
+    "idk-empty": "I don't know, a shrug, or next to nothing",
+    "off-topic": "answers some other question",
+    "padded": "long and fluent but thin on content",
+    "mixed": "a right core plus one wrong core claim",
+}
+# A band must sit where its label says: correct is a score >= 7, partial 3-7, incorrect < 3. Bands may
+# lean one point past a boundary (a weak partial at 2-4) but their centre must fall inside the label's range.
+LABEL_RANGES = {"correct": (7.0, 10.0), "partial": (3.0, 7.0), "incorrect": (0.0, 3.0)}
+
+
+def test_every_graded_answer_has_a_known_category_and_card(cards):
+    ids = {c.id for c in cards}
+    problems = []
+    for g in rows("grading.jsonl"):
+        if set(g) - {"split"} != {"id", "card_id", "question", "reference", "answer", "label", "score_band", "category"}:
+            problems.append(f"{g['id']}: fields {sorted(g)}")
+        if g.get("category") not in GRADING_CATEGORIES:
+            problems.append(f"{g['id']}: unknown category {g.get('category')!r}")
+        if g.get("card_id") not in ids:
+            problems.append(f"{g['id']}: unknown card {g.get('card_id')!r}")
+        if not g["question"].strip():
+            problems.append(f"{g['id']}: empty question")
+    assert not problems, "\n".join(problems)
+
+
+def test_grading_labels_agree_with_their_score_bands():
+    problems = []
+    for g in rows("grading.jsonl"):
+        lo, hi = g["score_band"]
+        low, high = LABEL_RANGES[g["label"]]
+        centre = (lo + hi) / 2
+        inside = low <= centre < high or (g["label"] == "correct" and centre == high)
+        if not (1 <= hi - lo <= 3 and inside and lo >= low - 1 and hi <= high + 1):
+            problems.append(f"{g['id']}: {g['label']} with band {g['score_band']}")
+        if g["label"] == "correct" and lo < 7:
+            problems.append(f"{g['id']}: a correct answer's band must start at 7 or above")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_grading_category_has_at_least_five_rows():
+    counts = {c: 0 for c in GRADING_CATEGORIES}
+    for g in rows("grading.jsonl"):
+        counts[g["category"]] += 1
+    assert all(n >= 5 for n in counts.values()), counts
+
+
+@pytest.mark.skipif(not SEED_ARTICLE.is_file(), reason="the source article (../shared/seed/article.txt) is absent")
+def test_no_graded_answer_or_reference_copies_the_article():
+    article = _grams(SEED_ARTICLE.read_text(encoding="utf-8"))
+    copied = [g["id"] for g in rows("grading.jsonl") if _grams(f"{g['answer']} {g['reference']}") & article]
+    assert not copied, f"graded rows copying the article: {copied}"

@@ -14,7 +14,7 @@ from tutor.answer import Answer, Citation
 from tutor.cli import main
 from tutor.errors import CorpusError
 from tutor.metrics import content_words
-from tutor.report import NOT_EVALUATED, write_report
+from tutor.report import NOT_EVALUATED, headline, write_report
 from tutor.retrieve import Passage
 
 KB = {
@@ -91,6 +91,16 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 def golden(tmp_path: Path) -> list[Path]:
     return [write_jsonl(tmp_path / "questions.jsonl", QUESTIONS), write_jsonl(tmp_path / "oos.jsonl", OOS),
             write_jsonl(tmp_path / "grading.jsonl", GRADING)]
+
+
+def test_uncovered_dl_rows_are_reported_apart_from_the_refusal_recall(tmp_path):
+    uncovered = {"id": "o3", "question": "dropout regularizer paper history", "kind": "uncovered-dl"}
+    paths = [write_jsonl(tmp_path / "questions.jsonl", QUESTIONS),
+             write_jsonl(tmp_path / "oos.jsonl", [*OOS, uncovered])]
+    report, _ = ev.evaluate(FakeTutor(), ev.load_golden(paths), k=5)
+    f = report["refusal"]
+    assert f["n_out_of_scope"] == 2 and f["recall"] == 1.0  # the answered DL question does not dilute it
+    assert f["n_uncovered"] == 1 and f["uncovered_declined"] == 0.0
 
 
 def test_rows_are_classified_by_shape(golden):
@@ -209,15 +219,78 @@ def test_invalid_citations_and_unsupported_sentences_are_counted():
     assert scored["coverage"] == 0.5 and scored["answer_missed"] == ["regularizer"]
 
 
+def with_splits(paths: list[Path]) -> list[Path]:
+    """The golden files with every other row in `test` (conversations do not cross in these sets)."""
+    for path in paths:
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        write_jsonl(path, [{**r, "split": ("dev", "test")[i % 2]} for i, r in enumerate(rows)])
+    return paths
+
+
 def test_the_gate_file_names_metrics_the_report_has(golden):
     gate = json.loads(ev.GATE_FILE.read_text())
-    report, _ = ev.evaluate(FakeTutor(), ev.load_golden(golden), k=gate.get("k", 5))
+    assert gate["split"] == "test" and all(key.startswith("splits.test.") for key in gate["thresholds"])
+    report, _ = ev.evaluate(FakeTutor(), ev.load_golden(with_splits(golden)), k=gate.get("k", 5))
     assert ev.check_gate(report, gate) == []
-    report["refusal"]["false_refusal_rate"] = 0.9
-    report["retrieval"].pop(f"hit_at_{gate.get('k', 5)}")
+    report["splits"]["test"]["refusal"]["false_refusal_rate"] = 0.9
+    report["splits"]["test"]["retrieval"].pop(f"hit_at_{gate.get('k', 5)}")
     failures = ev.check_gate(report, gate)
     assert any("false_refusal_rate" in f and "above" in f for f in failures)
     assert any("missing" in f for f in failures)
+
+
+def test_the_gate_file_margins_are_even_and_its_measured_values_current():
+    """Every threshold sits margin_rows rows' worth (give or take rounding) from its measured value."""
+    gate = json.loads(ev.GATE_FILE.read_text())
+    assert gate["thresholds"] and set(gate["thresholds"]) == set(gate["measured"])
+    for key, bound in gate["thresholds"].items():
+        measured = gate["measured"][key]
+        slack = abs(measured["value"] - next(iter(bound.values())))
+        assert slack <= (gate["margin_rows"] + 0.5) / measured["n"], key  # a stale or hand-widened bar fails
+
+
+def test_each_split_is_reported_beside_the_whole(golden, capsys):
+    report, rows = ev.evaluate(FakeTutor(), ev.load_golden(with_splits(golden)))
+    assert {r["split"] for r in rows} == {"dev", "test"}
+    dev, test = report["splits"]["dev"], report["splits"]["test"]
+    assert (dev["n_questions"], test["n_questions"], dev["n_out_of_scope"], test["n_out_of_scope"]) == (2, 1, 1, 1)
+    assert test["retrieval"]["n"] == 1 and test["refusal"]["recall"] == 1.0 and "worst" not in test["retrieval"]
+    assert dev["grading"]["status"] == NOT_EVALUATED and dev["n_grading"] == 1 and test["n_grading"] == 0
+    text = headline(report)
+    assert "dev (2 q, 1 oos)" in text and "test (1 q, 1 oos)" in text
+
+
+def test_write_gate_sets_thresholds_from_the_test_split_so_a_few_rows_fail_it(tmp_path, monkeypatch, capsys):
+    import tutor.tutor
+    from tutor.gate import gate_from_report
+
+    rows = [{"id": f"q{i}", "question": "What is dropout?", "card_id": "training/dropout",
+             "key_points": [["zeroes"]], "split": ("dev", "test")[i % 2]} for i in range(100)]
+    oos = [{"id": f"o{i}", "question": f"How do I boil egg number {i}?", "split": ("dev", "test")[i % 2]}
+           for i in range(40)]
+    golden = [write_jsonl(tmp_path / "q.jsonl", rows), write_jsonl(tmp_path / "o.jsonl", oos)]
+    monkeypatch.setattr(tutor.tutor, "Tutor", lambda config: FakeTutor())
+    args = [a for p in golden for a in ("--golden", str(p))] + ["--out", str(tmp_path / "run")]
+    assert main(["eval", *args, "--write-gate", str(tmp_path / "gate.json")]) == 0
+    gate = json.loads((tmp_path / "gate.json").read_text())
+    assert gate["thresholds"]["splits.test.retrieval.hit_at_5"] == {"min": 0.96}  # 1.0 - 2/50
+    assert gate["thresholds"]["splits.test.refusal.recall"] == {"min": 0.9}  # 1.0 - 2/20
+    assert gate["thresholds"]["splits.test.refusal.false_refusal_rate"] == {"max": 0.04}
+    assert gate["measured"]["splits.test.retrieval.hit_at_5"]["n"] == 50
+    assert main(["eval", *args, "--gate", str(tmp_path / "gate.json")]) == 0
+
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    test = report["splits"]["test"]
+    test["retrieval"]["hit_at_5"] = 1.0 - 2 / 50  # two questions lost: inside the margin
+    test["refusal"]["recall"] = 1.0 - 2 / 20
+    assert ev.check_gate(report, gate) == []
+    test["retrieval"]["hit_at_5"] = 1.0 - 3 / 50  # three: a regression, and CI says which metric
+    test["refusal"]["false_refusal_rate"] = 3 / 50
+    failures = ev.check_gate(report, gate)
+    assert len(failures) == 2 and "hit_at_5" in failures[0] and "false_refusal_rate" in failures[1]
+    report.pop("splits")
+    with pytest.raises(ev.UserError, match="assign-splits"):
+        gate_from_report(report)
 
 
 def test_user_errors_exit_1_with_a_message_not_a_traceback(tmp_path, capsys):

@@ -30,6 +30,43 @@ def test_a_key_point_is_covered_by_any_alternative_case_insensitively():
     assert m.missed_points([["gamma"], ["beta"]], "beta only") == ["gamma"]
 
 
+@pytest.mark.parametrize(("alternative", "text"), [
+    ("KL", "the weakly supervised model"),      # inside a word
+    ("RNN", "a BiRNN reads both ways"),          # the end of a word
+    ("gate", "an API gateway"),                  # a short word continued
+    ("mean", "a meaningful result"),
+    ("ReLU", "a PReLU layer"),
+])
+def test_a_short_alternative_must_be_a_whole_word(alternative, text):
+    assert alternative.lower() in text.lower()  # the old substring rule counted it as covered
+    assert not m.point_covered([alternative], text)
+
+
+@pytest.mark.parametrize(("alternative", "text"), [
+    ("KL", "minimize the KL divergence"),
+    ("KL", "a penalty (KL) on the posterior"),
+    ("GPU", "trained on eight GPUs"),            # short ones keep their plural
+    ("bias", "weights and biases"),
+    ("normaliz", "layer normalization helps"),   # longer alternatives may be stems
+    ("[CLS]", "the [CLS] token"),                # edges that are not letters bring their own boundary
+    ("f'(z)", "times f'(z) at each layer"),
+    ("pre-trained", "a pre-trained encoder"),
+])
+def test_a_whole_word_plural_or_stem_is_covered(alternative, text):
+    assert m.point_covered([alternative], text)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_word_boundary_matching_is_never_looser_than_substring_matching(seed):
+    rng = random.Random(seed)
+    text = "".join(rng.choice(["kl", "weak", "ly ", " ", "gate", "way", "s", "-", "norm", "al", "."])
+                   for _ in range(40))
+    for alt in ("kl", "gate", "norm", "normal", "ways", "al"):
+        if m.point_covered([alt], text):
+            assert alt in text
+    assert m.point_covered([text.strip(" .-")], text) or not text.strip(" .-")
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_more_text_never_lowers_coverage_and_hit_implies_full_recall(seed):
     rng = random.Random(seed)

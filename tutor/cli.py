@@ -146,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", default=None, metavar="OLD/report.json",
                    help="print what got better or worse than an earlier run")
     p.add_argument("--gate", default=None, metavar="FILE", help="exit 1 when thresholds in FILE are crossed")
+    p.add_argument("--write-gate", nargs="?", const=True, default=None, metavar="FILE",
+                   help="write the gate (default eval_gate.json) from this run's test split, with a margin")
+    p.add_argument("--assign-splits", action="store_true",
+                   help="give golden rows without a `split` one (dev/test, stratified) and exit")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 

@@ -26,8 +26,10 @@ from tutor.answer import Answer
 from tutor.batch import conversation_order, read_jsonl
 from tutor.config import REPO_ROOT, Config
 from tutor.errors import CorpusError, UserError
-from tutor.report import GRADE_LABELS, Grader, build_report, lookup
+from tutor.gate import check_gate
+from tutor.report import GRADE_LABELS, Grader, build_report
 from tutor.retrieve import Passage
+from tutor.split import SPLITS
 
 GOLDEN_DIR = REPO_ROOT / "corpus" / "golden"
 GATE_FILE = REPO_ROOT / "eval_gate.json"
@@ -96,6 +98,8 @@ def load_golden(paths: Iterable[Path]) -> list[GoldenFile]:
         rows = read_jsonl(path)
         for row in rows:
             row["set"] = classify(row, f"{path}: row `{row['id']}`")
+            if "split" in row and row["split"] not in SPLITS:
+                raise CorpusError(f"{path}: row `{row['id']}`: `split` must be one of {', '.join(SPLITS)}")
             row["file"] = path.name
             if row["set"] == "question":
                 row.setdefault("kind", "followup" if row.get("previous") else "direct")
@@ -199,7 +203,7 @@ def evaluate(tutor: TutorLike, files: list[GoldenFile], backend: str = "extracti
     started = time.perf_counter()
     runs = select(files, limit)
     asked = [[r for r in rows if r["set"] != "grading"] for _, rows in runs]
-    fields = ("id", "file", "set", "kind", "topic", "card_id", "question")
+    fields = ("id", "file", "set", "split", "kind", "topic", "card_id", "question")
     records = {(r["file"], r["id"]): {key: r.get(key) for key in fields} for rows in asked for r in rows}
     t0 = time.perf_counter()
     tutor.retrieve("What is a neural network?", k)  # loads embedder and index: not a question's latency
@@ -301,7 +305,7 @@ def compare(
 
     Latency moves under 10% and per-group moves under GROUP_NOISE are left out as noise.
     """
-    sections = ("retrieval", "answers", "refusal", "latency", "grading")
+    sections = ("retrieval", "answers", "refusal", "latency", "grading", "splits")
     a, b = (_leaves({s: r.get(s) or {} for s in sections}) for r in (old, new))
     moves: dict[tuple[bool, bool], list[str]] = {(g, up): [] for g in (False, True) for up in (True, False)}
     for key in sorted(set(a) & set(b)):
@@ -324,24 +328,15 @@ def compare(
             if moves[(group, up)] or not group:
                 lines += [f"{word}{title} ({len(moves[(group, up)])}):", *moves[(group, up)]]
     if only := sorted(set(a) ^ set(b)):
-        lines.append(f"in one report only: {', '.join(only)}")
+        # An old report from before the dev/test split lacks every splits.* key: name the groups, not 26 keys.
+        groups: dict[str, list[str]] = {}
+        for key in only:
+            groups.setdefault(".".join(key.split(".")[:2]) if key.startswith("splits.") else key, []).append(key)
+        lines.append("in one report only: " + ", ".join(name if len(keys) == 1 and name == keys[0] else
+                                                       f"{name}.* ({len(keys)})" for name, keys in groups.items()))
     if old_rows is not None and new_rows is not None:
         lines += _row_flips(old_rows, new_rows)
     return lines
-
-
-def check_gate(report: dict, gate: dict) -> list[str]:
-    """Each threshold the report crosses, as a sentence; an empty list means the gate passes."""
-    failures = []
-    for key, bound in gate["thresholds"].items():
-        value = lookup(report, key)
-        if not isinstance(value, int | float):
-            failures.append(f"{key} is missing from the report (no rows of that kind?)")
-        elif "min" in bound and value < bound["min"]:
-            failures.append(f"{key} = {value:.3f} is below the gate's minimum {bound['min']}")
-        elif "max" in bound and value > bound["max"]:
-            failures.append(f"{key} = {value:.3f} is above the gate's maximum {bound['max']}")
-    return failures
 
 
 def load_json(path: Path, what: str) -> dict:
@@ -363,6 +358,10 @@ def run_eval(config: Config, args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise UserError("--limit must be at least 1")
+    if args.assign_splits:
+        return assign_splits(golden_paths(args.golden))
+    if args.write_gate and args.limit:
+        raise UserError("--write-gate measures every golden row; drop --limit")
     old = load_json(Path(args.compare), "report.json from tutor eval") if args.compare else None
     gate = load_json(Path(args.gate), "gate file") if args.gate else None
     files = load_golden(golden_paths(args.golden))  # before any model loads: a bad file fails fast
@@ -376,7 +375,28 @@ def run_eval(config: Config, args: argparse.Namespace) -> int:
         old_rows = Path(args.compare).with_name("rows.jsonl")
         lines = compare(old, report, old_rows if old_rows.is_file() else None, rows)
         print("\n".join(lines), file=sys.stderr if args.json else sys.stdout)
+    if args.write_gate:
+        from tutor.gate import write_gate
+
+        path = GATE_FILE if args.write_gate is True else Path(args.write_gate)
+        written_gate = write_gate(report, path)
+        print(f"wrote {path}: " + ", ".join(f"{key.split('.', 2)[2]} {next(iter(b))} {next(iter(b.values()))}"
+                                           for key, b in written_gate["thresholds"].items()),
+              file=sys.stderr if args.json else sys.stdout)
     failures = check_gate(report, gate) if gate else []
     for line in failures:
         print(f"gate: {line}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def assign_splits(paths: list[Path]) -> int:
+    """`tutor eval --assign-splits`: give every golden row without a `split` one (see tutor/split.py)."""
+    from tutor.split import assign_file
+
+    for path in paths:
+        if not path.is_file():
+            raise UserError(f"{path}: no such file")
+        r = assign_file(path)
+        new = ", ".join(f"{n} {s}" for s, n in r.assigned.items() if n) or "none"
+        print(f"{path}: newly assigned {new}; now " + ", ".join(f"{n} {s}" for s, n in r.totals.items()))
+    return 0

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -47,14 +48,36 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?!\[\d)|\n+")
 
 # ---- key points --------------------------------------------------------------------------------------
 
+# An alternative this short must be a whole word (a plural allowed): as a bare substring "KL" matched
+# inside "weakly", "RNN" inside "BiRNN" and "gate" inside "gateway". Longer ones may be stems that the
+# text continues ("normaliz" covers "normalization"), so only their start has to be a word start.
+SHORT_ALTERNATIVE = 4
+_LETTER = r"[^\W_]"  # a letter or digit, any script
+
+
 def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+@lru_cache(maxsize=8192)
+def _alternative_pattern(alternative: str) -> re.Pattern[str] | None:
+    alt = _norm(alternative)
+    if not alt:
+        return None
+    # A boundary is only checked on an edge that is a letter or digit: "[CLS]" or "f'(z)" bring their own.
+    start = f"(?<!{_LETTER})" if alt[0].isalnum() else ""
+    end = f"(?:e?s)?(?!{_LETTER})" if alt[-1].isalnum() and len(alt) <= SHORT_ALTERNATIVE else ""
+    return re.compile(start + re.escape(alt) + end)
+
+
 def point_covered(alternatives: Sequence[str], text: str) -> bool:
-    """A key point is covered when any alternative appears in the text, case-insensitively."""
+    """A key point is covered when any alternative appears in the text as words, case-insensitively.
+
+    An alternative must start at a word start; one of SHORT_ALTERNATIVE characters or fewer must also end
+    at a word end (a plural `s`/`es` allowed), while a longer one may be continued (a stem).
+    """
     norm = _norm(text)
-    return any(_norm(a) and _norm(a) in norm for a in alternatives)
+    return any(p is not None and p.search(norm) for p in map(_alternative_pattern, alternatives))
 
 
 def missed_points(key_points: KeyPoints, text: str) -> list[str]:

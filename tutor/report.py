@@ -107,7 +107,15 @@ def answers_section(rows: list[dict], backend: str) -> dict:
     }
 
 
+# Out-of-scope rows on deep-learning topics no card answers. Declining is right for them, but so will be
+# a "closest material" answer, so they get their own figure instead of diluting the refusal recall, whose
+# bar (eval_gate.json) was set on questions unrelated to deep learning.
+UNCOVERED = "uncovered-dl"
+
+
 def refusal_section(questions: list[dict], oos: list[dict]) -> dict:
+    uncovered = [r for r in oos if r.get("kind") == UNCOVERED]
+    oos = [r for r in oos if r.get("kind") != UNCOVERED]
     answered = sorted((r for r in oos if not r["refused"]), key=lambda r: -r["top_relevance"])
     refused = sorted((r for r in questions if r["refused"]), key=lambda r: r["top_relevance"])
     cited = [r for r in questions + oos if r["refused"] and r["n_citations"]]
@@ -117,6 +125,7 @@ def refusal_section(questions: list[dict], oos: list[dict]) -> dict:
     worst += [_worst(r, f"refusal carries {r['n_citations']} citation(s)") for r in cited]
     return {"n_out_of_scope": len(oos), "n_in_scope": len(questions), "recall": _mean(oos, "refused"),
             "false_refusal_rate": _mean(questions, "refused"), "refusals_with_citations": len(cited),
+            "n_uncovered": len(uncovered), "uncovered_declined": _mean(uncovered, "refused"),
             "worst": worst[:WORST]}
 
 
@@ -143,6 +152,48 @@ def grading_section(rows: list[dict], grader: Grader | None) -> dict:
     }
 
 
+# Per-split sections keep the figures and drop the lists (worst rows, groups): report.md lists those once.
+_SPLIT_DROPS = ("worst", "by_topic", "by_kind", "first_relevant_rank", "confusion_matrix", "answer_words")
+
+
+def split_sections(rows: list[dict], grading_rows: list[dict], config: dict, grader: Grader | None) -> dict:
+    """The headline sections again for each golden split (`dev`, `test`) the rows carry.
+
+    `test` is what the gate and published figures use; `dev` is where tuning happens. Rows without a
+    `split` (a user's own golden file) count in the overall sections only.
+    """
+    out: dict[str, dict] = {}
+    k, budget = config["k"], config["budget_words"]
+    for split in sorted({r.get("split") for r in [*rows, *grading_rows]} - {None}):
+        q = [r for r in rows if r.get("split") == split and r["set"] == "question"]
+        oos = [r for r in rows if r.get("split") == split and r["set"] == "out_of_scope"]
+        graded = [r for r in grading_rows if r.get("split") == split]
+        part = {"n_questions": len(q), "n_out_of_scope": len(oos), "n_grading": len(graded),
+                "refusal": refusal_section(q, oos)}
+        if q:
+            part["retrieval"] = retrieval_section(q, k, budget)
+            part["answers"] = answers_section(q, config["backend"])
+        if graded:
+            part["grading"] = grading_section(graded, grader)
+        out[split] = {name: {key: v for key, v in sec.items() if key not in _SPLIT_DROPS}
+                      if isinstance(sec, dict) else sec for name, sec in part.items()}
+    return out
+
+
+def _memo(grader: Grader | None) -> Grader | None:
+    """The grader called once per row although a row is reported overall and in its split."""
+    if grader is None:
+        return None
+    seen: dict[int, tuple[str, float]] = {}
+
+    def grade(row: dict) -> tuple[str, float]:
+        if id(row) not in seen:
+            seen[id(row)] = grader(row)
+        return seen[id(row)]
+
+    return grade
+
+
 def build_report(
     rows: list[dict], grading_rows: list[dict], config: dict, grader: Grader | None = None
 ) -> dict:
@@ -151,6 +202,7 @@ def build_report(
     empty = {"n": 0, "status": "no question rows"}
     first_token = [r["first_token_s"] for r in rows if r.get("first_token_s") is not None]
     k, budget = config["k"], config["budget_words"]
+    grader = _memo(grader)
     return {
         "retrieval": retrieval_section(questions, k, budget) if questions else empty,
         "answers": answers_section(questions, config["backend"]) if questions else empty,
@@ -159,6 +211,7 @@ def build_report(
                     "answer_s": m.summary([r["answer_s"] for r in rows]),
                     "first_token_s": m.summary(first_token), "warmup_s": config["warmup_s"]},
         "grading": grading_section(grading_rows, grader),
+        "splits": split_sections(rows, grading_rows, config, grader),
         "config": config,
     }
 
@@ -185,11 +238,27 @@ def headline_rows(report: dict) -> list[tuple[str, str]]:
             "retrieval.mrr", f"retrieval.ndcg_at_{k}", "answers.coverage", "answers.fallbacks",
             "answers.citation_validity",
             "answers.unsupported_sentence_rate", "answers.answer_words.p50", "refusal.recall",
-            "refusal.false_refusal_rate", "refusal.refusals_with_citations", "latency.retrieve_s.p50",
+            "refusal.false_refusal_rate", "refusal.refusals_with_citations", "refusal.uncovered_declined",
+            "latency.retrieve_s.p50",
             "latency.retrieve_s.p95", "latency.answer_s.p50", "latency.answer_s.p95",
             "latency.first_token_s.p50"]
     rows = [(key, _fmt(lookup(report, key), 4 if key.startswith("latency") else 3)) for key in keys]
     return [*rows, ("grading", report["grading"]["status"])]
+
+
+def headline_table(report: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the headline: one column for all rows, then one per split (dev, test)."""
+    splits = list(report.get("splits") or {})
+    rows = []
+    for key, value in headline_rows(report):
+        digits = 4 if key.startswith("latency") else 3
+        # latency and status lines are not split: a split column would only repeat "—"
+        per = [_fmt(lookup(report["splits"][s], key), digits) if not key.startswith(("latency", "grading"))
+               else "" for s in splits]
+        rows.append([key, value, *per])
+    header = ["metric", "all", *(f"{s} ({report['splits'][s]['n_questions']} q, "
+                                  f"{report['splits'][s]['n_out_of_scope']} oos)" for s in splits)]
+    return header, rows
 
 
 def headline(report: dict) -> str:
@@ -197,9 +266,13 @@ def headline(report: dict) -> str:
     n = {name: sum(g[name] for g in c["golden"]) for name in ("question", "out_of_scope", "grading")}
     title = (f"tutor eval — backend {c['backend']}, k={c['k']}: {n['question']} questions, "
              f"{n['out_of_scope']} out of scope, {n['grading']} grading rows, {c['seconds']}s")
-    rows = headline_rows(report)
-    width = max(len(key) for key, _ in rows)
-    return "\n".join([title, *(f"  {key:<{width}}  {value}" for key, value in rows)])
+    header, rows = headline_table(report)
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  " + "  ".join(f"{cell:<{w}}" for cell, w in zip(r, widths, strict=True)).rstrip()
+             for r in [header, *rows]]
+    if "test" in (report.get("splits") or {}):
+        lines.append("  (tune on dev; the gate and published figures use test: corpus/golden/README.md)")
+    return "\n".join([title, *lines])
 
 
 def _table(header: list[str], rows: list[list[object]]) -> str:
@@ -228,7 +301,7 @@ def markdown(report: dict) -> str:
     out = [f"# tutor eval — backend `{c['backend']}`", "",
            f"k={k}, context budget {budget} words, min_relevance {c['min_relevance']}; "
            f"{c['machine']['cores']} cores ({c['machine']['cpu']}); {c['seconds']} s. Golden: {golden}.", "",
-           "## Headline", "", _table(["metric", "value"], [list(row) for row in headline_rows(report)])]
+           "## Headline", "", _table(*headline_table(report))]
     if r.get("n"):
         cols = [f"hit_at_{k}", f"hit_at_{budget}_words", f"recall_at_{k}", "mrr", f"ndcg_at_{k}", "n"]
         out += ["", "## Retrieval", "", "### By kind", "", _groups(r["by_kind"], cols), "",
@@ -240,7 +313,8 @@ def markdown(report: dict) -> str:
     if a.get("n"):
         out += ["", f"## Answers (`{a['backend']}`)", "", _groups(a["by_kind"], ["coverage", "refused", "n"]),
                 "", f"### Worst {WORST}", "", _worst_table(a["worst"])]
-    keys = ("n_out_of_scope", "n_in_scope", "recall", "false_refusal_rate", "refusals_with_citations")
+    keys = ("n_out_of_scope", "n_in_scope", "recall", "false_refusal_rate", "refusals_with_citations",
+            "n_uncovered", "uncovered_declined")
     out += ["", "## Refusal", "", _table(["metric", "value"], [[key, f.get(key)] for key in keys]), "",
             f"### Worst {WORST}", "", _worst_table(f["worst"])]
     lat = report["latency"]
