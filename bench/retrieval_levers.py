@@ -22,6 +22,7 @@ from tutor import embed
 from tutor.config import Config
 from tutor.evaluate import BUDGET_WORDS, golden_paths, in_conversations, load_golden, score_retrieval
 from tutor.index import load_index
+from tutor.report import UNCOVERED
 from tutor.retrieve import Retriever
 
 
@@ -71,10 +72,12 @@ def run(retriever: Retriever, files, split: str | None, k: int) -> list[dict]:
     return out
 
 
-def summary(rows: list[dict], min_relevance: float) -> dict[str, float]:
+def summary(rows: list[dict], min_relevance: float, config: Config | None = None) -> dict[str, float]:
     qs = [r for r in rows if r["set"] == "question"]
     inside = [r["top_relevance"] for r in qs]
-    outside = [r["top_relevance"] for r in rows if r["set"] == "out_of_scope"]
+    # Unrelated questions measure refusal; deep-learning questions no card covers measure answerability.
+    outside = [r["top_relevance"] for r in rows if r["set"] == "out_of_scope" and r.get("kind") != UNCOVERED]
+    uncovered = [r for r in rows if r.get("kind") == UNCOVERED]
     out = {"n": len(qs), "hit@5": np.mean([r["hit"] for r in qs]), "hit300": np.mean([r["budget_hit"] for r in qs]),
            "rank1": np.mean([r.get("rank") == 1 for r in qs if r.get("card_id")])}
     if outside:
@@ -82,6 +85,15 @@ def summary(rows: list[dict], min_relevance: float) -> dict[str, float]:
         out["false_ref"] = float(np.mean(np.asarray(inside) < min_relevance))
         t, recall, false_rate, _ = best_threshold(inside, outside)
         out.update(best_t=t, best_recall=recall, best_false=false_rate)
+    if uncovered and config is not None:
+        def flagged(r: dict) -> bool:  # declined, or answered with the closest-material notice
+            return r["top_relevance"] < min_relevance or not (
+                r["top_relevance"] >= config.exact_min_relevance and r["top_cov"] >= config.exact_min_coverage)
+        out["uncovered_flagged"] = float(np.mean([flagged(r) for r in uncovered]))
+    if config is not None:
+        right = [r for r in qs if r.get("rank") == 1 and r["top_relevance"] >= min_relevance]
+        out["right_exact"] = float(np.mean([r["top_relevance"] >= config.exact_min_relevance
+                                            and r["top_cov"] >= config.exact_min_coverage for r in right]))
     return out
 
 
@@ -94,7 +106,7 @@ def answerability(rows: list[dict], min_relevance: float) -> list[str]:
     answered = [r for r in rows if r["top_relevance"] >= min_relevance]
     right = [r for r in answered if r["set"] == "question" and r.get("rank") == 1]
     wrong = [r for r in answered if r["set"] == "question" and r.get("rank") != 1]
-    outside = [r for r in answered if r["set"] == "out_of_scope"]
+    outside = [r for r in answered if r["set"] == "out_of_scope"]  # uncovered ones included
     lines = [f"answerability over {len(answered)} answered rows: {len(right)} expected card first, "
              f"{len(wrong)} another card first, {len(outside)} out of scope answered"]
     for qcos in (0.0, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6):
@@ -124,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     for text in args.variant or ["current:"]:
         name, config = parse_variant(text, base)
         rows = run(Retriever(index, embedder, config), files, args.split, config.k)
-        s = summary(rows, config.min_relevance)
+        s = summary(rows, config.min_relevance, config)
         print(f"\n{name:<14}" + "  ".join(f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
                                            for key, value in s.items()))
         if args.answerability:
