@@ -7,6 +7,21 @@ configured Config.min_relevance and at the best threshold for that variant (refu
 
     python bench/retrieval_levers.py [--split dev] [--golden FILE]… [--by topic] \\
         --variant base:expand_aliases=0,alias_weight=0 --variant aliases:
+
+Measured 2026-12-01 (2 cores under load from seven other sessions; timings not comparable), cards-only
+index of 175 cards, 416 golden questions; each row adds one lever to the one above (dev / test split):
+
+    lever                           hit@5        hit@300w     rank 1       false refusals (at 0.32)
+    base (RRF k 60, no levers)      .946 / .938  .807 / .741  .709 / .663  .063 / .062
+    + glossary (expand + votes)     .946 / .938  .807 / .751  .704 / .674  .063 / .062
+    + RRF k 10                      .960 / .953  .830 / .777  .717 / .699  .063 / .047
+    + card-level re-ranking         .960 / .959  .825 / .808  .740 / .736  .049 / .031
+    + conversation-card prior       .969 / .959  .830 / .834  .744 / .756  .045 / .031
+    min_relevance 0.32 → 0.273      .969 / .959  .825 / .834  .740 / .756  .018 / .010 (recall .962 / 1.0)
+
+Rejected: question-chunk vote weight 1.5-2 (rank 1 −0.10), summing a card's chunk votes (−0.09 to −0.16),
+alias votes for widespread terms (glossary_max_cards 8: rank 1 −0.01), prior weight 4 (drags fresh
+topics onto the previous card).
 """
 
 from __future__ import annotations
