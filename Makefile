@@ -8,13 +8,13 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install index models-test models-run browser lint eval eval-llm bench clean
+.PHONY: run test install index models-test models-run browser postgres lint eval eval-llm bench clean
 
 run: install index
 	$(TUTOR) llm install --default
 	$(VENV)/bin/streamlit run app.py --server.headless true --server.address 127.0.0.1 --server.port 8501
 
-test: install models-test
+test: install models-test postgres
 	$(VENV)/bin/ruff check tutor tests app.py bench
 	$(PY) -m pytest -q
 
@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch first: the CPU wheel; a plain `torch` requirement would pull a multi-GB CUDA build.
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[app,local,api,grade,dev]"
+	$(PIP) install -e ".[app,local,api,grade,team,dev]"
 	touch $@
 
 index: install
@@ -40,6 +40,11 @@ models-run: install
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot work offline).
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+# Debian's PostgreSQL server binaries: the progress-store tests start a throwaway server with them.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 
 lint: install
 	$(VENV)/bin/ruff check tutor tests app.py bench

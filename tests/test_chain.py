@@ -161,7 +161,7 @@ def test_a_rewrite_that_drops_the_context_does_not_lose_the_follow_up(tutor_fake
     tutor = tutor_with(tutor_fake, fake_llm(bad_rewrite, "Dropout is switched off at inference [1]."))
     history = ["What is dropout and why does it help?"]
     answer = tutor.ask("and what about at inference time?", history, backend="local")
-    assert answer.standalone == bad_rewrite
+    assert answer.standalone != bad_rewrite
     assert not answer.refused
     assert answer.passages[0].card_id == "training/dropout"
 

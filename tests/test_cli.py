@@ -65,15 +65,41 @@ def test_an_over_long_question_exits_1_naming_the_limit(capsys, config, fake_min
     assert str(len(question)) in err
 
 
-def test_a_malformed_batch_file_exits_1_with_its_line(capsys, built_index, fake_minilm, tmp_path):
+def test_a_malformed_batch_line_fails_alone_and_the_batch_exits_1(capsys, built_index, fake_minilm, tmp_path):
     path = tmp_path / "q.jsonl"
-    path.write_text('{"id": "a", "question": "What is dropout?"}\n{oops\n', encoding="utf-8")
+    path.write_text('{"id": "a", "question": "What is dropout?"}\n{oops\n{"id": "c", "question": "  "}\n'
+                    '{"id": "d", "question": "What is a GRU?"}\n', encoding="utf-8")
 
     code, out, err = run(capsys, "--index", str(built_index.index_dir), "retrieve", "--from", str(path), "--json")
 
-    assert code == 1
-    assert f"{path}:2:" in err
-    assert out == ""
+    rows = json_lines(out)
+    assert code == 1 and "2 of 4 rows failed" in err
+    assert [r["id"] for r in rows] == ["a", None, "c", "d"]
+    assert rows[1] == {"id": None, "error": f"{path}:2: not valid JSON (Expecting property name enclosed in double quotes)"}
+    assert set(rows[2]) == {"id", "error"} and "empty" in rows[2]["error"]
+    assert rows[0]["passages"] and rows[3]["passages"]  # the rows that were fine still ran
+
+
+def test_a_batch_from_stdin(capsys, built_index, fake_minilm, monkeypatch):
+    import io
+    import sys
+
+    data = b'{"id": "s1", "question": "How does an LSTM work?"}\n{"id": "s2", "question": "and a GRU?", "previous": "s1"}\n'
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+    code, out, err = run(capsys, "--index", str(built_index.index_dir), "ask", "--backend", "extractive",
+                         "--from", "-", "--json")
+
+    assert code == 0, err
+    assert [r["id"] for r in json_lines(out)] == ["s1", "s2"]
+
+
+def test_a_question_of_undecodable_bytes_is_a_user_error_not_a_traceback(capsys, built_index, fake_minilm):
+    question = b"\xff\xfe\x80\x00".decode("utf-8", "surrogateescape")  # what argv holds for such bytes
+
+    code, out, err = run(capsys, "--index", str(built_index.index_dir), "retrieve", question)
+
+    assert code == 1 and "no letters or digits" in err and out == ""
 
 
 def test_a_malformed_card_exits_1_naming_file_and_line(capsys, config, fake_minilm, write_card):

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import CARDS, card_markdown
@@ -116,3 +117,19 @@ def test_the_command_on_a_missing_index_exits_2_with_the_fix(tmp_path):
     assert proc.returncode == 2
     assert "tutor ingest" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+FALSE_PREMISES = [json.loads(line) for line in
+                  (Path(__file__).parent / "data" / "injection.jsonl").read_text().splitlines()
+                  if json.loads(line)["category"] == "false-premise"]
+
+
+@pytest.mark.parametrize("case", FALSE_PREMISES, ids=lambda c: c["id"])
+def test_a_false_premise_is_in_scope_and_finds_the_card_that_corrects_it(real_tutor, case):
+    from tutor.grounding import claim
+
+    _, passages = real_tutor.retrieve(claim(case["input"]))
+
+    # "GRUs have three gates, more than LSTMs" is about both cards: the correcting card is in the prompt.
+    assert case["card_id"] in [p.card_id for p in passages[:2]], [(p.card_id, round(p.relevance, 3)) for p in passages]
+    assert passages[0].relevance >= real_tutor.config.min_relevance

@@ -109,3 +109,12 @@ def test_the_cli_assigns_splits_and_the_eval_reads_them(tmp_path, capsys):
     write(path, [{**r, "split": "holdout"} for r in read(path)])
     assert main(["eval", "--golden", str(path)]) == 1
     assert "split" in capsys.readouterr().err
+
+
+def test_every_committed_golden_row_has_a_split():
+    """New rows without one would count in neither column: run `tutor eval --assign-splits` and commit."""
+    from tutor.evaluate import GOLDEN_DIR
+
+    for path in sorted(GOLDEN_DIR.glob("*.jsonl")):
+        missing = [r["id"] for r in read(path) if r.get("split") not in ("dev", "test")]
+        assert not missing, f"{path.name}: rows without a split: {missing[:5]} (run tutor eval --assign-splits)"

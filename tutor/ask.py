@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from tutor.batch import read_jsonl, run_conversations
+from tutor.batch import batch_status, is_error, read_batch, run_batch
 from tutor.config import Config
-from tutor.render import answer_text, sources_text
+from tutor.render import answer_text, json_line, sources_text
 from tutor.tutor import Tutor
 
 
@@ -18,7 +17,7 @@ def ask_one(config: Config, question: str | None, args: argparse.Namespace, tuto
     opts = {"backend": args.backend, "k": args.k, "model": args.model, "detail": args.detail}
     if args.json or args.no_stream:
         answer = tutor.ask(question or "", **opts)
-        print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else answer_text(answer))
+        print(json_line(answer.to_dict()) if args.json else answer_text(answer))
         return 0
     answer = None
     for event in tutor.stream(question or "", **opts):
@@ -35,22 +34,23 @@ def ask_one(config: Config, question: str | None, args: argparse.Namespace, tuto
     return 0
 
 
-def ask_batch(config: Config, path: Path, args: argparse.Namespace, tutor: Tutor | None = None) -> int:
+def ask_batch(config: Config, source: str | Path, args: argparse.Namespace, tutor: Tutor | None = None) -> int:
+    """`tutor ask --from FILE|-`: one line per row in input order; a failed row is `{"id", "error"}`."""
     from tqdm import tqdm
 
     tutor = tutor or Tutor(config)
-    rows = read_jsonl(path)
-    results: dict[str, dict] = {}
+    rows = read_batch(str(source))
 
-    def one(row: dict, history: list[str]):
+    def one(row: dict, history: list[str]) -> tuple[dict, str]:
         answer = tutor.ask(row["question"], history, args.backend, args.k, args.model, args.detail)
         answer.id = row["id"]
-        return answer, answer.standalone
+        return answer.to_dict(), answer.standalone
 
-    for row, answer in tqdm(run_conversations(rows, one), total=len(rows), desc="asking", file=sys.stderr,
-                            disable=not sys.stderr.isatty()):
-        results[row["id"]] = answer.to_dict()
-    for row in rows:
-        out = results[row["id"]]
-        print(json.dumps(out, ensure_ascii=False) if args.json else f"[{row['id']}] {out['answer']}\n")
-    return 0
+    with tqdm(total=len(rows), desc="asking", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
+        results, failed = run_batch(rows, one, progress=lambda: bar.update(1))
+    for out in results:
+        if args.json:
+            print(json_line(out))
+        else:
+            print(f"[{out['id']}] error: {out['error']}\n" if is_error(out) else f"[{out['id']}] {out['answer']}\n")
+    return batch_status(failed, len(rows))

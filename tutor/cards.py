@@ -98,7 +98,10 @@ def _str_list(meta: dict, key: str, fail) -> tuple[str, ...]:
 
 
 def parse_card(path: Path) -> Card:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path}: not UTF-8 text (byte {exc.start}); save the card as UTF-8") from None
     m = _FRONT.match(text.replace("\r\n", "\n"))
     if not m:
         raise CorpusError(f"{path}:1: a card must start with YAML front matter between `---` lines")

@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 from tutor.answer import Answer, cite, extractive_answer, is_relevant, refusal_text
-from tutor.guard import escape_passage, leaks_prompt
+from tutor.cards import Card
+from tutor.grounding import grounded_passages, passage_blocks, premise, truncate
+from tutor.guard import escape_passage, leaks_prompt, strip_untrusted_markup
 from tutor.prompts import load
 from tutor.retrieve import Passage, retrieval_query, terms
 from tutor.tokens import count_tokens
@@ -21,6 +24,7 @@ NOT_IN_MATERIAL = "NOT_IN_MATERIAL"
 _CITE = re.compile(r"\[(\d+)\]")
 _CITE_LIST = re.compile(r"\[(\d+(?:\s*,\s*\d+)+)\]")
 # Sentence ends (kept with the sentence) and line breaks; code blocks are short enough to pass whole.
+_FOLLOW_UP_LINE = re.compile(r"^\W*follow[- ]?up( question)?\W*:\s*(.+)$", re.I | re.M)
 _SENTENCE = re.compile(r"(?<=[.!?])(?=\s)|(?<=\n)")
 # Per-passage budget keeps a normal prompt under ~900 tokens: 3 x 200 + instructions + question.
 PASSAGE_TOKENS = 200
@@ -44,24 +48,47 @@ def condense(llm, history: list[str], question: str) -> str:
 
 
 def _truncate(text: str, tokens: int) -> str:
-    from tutor.tokens import get_encoding
-
-    enc = get_encoding()
-    ids = enc.encode(text, disallowed_special=())
-    return text if len(ids) <= tokens else enc.decode(ids[:tokens]) + " …"
+    return truncate(text, tokens)
 
 
-def build_messages(question: str, passages: list[Passage], detail: bool = False) -> list:
+def prepare(
+    question: str, passages: list[Passage], detail: bool = False, *, cards: dict[str, Card] | None = None,
+    min_relevance: float = 0.0, earlier: str | None = None,
+) -> tuple[list[Passage], list]:
+    """The passages as the model will read them, and the messages that carry them.
+
+    With `cards` the grounding is compact (tutor/grounding.py); without, each passage is cut to
+    PASSAGE_TOKENS, which is how document-only indexes and older callers are served.
+    """
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    blocks = "\n\n".join(
-        f'<passage n="{i + 1}" title="{escape_passage(p.title)}">\n'
-        f"{escape_passage(_truncate(p.text, PASSAGE_TOKENS * (2 if detail else 1)))}\n</passage>"
-        for i, p in enumerate(passages)
-    )
-    length = "a thorough answer of 200-350 words" if detail else "120-200 words"
-    user = load("answer_user").format(passages=blocks, question=escape_passage(question), length=length)
-    return [SystemMessage(load("answer_system")), HumanMessage(user)]
+    if cards is not None:
+        given = grounded_passages(passages, cards, min_relevance, detail)
+    else:
+        budget = PASSAGE_TOKENS * (2 if detail else 1)
+        given = [replace(p, text=_truncate(p.text, budget)) for p in passages[:PROMPT_PASSAGES]]
+    context = ""
+    if earlier:
+        context += f"\nEarlier question in this conversation: {escape_passage(earlier)}"
+    if premise(question):
+        context += "\nThe learner's message makes a claim: check it against the passages first."
+    length = "a thorough answer of 200-350 words" if detail else "90-160 words"
+    user = load("answer_user").format(passages=passage_blocks(given), context=context,
+                                      question=escape_passage(question), length=length)
+    return given, [SystemMessage(load("answer_system")), HumanMessage(user)]
+
+
+def build_messages(question: str, passages: list[Passage], detail: bool = False, **kwargs) -> list:
+    return prepare(question, passages, detail, **kwargs)[1]
+
+
+def split_follow_up(text: str) -> tuple[str, str | None]:
+    """The answer body, and the model's suggested next question (not a factual claim: never validated)."""
+    m = _FOLLOW_UP_LINE.search(text)
+    if not m:
+        return text, None
+    question = _CITE.sub("", m.group(2)).strip().strip("*").strip()
+    return text[: m.start()].rstrip(), (question if 8 <= len(question) <= 200 else None)
 
 
 def support(sentence: str, passage_terms: set[str]) -> float:
@@ -108,7 +135,8 @@ def _end_cite(sentence: str, n: int) -> str:
 
 def answer_stream(
     llm, question: str, standalone: str, passages: list[Passage], min_relevance: float,
-    backend: str, detail: bool = False,
+    backend: str, detail: bool = False, *, cards: dict[str, Card] | None = None, earlier: str | None = None,
+    model: str | None = None,
 ) -> Iterator[str | Answer]:
     """Text pieces as the model writes them, then the validated `Answer`."""
     t0 = time.perf_counter()
@@ -118,29 +146,38 @@ def answer_stream(
         yield fallback.answer
         yield fallback
         return
-    given = passages[:PROMPT_PASSAGES]
-    messages = build_messages(standalone, given, detail)
-    prompt_tokens = sum(count_tokens(str(m.content)) for m in messages)
+    given, messages = prepare(standalone if earlier is None else question, passages, detail, cards=cards,
+                              min_relevance=min_relevance, earlier=earlier)
+    stats = {"prompt_tokens": sum(count_tokens(str(m.content)) for m in messages), "model": model}
     pieces: list[str] = []
     first = None
     try:
         for chunk in llm.stream(messages):
             piece = str(chunk.content)
+            usage = getattr(chunk, "usage_metadata", None)
+            if usage:  # llama.cpp (and OpenAI) report the server-side counts on the last chunk
+                stats.update(prompt_tokens=usage.get("input_tokens"), generated_tokens=usage.get("output_tokens"),
+                             cached_tokens=(usage.get("input_token_details") or {}).get("cache_read"))
             if piece:
                 first = first if first is not None else time.perf_counter() - t0
                 pieces.append(piece)
                 yield piece
     except Exception as exc:  # server down, killed or too slow: the curated answer still serves
         yield from _fallback(fallback, backend, f"the {backend} model failed ({type(exc).__name__}); "
-                             "showing the curated answer instead", t0, first, prompt_tokens)
+                             "showing the curated answer instead", t0, first, stats)
         return
-    text, used = validate("".join(pieces), given)
+    body, follow_up = split_follow_up("".join(pieces))
+    # Validate against the whole passage (the card's full answer), not only the excerpt the model read:
+    # a true sentence from the card is supported whether or not it fit in the prompt.
+    full = {p.chunk_id: p for p in passages}
+    checked = [replace(g, text=g.text + "\n" + full[g.chunk_id].text) for g in given]
+    text, used = validate(strip_untrusted_markup(body, " ".join(p.text for p in passages)), checked)
     if NOT_IN_MATERIAL in text:
         # The model read the passages and found no answer: grounded or silent, so decline.
         refusal = Answer(question, standalone, refusal_text(passages), [], True, passages, backend,
                          notice="the model found no answer to this in the passages")
         refusal.latency_s, refusal.first_token_s = time.perf_counter() - t0, first
-        refusal.extra["prompt_tokens"] = prompt_tokens
+        refusal.extra.update(stats)
         yield "\n\n" + refusal.answer
         yield refusal
         return
@@ -150,18 +187,20 @@ def answer_stream(
     elif not used:
         problem = "the model's answer cited no passage, so it is replaced by the curated answer"
     if problem:
-        yield from _fallback(fallback, backend, problem, t0, first, prompt_tokens)
+        yield from _fallback(fallback, backend, problem, t0, first, stats)
         return
+    if follow_up:
+        text += f"\n\nFollow-up: {follow_up}"
     answer = Answer(question, standalone, text, [cite(n, given[n - 1]) for n in used], False, passages, backend)
     answer.latency_s, answer.first_token_s = time.perf_counter() - t0, first
-    answer.extra["prompt_tokens"] = prompt_tokens
+    answer.extra.update(stats, follow_up=follow_up)
     yield answer
 
 
-def _fallback(answer: Answer, backend: str, notice: str, t0: float, first: float | None, prompt_tokens: int):
+def _fallback(answer: Answer, backend: str, notice: str, t0: float, first: float | None, stats: dict):
     answer.backend = f"{backend}→extractive"
     answer.notice = notice
     answer.latency_s, answer.first_token_s = time.perf_counter() - t0, first
-    answer.extra["prompt_tokens"] = prompt_tokens
+    answer.extra.update(stats)
     yield "\n\n[" + notice + "]\n" + answer.answer
     yield answer

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -13,7 +12,9 @@ from tutor.errors import TutorError
 
 
 def _print_json(obj: object) -> None:
-    print(json.dumps(obj, ensure_ascii=False), flush=True)
+    from tutor.render import json_line  # here, not at the top: `tutor --help` should not load numpy
+
+    print(json_line(obj), flush=True)
 
 
 def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
@@ -33,22 +34,22 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_retrieve(args: argparse.Namespace, config: Config) -> int:
-    from tutor.batch import read_jsonl, run_conversations
+    from tutor.batch import batch_status, read_batch, run_batch
     from tutor.render import passages_text
     from tutor.tutor import Tutor
 
     tutor = Tutor(config)
     if args.from_file:
-        rows = read_jsonl(Path(args.from_file))
+        rows = read_batch(args.from_file)
 
         def one(row: dict, history: list[str]) -> tuple[dict, str]:
             standalone, passages = tutor.retrieve(row["question"], args.k, history)
             return {"id": row["id"], "query": standalone, "passages": [p.to_dict() for p in passages]}, standalone
 
-        results = dict((row["id"], res) for row, res in run_conversations(rows, one))
-        for row in rows:
-            _print_json(results[row["id"]])
-        return 0
+        results, failed = run_batch(rows, one)
+        for result in results:
+            _print_json(result)
+        return batch_status(failed, len(rows))
     standalone, passages = tutor.retrieve(args.question, args.k)
     if args.json:
         _print_json({"query": standalone, "passages": [p.to_dict() for p in passages]})
@@ -61,8 +62,14 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     from tutor.ask import ask_batch, ask_one
 
     if args.from_file:
-        return ask_batch(config, Path(args.from_file), args)
+        return ask_batch(config, args.from_file, args)
     return ask_one(config, args.question, args)
+
+
+def cmd_grade(args: argparse.Namespace, config: Config) -> int:
+    from tutor.grade_cli import grade_command
+
+    return grade_command(config, args)
 
 
 def cmd_doctor(args: argparse.Namespace, config: Config) -> int:
@@ -104,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("retrieve", help="show the passages a question retrieves (no LLM)")
     p.add_argument("question", nargs="?")
     p.add_argument("-k", type=int, default=None)
-    p.add_argument("--from", dest="from_file", help="JSONL file of {id, question, previous?} rows")
+    p.add_argument("--from", dest="from_file", help="JSONL file of {id, question, previous?} rows; - reads stdin")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_retrieve)
 
@@ -115,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None)
     p.add_argument("--detail", action="store_true", help="a longer, more thorough answer")
     p.add_argument("--no-stream", action="store_true")
-    p.add_argument("--from", dest="from_file", help="JSONL file of {id, question, previous?} rows")
+    p.add_argument("--from", dest="from_file", help="JSONL file of {id, question, previous?} rows; - reads stdin")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 
@@ -152,6 +159,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="give golden rows without a `split` one (dev/test, stratified) and exit")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("grade", help="grade an answer against a card's key points (score 0-10, feedback)")
+    p.add_argument("--question", help="the question answered (finds its card)")
+    p.add_argument("--card", help="card id to grade against, e.g. training/dropout")
+    p.add_argument("--answer", help="the answer to grade")
+    p.add_argument("--answer-file", help="read the answer from a file")
+    p.add_argument("--reference", help="a model answer to grade against when no card matches")
+    p.add_argument("--backend", default=None, help="extractive (default: template feedback) | local | openai")
+    p.add_argument("--from", dest="from_file", help="JSONL of {id, question, answer, reference?} rows; - = stdin")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_grade)
+
+    from tutor.practice_commands import add_parsers
+
+    add_parsers(sub)
 
     p = sub.add_parser("doctor", help="what is installed, index state, model state")
     p.add_argument("--json", action="store_true")

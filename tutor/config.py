@@ -71,6 +71,10 @@ class Config:
     exact_min_relevance: float = 0.36
     exact_min_coverage: float = 0.25
     max_question_chars: int = 2000
+    max_answer_chars: int = 8000
+    # Grading: a card found from the question by retrieval replaces a given reference only above this
+    # relevance (golden grading questions find their card at >= 0.86; out-of-scope questions top at 0.40).
+    grade_card_relevance: float = 0.5
     llm_backend: str = field(default_factory=lambda: os.environ.get("TUTOR_BACKEND", ""))
     # Empty means tutor.models.default_model() (TUTOR_LLM_MODEL, else `tutor llm install --default`'s pick).
     llm_model: str = field(default_factory=lambda: os.environ.get("TUTOR_LLM_MODEL", ""))

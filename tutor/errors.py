@@ -65,3 +65,11 @@ class MissingExtra(EnvironmentProblem):
 
 class BackendUnavailable(EnvironmentProblem):
     """An LLM backend is down, slow or misconfigured; callers may fall back to extractive."""
+
+
+class StoreLocked(EnvironmentProblem):
+    """The progress database stayed locked by another program longer than we wait."""
+
+
+class StoreUnavailable(EnvironmentProblem):
+    """The progress database cannot be opened or reached (PostgreSQL down, unreadable file, newer schema)."""

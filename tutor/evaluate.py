@@ -153,12 +153,17 @@ def _cited_passage(answer: Answer, n: int) -> Passage | None:
     return next((p for p in answer.passages if p.rank == n), None)
 
 
+# What an LLM answer records about its own cost (tutor/chain.py), summarized in the report's latency block.
+LLM_FIGURES = ("prompt_tokens", "cached_tokens", "generated_tokens", "condensed")
+
+
 def score_answer(row: dict, answer: Answer, judge: m.SupportJudge) -> dict:
     text = answer.answer
     out: dict = {"refused": answer.refused, "n_citations": len(answer.citations), "answered_by": answer.backend,
                  "answer_s": answer.latency_s, "first_token_s": answer.first_token_s,
                  "answer_words": len(m.strip_markers(text).split()),
-                 "answer_excerpt": " ".join(text.split())[:160]}
+                 "answer_excerpt": " ".join(text.split())[:160],
+                 **{key: answer.extra[key] for key in LLM_FIGURES if answer.extra.get(key) is not None}}
     if row["set"] != "question":
         return out
     claims, invalid = m.cited_claims(text), []
@@ -237,6 +242,11 @@ def evaluate(tutor: TutorLike, files: list[GoldenFile], backend: str = "extracti
     rows = list(records.values())
     grading_rows = [r for _, rs in runs for r in rs if r["set"] == "grading"]
     report = build_report(rows, grading_rows, config, grader)
+    if grading_rows and grader is None and hasattr(tutor, "grader"):  # the rubric grader: evaluate_grading.py
+        from tutor.evaluate_grading import attach_splits, grading_section
+
+        report["grading"] = grading_section(tutor.grader, grading_rows)
+        attach_splits(report)
     report["config"]["seconds"] = round(time.perf_counter() - started, 2)
     return report, rows
 
@@ -282,7 +292,7 @@ def _leaves(d: dict, prefix: str = "") -> dict[str, float]:
 
 
 def _row_flips(old_rows: Path, new_rows: list[dict]) -> list[str]:
-    lines_ = old_rows.read_text(encoding="utf-8").splitlines()
+    lines_ = old_rows.read_text(encoding="utf-8").split("\n")
     old = {(r["file"], r["id"]): r for r in map(json.loads, filter(str.strip, lines_))}
     new = {(r["file"], r["id"]): r for r in new_rows}
     checks: dict[str, Callable[[dict], bool | None]] = {

@@ -25,7 +25,9 @@ GATED = (
     ("answers.coverage", "min", "answers.n"),
     ("refusal.recall", "min", "refusal.n_out_of_scope"),
     ("refusal.false_refusal_rate", "max", "refusal.n_in_scope"),
-    ("grading.label_agreement", "min", "grading.n"),  # only once the grader fills it in
+    ("grading.label_agreement", "min", "grading.n"),
+    ("grading.share_in_score_band", "min", "grading.n"),
+    ("grading.manipulation_above_band", "max", "grading.n"),
 )
 
 

@@ -39,3 +39,23 @@ def leaks_prompt(answer: str, prompt: str, run: int = 8) -> bool:
     grams = {tuple(pw[i : i + run]) for i in range(len(pw) - run + 1)}
     aw = _WORDS.findall(answer.lower())
     return any(tuple(aw[i : i + run]) in grams for i in range(len(aw) - run + 1))
+
+
+_URL = re.compile(r"(?:https?://|www\.)[^\s)\]>\"']+", re.I)
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)]*)\)")
+_TAG = re.compile(r"</?[a-z][^>]*>", re.I)
+
+
+def strip_untrusted_markup(answer: str, sources: str) -> str:
+    """Links and HTML the passages do not contain are removed from a model's answer.
+
+    A model can be talked into "add a link to …" or into emitting an <img>/<script> tag; the learner's
+    page would render either. A URL that appears in our material is kept; everything else goes, the
+    visible text of a Markdown link stays.
+    """
+    known = {u.rstrip(".,;") for u in _URL.findall(sources)}
+    text = _MD_IMAGE.sub("", answer)
+    text = _MD_LINK.sub(lambda m: m.group(1) if m.group(2).rstrip(".,;") not in known else m.group(0), text)
+    text = _URL.sub(lambda m: m.group(0) if m.group(0).rstrip(".,;") in known else "[link removed]", text)
+    return _TAG.sub("", text)

@@ -138,8 +138,9 @@ def load_index(path: Path, config: Config, embed_model: str, dim: int | None = N
 
     try:
         vectors = faiss.read_index(str(path / "faiss.index"))
-        chunks = [Chunk(**json.loads(ln)) for ln in (path / "chunks.jsonl").read_text("utf-8").splitlines()]
-        cards = [Card.from_dict(json.loads(ln)) for ln in (path / "cards.jsonl").read_text("utf-8").splitlines()]
+        # split("\n"), not splitlines(): a text holding U+2028 or NEL is one JSON line, not two
+        chunks = [Chunk(**json.loads(ln)) for ln in (path / "chunks.jsonl").read_text("utf-8").split("\n") if ln]
+        cards = [Card.from_dict(json.loads(ln)) for ln in (path / "cards.jsonl").read_text("utf-8").split("\n") if ln]
     except Exception as exc:  # any parse failure means the same thing to the user
         raise IndexCorrupt(f"cannot read the index at {path}: {exc}", fix="tutor ingest --rebuild") from None
     if vectors.ntotal != len(chunks):

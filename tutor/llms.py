@@ -28,7 +28,8 @@ def default_backend(config: Config) -> str:
         return "extractive"
 
 
-def _chat_openai(base_url: str | None, api_key: str, model: str, config: Config, max_tokens: int):
+def _chat_openai(base_url: str | None, api_key: str, model: str, config: Config, max_tokens: int,
+                 usage: bool = False):
     try:
         from langchain_openai import ChatOpenAI
     except ImportError as exc:
@@ -42,6 +43,9 @@ def _chat_openai(base_url: str | None, api_key: str, model: str, config: Config,
         timeout=config.llm_timeout_s,
         max_retries=0,  # the caller falls back to extractive; retries would only delay that
         streaming=True,
+        # llama.cpp reports prompt, cached and generated tokens on the last chunk; some OpenAI-compatible
+        # servers reject `stream_options`, so only our own server is asked for them.
+        stream_usage=usage,
     )
 
 
@@ -61,7 +65,7 @@ def make_chat_model(backend: str, config: Config, model: str | None = None, max_
         except ImportError as exc:
             raise MissingExtra("xllamacpp", "local") from exc
         server = ensure_running(model or config.llm_model or None)
-        return _chat_openai(f"{server.url}/v1", "local", "local", config, max_tokens)
+        return _chat_openai(f"{server.url}/v1", "local", "local", config, max_tokens, usage=True)
     base_url = os.environ.get("OPENAI_BASE_URL")
     api_key = os.environ.get("OPENAI_API_KEY")
     if not api_key:

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 from tutor.answer import Answer
 from tutor.retrieve import Passage
+
+
+def json_line(obj: object) -> str:
+    """One JSON line that stays one line for any reader: U+2028, U+2029 and NEL are escaped.
+
+    With ensure_ascii=False json.dumps leaves them raw, and Python's str.splitlines (and JavaScript)
+    break a line there, so a learner's question holding one would split a --json result in two.
+    """
+    text = json.dumps(obj, ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
 
 
 def passages_text(passages: list[Passage], width: int = 100) -> str:

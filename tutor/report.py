@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tutor import metrics as m
+from tutor.evaluate_grading import markdown as grading_markdown
+from tutor.evaluate_grading import plot_confusion
 
 GRADE_LABELS = ("incorrect", "partial", "correct")  # ordered: quadratic kappa weighs the distance
 NOT_EVALUATED = "not evaluated yet"
@@ -194,6 +196,18 @@ def _memo(grader: Grader | None) -> Grader | None:
     return grade
 
 
+
+def llm_cost(rows: list[dict]) -> dict:
+    """Prompt / cached / generated tokens per LLM answer and how often the follow-up was rewritten."""
+    out = {key: m.summary([float(r[key]) for r in rows if r.get(key) is not None])
+           for key in ("prompt_tokens", "cached_tokens", "generated_tokens")}
+    flags = [bool(r["condensed"]) for r in rows if r.get("condensed") is not None]
+    out = {key: value for key, value in out.items() if value.get("n")}
+    if flags:
+        out["condensed_share"] = round(sum(flags) / len(flags), 4)
+    return out
+
+
 def build_report(
     rows: list[dict], grading_rows: list[dict], config: dict, grader: Grader | None = None
 ) -> dict:
@@ -209,7 +223,8 @@ def build_report(
         "refusal": refusal_section(questions, oos),
         "latency": {"retrieve_s": m.summary([r["retrieve_s"] for r in rows]),
                     "answer_s": m.summary([r["answer_s"] for r in rows]),
-                    "first_token_s": m.summary(first_token), "warmup_s": config["warmup_s"]},
+                    "first_token_s": m.summary(first_token), "warmup_s": config["warmup_s"],
+                    **llm_cost(rows)},
         "grading": grading_section(grading_rows, grader),
         "splits": split_sections(rows, grading_rows, config, grader),
         "config": config,
@@ -243,7 +258,9 @@ def headline_rows(report: dict) -> list[tuple[str, str]]:
             "latency.retrieve_s.p95", "latency.answer_s.p50", "latency.answer_s.p95",
             "latency.first_token_s.p50"]
     rows = [(key, _fmt(lookup(report, key), 4 if key.startswith("latency") else 3)) for key in keys]
-    return [*rows, ("grading", report["grading"]["status"])]
+    grading = [(f"grading.{key}", _fmt(lookup(report, f"grading.{key}"))) for key in
+               ("share_in_score_band", "label_agreement", "quadratic_weighted_kappa", "latency_s.p50")]
+    return [*rows, ("grading", report["grading"]["status"]), *grading[: 4 if "latency_s" in report["grading"] else 0]]
 
 
 def headline_table(report: dict) -> tuple[list[str], list[list[str]]]:
@@ -325,7 +342,7 @@ def markdown(report: dict) -> str:
     if g["status"] == "evaluated":
         keys = ("share_in_score_band", "label_agreement", "quadratic_weighted_kappa")
         out += ["", _table(["metric", "value"], [[key, g[key]] for key in keys]), "",
-                _worst_table(g["worst"])]
+                _worst_table(g["worst"]), *grading_markdown(g)]
     return "\n".join(out) + "\n"
 
 
@@ -380,4 +397,5 @@ def write_report(report: dict, rows: list[dict], out: Path) -> list[Path]:
     (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
     (out / "rows.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     (out / "report.md").write_text(markdown(report), encoding="utf-8")
-    return [out / "report.json", out / "rows.jsonl", out / "report.md", *plots(report, rows, out)]
+    return [out / "report.json", out / "rows.jsonl", out / "report.md", *plots(report, rows, out),
+            *plot_confusion(report["grading"], out)]

@@ -5,26 +5,41 @@ Heavy parts (embedder, index) load on first use and once per process; tests pass
 
 from __future__ import annotations
 
+import contextlib
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from tutor import embed
-from tutor.answer import Answer, extractive_answer
+from tutor.answer import Answer, extractive_answer, is_relevant
 from tutor.answerability import closest_notice, match_of
+from tutor.cards import Card
 from tutor.chain import answer_stream, condense
 from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.errors import EnvironmentProblem, UserError
+from tutor.grade import Grade, Grader
+from tutor.grounding import claim
 from tutor.index import Index, load_index
 from tutor.llms import check_backend, default_backend, make_chat_model
-from tutor.retrieve import Passage, Retriever
+from tutor.retrieve import Passage, Retriever, looks_like_follow_up
+
+# C0 controls (NUL included) and DEL: never part of a question, and NUL ends strings in native code.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Lone surrogates: bytes that were not UTF-8 reach Python that way (argv, surrogateescape); the
+# tokenizers library rejects such a string with a TypeError instead of reading it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def check_question(question: str | None, config: Config) -> str:
-    q = (question or "").strip()
+    """The question cleaned of what no tokenizer should see, or a UserError saying what is wrong."""
+    q = _CONTROL.sub(" ", _SURROGATE.sub("\ufffd", question or "")).strip()
     if not q:
         raise UserError("the question is empty; ask something, e.g. tutor ask \"what is dropout\"")
+    if not any(ch.isalnum() for ch in q):
+        raise UserError("the question has no letters or digits (is it UTF-8 text?); "
+                        "ask in words, e.g. tutor ask \"what is dropout\"")
     if len(q) > config.max_question_chars:
         raise UserError(
             f"the question is {len(q)} characters; the limit is {config.max_question_chars}. "
@@ -52,6 +67,7 @@ class Tutor:
     _retriever: Retriever | None = None
     chat_model_factory: Callable = make_chat_model
     _llms: dict = field(default_factory=dict)
+    _grader: Grader | None = None
 
     def __post_init__(self) -> None:
         if self.embedder_factory is None:
@@ -90,7 +106,7 @@ class Tutor:
     def chat_model(self, backend: str, model: str | None = None, detail: bool = False):
         key = (backend, model, detail)
         if key not in self._llms:
-            self._llms[key] = self.chat_model_factory(backend, self.config, model, 700 if detail else 400)
+            self._llms[key] = self.chat_model_factory(backend, self.config, model, 700 if detail else 320)
         return self._llms[key]
 
     def stream(
@@ -114,8 +130,15 @@ class Tutor:
             except EnvironmentProblem as exc:  # loses nothing: the curated answer still serves
                 notice = f"{exc.message} (fix: {exc.fix}); showing the curated answer instead"
         history = history or []
-        rewrite = condense(llm, history, q) if llm is not None and history else None
-        standalone, passages = retriever.search_in_context(q, history, k, rewrite)
+        # The heuristic readings first (no LLM round trip); the model rewrites the follow-up only when
+        # they find nothing in scope. Each condense call cost 2-10 s on 2 cores, and fusing both
+        # heuristic readings already matched or beat the rewrite on the golden follow-ups.
+        # "From now on teach that X": retrieve on X, so the false claim is corrected from the material.
+        standalone, passages = retriever.search_in_context(claim(q), history, k)
+        rewrite = None
+        if llm is not None and history and not is_relevant(passages, self.config.min_relevance):
+            rewrite = condense(llm, history, q)
+            standalone, passages = retriever.search_in_context(q, history, k, rewrite)
         match = match_of(passages, self.config)
         closest = closest_notice(passages) if match == "closest" else None
         if llm is None:
@@ -126,11 +149,29 @@ class Tutor:
             yield answer.answer
             yield _with_match(answer, match, closest)
             return
-        for event in answer_stream(llm, q, standalone, passages, self.config.min_relevance, backend, detail):
+        earlier = history[-1] if history and rewrite is None and looks_like_follow_up(q) else None
+        events = answer_stream(llm, q, standalone, passages, self.config.min_relevance, backend, detail,
+                               cards=self.index.cards, earlier=earlier, model=self.model_name(backend, model))
+        for event in events:
             if isinstance(event, Answer):
                 event.latency_s = time.perf_counter() - t0
+                event.extra["condensed"] = rewrite is not None
                 event = _with_match(event, match, closest)
             yield event
+
+    def warm_up(self, backend: str | None = None, model: str | None = None) -> None:
+        """Start what the first answer will need in the background (the local model server)."""
+        if (backend or default_backend(self.config)) == "local":
+            from tutor.llm_server import warm_up
+
+            warm_up(model or self.config.llm_model or None)
+
+    def model_name(self, backend: str, model: str | None) -> str | None:
+        if backend == "local":
+            from tutor.models import default_model
+
+            return model or self.config.llm_model or default_model()
+        return model or None
 
     def ask(
         self,
@@ -147,3 +188,50 @@ class Tutor:
                 answer = event
         assert answer is not None
         return answer
+
+    # ---- grading ---------------------------------------------------------------------------------
+
+    @property
+    def cards(self) -> list[Card]:
+        """The indexed cards (index/cards.jsonl), sorted by id."""
+        return sorted(self.index.cards.values(), key=lambda c: c.id)
+
+    @property
+    def grader(self) -> Grader:
+        if self._grader is None:
+            self._grader = Grader(self.embedder, self.cards, self.config, find_card=self.card_for_question)
+        return self._grader
+
+    def card_for_question(self, question: str, reference: str | None = None) -> Card | None:
+        """The card a question is about, by retrieval, or None when no card is close enough.
+
+        Without a reference the card is the only rubric there is, so the refusal threshold decides;
+        with one, a loosely related card would grade against the wrong points, so the bar is higher
+        (the golden grading questions retrieve their card at relevance >= 0.86, the out-of-scope set
+        tops out at 0.40).
+        """
+        threshold = self.config.grade_card_relevance if reference else self.config.min_relevance
+        for passage in self.retriever.search(check_question(question, self.config), 1):
+            if passage.card_id and passage.relevance >= threshold:
+                return self.index.cards.get(passage.card_id)
+        return None
+
+    def grade(self, answer: str, *, card_id: str | None = None, question: str | None = None,
+              reference: str | None = None, backend: str | None = None, model: str | None = None) -> Grade:
+        """Grade a learner's answer; the score is code's, an LLM backend only words the feedback."""
+        from tutor.grade_feedback import llm_feedback
+
+        if len(answer or "") > self.config.max_answer_chars:
+            raise UserError(f"the answer is {len(answer)} characters; the limit is {self.config.max_answer_chars}")
+        card = None
+        if card_id:
+            card = self.index.cards.get(card_id)
+            if card is None:
+                raise UserError(f"no card `{card_id}`", fix='find its id with: tutor retrieve "your question"')
+        grade = self.grader.grade(answer or "", card=card, question=question, reference=reference)
+        backend = check_backend(backend) if backend else "extractive"
+        if backend != "extractive":
+            # A backend that cannot start leaves the template feedback already in the grade.
+            with contextlib.suppress(EnvironmentProblem):
+                grade.feedback = llm_feedback(self.chat_model(backend, model), grade, answer)
+        return grade

@@ -1,0 +1,197 @@
+"""The terminal loops driven through text streams, and the CLI commands quiz / interview / progress / chat."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fake_grader import FakeGrader, full_answer
+
+from tutor.cards import load_cards
+from tutor.cli import main
+from tutor.interview import MockInterview
+from tutor.mastery import TopicMastery, WeakPoint
+from tutor.practice import PracticeSession
+from tutor.progress import open_store
+from tutor.terminal import HINT, QUIT, SKIP, Console, progress_text, run_chat, run_interview, run_quiz
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def console(text: str) -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return Console(io.StringIO(text), out), out
+
+
+@pytest.fixture
+def cards(cards_dir):
+    return load_cards(cards_dir)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(None, tmp_path)
+    yield s
+    s.close()
+
+
+def test_an_answer_spans_lines_until_an_empty_one():
+    con, _ = console("\nfirst line\nsecond line\n\nnext\n")
+    assert con.read_answer("?") == "first line\nsecond line"
+    assert con.read_answer("?") == "next"
+    assert con.read_answer("?") == QUIT  # end of input
+
+
+@pytest.mark.parametrize(("typed", "command"), [("hint\n", HINT), ("  SKIP \n", SKIP), ("quit\n", QUIT)])
+def test_a_command_word_on_the_first_line_is_a_command(typed, command):
+    assert console(typed)[0].read_answer("?") == command
+
+
+def test_a_command_word_inside_an_answer_is_just_text():
+    assert console("it depends\nskip\n\n")[0].read_answer("?") == "it depends\nskip"
+
+
+def test_quiz_round_with_hint_grade_and_probe(store, cards):
+    session = PracticeSession(store, FakeGrader(), cards, "alice", topic="training", difficulty=2, now=lambda: T0)
+    con, out = console("hint\nzero mean and unit variance\nover the mini-batch\n\ngamma and beta\n\nquit\n")
+    summary = run_quiz(session, con)
+    text = out.getvalue()
+    assert "What is batch normalization" in text and "Hint 1: Area: training" in text
+    assert "Score 3.3/10 — partial" in text and "rated hard" in text
+    assert "✓ normalizes each feature over the mini-batch" in text and "✗ learnable scale and shift" in text
+    assert "Follow-up: You mentioned" in text and "Score 10.0/10" in text
+    assert summary == {"answered": 1, "mean_score": 3.3}
+    assert [r.kind for r in store.reviews("alice")] == ["quiz", "probe"]
+
+
+def test_quiz_skip_moves_on_and_end_of_input_quits(store, cards):
+    session = PracticeSession(store, FakeGrader(), cards, "alice", now=lambda: T0)
+    con, out = console("skip\n")
+    assert run_quiz(session, con) == {"answered": 0, "mean_score": None}
+    assert out.getvalue().count("level") == 2 and store.reviews("alice") == []
+
+
+def test_interview_transcript_ends_with_the_scorecard(store, cards):
+    iv = MockInterview(store, FakeGrader(), cards, "alice", questions=3, seed=3, now=lambda: T0)
+    con, out = console("".join(f"{a}\n\nskip\n" for a in ["cell state", "no idea", "gamma"]) + "\n")
+    card = run_interview(iv, con)
+    text = out.getvalue()
+    assert text.count("Score ") == 3 and "# Mock interview scorecard — alice" in text and "Verdict:" in text
+    assert len(card.results) == 3 and store.scorecards("alice")
+
+
+def test_chat_keeps_follow_ups_in_context_and_reports_each_turn(tutor_fake):
+    seen = []
+    con, out = console("How does an LSTM work?\n\nand what is a GRU?\nquit\n")
+    turns = run_chat(tutor_fake, con, lambda q, a: seen.append((q, a)), backend="extractive")
+    assert turns == 2 and [q for q, _ in seen] == ["How does an LSTM work?", "and what is a GRU?"]
+    assert seen[0][1].citations and "Sources:" in out.getvalue()
+
+
+def test_progress_table_plain_and_rich():
+    rows = [TopicMastery("training", 1, 2, 0.55, 1, 2, 3), TopicMastery("nlp", 0, 4, None, 0, 0, 0)]
+    weak = [WeakPoint("uses running averages at inference", "training/batch-normalization", 2, 3)]
+    plain = progress_text(rows, weak, "alice")
+    lines = plain.splitlines()
+    assert lines[1].split() == ["topic", "seen", "mastery", "due", "now", "due", "7d"]
+    assert lines[2].split() == ["training", "1/2", "55%", "1", "2"] and lines[3].split() == ["nlp", "0/4", "—", "0", "0"]
+    assert "✗ uses running averages at inference (2/3) — training/batch-normalization" in plain
+    assert "55%" in progress_text(rows, weak, "alice", tty=True)
+
+
+# --- the CLI ------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def cli_env(monkeypatch, tmp_path, built_index, fake_minilm):
+    """The CLI over the fixture index with FakeEmbedder and FakeGrader, progress under tmp TUTOR_HOME."""
+    import tutor.practice_commands as pc
+
+    monkeypatch.setenv("TUTOR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TUTOR_PROFILE", "alice")
+    monkeypatch.setenv("TUTOR_BACKEND", "extractive")
+    monkeypatch.delenv("TUTOR_DB", raising=False)
+    monkeypatch.setattr(pc, "grade_fn", lambda tutor, cards: FakeGrader())
+    return ["--index", str(built_index.index_dir)]
+
+
+def run(capsys, monkeypatch, argv, stdin=""):
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def test_cli_quiz_then_progress_then_export_import(capsys, monkeypatch, cli_env, cards, tmp_path):
+    card = next(c for c in cards if c.id == "training/dropout")
+    code, out, _ = run(capsys, monkeypatch, [*cli_env, "quiz", "--topic", "training", "--difficulty", "1"],
+                       f"{full_answer(card)}\n\n\n")
+    assert code == 0 and "Score 10.0/10 — correct" in out and "Follow-up:" in out
+    code, out, _ = run(capsys, monkeypatch, [*cli_env, "progress", "--json"])
+    data = json.loads(out)
+    training = next(t for t in data["topics"] if t["topic"] == "training")
+    assert code == 0 and data["profile"] == "alice" and (training["seen"], training["total"]) == (1, 2)
+    assert training["mastery"] == 1.0
+    code, out, _ = run(capsys, monkeypatch, [*cli_env, "progress"])
+    assert code == 0 and "Progress — alice" in out and "1/2" in out
+    export = tmp_path / "mine.json"
+    assert run(capsys, monkeypatch, [*cli_env, "progress", "export", str(export)])[0] == 0
+    code, out, _ = run(capsys, monkeypatch, [*cli_env, "progress", "import", str(export)])
+    assert code == 0 and "imported 0 reviews" in out and "already present" in out
+
+
+def test_cli_interview_saves_the_scorecard(capsys, monkeypatch, cli_env, tmp_path):
+    out_md = tmp_path / "card.md"
+    code, out, _ = run(capsys, monkeypatch, [*cli_env, "interview", "--questions", "3", "--seed", "1",
+                                              "--topics", "training,basics", "--out", str(out_md)],
+                       "dropout zeroes units\n\nskip\nsoftmax\n\nskip\nno idea\n\nskip\n")
+    assert code == 0 and f"scorecard saved to {out_md}" in out
+    assert out_md.read_text().startswith("# Mock interview scorecard — alice")
+
+
+def test_cli_chat_stores_the_conversation(capsys, monkeypatch, cli_env, tmp_path):
+    code, out, _ = run(capsys, monkeypatch, [*cli_env, "chat"], "What is dropout?\nquit\n")
+    assert code == 0 and "Sources:" in out
+    with open_store(None, tmp_path / "home") as s:
+        [c] = s.conversations("alice")
+    assert c.question == "What is dropout?" and c.citations and c.thread
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["quiz", "--topic", "cooking"], "unknown topic"),
+    (["quiz", "--profile", "a b"], "profile name"),
+    (["progress", "import", "/nonexistent.json"], "does not exist"),
+    (["progress", "export"], "give the file"),
+    (["interview", "--minutes", "0"], "--minutes must be positive"),
+])
+def test_cli_bad_input_is_one_line_and_exit_1(capsys, monkeypatch, cli_env, argv, message):
+    code, _, err = run(capsys, monkeypatch, [*cli_env, *argv])
+    assert code == 1 and message in err and err.startswith("error:")
+
+
+def test_cli_import_of_a_non_export_is_exit_1(capsys, monkeypatch, cli_env, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert run(capsys, monkeypatch, [*cli_env, "progress", "import", str(bad)])[0] == 1
+    bad.write_text("{}")
+    code, _, err = run(capsys, monkeypatch, [*cli_env, "progress", "import", str(bad)])
+    assert code == 1 and "tutor progress export" in err
+
+
+def test_cli_reports_a_corrupt_store_once_and_goes_on(capsys, monkeypatch, cli_env, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "progress.db").write_bytes(b"garbage" * 500)
+    code, _, err = run(capsys, monkeypatch, [*cli_env, "progress"])
+    assert code == 0 and "note: the progress file" in err and "progress.db.corrupt-" in err
+
+
+def test_fixed_clock_interval_after_a_graded_answer_is_shown(store, cards):
+    session = PracticeSession(store, FakeGrader(), cards, "alice", topic="basics", difficulty=1, now=lambda: T0)
+    card = next(c for c in cards if c.id == "basics/softmax")
+    con, out = console(f"{full_answer(card)}\n\nquit\n")
+    run_quiz(session, con)
+    due = store.schedule_states("alice")["basics/softmax"]["due"]
+    assert datetime.fromisoformat(due) - T0 >= timedelta(days=1) and "rated easy, next review in" in out.getvalue()

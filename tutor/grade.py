@@ -1,0 +1,302 @@
+"""Rubric grading: a learner's answer → per-point verdicts with evidence, wrong claims, a 0-10 score.
+
+The score comes from code, never from an LLM: each key point is covered / partly / missed by the best
+learner statement (sentence-embedding cosine to the point and its synonyms, mixed with stemmed keyword
+matching), a statement that matches a misconception better than any key point — or that negates or
+reverses the point it is about — is *wrong* and costs points, and the gaming guards (text addressed to
+the grader, keyword lists, empty answers, off-topic answers) cap what an answer can earn. Length earns
+nothing: credit is per point, not per word.
+
+`GradeParams` holds every threshold and weight; `tutor.evaluate_grading` calibrates them with
+cross-validation on corpus/golden/grading.jsonl and reports the held-out figures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from tutor.cards import Card
+from tutor.config import Config
+from tutor.embed import Embedder
+from tutor.errors import UserError
+from tutor.grade_evidence import Evidence, Rubric, build_rubric, card_rubric, gather, reference_points
+from tutor.grade_text import is_idk, manipulation_spans, shape, without
+
+LABELS = ("incorrect", "partial", "correct")
+
+
+@dataclass
+class PointGrade:
+    point: str  # the key point (card) or reference claim
+    status: str  # "covered" | "partly" | "missed" | "wrong"
+    evidence: str  # the learner's statement that decided it ("" when missed)
+    credit: float  # 0..1
+    weight: float  # the point's weight in the score
+    source: str  # card id, or "reference"
+    passage: str = ""  # the card sentence the point comes from (feedback cites it)
+    why: str = ""  # for "wrong": which misconception or reversal
+
+
+@dataclass
+class MisconceptionHit:
+    misconception: str
+    evidence: str
+    point: str | None
+
+
+@dataclass
+class Grade:
+    score: float  # 0-10, one decimal
+    label: str  # "correct" (>= 7) | "partial" (3-7) | "incorrect" (< 3)
+    points: list[PointGrade]
+    misconceptions: list[MisconceptionHit]
+    flags: list[str]  # "manipulation", "keyword_list", "empty", "off_topic"
+    feedback: str  # markdown; cites only the card
+    card_id: str | None
+    question: str
+    latency_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["latency_s"] = round(self.latency_s, 4)
+        return d
+
+
+def label_of(score: float) -> str:
+    return "correct" if score >= 7 else "partial" if score >= 3 else "incorrect"
+
+
+@dataclass(frozen=True)
+class GradeParams:
+    """Thresholds and weights. The defaults are `tutor eval`'s fit on all 212 rows of
+    corpus/golden/grading.jsonl (2026-12-01: the mean of the 10 best of 150 random candidates, see
+    tutor/evaluate_grading.py); the figures reported are held out by 5-fold cross-validation."""
+
+    alpha: float = 0.5  # match = alpha · cosine + (1 - alpha) · keyword match
+    covered: float = 0.616  # match at or above: the point is covered (full credit)
+    partly: float = 0.495  # match at or above: partly covered
+    partly_credit: float = 0.54
+    first_weight: float = 1.63  # the first key point is the card's core claim
+    points_needed: float = 0.0  # when > 0: this much point weight covered earns full marks (long rubrics)
+    full_at: float = 0.835  # weighted coverage that already earns 10: a terse, complete answer is complete
+    mis_min: float = 0.707  # cosine to a misconception needed to call a statement wrong …
+    mis_margin: float = 0.057  # … and by how much it must beat the statement's best key point
+    reversal_min: float = 0.589  # match to a point above which a negated / reversed statement is wrong
+    wrong_penalty: float = 1.76  # score points lost per wrong statement
+    wrong_cap: float = 4.82  # an answer with a wrong core claim is never "correct"
+    off_topic: float = 0.255  # best cosine of any statement to the question or a point below this: off topic
+    support_min: float = 0.4  # an on-topic sentence whose best cosine to the card is below this is unsupported …
+    unsupported_penalty: float = 0.88  # … and costs this much (fluent answers that say nothing the card says)
+    keyword_cap: float = 2.0
+    off_topic_cap: float = 1.0
+    manipulation_cap: float = 1.0  # an answer that tries to instruct the grader keeps at most this
+
+    def with_(self, **changes: float) -> GradeParams:
+        return GradeParams(**{**asdict(self), **changes})
+
+
+def _score_points(rubric: Rubric, ev: Evidence, p: GradeParams) -> tuple[list[PointGrade], list[MisconceptionHit]]:
+    n, k = ev.cos.shape
+    match = p.alpha * ev.cos + (1 - p.alpha) * ev.lex
+    wrong_unit: dict[int, tuple[int, str, MisconceptionHit | None]] = {}  # unit -> (point, why, hit)
+    for i in range(n):
+        if ev.mis_cos.shape[1]:
+            m = int(np.argmax(ev.mis_cos[i]))
+            best_point = float(ev.cos[i].max()) if k else 0.0
+            if ev.mis_cos[i, m] >= p.mis_min and ev.mis_cos[i, m] >= best_point + p.mis_margin:
+                j = rubric.mis_point[m]
+                hit = MisconceptionHit(rubric.misconceptions[m], ev.units[i], rubric.points[j].point)
+                wrong_unit[i] = (j, f"matches the misconception: {rubric.misconceptions[m]}", hit)
+                continue
+        for j in range(k):
+            if ev.reversed[i][j] and match[i, j] >= p.reversal_min:
+                wrong_unit[i] = (j, f"the statement {ev.reversed[i][j]}", None)
+                break
+    grades = []
+    for j, kp in enumerate(rubric.points):
+        weight = p.first_weight if j == 0 else 1.0
+        wrong = [(i, why) for i, (jj, why, _) in wrong_unit.items() if jj == j]
+        ok = [i for i in range(n) if i not in wrong_unit]
+        best = max(ok, key=lambda i: match[i, j], default=None)
+        value = float(match[best, j]) if best is not None else 0.0
+        passage = rubric.passages[j] if j < len(rubric.passages) else ""
+        if wrong and value < p.covered:
+            i, why = wrong[0]
+            grades.append(PointGrade(kp.point, "wrong", ev.units[i], 0.0, weight, rubric.source, passage, why))
+        elif value >= p.covered:
+            grades.append(PointGrade(kp.point, "covered", ev.units[best], 1.0, weight, rubric.source, passage))
+        elif value >= p.partly:
+            grades.append(PointGrade(kp.point, "partly", ev.units[best], p.partly_credit, weight, rubric.source,
+                                     passage))
+        else:
+            grades.append(PointGrade(kp.point, "missed", "", 0.0, weight, rubric.source, passage))
+    # Every wrong statement costs, even one whose point is also covered elsewhere in the answer.
+    extra = [PointGrade(rubric.points[j].point, "wrong", ev.units[i], 0.0, 0.0, rubric.source,
+                        rubric.passages[j] if j < len(rubric.passages) else "", why)
+             for i, (j, why, _) in wrong_unit.items()
+             if not any(g.status == "wrong" and g.evidence == ev.units[i] for g in grades)]
+    hits = [h for _, _, h in wrong_unit.values() if h is not None]
+    return grades + extra, hits
+
+
+def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str]) -> tuple[float, list[PointGrade],
+                                                                                   list[MisconceptionHit]]:
+    """The 0-10 score (unrounded) and the verdicts; `flags` gains "off_topic" / "keyword_list"."""
+    if "empty" in flags or not ev.units:
+        return 0.0, _missed(rubric, p), []
+    points, hits = _score_points(rubric, ev, p)
+    weighted = [g for g in points if g.weight > 0]
+    total = sum(g.weight for g in weighted) or 1.0
+    if p.points_needed > 0:  # a rubric of six points is not failed by a sound answer that makes four
+        total = min(total, p.points_needed)
+    coverage = sum(g.weight * g.credit for g in weighted) / total
+    n_wrong = len({g.point for g in points if g.status == "wrong"})  # a sentence and its clause count once
+    value = 10.0 * min(1.0, coverage / p.full_at) - p.wrong_penalty * n_wrong
+    if n_wrong:
+        value = min(value, p.wrong_cap)
+    if p.unsupported_penalty and ev.support is not None:
+        n = _n_sentences(ev)
+        best = np.maximum(ev.support[:n], ev.cos[:n].max(axis=1) if k_points(ev) else 0.0)
+        on_topic = ev.question_cos[:n] >= p.off_topic
+        value -= p.unsupported_penalty * min(3, int(((best < p.support_min) & on_topic).sum()))
+    relevance = max(float(ev.question_cos.max()), float(ev.cos.max()) if ev.cos.size else 0.0)
+    if relevance < p.off_topic:
+        flags.append("off_topic")
+        value = min(value, p.off_topic_cap)
+    if shape(" ".join(ev.units[:_n_sentences(ev)])).keyword_list:
+        flags.append("keyword_list")
+        value = min(value, p.keyword_cap)
+    if "manipulation" in flags:
+        value = min(value, p.manipulation_cap)
+    return max(0.0, min(10.0, value)), points, hits
+
+
+def k_points(ev: Evidence) -> int:
+    return ev.cos.shape[1] if ev.cos.ndim == 2 else 0
+
+
+def _n_sentences(ev: Evidence) -> int:
+    """Sentences come first in `units`; clauses repeat their text, so shape is read off the sentences."""
+    seen = ""
+    for n, u in enumerate(ev.units):
+        if u in seen:
+            return n
+        seen += " " + u
+    return len(ev.units)
+
+
+def _missed(rubric: Rubric, p: GradeParams) -> list[PointGrade]:
+    return [PointGrade(kp.point, "missed", "", 0.0, p.first_weight if j == 0 else 1.0, rubric.source,
+                       rubric.passages[j] if j < len(rubric.passages) else "")
+            for j, kp in enumerate(rubric.points)]
+
+
+def prepare(answer: str) -> tuple[str, list[str]]:
+    """The gradeable text and the flags the guards raise before any model runs."""
+    flags: list[str] = []
+    spans = manipulation_spans(answer or "")
+    text = without(answer or "", spans)
+    if spans:
+        flags.append("manipulation")
+    if is_idk(text):
+        flags.append("empty")
+    return text, flags
+
+
+@dataclass
+class Grader:
+    """Grades answers against cards (by id or found from the question) or against a free reference.
+
+    `find_card(question, reference) -> Card | None` is the card lookup; the Tutor passes its
+    retriever's. The default compares the question with each card's question and also-asked phrasings,
+    more strictly when a reference could serve instead.
+    """
+
+    embedder: Embedder
+    cards: Sequence[Card]
+    config: Config = field(default_factory=Config)
+    params: GradeParams = field(default_factory=GradeParams)
+    find_card: Callable[[str, str | None], Card | None] | None = None
+    feedback: Callable[[Grade, Rubric], str] | None = None
+    _rubrics: dict[object, Rubric] = field(default_factory=dict)
+    _question_index: tuple[np.ndarray, list[Card]] | None = None
+
+    def rubric_for(self, card: Card) -> Rubric:
+        # Key-point embeddings once per card and process, keyed on the card's content as well as its id:
+        # a practice probe grades against its card narrowed to one point, and a re-ingested card changes.
+        key = (card.id, card.key_points, card.misconceptions)
+        if key not in self._rubrics:
+            self._rubrics[key] = card_rubric(self.embedder, card)
+        return self._rubrics[key]
+
+    def card_for_question(self, question: str, reference: str | None = None) -> Card | None:
+        if self.find_card is not None:
+            return self.find_card(question, reference)
+        # Fake-free default for callers without a retriever: MiniLM puts paraphrases of a card question
+        # at cosine >= 0.7 and different questions on the same topic mostly below 0.6.
+        threshold = 0.8 if reference else 0.65
+        if self._question_index is None:
+            owners, texts = [], []
+            for c in self.cards:
+                for t in (c.question, *c.also_asked):
+                    owners.append(c)
+                    texts.append(t)
+            self._question_index = (self.embedder.encode(texts) if texts else np.zeros((0, 1)), owners)
+        vecs, owners = self._question_index
+        if not owners:
+            return None
+        sims = vecs @ self.embedder.encode([question])[0]
+        best = int(np.argmax(sims))
+        return owners[best] if sims[best] >= threshold else None
+
+    def resolve(self, card: Card | None, question: str | None, reference: str | None) -> Rubric:
+        if card is None and question and question.strip():
+            card = self.card_for_question(question, reference)
+        if card is not None:
+            return self.rubric_for(card)
+        if reference and reference.strip():
+            key = f"reference:{question}:{reference}"
+            if key not in self._rubrics:
+                points = reference_points(reference)
+                if not points:
+                    raise UserError("the reference has no gradeable claims; give a few full sentences")
+                self._rubrics[key] = build_rubric(self.embedder, "reference", question or "", points, [],
+                                                  reference)
+            return self._rubrics[key]
+        if not (question and question.strip()):
+            raise UserError("nothing to grade against: give a question, a card id or a reference",
+                            fix='tutor grade --question "…" --answer "…"')
+        raise UserError("no card matches this question and no reference was given",
+                        fix='pass --card ID, or a reference answer (rows: "reference"), to grade against')
+
+    def evidence(self, answer: str, rubric: Rubric) -> tuple[Evidence, list[str]]:
+        text, flags = prepare(answer)
+        ev = gather(self.embedder, rubric, "" if "empty" in flags else text)
+        return ev, flags
+
+    def grade(self, answer: str, *, card: Card | None = None, question: str | None = None,
+              reference: str | None = None) -> Grade:
+        return self.grade_with_evidence(answer, card=card, question=question, reference=reference)[0]
+
+    def grade_with_evidence(self, answer: str, *, card: Card | None = None, question: str | None = None,
+                            reference: str | None = None) -> tuple[Grade, Rubric, Evidence, list[str]]:
+        """The grade plus what it was decided from (the evaluation re-scores these while calibrating)."""
+        t0 = time.perf_counter()
+        rubric = self.resolve(card, question, reference)
+        ev, flags = self.evidence(answer, rubric)
+        raised = list(flags)
+        value, points, hits = score(rubric, ev, self.params, flags)
+        value = round(value, 1)
+        grade = Grade(value, label_of(value), points, hits, flags, "", rubric.card.id if rubric.card else None,
+                      (question or "").strip() or rubric.question)
+        from tutor.grade_feedback import template_feedback
+
+        grade.feedback = template_feedback(grade, rubric)
+        if self.feedback is not None:
+            grade.feedback = self.feedback(grade, rubric)
+        grade.latency_s = time.perf_counter() - t0
+        return grade, rubric, ev, raised

@@ -1,0 +1,114 @@
+"""`tutor grade`: one answer (text or --json) or a JSONL batch (`--from FILE`, `--from -` for stdin).
+
+A batch writes one JSON line per row in input order; a row that cannot be graded (bad JSON, missing
+answer, unknown card) gets `{"id", "error"}` and the batch goes on; the exit code is 1 at the end if
+any row failed. Environment problems (no index, no model) stop the batch with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from tutor.config import Config
+from tutor.errors import UserError
+from tutor.grade import Grade
+from tutor.tutor import Tutor
+
+ROW_FIELDS = ("id", "score", "label", "points", "misconceptions", "flags", "feedback", "card_id", "latency_s")
+
+
+def row_output(row_id: str, grade: Grade) -> dict:
+    d = grade.to_dict()
+    d["points"] = [{"point": p["point"], "status": p["status"], "evidence": p["evidence"]} for p in d["points"]]
+    return {"id": row_id, **{k: d[k] for k in ROW_FIELDS if k != "id"}}
+
+
+def grade_text(grade: Grade) -> str:
+    marks = {"covered": "✓", "partly": "~", "missed": "✗", "wrong": "!"}
+    head = f"Card: {grade.card_id}" if grade.card_id else "Graded against the reference"
+    lines = [head, *(f"  {marks[p.status]} {p.status:7s} {p.point}" for p in grade.points if p.weight > 0), "",
+             grade.feedback]
+    return "\n".join(lines)
+
+
+def _read_answer(args: argparse.Namespace) -> str:
+    if args.answer is not None and args.answer_file:
+        raise UserError("give --answer or --answer-file, not both")
+    if args.answer_file:
+        path = Path(args.answer_file)
+        if not path.is_file():
+            raise UserError(f"{path}: no such file (--answer-file)")
+        return path.read_text(encoding="utf-8")
+    if args.answer is None:
+        raise UserError("no answer to grade", fix='tutor grade --question "…" --answer "your answer"')
+    return args.answer
+
+
+def _rows(source: str) -> Iterator[tuple[int, dict | str]]:
+    """(line number, row) or (line number, error message) for each non-empty line."""
+    if source == "-":
+        lines = sys.stdin.read().splitlines()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UserError(f"{path}: no such file (--from)")
+        lines = path.read_text(encoding="utf-8").splitlines()
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield n, f"line {n}: not valid JSON ({exc.msg})"
+            continue
+        yield n, row if isinstance(row, dict) else f"line {n}: each line must be a JSON object"
+
+
+def grade_row(tutor: Tutor, row: dict, backend: str | None) -> Grade:
+    answer = row.get("answer")
+    if not isinstance(answer, str):
+        raise UserError("the row needs an `answer` string")
+    for key in ("question", "reference", "card_id"):
+        if row.get(key) is not None and not isinstance(row[key], str):
+            raise UserError(f"`{key}` must be a string")
+    return tutor.grade(answer, card_id=row.get("card_id"), question=row.get("question"),
+                       reference=row.get("reference"), backend=backend)
+
+
+def grade_batch(tutor: Tutor, source: str, backend: str | None) -> int:
+    failed = 0
+    for n, row in _rows(source):
+        if isinstance(row, str):
+            out = {"id": f"line-{n}", "error": row}
+        else:
+            row_id = str(row.get("id", f"line-{n}"))
+            try:
+                out = row_output(row_id, grade_row(tutor, row, backend))
+            except UserError as exc:
+                out = {"id": row_id, "error": exc.message}
+        failed += "error" in out
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    if failed:
+        print(f"error: {failed} row(s) could not be graded (see their \"error\" lines)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def grade_command(config: Config, args: argparse.Namespace, tutor: Tutor | None = None) -> int:
+    tutor = tutor or Tutor(config)
+    if args.from_file:
+        return grade_batch(tutor, args.from_file, args.backend)
+    if not (args.question or args.card):
+        raise UserError("say what the answer is to: --question \"…\" or --card ID",
+                        fix='tutor grade --question "what is dropout" --answer "…"')
+    answer = _read_answer(args)
+    grade = tutor.grade(answer, card_id=args.card, question=args.question, reference=args.reference,
+                        backend=args.backend)
+    if args.json:
+        print(json.dumps(row_output("1", grade) | {"question": grade.question}, ensure_ascii=False))
+    else:
+        print(grade_text(grade))
+    return 0

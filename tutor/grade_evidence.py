@@ -1,0 +1,126 @@
+"""Evidence: how well each learner statement matches each key point and each misconception.
+
+A `Rubric` is what an answer is graded against (a card's key points and misconceptions, or the claims
+of a free reference), with its embeddings computed once and cached. An `Evidence` holds the raw
+matrices for one answer — statement × point cosine and keyword match, statement × misconception cosine,
+and reversed claims — and no decision at all: thresholds and weights live in `tutor.grade`, so the
+calibration can re-score thousands of parameter settings without embedding anything again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from tutor.cards import Card, KeyPoint
+from tutor.embed import Embedder
+from tutor.grade_text import content_stems, reversal, statements, stem, words
+
+
+@dataclass
+class Rubric:
+    source: str  # the card id, or "reference"
+    question: str
+    points: list[KeyPoint]
+    misconceptions: list[str]
+    point_vecs: list[np.ndarray]  # per point: rows for the point and each of its synonyms
+    mis_vecs: np.ndarray  # (n_misconceptions, dim)
+    mis_point: list[int]  # the key point each misconception contradicts (nearest by cosine)
+    question_vec: np.ndarray  # (dim,)
+    passages: list[str]  # per point: the card sentence it comes from, for feedback to cite
+    card: Card | None = None
+    sentence_vecs: np.ndarray | None = None  # the card answer's (or reference's) sentences
+
+
+@dataclass
+class Evidence:
+    units: list[str]  # the learner's statements (sentences, then clauses)
+    cos: np.ndarray  # (units, points) best cosine to the point or one of its synonyms
+    lex: np.ndarray  # (units, points) keyword / synonym / point-word match in 0..1
+    mis_cos: np.ndarray  # (units, misconceptions)
+    reversed: list[list[str | None]]  # [unit][point]: why the unit contradicts the point, or None
+    question_cos: np.ndarray  # (units,)
+    support: np.ndarray | None = None  # (units,) best cosine to any sentence of the card answer / reference
+
+
+def _passage_for(point: KeyPoint, sentences: list[str]) -> str:
+    """The answer sentence sharing most stems with the point: what feedback quotes from the card."""
+    target = content_stems(" ".join((point.point, *point.phrases)))
+    best = max(sentences, key=lambda s: len(target & content_stems(s)), default="")
+    return re.sub(r"\*\*|`|^#+\s*", "", best).strip()
+
+
+def build_rubric(embedder: Embedder, source: str, question: str, points: list[KeyPoint],
+                 misconceptions: list[str], answer: str = "", card: Card | None = None) -> Rubric:
+    texts = [question]
+    spans = []
+    for kp in points:
+        group = [kp.point, *kp.synonyms]
+        spans.append((len(texts), len(texts) + len(group)))
+        texts.extend(group)
+    texts.extend(misconceptions)
+    sentences = [s for s in statements(answer) if len(words(s)) >= 4][:40]
+    n_fixed = len(texts)
+    texts.extend(sentences)
+    vecs = embedder.encode(texts)
+    sentence_vecs, vecs = vecs[n_fixed:], vecs[:n_fixed]
+    point_vecs = [vecs[a:b] for a, b in spans]
+    mis_vecs = vecs[n_fixed - len(misconceptions):] if misconceptions else np.zeros((0, vecs.shape[1]), np.float32)
+    heads = np.vstack([pv[0] for pv in point_vecs]) if point_vecs else np.zeros((0, vecs.shape[1]), np.float32)
+    mis_point = [int(np.argmax(heads @ m)) for m in mis_vecs] if len(heads) else []
+    return Rubric(source, question, list(points), list(misconceptions), point_vecs, mis_vecs, mis_point,
+                  vecs[0], [_passage_for(kp, sentences) for kp in points], card, sentence_vecs)
+
+
+def card_rubric(embedder: Embedder, card: Card) -> Rubric:
+    return build_rubric(embedder, card.id, card.question, list(card.key_points), list(card.misconceptions),
+                        card.answer, card)
+
+
+def reference_points(reference: str) -> list[KeyPoint]:
+    """A free reference's claims as key points: each statement with a few content words, no keywords."""
+    claims = []
+    for s in statements(reference):
+        if len(content_stems(s)) >= 3 and not any(s in c for c in claims):
+            claims.append(s)
+    top = [c for c in claims if not any(c != o and c in o for o in claims)]
+    return [KeyPoint(c, ()) for c in top[:8]]
+
+
+def _phrase_hit(phrase: str, unit_lower: str, unit_stems: set[str]) -> bool:
+    stems = content_stems(phrase)
+    if not stems:
+        return phrase.lower() in unit_lower
+    return stems <= unit_stems or (len(phrase) >= 4 and phrase.lower() in unit_lower)
+
+
+def lexical(unit: str, point: KeyPoint) -> float:
+    """1.0 when a keyword or synonym appears (stemmed), else the share of the point's content words."""
+    lower, unit_stems = unit.lower(), {stem(w) for w in words(unit)}
+    if any(_phrase_hit(p, lower, unit_stems) for p in point.phrases):
+        return 1.0
+    target = content_stems(point.point)
+    return len(target & unit_stems) / len(target) if target else 0.0
+
+
+def gather(embedder: Embedder, rubric: Rubric, text: str) -> Evidence:
+    """All learner statements embedded in one batch, matched against every point and misconception."""
+    units = statements(text)
+    n, k = len(units), len(rubric.points)
+    if n == 0:
+        z = np.zeros((0, k), np.float32)
+        return Evidence([], z, z, np.zeros((0, len(rubric.misconceptions)), np.float32), [], np.zeros(0))
+    vecs = embedder.encode(units)
+    cos = np.column_stack([(vecs @ pv.T).max(axis=1) for pv in rubric.point_vecs]) if k else np.zeros((n, 0))
+    lex = np.array([[lexical(u, kp) for kp in rubric.points] for u in units], dtype=np.float32).reshape(n, k)
+    mis_cos = vecs @ rubric.mis_vecs.T if len(rubric.mis_vecs) else np.zeros((n, 0), np.float32)
+    # Polarity is judged on the smallest units only: in "X, so the net cannot rely on Y" the negation
+    # belongs to the second clause, not to the whole sentence that also states X.
+    atomic = [not any(j != i and v in u for j, v in enumerate(units)) for i, u in enumerate(units)]
+    rev = [[reversal(u, kp.point) if atomic[i] and (lex[i, j] > 0 or cos[i, j] > 0.5) else None
+            for j, kp in enumerate(rubric.points)] for i, u in enumerate(units)]
+    support = (vecs @ rubric.sentence_vecs.T).max(axis=1) if rubric.sentence_vecs is not None and len(
+        rubric.sentence_vecs) else np.zeros(n, np.float32)
+    return Evidence(units, cos, lex, mis_cos, rev, vecs @ rubric.question_vec, support)

@@ -1,0 +1,229 @@
+"""The text side of grading: learner answers cut into statements, light stemming, and the cheap
+signals that need no model — empty or "I don't know", text addressed to the grader, keyword lists,
+negation and reversed claims.
+
+Kept apart from the embedding side so every rule here is unit-testable on plain strings, and so the
+gaming guards run before any model is touched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+[-*•]\s+|(?<=\))\s*\.\s*")
+# Clause boundaries inside a sentence: a learner often puts a right and a wrong claim in one sentence
+# ("X is true, but Y"), and the grader must be able to quote and judge each part on its own.
+_WHOLE_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_CLAUSE = re.compile(r",?\s+(?:but|while|whereas|although|though|however)\s+|,\s+(?:and|so|which)\s+|:\s+", re.I)
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOPWORDS = _wordset(
+    """a an and are as at be been being but by can could did do does doing done for from had has have
+    how i if in into is it its it's just of on or so such than that the their them then there these they
+    this those to too us was we were what when where which while who why will with would you your u ur
+    also very really basically like i'd i'm you'd that's it'll one ones
+    """
+)
+# Function words mark statements: a list of keywords has almost none of them.
+_FUNCTION = STOPWORDS | _wordset("not no all each every other same more less only because")
+
+NEGATORS = _wordset(
+    "not no never none nothing neither nor without cannot can't don't doesn't isn't aren't won't wasn't "
+    "weren't shouldn't couldn't needn't hasn't haven't didn't"
+)
+# Reversal pairs: a statement that says the opposite term of a key point makes the opposite claim.
+# Symmetric; each word is compared after stemming.
+ANTONYMS = (
+    ("increase", "decrease"), ("increase", "reduce"), ("higher", "lower"), ("larger", "smaller"),
+    ("more", "less"), ("more", "fewer"), ("before", "after"), ("faster", "slower"), ("positive", "negative"),
+    ("train", "inference"), ("training", "inference"), ("train", "test"), ("training", "test"),
+    ("encoder", "decoder"), ("maximum", "minimum"), ("max", "min"), ("large", "small"), ("big", "small"),
+    ("add", "multiply"), ("sum", "product"), ("overfit", "underfit"), ("overfitting", "underfitting"),
+    ("bias", "variance"), ("precision", "recall"), ("wider", "narrower"), ("deeper", "shallower"),
+    ("frozen", "trainable"), ("sparse", "dense"), ("left", "right"), ("above", "below"), ("first", "last"),
+    ("vanish", "explode"), ("vanishing", "exploding"), ("underflow", "overflow"), ("on", "off"),
+)
+
+_IDK = re.compile(
+    r"^\W*(?:i\s+(?:do\s*n[o']t|dont)\s+know|i\s+(?:do\s*n[o']t|dont)\s+remember|no\s+idea|not\s+sure|pass|skip|"
+    r"idk|dunno|no\s+clue|i\s+have\s+no\s+idea|i'?m\s+not\s+sure|(?:honestly|sorry),?\s+i\s+(?:do\s*n[o']t|dont))",
+    re.I,
+)
+# Text addressed to the grader rather than to the question. Two ways in: a marker no answer to an
+# interview question contains (a role switch, a fake tag, a demanded 10/10), or a statement that names
+# the grader / rubric AND asks for something (ignore, rate, mark, output, give full credit …).
+_MARKER = re.compile(
+    r"\b(?:system|developer|assistant)\s*(?:override|prompt|mode|message)?\s*:|system\s+override|developer\s+mode"
+    r"|you\s+are\s+now\b|you\s+are\s+a\s+(?:helpful\s+)?(?:grader|evaluator|assistant)|new\s+instructions"
+    r"|ignore\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier)\s+instructions"
+    r"|</?\s*\w*(?:grader|grading|instruction|answer|system)\w*\s*>|\b10\s*/\s*10\b|\bpre-?approved\b"
+    r"|[\"']?(?:score|label)[\"']?\s*[=:]\s*[\"']?(?:10|ten|100|correct)\b|\bmin_score\b|grading_mode",
+    re.I,
+)
+_ADDRESSEE = re.compile(
+    r"\b(?:grader|graders|grading|evaluator|examiner|marker|scorer|scoring\s+model|rubric|reference\s+answer|"
+    r"whoever\s+(?:grades|marks|reads)|instructor)\b", re.I)
+_DEMAND = re.compile(
+    r"\b(?:ignore|disregard|override|output|mark|rate|give|award|treat|trust|must|should|please|return|skip|"
+    r"counts?\s+as|covered|full\s+(?:marks|credit|score|points)|score|label(?:led|ed)?\s+(?:it\s+)?correct)\b",
+    re.I)
+
+
+def addressed_to_grader(statement: str) -> bool:
+    return bool(_MARKER.search(statement) or (_ADDRESSEE.search(statement) and _DEMAND.search(statement)))
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough that "normalizes", "normalized" and "normalization" meet."""
+    w = word.lower()
+    if len(w) <= 3 or not w.isalpha():
+        return w
+    for suffix, repl in (("isations", "ize"), ("izations", "ize"), ("isation", "ize"), ("ization", "ize"),
+                         ("ational", "ate"), ("ations", "ate"), ("ation", "ate"), ("ising", "ize"),
+                         ("izing", "ize"), ("ised", "ize"), ("ized", "ize"), ("ises", "ize"), ("izes", "ize"),
+                         ("ise", "ize"), ("ize", "ize"), ("ities", "ity"), ("ness", ""), ("ments", ""), ("ment", ""),
+                         ("ingly", ""), ("edly", ""), ("ing", ""), ("ies", "y"), ("ied", "y"), ("ed", ""),
+                         ("ly", ""), ("es", ""), ("s", ""), ("e", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            return w[: len(w) - len(suffix)] + repl
+    return w
+
+
+def content_stems(text: str) -> set[str]:
+    return {stem(w) for w in words(text) if w not in STOPWORDS and w not in NEGATORS}
+
+
+def sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for s in _SENTENCE.split(text or ""):
+        s = (s or "").strip(" \t-*•")
+        if s.strip(".") and s not in out:
+            out.append(s)
+    return out
+
+
+def statements(text: str) -> list[str]:
+    """Sentences, then their clauses: the units a grader can quote as evidence (sentences first)."""
+    out = sentences(text)
+    for s in list(out):
+        parts = [p.strip(" ,") for p in _CLAUSE.split(s) if p and len(words(p)) >= 3]
+        if len(parts) > 1:
+            out.extend(p for p in parts if p not in out)
+    return out
+
+
+def is_idk(text: str) -> bool:
+    """Empty, or a plain "I don't know" / "no idea" with next to nothing else."""
+    w = words(text)
+    if len(w) < 2:
+        return True
+    return bool(_IDK.match(text.strip())) and len(w) <= 25
+
+
+def manipulation_spans(text: str) -> list[str]:
+    """Sentences addressed to the grader (split only at . ! ? and line breaks, so an instruction spread
+    over a semicolon stays whole); they earn nothing and flag the answer."""
+    return [s.strip() for s in _WHOLE_SENTENCE.split(text or "") if s and addressed_to_grader(s)]
+
+
+def without(text: str, spans: list[str]) -> str:
+    for span in spans:
+        text = text.replace(span, " ")
+    return text
+
+
+@dataclass(frozen=True)
+class Shape:
+    n_words: int
+    function_share: float  # function words / words: prose ≈ 0.35-0.5, keyword lists < 0.15
+    n_verbs_hint: int
+    n_segments: int  # pieces between commas, semicolons, slashes and line breaks
+    mean_segment_words: float
+
+    @property
+    def keyword_list(self) -> bool:
+        """Terms strung together without statements: "dropout, regularization, ensemble, scaling"."""
+        listy = self.n_segments >= 4 and self.mean_segment_words <= 3.0 and self.function_share < 0.2
+        bare = self.n_words >= 8 and self.function_share < 0.08 and self.n_verbs_hint == 0
+        return listy or bare
+
+
+_VERBISH = re.compile(r"\b(?:is|are|was|were|be|means?|uses?|makes?|helps?|gives?|keeps?|computes?|"
+                      r"lets?|allows?|adds?|reduces?|stops?|prevents?|learns?|avoids?|works?|becomes?)\b")
+
+
+def shape(text: str) -> Shape:
+    w = words(text)
+    if not w:
+        return Shape(0, 0.0, 0, 0, 0.0)
+    share = sum(x in _FUNCTION for x in w) / len(w)
+    segments = [seg for seg in re.split(r"[,;\n|]+|\s+[-/]\s+|\.\s+", text) if words(seg)]
+    mean = sum(len(words(seg)) for seg in segments) / max(1, len(segments))
+    return Shape(len(w), share, len(_VERBISH.findall(text.lower())), len(segments), mean)
+
+
+def negated(text: str) -> bool:
+    """Odd number of negators: the statement asserts the opposite of its positive reading."""
+    return sum(w in NEGATORS or w.endswith("n't") for w in words(text)) % 2 == 1
+
+
+def reversal(statement: str, point: str) -> str | None:
+    """Why `statement` contradicts `point` (a negation or an antonym swap), or None.
+
+    Only meaningful when the statement is about the point (the caller checks overlap first):
+    "dropout is not used at inference" vs "dropout is used at inference" differ only in polarity, which
+    a sentence embedding barely sees.
+    """
+    s_stems, p_stems = {stem(w) for w in words(statement)}, {stem(w) for w in words(point)}
+    shared = content_stems(point)
+    overlap = len(shared & s_stems) / len(shared) if shared else 0.0
+    if overlap < 0.4:  # a statement about something else cannot reverse this point
+        return None
+    for a, b in ANTONYMS:
+        for x, y in ((a, b), (b, a)):
+            sx, sy = stem(x), stem(y)
+            if sx in p_stems and sy not in p_stems and sy in s_stems and sx not in s_stems:
+                return f"says `{y}` where the point says `{x}`"
+    swap = crossed(statement, point)
+    if swap:
+        return f"swaps `{swap[0]}` and `{swap[1]}` relative to the point"
+    if overlap >= 0.6 and negated(statement) != negated(point):
+        return "negates the point"
+    return None
+
+
+def _once(text: str) -> dict[str, int]:
+    ws = [w for w in words(text) if w not in STOPWORDS and w not in NEGATORS]
+    return {w: i for i, w in enumerate(ws) if ws.count(w) == 1}
+
+
+def crossed(statement: str, point: str) -> tuple[str, str] | None:
+    """Two attributes bound to the opposite two subjects: "L1 … absolute …, L2 … squared" said as
+    "L1 … squared …, L2 … absolute". The words are the same, so embeddings and keywords both miss it.
+
+    Found as an interleaved crossing: anchors c, d keep their order while a, b trade places,
+    c < a < d < b in the point and c < b < d < a in the statement. A plain reordering of two clauses
+    ("Y does B and X does A") moves the anchors too and is not flagged.
+    """
+    p, s = _once(point), _once(statement)
+    shared = [w for w in p if w in s]
+    if len(shared) < 4:
+        return None
+    for a in shared:
+        for b in shared:
+            if not (p[a] < p[b] and s[b] < s[a]):
+                continue
+            for c in shared:
+                for d in shared:
+                    if p[c] < p[a] < p[d] < p[b] and s[c] < s[b] < s[d] < s[a]:
+                        return a, b
+    return None

@@ -1,0 +1,98 @@
+"""What the model reads: compact grounding built from the curated card, not three long passages.
+
+A small model on two cores pays for every prompt token before it writes one (prefill ran at 34-90
+tokens/s here), and it covered only half of a card's key points when handed three 200-token windows.
+The card's key points are ~100 curated, verified tokens that say exactly what a complete answer must
+contain, so the best card is given as its key points plus the start of its answer, and at most one
+runner-up card as a short excerpt for contrast questions. Document windows (no card) pass as text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from tutor.cards import Card
+from tutor.guard import escape_passage
+from tutor.retrieve import Passage
+
+# Token budgets per block, measured by bench/llm_grounding.py (prompt tokens vs key-point coverage).
+TOP_TOKENS = 110
+OTHER_TOKENS = 70
+DETAIL_FACTOR = 2
+MAX_BLOCKS = 2
+# A runner-up joins only when it is nearly as relevant as the best card: otherwise it adds prefill
+# time and tempts the model to wander.
+RUNNER_UP_GAP = 0.08
+_PREMISE = re.compile(
+    r"\b(teach (me )?that|from now on|remember that|isn'?t it true|it is true that|is it true that|"
+    r"confirm that|agree that|as we know|everyone knows)\b",
+    re.I,
+)
+
+
+def truncate(text: str, tokens: int) -> str:
+    from tutor.tokens import get_encoding
+
+    enc = get_encoding()
+    ids = enc.encode(text, disallowed_special=())
+    return text if len(ids) <= tokens else enc.decode(ids[:tokens]).rstrip() + " …"
+
+
+def grounded_passages(
+    passages: list[Passage], cards: dict[str, Card] | None, min_relevance: float, detail: bool = False
+) -> list[Passage]:
+    """The passages the model sees, each with the compact text it will read (same ids, same order)."""
+    if not passages:
+        return []
+    best = passages[0]
+    chosen = [best] + [
+        p for p in passages[1:MAX_BLOCKS]
+        if p.relevance >= min_relevance and best.relevance - p.relevance <= RUNNER_UP_GAP
+    ]
+    factor = DETAIL_FACTOR if detail else 1
+    out = []
+    for i, p in enumerate(chosen):
+        card = (cards or {}).get(p.card_id or "")
+        budget = (TOP_TOKENS if i == 0 else OTHER_TOKENS) * factor
+        if card is not None and i == 0:
+            facts = "\n".join(f"- {kp.point}" for kp in card.key_points)
+            text = f"Key facts:\n{facts}\n\nExplanation: {truncate(card.answer, budget)}"
+        else:
+            text = truncate(p.text, budget)
+        out.append(replace(p, text=text))
+    return out
+
+
+_FRAME = re.compile(
+    r"\b(from now on,?\s*(you )?(should |must |will )?(say|teach|tell (me|everyone|learners))?( that)?|"
+    r"(please )?(teach|tell) (me|everyone|learners)? ?that|remember that|(can you )?confirm that|agree that|"
+    r"(isn'?t it|it is|is it) true,? that|as we (all )?know,?|everyone knows( that)?|say that|teach that)\s*"
+    r"|,?\s*\b(right|correct|agreed)\s*\?\s*$|\bteach (it|this|that)\b\.?",
+    re.I,
+)
+
+
+def claim(question: str) -> str:
+    """The statement inside "from now on teach that X" / "isn't it true that X, right?".
+
+    Retrieval and the relevance check run on the claim: the framing words are not in our material, and
+    unseen words weigh double in the relevance signal, so the frame alone got false premises refused
+    instead of corrected.
+    """
+    if not premise(question):
+        return question
+    stripped = " ".join(_FRAME.sub(" ", question).split()).strip(" ,.")
+    return stripped if len(stripped.split()) >= 3 else question
+
+
+def premise(question: str) -> bool:
+    """The learner asserts something (or asks us to teach it) rather than asking: check it first."""
+    return bool(_PREMISE.search(question))
+
+
+def passage_blocks(given: list[Passage]) -> str:
+    return "\n\n".join(
+        f'<passage n="{i + 1}" title="{escape_passage(p.title)}">\n{escape_passage(p.text)}\n</passage>'
+        for i, p in enumerate(given)
+    )

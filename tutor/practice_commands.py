@@ -1,0 +1,176 @@
+"""`tutor quiz | interview | progress | chat`: build the store, cards and grader from the command line
+and hand them to the loops in `tutor.terminal`. No decisions about learning live here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+from tutor.config import Config, data_home
+from tutor.errors import UserError
+from tutor.progress import Conversation, check_profile, default_profile, open_store, utcnow
+
+
+def add_store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default=None, help="learner profile (default: $TUTOR_PROFILE or your OS user)")
+    p.add_argument("--db", default=None, help="progress store: postgresql://… or sqlite:///FILE "
+                   "(default: $TUTOR_DB, else $TUTOR_HOME/progress.db)")
+
+
+def _store(args: argparse.Namespace):
+    store = open_store(args.db, data_home())
+    if store.notice:
+        print(f"note: {store.notice}", file=sys.stderr)
+    return store
+
+
+def _profile(args: argparse.Namespace) -> str:
+    return check_profile(args.profile) if args.profile else default_profile()
+
+
+def _tutor_cards(config: Config):
+    from tutor.tutor import Tutor
+
+    tutor = Tutor(config)
+    return tutor, tutor.cards
+
+
+def grade_fn(tutor, cards):
+    """The grader for the loops (a seam the CLI tests replace with a fake)."""
+    from tutor.practice import grader_for
+
+    return grader_for(tutor)
+
+
+def cmd_quiz(args: argparse.Namespace, config: Config) -> int:
+    from tutor.practice import PracticeSession
+    from tutor.terminal import Console, run_quiz
+
+    profile = _profile(args)
+    tutor, cards = _tutor_cards(config)
+    with _store(args) as store:
+        session = PracticeSession(store, grade_fn(tutor, cards), cards, profile, topic=args.topic,
+                                  difficulty=args.difficulty, due_only=args.due)
+        summary = run_quiz(session, Console(), limit=args.limit)
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
+def cmd_interview(args: argparse.Namespace, config: Config) -> int:
+    from tutor.interview import MockInterview
+    from tutor.terminal import Console, run_interview
+
+    profile = _profile(args)
+    topics = [t for part in (args.topics or []) for t in part.split(",") if t] or None
+    tutor, cards = _tutor_cards(config)
+    with _store(args) as store:
+        interview = MockInterview(store, grade_fn(tutor, cards), cards, profile, minutes=args.minutes,
+                                  topics=topics, questions=args.questions, seed=args.seed)
+        card = run_interview(interview, Console(sys.stdin, sys.stderr if args.json else sys.stdout))
+    out = Path(args.out) if args.out else data_home() / "scorecards" / \
+        f"{profile}-{datetime.fromisoformat(card.started_at):%Y%m%d-%H%M%S}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(card.to_markdown(), encoding="utf-8")
+    if args.json:
+        print(json.dumps({**card.to_dict(), "saved_to": str(out)}, ensure_ascii=False))
+    else:
+        print(f"scorecard saved to {out}")
+    return 0
+
+
+def cmd_progress(args: argparse.Namespace, config: Config) -> int:
+    from tutor.mastery import topic_mastery, weakest_points
+    from tutor.terminal import progress_text
+
+    profile = None if args.all else _profile(args)
+    with _store(args) as store:
+        if args.action == "export":
+            path = _file(args, "export")
+            data = store.export(profile)
+            path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+            print(f"exported {len(data['reviews'])} reviews, {len(data['conversations'])} conversations, "
+                  f"{len(data['scorecards'])} scorecards → {path}")
+            return 0
+        if args.action == "import":
+            path = _file(args, "import")
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise UserError(f"cannot read {path} as JSON ({exc}); give a file from tutor progress export") from None
+            report = store.import_data(data)
+            print(json.dumps(asdict(report)) if args.json else report.summary())
+            return 0
+        profile = profile or default_profile()
+        _tutor, cards = _tutor_cards(config)
+        reviews = store.reviews(profile)
+        rows = topic_mastery(reviews, store.schedule_states(profile), cards, utcnow())
+        weak = weakest_points(reviews)
+    if args.json:
+        print(json.dumps({"profile": profile, "store": store.describe(), "topics": [r.to_dict() for r in rows],
+                          "weakest_points": [w.to_dict() for w in weak]}, ensure_ascii=False))
+    else:
+        print(progress_text(rows, weak, profile, sys.stdout.isatty()))
+    return 0
+
+
+def _file(args: argparse.Namespace, action: str) -> Path:
+    if not args.file:
+        raise UserError(f"give the file: tutor progress {action} FILE.json")
+    path = Path(args.file)
+    if action == "import" and not path.is_file():
+        raise UserError(f"{path} does not exist; give a file made by tutor progress export")
+    return path
+
+
+def cmd_chat(args: argparse.Namespace, config: Config) -> int:
+    from tutor.terminal import Console, run_chat
+    from tutor.tutor import Tutor
+
+    profile, thread = _profile(args), uuid.uuid4().hex
+    with _store(args) as store:
+        def keep(question: str, answer) -> None:
+            store.add_conversation(Conversation(profile, question, answer.answer,
+                                                [asdict(c) for c in answer.citations], thread=thread))
+
+        run_chat(Tutor(config), Console(), keep, args.backend)
+    return 0
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("quiz", help="practice: question, your answer, grade, probing follow-up")
+    p.add_argument("--topic", default=None)
+    p.add_argument("--difficulty", type=int, default=None, help="1 screening · 2 standard · 3 senior")
+    p.add_argument("--due", action="store_true", help="only cards due for review")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="stop after N graded answers")
+    p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    add_store_options(p)
+    p.set_defaults(func=cmd_quiz)
+
+    p = sub.add_parser("interview", help="timed mock interview across topics, ending with a scorecard")
+    p.add_argument("--minutes", type=float, default=30)
+    p.add_argument("--topics", nargs="*", default=None, help="topics (space or comma separated; default all)")
+    p.add_argument("--questions", type=int, default=None, metavar="N", help="stop after N questions")
+    p.add_argument("--seed", type=int, default=None, help="fix the question order")
+    p.add_argument("--out", default=None, metavar="FILE.md", help="where to save the scorecard")
+    p.add_argument("--json", action="store_true", help="print the scorecard as JSON (the dialogue goes to stderr)")
+    add_store_options(p)
+    p.set_defaults(func=cmd_interview)
+
+    p = sub.add_parser("progress", help="mastery per topic and due reviews; export / import your progress")
+    p.add_argument("action", nargs="?", choices=["show", "export", "import"], default="show")
+    p.add_argument("file", nargs="?", help="FILE.json for export / import")
+    p.add_argument("--all", action="store_true", help="export every profile, not just yours")
+    p.add_argument("--json", action="store_true")
+    add_store_options(p)
+    p.set_defaults(func=cmd_progress)
+
+    p = sub.add_parser("chat", help="interactive questions and answers with follow-ups in context")
+    p.add_argument("--backend", default=None, help="extractive | local | openai")
+    add_store_options(p)
+    p.set_defaults(func=cmd_chat)
