@@ -280,7 +280,8 @@ class Retriever:
             readings.append((rewrite, 1.0))
         # A follow-up whose wording carries no cue ("What objective does it optimize overall?" reads as
         # fresh) still most likely continues the conversation's card: that card gets a vote.
-        prior = self.conversation_card(history) if self.config.prior_weight else None
+        # A model's standalone rewrite already says what the follow-up is about: no prior then.
+        prior = self.conversation_card(history) if self.config.prior_weight and not rewrite else None
         fused: dict[str, tuple[float, Passage]] = {}
         for query, weight in readings:
             for p in self.search(query, max(k, 10), prior=prior):
