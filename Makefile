@@ -14,8 +14,8 @@ run: install index
 	$(TUTOR) llm install --default
 	$(VENV)/bin/streamlit run app.py --server.headless true --server.address 127.0.0.1 --server.port 8501
 
-test: install models-test postgres
-	$(VENV)/bin/ruff check tutor tests app.py bench
+test: install models-test browser postgres
+	$(VENV)/bin/ruff check tutor tests app.py app_pages bench
 	$(PY) -m pytest -q
 
 # A stamp keyed on the project files makes a second install a no-op.
@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch first: the CPU wheel; a plain `torch` requirement would pull a multi-GB CUDA build.
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[app,local,api,grade,team,dev]"
+	$(PIP) install -e ".[app,local,api,grade,pdf,team,dev]"
 	touch $@
 
 index: install
@@ -47,7 +47,7 @@ postgres:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 
 lint: install
-	$(VENV)/bin/ruff check tutor tests app.py bench
+	$(VENV)/bin/ruff check tutor tests app.py app_pages bench
 
 eval: install index
 	$(TUTOR) eval --out reports/eval-extractive
@@ -59,4 +59,4 @@ bench: install index
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) index/*.index index/*.jsonl index/manifest.json reports .pytest_cache
+	rm -rf $(VENV) index/*.index index/*.jsonl index/manifest.json reports test-artifacts .pytest_cache

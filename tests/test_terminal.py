@@ -54,7 +54,9 @@ def test_a_command_word_inside_an_answer_is_just_text():
 
 
 def test_quiz_round_with_hint_grade_and_probe(store, cards):
-    session = PracticeSession(store, FakeGrader(), cards, "alice", topic="training", difficulty=2, now=lambda: T0)
+    ticks = iter(range(1000))  # a clock that moves a second per call keeps the stored order deterministic
+    session = PracticeSession(store, FakeGrader(), cards, "alice", topic="training", difficulty=2,
+                              now=lambda: T0 + timedelta(seconds=next(ticks)))
     con, out = console("hint\nzero mean and unit variance\nover the mini-batch\n\ngamma and beta\n\nquit\n")
     summary = run_quiz(session, con)
     text = out.getvalue()

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from tutor.answer import Answer, cite, extractive_answer, is_relevant, refusal_text
 from tutor.cards import Card
-from tutor.grounding import grounded_passages, passage_blocks, premise, truncate
+from tutor.grounding import claim, grounded_passages, passage_blocks, premise, truncate
 from tutor.guard import escape_passage, leaks_prompt, strip_untrusted_markup
 from tutor.prompts import load
 from tutor.retrieve import Passage, retrieval_query, terms
@@ -146,8 +146,10 @@ def answer_stream(
         yield fallback.answer
         yield fallback
         return
-    given, messages = prepare(standalone if earlier is None else question, passages, detail, cards=cards,
-                              min_relevance=min_relevance, earlier=earlier)
+    # The model reads the learner's own words unless a rewrite made them standalone; retrieval may have
+    # searched only the claim inside "from now on teach that …".
+    asked = question if earlier is not None or standalone == claim(question) else standalone
+    given, messages = prepare(asked, passages, detail, cards=cards, min_relevance=min_relevance, earlier=earlier)
     stats = {"prompt_tokens": sum(count_tokens(str(m.content)) for m in messages), "model": model}
     pieces: list[str] = []
     first = None

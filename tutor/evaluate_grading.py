@@ -38,9 +38,10 @@ SPACE = {
 
 
 def candidates(n: int = CANDIDATES, seed: int = SEED) -> list[GradeParams]:
+    # The shipped defaults are not a candidate: they were fitted on every row, held-out folds included.
     rng = random.Random(seed)
-    out = [GradeParams()]
-    for _ in range(n - 1):
+    out = []
+    for _ in range(n):
         values = {k: rng.uniform(lo, hi) for k, (lo, hi) in SPACE.items()}
         values["partly"] = min(values["partly"], values["covered"] - 0.02)
         out.append(GradeParams().with_(**values))

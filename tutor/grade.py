@@ -72,25 +72,25 @@ def label_of(score: float) -> str:
 
 @dataclass(frozen=True)
 class GradeParams:
-    """Thresholds and weights. The defaults are `tutor eval`'s fit on all 212 rows of
+    """Thresholds and weights. The defaults are `tutor eval`'s fit on all 216 rows of
     corpus/golden/grading.jsonl (2026-12-01: the mean of the 10 best of 150 random candidates, see
     tutor/evaluate_grading.py); the figures reported are held out by 5-fold cross-validation."""
 
-    alpha: float = 0.5  # match = alpha · cosine + (1 - alpha) · keyword match
-    covered: float = 0.616  # match at or above: the point is covered (full credit)
-    partly: float = 0.495  # match at or above: partly covered
-    partly_credit: float = 0.54
-    first_weight: float = 1.63  # the first key point is the card's core claim
+    alpha: float = 0.52  # match = alpha · cosine + (1 - alpha) · keyword match
+    covered: float = 0.62  # match at or above: the point is covered (full credit)
+    partly: float = 0.481  # match at or above: partly covered
+    partly_credit: float = 0.519
+    first_weight: float = 1.576  # the first key point is the card's core claim
     points_needed: float = 0.0  # when > 0: this much point weight covered earns full marks (long rubrics)
-    full_at: float = 0.835  # weighted coverage that already earns 10: a terse, complete answer is complete
-    mis_min: float = 0.707  # cosine to a misconception needed to call a statement wrong …
-    mis_margin: float = 0.057  # … and by how much it must beat the statement's best key point
-    reversal_min: float = 0.589  # match to a point above which a negated / reversed statement is wrong
-    wrong_penalty: float = 1.76  # score points lost per wrong statement
-    wrong_cap: float = 4.82  # an answer with a wrong core claim is never "correct"
-    off_topic: float = 0.255  # best cosine of any statement to the question or a point below this: off topic
-    support_min: float = 0.4  # an on-topic sentence whose best cosine to the card is below this is unsupported …
-    unsupported_penalty: float = 0.88  # … and costs this much (fluent answers that say nothing the card says)
+    full_at: float = 0.814  # weighted coverage that already earns 10: a terse, complete answer is complete
+    mis_min: float = 0.708  # cosine to a misconception needed to call a statement wrong …
+    mis_margin: float = 0.05  # … and by how much it must beat the statement's best key point
+    reversal_min: float = 0.601  # match to a point above which a negated / reversed statement is wrong
+    wrong_penalty: float = 1.591  # score points lost per wrong statement
+    wrong_cap: float = 4.722  # an answer with a wrong core claim is never "correct"
+    off_topic: float = 0.26  # best cosine of any statement to the question or a point below this: off topic
+    support_min: float = 0.467  # an on-topic sentence whose best cosine to the card is below this is unsupported …
+    unsupported_penalty: float = 1.013  # … and costs this much (fluent answers that say nothing the card says)
     keyword_cap: float = 2.0
     off_topic_cap: float = 1.0
     manipulation_cap: float = 1.0  # an answer that tries to instruct the grader keeps at most this
