@@ -289,7 +289,10 @@ class Retriever:
                 score, best = fused.get(key, (0.0, p))
                 best = p if p.relevance > best.relevance else best
                 fused[key] = (score + weight / (self.config.rrf_k + p.rank), best)
-        ranked = sorted(fused.values(), key=lambda sp: -sp[0])[:k]
+        # A card no reading finds relevant cannot outvote one that a reading does: two readings that only
+        # match noise ("zxq vrrp?" after an unrelated question) would otherwise bury a model's good rewrite.
+        floor = self.config.min_relevance
+        ranked = sorted(fused.values(), key=lambda sp: (sp[1].relevance < floor, -sp[0]))[:k]
         out = []
         for rank, (score, p) in enumerate(ranked, 1):
             p.rank, p.score = rank, score
