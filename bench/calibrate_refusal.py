@@ -19,6 +19,7 @@ import numpy as np
 from tutor.config import Config
 from tutor.errors import TutorError
 from tutor.evaluate import golden_paths, in_conversations, load_golden, machine_info
+from tutor.report import UNCOVERED
 from tutor.tutor import Tutor
 
 
@@ -29,7 +30,12 @@ def top_relevance(tutor: Tutor, paths: list[Path], k: int = 5) -> tuple[list[flo
 
         def step(row: dict, history: list[str]) -> str:
             standalone, passages = tutor.retrieve(row["question"], k, history)
-            (inside if row["set"] == "question" else outside).append(passages[0].relevance if passages else 0.0)
+            top = passages[0].relevance if passages else 0.0
+            # Deep-learning questions no card covers are answerability's job (match: closest), not refusal's.
+            if row["set"] == "question":
+                inside.append(top)
+            elif row.get("kind") != UNCOVERED:
+                outside.append(top)
             return standalone
 
         in_conversations(rows, step)

@@ -12,7 +12,7 @@ from conftest import CARDS, FakeEmbedder
 from tutor.chunk import Chunk
 from tutor.config import Config
 from tutor.index import Index
-from tutor.retrieve import Retriever, retrieval_query
+from tutor.retrieve import Retriever, relevance, retrieval_query
 
 WORDS = ["gradient", "dropout", "softmax", "attention", "kernel", "stride", "pooling", "momentum", "decay",
          "logits", "residual", "embedding", "token", "batch", "layer", "variance", "bias", "epoch"]
@@ -52,7 +52,9 @@ def random_case(seed: int, tmp_path):
     texts = [" ".join(pyrng.choices(WORDS, k=pyrng.randint(3, 12))) for _ in range(n)]
     vectors = unit_rows(rng, n, 16)
     qvec = unit_rows(rng, 1, 16)[0]
-    config = Config(index_dir=tmp_path, sources=(), k=pyrng.randint(1, 8), rrf_k=pyrng.choice([1, 10, 60]))
+    # The fusion stage alone: card-level re-ranking (tested below) would reorder by more than RRF.
+    config = Config(index_dir=tmp_path, sources=(), k=pyrng.randint(1, 8), rrf_k=pyrng.choice([1, 10, 60]),
+                    rerank_weights=(0.0, 0.0, 0.0))
     retriever = Retriever(doc_index(texts, vectors, tmp_path), FixedEmbedder(qvec), config)
     cosines = vectors @ qvec
     dense_rank = {int(i): r + 1 for r, i in enumerate(np.argsort(-cosines))}
@@ -216,3 +218,79 @@ def test_fake_embedder_is_deterministic_and_normalized():
     assert a.shape == (3, FakeEmbedder.dim)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, rtol=1e-6)
+
+
+# --- issue 13: glossary votes, card-level re-ranking, conversation prior, relevance -------------------------
+
+@pytest.fixture
+def alias_tutor(tmp_path, cards_dir, write_card):
+    """The fixture cards, the LSTM card declaring an alias its text never uses ("CEC")."""
+    from tutor.ingest import ingest
+    from tutor.tutor import Tutor
+
+    write_card(cards_dir, "architectures/lstm", aliases=["CEC", "constant error carousel"])
+    config = Config(index_dir=tmp_path / "index", sources=(cards_dir,), llm_backend="extractive")
+    ingest(config, FakeEmbedder, FakeEmbedder.name, progress=False)
+    return Tutor(config, embedder_factory=FakeEmbedder)
+
+
+def test_aliases_enter_the_cards_question_chunk(alias_tutor):
+    chunk = next(c for c in alias_tutor.index.chunks if c.card_id == "architectures/lstm" and c.kind == "question")
+    assert "CEC" in chunk.text and "constant error carousel" in chunk.text
+
+
+def test_a_question_naming_a_card_by_its_alias_ranks_that_card_first(alias_tutor):
+    _, passages = alias_tutor.retrieve("what is a CEC")
+    assert passages[0].card_id == "architectures/lstm"
+
+
+def test_expansion_moves_ranking_but_not_relevance(alias_tutor):
+    plain = Retriever(alias_tutor.index, FakeEmbedder(), alias_tutor.config.with_(expand_aliases=False))
+    expanded = Retriever(alias_tutor.index, FakeEmbedder(), alias_tutor.config)
+    question = "why does the CEC keep gradients alive over long sequences"
+    a = {p.card_id: p for p in plain.search(question, k=len(CARDS))}
+    b = {p.card_id: p for p in expanded.search(question, k=len(CARDS))}
+    assert expanded.glossary.expand(question) != question
+    for card_id in a:
+        assert b[card_id].relevance == pytest.approx(a[card_id].relevance, abs=1e-6)
+
+
+@pytest.mark.parametrize("card_id", list(CARDS))
+def test_a_prior_card_gains_a_vote_at_rank_one_and_no_other_card_moves(tutor_fake, card_id):
+    retriever = tutor_fake.retriever
+    question = "how do networks learn"
+    without = {p.card_id: p.score for p in retriever.search(question, k=len(CARDS))}
+    with_prior = {p.card_id: p.score for p in retriever.search(question, k=len(CARDS), prior=card_id)}
+    config = tutor_fake.config
+    vote = config.prior_weight / (config.rrf_k + 1)  # on the card's question chunk, as if ranked first
+    assert with_prior[card_id] > without[card_id]
+    assert with_prior[card_id] >= vote
+    for other in CARDS:
+        if other != card_id:
+            assert with_prior[other] == pytest.approx(without[other])
+
+
+def test_in_a_conversation_the_previous_card_stays_in_view(tutor_fake):
+    _, passages = tutor_fake.retrieve("what is the difference from the other kind", k=2,
+                                      history=["How does an LSTM work?"])
+    assert "architectures/lstm" in [p.card_id for p in passages]
+
+
+def test_reranking_by_coverage_alone_puts_the_best_covering_card_first(tutor_fake):
+    retriever = Retriever(tutor_fake.index, FakeEmbedder(), tutor_fake.config.with_(rerank_weights=(0.0, 100.0, 0.0)))
+    passages = retriever.search("gates cell state forget overflow", k=len(CARDS))
+    assert passages[0].coverage == max(p.coverage for p in passages)
+
+
+def test_passages_carry_coverage_and_question_cosine(tutor_fake):
+    _, passages = tutor_fake.retrieve("What is dropout and why does it help?")
+    top = passages[0].to_dict()
+    assert top["card_id"] == "training/dropout"
+    assert 0.0 < top["coverage"] <= 1.0
+    assert top["question_cosine"] == pytest.approx(1.0, abs=0.35)  # its own question, among its phrasings
+
+
+@pytest.mark.parametrize(("cosine", "coverage", "expected"), [
+    (0.5, 1.0, 0.75), (0.2, 0.6, 0.4), (0.0, 1.0, 0.0), (-0.3, 1.0, 0.0), (0.1, 1.0, 0.3)])
+def test_coverage_counts_in_full_only_on_topic(cosine, coverage, expected):
+    assert relevance(cosine, coverage) == pytest.approx(expected)

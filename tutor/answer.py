@@ -32,6 +32,7 @@ class Answer:
     first_token_s: float | None = None
     notice: str | None = None
     id: str | None = None
+    match: str | None = None  # exact | closest | none (tutor.answerability); None until the Tutor decides
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -47,6 +48,7 @@ class Answer:
             "latency_s": round(self.latency_s, 4),
             "first_token_s": None if self.first_token_s is None else round(self.first_token_s, 4),
             "notice": self.notice,
+            "match": self.match if self.match is not None else ("none" if self.refused else "exact"),
         }
         d.update(self.extra)
         return d

@@ -5,12 +5,14 @@ material touches but no card answers ("how does Adagrad handle sparse features?"
 card): answering it as if the card were the answer misleads. `match_of` says which case a ranking is:
 
 - `none`: nothing clears the refusal threshold (the answer declines);
-- `exact`: the top card asks this question: its question chunk is close (question-to-question cosine)
-  and it contains the question's key terms (IDF-weighted coverage, unseen words weighing the most);
+- `exact`: the top card is clearly about the question: its relevance clears a higher bar than refusal's,
+  and it contains enough of the question's key terms (IDF-weighted coverage, unseen words weighing the
+  most: "NeRF", "TensorRT", "CycleGAN" are what a loosely related card lacks);
 - `closest`: we answer from the top card but say plainly that it is the closest material.
 
-The thresholds (Config.exact_min_question_cosine, Config.exact_min_coverage) were measured by
-bench/retrieval_levers.py --answerability on the golden sets: see the Config comments.
+The thresholds (Config.exact_min_relevance, Config.exact_min_coverage) were measured by
+bench/retrieval_levers.py on the golden sets; the question-to-question cosine was measured too and
+added nothing once coverage was in (see the Config comment).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def match_of(passages: list[Passage], config: Config) -> str:
     top = passages[0]
     if top.card_id is None:  # a window of a document: material, never a curated answer to this question
         return "closest"
-    exact = top.question_cosine >= config.exact_min_question_cosine and top.coverage >= config.exact_min_coverage
+    exact = top.relevance >= config.exact_min_relevance and top.coverage >= config.exact_min_coverage
     return "exact" if exact else "closest"
 
 

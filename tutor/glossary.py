@@ -90,6 +90,8 @@ class Glossary:
     names: dict[str, list[str]] = field(default_factory=dict)  # normalized term -> expansions, in order
     cards: dict[str, list[str]] = field(default_factory=dict)  # normalized alias -> card ids
     spelled: dict[str, str] = field(default_factory=dict)  # normalized term -> how a card spells it
+    spread: dict[str, int] = field(default_factory=dict)  # normalized term -> how many cards use it
+    max_spread: int = 10**9  # terms used by more cards than this are left alone (see `terms_in`)
     _patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
 
     def _add_names(self, term: str, others: Iterable[str]) -> None:
@@ -101,9 +103,16 @@ class Glossary:
                 known.append(other.strip())
 
     def terms_in(self, question: str) -> list[str]:
-        """Glossary terms the question uses (normalized), longest first so "KV cache" beats "KV"."""
+        """Glossary terms the question uses (normalized), longest first so "KV cache" beats "KV".
+
+        Only terms that few cards use count. A widespread one (CNN, LLM, GAN) is a topic MiniLM and
+        BM25 already handle, and in "why use a Wasserstein loss for GANs" it is the setting, not the
+        subject: expanding it or voting for its card pulled the general card above the specific one.
+        """
         found: list[str] = []
         for key in sorted(self.spelled, key=len, reverse=True):
+            if self.spread.get(key, 0) > self.max_spread:
+                continue
             pattern = self._patterns.get(key)
             if pattern is None:
                 pattern = self._patterns[key] = _pattern(self.spelled[key])
@@ -129,8 +138,13 @@ class Glossary:
         return out
 
 
-def build_glossary(cards: Iterable[Card]) -> Glossary:
-    glossary = Glossary()
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def build_glossary(cards: Iterable[Card], max_spread: int = 10**9) -> Glossary:
+    """The glossary of these cards; terms used by more than `max_spread` cards are not expanded."""
+    glossary = Glossary(max_spread=max_spread)
     cards = list(cards)
     for card in cards:
         for alias in card.aliases:
@@ -142,4 +156,9 @@ def build_glossary(cards: Iterable[Card]) -> Glossary:
         for acronym, phrase in defined_acronyms(f"{card.question}\n{card.answer}"):
             glossary._add_names(acronym, [phrase])
             glossary._add_names(phrase, [acronym])
+    vocab = [_words(" ".join([c.question, *c.also_asked, *c.aliases, c.answer])) for c in cards]
+    for key in glossary.spelled:
+        words = _words(key)
+        # a plural counts: "GANs" is a use of GAN
+        glossary.spread[key] = sum(all(w in v or f"{w}s" in v for w in words) for v in vocab)
     return glossary

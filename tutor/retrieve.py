@@ -36,7 +36,7 @@ class Passage:
     source: str
     title: str
     text: str
-    score: float  # fused RRF score (ranking only)
+    score: float  # fused RRF score (the re-ranking in Retriever._collapse orders by more than this)
     relevance: float  # calibrated: (best cosine + IDF-weighted query-term coverage) / 2
     cosine: float = 0.0
     coverage: float = 0.0  # IDF-weighted share of the query's content words the card (or window) contains
@@ -65,6 +65,18 @@ def terms(text: str) -> set[str]:
     return out
 
 
+# Below this cosine a passage is about something else, whatever words it shares: in-scope golden questions'
+# best cosine was 0.215 or more, and "how are you today?" met a window that says "today" at 0.03.
+_TOPICAL_COSINE = 0.2
+
+
+def relevance(cosine: float, coverage: float) -> float:
+    """The refusal signal: the mean of the best cosine and the query-term coverage, the coverage counting
+    in full only once the passage is on topic (cosine at least _TOPICAL_COSINE)."""
+    cosine = max(cosine, 0.0)
+    return (cosine + coverage * min(1.0, cosine / _TOPICAL_COSINE)) / 2
+
+
 def retrieval_query(question: str, history: list[str] | None = None) -> str:
     """Without an LLM, a follow-up is made standalone by prefixing the previous question.
 
@@ -91,11 +103,12 @@ class Retriever:
         self._max_idf = 1.0
         self._glossary: Glossary | None = None
         self._question_chunk: dict[str, int] | None = None
+        self._chunks_of: dict[str, list[int]] | None = None
 
     @property
     def glossary(self) -> Glossary:
         if self._glossary is None:
-            self._glossary = build_glossary(self.index.cards.values())
+            self._glossary = build_glossary(self.index.cards.values(), self.config.glossary_max_cards)
         return self._glossary
 
     def question_chunk(self, card_id: str) -> int | None:
@@ -150,7 +163,8 @@ class Retriever:
         pool = min(pool, n)
         # Relevance keeps reading the words the user typed; ranking reads the glossary's expansion too.
         expanded = self.glossary.expand(query) if self.config.expand_aliases else query
-        qvec = self.embedder.encode([expanded])
+        vecs = self.embedder.encode([expanded] if expanded == query else [expanded, query])
+        qvec, raw = vecs[:1], vecs[-1]
         cosines, dense_ids = self.index.vectors.search(np.ascontiguousarray(qvec, dtype=np.float32), pool)
         cos_of = {int(i): float(s) for i, s in zip(dense_ids[0], cosines[0], strict=True) if i >= 0}
         fused: dict[int, float] = {}
@@ -180,32 +194,56 @@ class Retriever:
         if missing:  # BM25-only hits still need a cosine for the relevance signal
             vecs = self.index.vectors.reconstruct_batch(np.array(missing, dtype=np.int64))
             cos_of.update({i: float(v @ qvec[0]) for i, v in zip(missing, vecs, strict=True)})
-        return self._collapse(query, fused, cos_of, k, qvec[0])
+        passages = self._collapse(query, fused, cos_of, k, qvec[0])
+        if expanded != query:
+            self._raw_relevance(query, passages, raw)
+        return passages
+
+    def _raw_relevance(self, query: str, passages: list[Passage], raw: np.ndarray) -> None:
+        """Relevance from the question as typed: an expansion decides ranking, never refusal.
+
+        "nginx with SSL termination" expands SSL to self-supervised learning; scored on the expanded
+        text it cleared the refusal threshold.
+        """
+        if self._chunks_of is None:
+            self._chunks_of = {}
+            for i, c in enumerate(self.index.chunks):
+                self._chunks_of.setdefault(c.card_id or c.id, []).append(i)
+        for p in passages:
+            ids = np.array(self._chunks_of[p.card_id or p.chunk_id], dtype=np.int64)
+            p.cosine = float((self.index.vectors.reconstruct_batch(ids) @ raw).max())
+            p.relevance = relevance(p.cosine, p.coverage)
 
     def _collapse(
         self, query: str, fused: dict[int, float], cos_of: dict[int, float], k: int, qvec: np.ndarray
     ) -> list[Passage]:
-        """One passage per card (its full answer) or per document chunk, best fused score first."""
+        """One passage per card (its full answer) or per document chunk, best first.
+
+        The fused score picks the candidates; the card-level signals re-rank the best `rerank_pool` of
+        them: best cosine, coverage of the query's words by the whole card (BM25 sees one chunk at a
+        time), and the cosine with the card's question chunk. Weights in Config.rerank_weights.
+        """
         groups: dict[str, tuple[float, float, int]] = {}
-        totals: dict[str, float] = {}
         for i, score in fused.items():
             key = self.index.chunks[i].card_id or self.index.chunks[i].id
             best, cos, best_i = groups.get(key, (-1.0, -1.0, i))
             groups[key] = (max(best, score), max(cos, cos_of[i]), i if score > best else best_i)
-            totals[key] = totals.get(key, 0.0) + score
-        if self.config.card_sum_weight:  # a card matched by its question and its answer beats one matched once
-            w = self.config.card_sum_weight
-            groups = {key: (best + w * (totals[key] - best), cos, i) for key, (best, cos, i) in groups.items()}
-        ranked = sorted(groups.items(), key=lambda kv: -kv[1][0])[:k]
-        out = []
-        for rank, (key, (score, cos, i)) in enumerate(ranked):
+        pool = sorted(groups.items(), key=lambda kv: -kv[1][0])[: max(k, self.config.rerank_pool)]
+        top = pool[0][1][0] if pool else 1.0
+        w_cos, w_cov, w_q = self.config.rerank_weights
+        candidates = []
+        for key, (score, cos, i) in pool:
             coverage = self.coverage(query, key)
-            passage = self._passage(rank + 1, self.index.chunks[i], score, (max(cos, 0.0) + coverage) / 2, cos)
-            passage.coverage = coverage
             q = self.question_chunk(key)
-            if q is not None:
-                passage.question_cosine = cos_of[q] if q in cos_of else \
-                    float(self.index.vectors.reconstruct(q) @ qvec)
+            qcos = cos if q is None else cos_of[q] if q in cos_of else float(self.index.vectors.reconstruct(q) @ qvec)
+            combined = score / top + w_cos * cos + w_cov * coverage + w_q * qcos
+            candidates.append((combined, score, cos, i, coverage, qcos))
+        candidates.sort(key=lambda c: -c[0])
+        out = []
+        for rank, (_combined, score, cos, i, coverage, qcos) in enumerate(candidates[:k]):
+            passage = self._passage(rank + 1, self.index.chunks[i], score, relevance(cos, coverage), cos)
+            passage.coverage = coverage
+            passage.question_cosine = qcos if self.index.chunks[i].card_id else 0.0
             out.append(passage)
         return out
 
@@ -240,7 +278,10 @@ class Retriever:
         readings = [(combined, 1.0 if follow_up else 0.5), (question, 0.5 if follow_up else 1.0)]
         if rewrite and rewrite not in (combined, question):
             readings.append((rewrite, 1.0))
-        prior = self.conversation_card(history) if self.config.prior_weight else None
+        # A follow-up whose wording carries no cue ("What objective does it optimize overall?" reads as
+        # fresh) still most likely continues the conversation's card: that card gets a vote.
+        # A model's standalone rewrite already says what the follow-up is about: no prior then.
+        prior = self.conversation_card(history) if self.config.prior_weight and not rewrite else None
         fused: dict[str, tuple[float, Passage]] = {}
         for query, weight in readings:
             for p in self.search(query, max(k, 10), prior=prior):
@@ -248,7 +289,10 @@ class Retriever:
                 score, best = fused.get(key, (0.0, p))
                 best = p if p.relevance > best.relevance else best
                 fused[key] = (score + weight / (self.config.rrf_k + p.rank), best)
-        ranked = sorted(fused.values(), key=lambda sp: -sp[0])[:k]
+        # A card no reading finds relevant cannot outvote one that a reading does: two readings that only
+        # match noise ("zxq vrrp?" after an unrelated question) would otherwise bury a model's good rewrite.
+        floor = self.config.min_relevance
+        ranked = sorted(fused.values(), key=lambda sp: (sp[1].relevance < floor, -sp[0]))[:k]
         out = []
         for rank, (score, p) in enumerate(ranked, 1):
             p.rank, p.score = rank, score

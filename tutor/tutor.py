@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from tutor import embed
 from tutor.answer import Answer, extractive_answer, is_relevant
+from tutor.answerability import closest_notice, match_of
 from tutor.cards import Card
 from tutor.chain import answer_stream, condense
 from tutor.config import Config
@@ -45,6 +46,14 @@ def check_question(question: str | None, config: Config) -> str:
             "Shorten it to the part you want explained."
         )
     return q
+
+
+def _with_match(answer: Answer, match: str, closest: str | None) -> Answer:
+    """The answer's `match`; a declined answer is `none` whatever retrieval thought."""
+    answer.match = "none" if answer.refused else match
+    if closest and not answer.refused:
+        answer.notice = f"{closest} {answer.notice}" if answer.notice else closest
+    return answer
 
 
 @dataclass
@@ -154,13 +163,15 @@ class Tutor:
         if llm is not None and history and not is_relevant(passages, self.config.min_relevance):
             rewrite = condense(llm, history, q)
             standalone, passages = retriever.search_in_context(q, history, k, rewrite)
+        match = match_of(passages, self.config)
+        closest = closest_notice(passages) if match == "closest" else None
         if llm is None:
             answer = extractive_answer(q, standalone, passages, self.config.min_relevance)
             answer.notice = notice
             answer.backend = "extractive" if backend == "extractive" else f"{backend}→extractive"
             answer.latency_s = answer.first_token_s = time.perf_counter() - t0
             yield answer.answer
-            yield answer
+            yield _with_match(answer, match, closest)
             return
         earlier = history[-1] if history and rewrite is None and looks_like_follow_up(q) else None
         events = answer_stream(llm, q, standalone, passages, self.config.min_relevance, backend, detail,
@@ -169,6 +180,7 @@ class Tutor:
             if isinstance(event, Answer):
                 event.latency_s = time.perf_counter() - t0
                 event.extra["condensed"] = rewrite is not None
+                event = _with_match(event, match, closest)
             yield event
 
     def warm_up(self, backend: str | None = None, model: str | None = None) -> None:

@@ -1,0 +1,78 @@
+"""Answerability: exact when the top card answers the question, closest when it only comes near, none
+when nothing clears the refusal threshold; the CLI and app show a notice for closest."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutor.answer import Answer
+from tutor.answerability import MATCHES, closest_notice, match_of
+from tutor.config import Config
+from tutor.retrieve import Passage
+
+CONFIG = Config(min_relevance=0.3, exact_min_relevance=0.4, exact_min_coverage=0.25)
+
+
+def passage(relevance: float, coverage: float, card_id: str | None = "training/dropout") -> Passage:
+    return Passage(1, f"{card_id or 'doc.txt'}#0", card_id, "src", "What is dropout?", "Dropout is …", 0.1,
+                   relevance, 0.5, coverage, 0.5)
+
+
+@pytest.mark.parametrize(("passages", "expected"), [
+    ([], "none"),
+    ([passage(0.29, 0.9)], "none"),  # below refusal
+    ([passage(0.35, 0.9)], "closest"),  # answered, but not clearly about the question
+    ([passage(0.6, 0.1)], "closest"),  # close in meaning, missing the question's key terms
+    ([passage(0.6, 0.5)], "exact"),
+    ([passage(0.6, 0.9, card_id=None)], "closest"),  # a document window is never a curated answer
+])
+def test_match_of(passages, expected):
+    assert match_of(passages, CONFIG) == expected
+    assert expected in MATCHES
+
+
+def test_the_closest_notice_names_the_material_used():
+    notice = closest_notice([passage(0.35, 0.1)])
+    assert "closest" in notice and "What is dropout?" in notice
+
+
+def test_an_answers_dict_always_says_its_match():
+    refused = Answer("q", "q", "no", [], True, [], "extractive")
+    answered = Answer("q", "q", "yes", [], False, [], "extractive")
+    assert refused.to_dict()["match"] == "none"
+    assert answered.to_dict()["match"] == "exact"
+    answered.match = "closest"
+    assert answered.to_dict()["match"] == "closest"
+
+
+def test_a_cards_own_question_is_an_exact_match_without_notice(tutor_fake):
+    answer = tutor_fake.ask("What is dropout and why does it help?")
+    assert answer.match == "exact" and answer.notice is None
+    assert answer.to_dict()["match"] == "exact"
+
+
+def test_a_loose_match_is_answered_with_a_closest_material_notice(tutor_fake):
+    from tutor.tutor import Tutor
+
+    strict = Tutor(tutor_fake.config.with_(exact_min_coverage=1.01), embedder_factory=type(tutor_fake.embedder))
+    answer = strict.ask("What is dropout and why does it help?")
+    assert not answer.refused
+    assert answer.match == "closest"
+    assert answer.notice == closest_notice(answer.passages)
+
+
+def test_a_refused_question_is_match_none(tutor_fake):
+    answer = tutor_fake.ask("How do I bake sourdough bread?")
+    assert answer.refused and answer.match == "none" and answer.notice is None
+
+
+def test_the_cli_prints_the_closest_notice(tutor_fake, capsys):
+    import argparse
+
+    from tutor.ask import ask_one
+    from tutor.tutor import Tutor
+
+    strict = Tutor(tutor_fake.config.with_(exact_min_coverage=1.01), embedder_factory=type(tutor_fake.embedder))
+    args = argparse.Namespace(backend="extractive", k=None, model=None, detail=False, json=False, no_stream=True)
+    ask_one(strict.config, "What is dropout and why does it help?", args, tutor=strict)
+    assert capsys.readouterr().out.startswith("note: No card answers this exactly")
