@@ -230,10 +230,9 @@ def with_splits(paths: list[Path]) -> list[Path]:
 def test_the_gate_file_names_metrics_the_report_has(golden):
     gate = json.loads(ev.GATE_FILE.read_text())
     assert gate["split"] == "test" and all(key.startswith("splits.test.") for key in gate["thresholds"])
-    # FakeTutor has no rubric grader; tests/test_grade_eval.py covers the grading figures.
-    gate["thresholds"] = {k: v for k, v in gate["thresholds"].items() if ".grading." not in k}
     report, _ = ev.evaluate(FakeTutor(), ev.load_golden(with_splits(golden)), k=gate.get("k", 5))
-    assert any(".grading." in f for f in ev.check_gate(report, gate))  # no grader here: reported as missing
+    # FakeTutor has no rubric grader (tests/test_grade_eval.py covers the grading figures): reported missing.
+    assert any(".grading." in f for f in ev.check_gate(report, gate))
     gate = {**gate, "thresholds": {k: v for k, v in gate["thresholds"].items() if ".grading." not in k}}
     assert ev.check_gate(report, gate) == []
     report["splits"]["test"]["refusal"]["false_refusal_rate"] = 0.9
