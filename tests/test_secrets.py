@@ -128,6 +128,6 @@ def test_the_page_never_shows_the_key(built_index, fake_minilm, endpoint, monkey
     at.chat_input[0].set_value(QUESTION).run()
     assert not at.exception
     shown = [e.value for kind in (at.markdown, at.caption, at.info, at.warning, at.error, at.text) for e in kind]
-    page = json.dumps(shown, default=str) + str(at.session_state["turns"])
+    page = json.dumps(shown, default=str) + str(at.session_state["conversation"].turns)
     assert "curated answer" in page
     _clean(page)

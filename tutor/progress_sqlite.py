@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,7 +57,7 @@ class SqliteStore(ProgressStore):
         self._lock = threading.Lock()  # one connection shared by the app's threads
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._conn = self._open()
+            self._conn = self._open_waiting()
         except sqlite3.DatabaseError as exc:
             if _is_locked(exc):
                 raise self._locked() from None
@@ -68,6 +69,21 @@ class SqliteStore(ProgressStore):
     def describe(self) -> str:
         return f"sqlite:///{self.path}"
 
+    def _open_waiting(self) -> sqlite3.Connection:
+        """`_open`, retried while another process creates or migrates the file.
+
+        Switching a new file to WAL needs an exclusive lock and SQLite does not call the busy handler for
+        it, so the app and the CLI opening a fresh file together failed at once instead of waiting.
+        """
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                return self._open()
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False)
         try:
@@ -75,7 +91,8 @@ class SqliteStore(ProgressStore):
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(f"quick_check: {check}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":  # persistent once set
+                conn.execute("PRAGMA journal_mode = WAL")
             self._migrate(conn)
         except BaseException:
             conn.close()

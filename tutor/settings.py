@@ -9,6 +9,7 @@ contains the key itself.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 
 from tutor.config import Config
@@ -32,7 +33,9 @@ class Settings:
 
     @classmethod
     def default(cls, config: Config) -> Settings:
-        return cls(backend=default_backend(config), model=config.llm_model)
+        # The same environment the CLI reads, so `OPENAI_BASE_URL=… OPENAI_API_KEY=… make run` works too.
+        return cls(backend=default_backend(config), model=config.llm_model,
+                   base_url=os.environ.get("OPENAI_BASE_URL", ""), api_key=os.environ.get("OPENAI_API_KEY", ""))
 
     def describe(self) -> str:
         """One line for the page: which backend answers, without the key."""
