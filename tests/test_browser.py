@@ -276,6 +276,7 @@ def test_local_model_streams_then_shows_the_validated_answer(browser, real_index
     try:
         with streamlit_server(real_index, home, **env) as url:
             ctx, pg = open_app(browser, url, "first_paint_local_s")
+            pg.set_default_timeout(240_000)  # first question may wait for the llama.cpp cold start
             try:
                 TIMINGS["first_answer_token_local_cold_s"] = round(ask(pg, "what is BPTT"), 2)
                 TIMINGS["first_answer_token_local_warm_s"] = round(ask(pg, "what is dropout"), 2)

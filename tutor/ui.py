@@ -25,8 +25,14 @@ SYMBOL_COLOURS = {"✓": "green", "~": "orange", "✗": "red"}
 
 @st.cache_resource(show_spinner=False)
 def get_tutor() -> Tutor:
-    """One Tutor per process (the embedder and index are shared by every browser session)."""
-    return Tutor(Config())
+    """One Tutor per process (the embedder and index are shared by every browser session).
+
+    With the local backend the llama.cpp server starts in the background now, so its cold start
+    overlaps the learner reading the page instead of delaying the first answer.
+    """
+    tutor = Tutor(Config())
+    tutor.warm_up()
+    return tutor
 
 
 def ready_tutor() -> Tutor:
