@@ -108,3 +108,16 @@ def test_server_usage_figures_are_recorded_per_answer(tutor_fake):
 
     assert d["prompt_tokens"] == 321 and d["cached_tokens"] == 180 and d["generated_tokens"] == 10
     assert d["first_token_s"] is not None and "model" in d
+
+
+def test_a_decline_is_overruled_when_retrieval_matched_the_question_exactly(tutor_fake):
+    from tutor.chain import answer_stream
+
+    _, passages = tutor_fake.retrieve("what is dropout and why does it help")
+    args = (model("NOT_IN_MATERIAL"), "what is dropout", "what is dropout", passages, 0.0, "local")
+    overruled = [e for e in answer_stream(*args, exact=True)][-1]
+    declined = [e for e in answer_stream(*(model("NOT_IN_MATERIAL"),) + args[1:], exact=False)][-1]
+
+    assert overruled.backend == "local→extractive" and not overruled.refused and overruled.citations
+    assert "match the question closely" in overruled.notice
+    assert declined.refused and declined.citations == []
