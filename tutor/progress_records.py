@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import ClassVar, Self
 
 
 def utcnow() -> datetime:
@@ -24,8 +25,24 @@ def as_utc(value: datetime | str) -> datetime:
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+class _Record:
+    """The export format shared by every record: its one timestamp field (`_stamp`) as ISO text."""
+
+    _stamp: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        setattr(self, self._stamp, as_utc(getattr(self, self._stamp)))
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), self._stamp: getattr(self, self._stamp).isoformat()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Self:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
 @dataclass
-class Review:
+class Review(_Record):
     """One graded answer. `rating` (1-4) and `state` (FSRS after it) are None when it did not move the
     schedule (an answer to a probing follow-up)."""
 
@@ -44,19 +61,11 @@ class Review:
     state: dict | None = None
     id: str = field(default_factory=_new_id)
 
-    def __post_init__(self) -> None:
-        self.reviewed_at = as_utc(self.reviewed_at)
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "reviewed_at": self.reviewed_at.isoformat()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Review:
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+    _stamp: ClassVar[str] = "reviewed_at"
 
 
 @dataclass
-class Conversation:
+class Conversation(_Record):
     """One question and answer of `tutor chat` or the app; `thread` groups the turns of one chat."""
 
     profile: str
@@ -67,19 +76,11 @@ class Conversation:
     thread: str = ""
     id: str = field(default_factory=_new_id)
 
-    def __post_init__(self) -> None:
-        self.created_at = as_utc(self.created_at)
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "created_at": self.created_at.isoformat()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Conversation:
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+    _stamp: ClassVar[str] = "created_at"
 
 
 @dataclass
-class ScorecardRecord:
+class ScorecardRecord(_Record):
     """A finished mock interview: the Markdown shown to the learner and the data behind it."""
 
     profile: str
@@ -88,15 +89,7 @@ class ScorecardRecord:
     created_at: datetime = field(default_factory=utcnow)
     id: str = field(default_factory=_new_id)
 
-    def __post_init__(self) -> None:
-        self.created_at = as_utc(self.created_at)
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "created_at": self.created_at.isoformat()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ScorecardRecord:
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+    _stamp: ClassVar[str] = "created_at"
 
 
 @dataclass
