@@ -1,0 +1,79 @@
+"""Answer-level features for the learned score: what the evidence says, before any threshold.
+
+The rule-based scorer in `tutor.grade` turns the evidence into verdicts with hand-set thresholds; the
+learned scorer (`tutor.grade_model`) instead reads these numbers and lets a small model, fitted on the
+labelled golden answers, decide how much each one matters. Every feature is threshold-free or uses a
+fixed, round cut-off, so nothing here is tuned on the golden rows: only the model's weights are.
+
+Order matters: `FEATURES` is the column order of the committed model's weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tutor.grade_evidence import Evidence, Rubric
+from tutor.grade_text import shape, words
+
+FEATURES = (
+    "cov", "cov_cos", "cov_lex", "empty", "share_50", "share_60", "share_70", "first", "first_cos",
+    "unsupported_share", "function_share", "n_points", "keyword_list", "log_words", "manipulation",
+    "mis_cos_max", "mis_margin_max", "n_mis", "n_mis_loose", "n_reversed", "first_reversed", "n_sentences",
+    "n_unsupported", "question_max", "question_mean", "relevance", "support_mean", "support_min", "top2",
+)
+_FIRST_WEIGHT = 1.5  # the first key point is the card's core claim (a fixed prior, not fitted)
+_REVERSAL_MATCH = 0.55  # a reversed statement counts when it is at least this close to its point
+_ON_TOPIC = 0.25  # question cosine above which a sentence is meant as part of the answer
+_SUPPORTED = 0.45  # best cosine to the card below which a sentence says nothing the card says
+
+
+def n_sentences(ev: Evidence) -> int:
+    """Sentences come first in `units`; clauses repeat their text, so shape is read off the sentences."""
+    seen = ""
+    for n, u in enumerate(ev.units):
+        if u in seen:
+            return n
+        seen += " " + u
+    return len(ev.units)
+
+
+def features(rubric: Rubric, ev: Evidence, flags: list[str]) -> np.ndarray:
+    """One row of `FEATURES` for an answer (flags: the guards raised before grading)."""
+    f = dict.fromkeys(FEATURES, 0.0)
+    k, n = len(rubric.points), len(ev.units)
+    f["manipulation"] = float("manipulation" in flags)
+    f["empty"] = float("empty" in flags or n == 0 or k == 0)
+    if f["empty"]:
+        return np.array([f[name] for name in FEATURES])
+    w = np.array([_FIRST_WEIGHT] + [1.0] * (k - 1))
+    match = 0.5 * ev.cos + 0.5 * ev.lex
+    best_match, best_cos, best_lex = match.max(axis=0), ev.cos.max(axis=0), ev.lex.max(axis=0)
+    unit_best = ev.cos.max(axis=1)
+    if ev.mis_cos.shape[1]:
+        mis = ev.mis_cos.max(axis=1)
+        margin = mis - unit_best
+    else:
+        mis, margin = np.zeros(n), np.full(n, -1.0)
+    reversed_ = [[r is not None and match[i, j] >= _REVERSAL_MATCH for j, r in enumerate(ev.reversed[i])]
+                 for i in range(n)]
+    ns = n_sentences(ev)
+    support = np.maximum(ev.support[:ns], unit_best[:ns]) if ev.support is not None else unit_best[:ns]
+    question = ev.question_cos[:ns]
+    unsupported = (support < _SUPPORTED) & (question >= _ON_TOPIC)
+    text = " ".join(ev.units[:ns])
+    sh = shape(text)
+    f.update(
+        cov=float((w * best_match).sum() / w.sum()), cov_cos=float((w * best_cos).sum() / w.sum()),
+        cov_lex=float((w * best_lex).sum() / w.sum()), share_50=float((best_match >= 0.5).mean()),
+        share_60=float((best_match >= 0.6).mean()), share_70=float((best_match >= 0.7).mean()),
+        first=float(best_match[0]), first_cos=float(best_cos[0]), top2=float(np.sort(best_match)[-2:].mean()),
+        mis_cos_max=float(mis.max()), mis_margin_max=float(margin.max()),
+        n_mis=float(((mis >= 0.65) & (margin > 0)).sum()), n_mis_loose=float(((mis >= 0.55) & (margin > 0.05)).sum()),
+        n_reversed=float(sum(any(r) for r in reversed_)), first_reversed=float(any(r[0] for r in reversed_)),
+        support_mean=float(support.mean()), support_min=float(support.min()), n_unsupported=float(unsupported.sum()),
+        unsupported_share=float(unsupported.mean()), question_max=float(question.max()),
+        question_mean=float(question.mean()), relevance=float(max(question.max(), ev.cos.max())),
+        log_words=float(np.log1p(len(words(text)))), n_sentences=float(ns), function_share=sh.function_share,
+        keyword_list=float(sh.keyword_list), n_points=float(k),
+    )
+    return np.array([f[name] for name in FEATURES])

@@ -1,0 +1,137 @@
+"""The learned score: a small model over `tutor.grade_features`, fitted on the labelled golden answers.
+
+Why a model: the rule-based scorer's thresholds (one cosine cut for "covered", one margin for "wrong")
+cannot weigh a dozen weak signals at once, and MiniLM alone barely separates a fluent wrong answer
+from a right one. Three parts, all plain numpy so grading needs nothing beyond numpy:
+- a multinomial logistic regression (L2, C = 1) over standardized features picks the label;
+- a ridge regression (alpha = 1) gives the score, clipped into the chosen label's range;
+- per label, a score interval learned on the training rows ("snap") keeps scores inside the bands
+  people give (a "correct" answer scores 8-9.5, not 7.0 on the edge).
+The gaming guards in `tutor.grade` still cap the result afterwards; the model never lifts a capped answer.
+
+Trained offline by `python -m tutor.grade_train`, which writes the weights to grade_model.json (package
+data) and the training features to corpus/golden/grading_features.json, so a test can check that
+retraining reproduces the weights without embedding anything.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from importlib import resources
+
+import numpy as np
+
+LABELS = ("incorrect", "partial", "correct")
+RANGES = ((0.0, 2.9), (3.0, 6.9), (7.0, 10.0))  # the score range of each label (label_of's cut-offs)
+C = 1.0  # inverse L2 strength of the label classifier (scikit-learn's default)
+ALPHA = 1.0  # L2 strength of the score regression
+MODEL_FILE = "grade_model.json"
+
+
+@dataclass
+class ScoreModel:
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    label_w: list[list[float]]  # (labels, features)
+    label_b: list[float]
+    score_w: list[float]
+    score_b: float
+    snap: list[list[float]]  # per label: [lo, hi]
+    trained_on: dict  # rows, sha256 of the training file, …
+
+    def predict(self, x: np.ndarray) -> tuple[float, str]:
+        """The score (0-10, unrounded) and the label for one feature row."""
+        z = (np.asarray(x, float) - np.array(self.mean)) / np.array(self.scale)
+        label = int(np.argmax(np.array(self.label_w) @ z + np.array(self.label_b)))
+        value = float(np.array(self.score_w) @ z + self.score_b)
+        lo, hi = RANGES[label]
+        value = float(np.clip(value, lo, hi))
+        lo, hi = self.snap[label]
+        return float(np.clip(value, lo, hi)), LABELS[label]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1) + "\n"
+
+
+def load(text: str | None = None) -> ScoreModel:
+    """The committed model (package data), or one from `text`."""
+    if text is None:
+        text = resources.files("tutor").joinpath(MODEL_FILE).read_text(encoding="utf-8")
+    return ScoreModel(**json.loads(text))
+
+
+def _ridge(z: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+    b = float(y.mean())
+    w = np.linalg.solve(z.T @ z + alpha * np.eye(z.shape[1]), z.T @ (y - b))
+    return w, b
+
+
+def _logistic(z: np.ndarray, labels: np.ndarray, c: float, steps: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression, loss = sum of cross-entropies + ||W||² / (2C), by Newton steps."""
+    n, d = z.shape
+    k = len(LABELS)
+    za = np.hstack([z, np.ones((n, 1))])
+    onehot = np.eye(k)[labels]
+    theta = np.zeros((k, d + 1))
+    penalty = np.diag([1.0 / c] * d + [1e-6])  # the intercept is (almost) not penalized
+    for _ in range(steps):
+        logits = za @ theta.T
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        grad = ((p - onehot).T @ za + theta @ penalty).ravel()
+        hess = np.zeros((k * (d + 1), k * (d + 1)))
+        for a in range(k):
+            for b in range(k):
+                weight = p[:, a] * ((a == b) - p[:, b])
+                hess[a * (d + 1):(a + 1) * (d + 1), b * (d + 1):(b + 1) * (d + 1)] = (za.T * weight) @ za
+        hess += np.kron(np.eye(k), penalty)
+        step = np.linalg.solve(hess + 1e-9 * np.eye(len(grad)), grad)
+        theta -= step.reshape(k, d + 1)
+        if np.abs(step).max() < 1e-10:
+            break
+    return theta[:, :d], theta[:, d]
+
+
+def _in_band(value: float, band: list[float]) -> bool:
+    return band[0] <= round(value, 1) <= band[1]
+
+
+def _snap(scores: list[float], labels: list[int], bands: list[list[float]]) -> list[list[float]]:
+    """Per predicted label, the interval whose clipping puts most training scores inside their band."""
+    out = []
+    for label, (lo0, hi0) in enumerate(RANGES):
+        mine = [(s, b) for s, l, b in zip(scores, labels, bands, strict=True) if l == label]
+        best = (-1, lo0, hi0)
+        for lo in np.arange(lo0, hi0 + 1e-9, 0.5):
+            for hi in np.arange(lo, hi0 + 1e-9, 0.5):
+                hits = sum(_in_band(float(np.clip(s, lo, hi)), b) for s, b in mine)
+                if hits > best[0]:
+                    best = (hits, float(lo), float(hi))
+        out.append([round(best[1], 2), round(best[2], 2)])
+    return out
+
+
+def train(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list[str] | tuple[str, ...],
+          trained_on: dict | None = None) -> ScoreModel:
+    """Fit the model on feature rows `x` with gold `labels` and score `bands` (the score target is the
+    band's centre). Deterministic: the same rows give the same weights."""
+    x = np.asarray(x, float)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = (x - mean) / scale
+    y = np.array([(b[0] + b[1]) / 2 for b in bands], float)
+    ix = np.array([LABELS.index(v) for v in labels])
+    w, b = _ridge(z, y, ALPHA)
+    lw, lb = _logistic(z, ix, C)
+    model = ScoreModel(list(names), _r(mean), _r(scale), [_r(row) for row in lw], _r(lb), _r(w), round(b, 6),
+                       [list(r) for r in RANGES], dict(trained_on or {}, rows=len(labels)))
+    fitted = [model.predict(row) for row in x]
+    model.snap = _snap([s for s, _ in fitted], [LABELS.index(lab) for _, lab in fitted], bands)
+    return model
+
+
+def _r(values: np.ndarray) -> list[float]:
+    return [round(float(v), 6) for v in values]
