@@ -28,7 +28,7 @@ def dropout() -> Card:
 @pytest.fixture
 def grader(dropout) -> Grader:
     cards = [dropout, make_card("training/batch-normalization"), make_card("architectures/lstm")]
-    return Grader(FakeEmbedder(), cards)
+    return Grader(FakeEmbedder(), cards, model=None)  # the rules; the learned score: test_grade_model.py
 
 
 FULL = ("Dropout randomly zeroes units during training. It acts as a regularizer against co-adaptation. "

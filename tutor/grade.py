@@ -13,6 +13,8 @@ cross-validation on corpus/golden/grading.jsonl and reports the held-out figures
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,6 +26,9 @@ from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.errors import UserError
 from tutor.grade_evidence import Evidence, Rubric, build_rubric, card_rubric, gather, reference_points
+from tutor.grade_features import features, n_sentences
+from tutor.grade_model import ScoreModel
+from tutor.grade_model import load as load_model
 from tutor.grade_text import is_idk, manipulation_spans, shape, without
 
 LABELS = ("incorrect", "partial", "correct")
@@ -143,11 +148,15 @@ def _score_points(rubric: Rubric, ev: Evidence, p: GradeParams) -> tuple[list[Po
     return grades + extra, hits
 
 
-def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str]) -> tuple[float, list[PointGrade],
-                                                                                   list[MisconceptionHit]]:
-    """The 0-10 score (unrounded) and the verdicts; `flags` gains "off_topic" / "keyword_list"."""
+def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str], model: ScoreModel | None = None
+          ) -> tuple[float, list[PointGrade], list[MisconceptionHit]]:
+    """The 0-10 score (unrounded) and the verdicts; `flags` gains "off_topic" / "keyword_list".
+
+    With `model`, the learned scorer sets the value and the rules only give the per-point verdicts;
+    the gaming guards cap the value either way."""
     if "empty" in flags or not ev.units:
         return 0.0, _missed(rubric, p), []
+    learned = model.predict(features(rubric, ev, flags))[0] if model is not None else None
     points, hits = _score_points(rubric, ev, p)
     weighted = [g for g in points if g.weight > 0]
     total = sum(g.weight for g in weighted) or 1.0
@@ -159,15 +168,17 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str]) -> tup
     if n_wrong:
         value = min(value, p.wrong_cap)
     if p.unsupported_penalty and ev.support is not None:
-        n = _n_sentences(ev)
+        n = n_sentences(ev)
         best = np.maximum(ev.support[:n], ev.cos[:n].max(axis=1) if k_points(ev) else 0.0)
         on_topic = ev.question_cos[:n] >= p.off_topic
         value -= p.unsupported_penalty * min(3, int(((best < p.support_min) & on_topic).sum()))
+    if learned is not None:
+        value = learned
     relevance = max(float(ev.question_cos.max()), float(ev.cos.max()) if ev.cos.size else 0.0)
     if relevance < p.off_topic:
         flags.append("off_topic")
         value = min(value, p.off_topic_cap)
-    if shape(" ".join(ev.units[:_n_sentences(ev)])).keyword_list:
+    if shape(" ".join(ev.units[:n_sentences(ev)])).keyword_list:
         flags.append("keyword_list")
         value = min(value, p.keyword_cap)
     if "manipulation" in flags:
@@ -179,20 +190,20 @@ def k_points(ev: Evidence) -> int:
     return ev.cos.shape[1] if ev.cos.ndim == 2 else 0
 
 
-def _n_sentences(ev: Evidence) -> int:
-    """Sentences come first in `units`; clauses repeat their text, so shape is read off the sentences."""
-    seen = ""
-    for n, u in enumerate(ev.units):
-        if u in seen:
-            return n
-        seen += " " + u
-    return len(ev.units)
-
-
 def _missed(rubric: Rubric, p: GradeParams) -> list[PointGrade]:
     return [PointGrade(kp.point, "missed", "", 0.0, p.first_weight if j == 0 else 1.0, rubric.source,
                        rubric.passages[j] if j < len(rubric.passages) else "")
             for j, kp in enumerate(rubric.points)]
+
+
+@functools.cache
+def _committed_model() -> ScoreModel:
+    return load_model()
+
+
+def default_model() -> ScoreModel | None:
+    """The committed learned scorer; TUTOR_GRADE_MODEL=rules grades with the rules alone."""
+    return None if os.environ.get("TUTOR_GRADE_MODEL", "").lower() == "rules" else _committed_model()
 
 
 def prepare(answer: str) -> tuple[str, list[str]]:
@@ -222,6 +233,7 @@ class Grader:
     params: GradeParams = field(default_factory=GradeParams)
     find_card: Callable[[str, str | None], Card | None] | None = None
     feedback: Callable[[Grade, Rubric], str] | None = None
+    model: ScoreModel | None = field(default_factory=default_model)  # None: the rule-based score
     _rubrics: dict[object, Rubric] = field(default_factory=dict)
     _question_index: tuple[np.ndarray, list[Card]] | None = None
 
@@ -289,7 +301,7 @@ class Grader:
         rubric = self.resolve(card, question, reference)
         ev, flags = self.evidence(answer, rubric)
         raised = list(flags)
-        value, points, hits = score(rubric, ev, self.params, flags)
+        value, points, hits = score(rubric, ev, self.params, flags, self.model)
         value = round(value, 1)
         grade = Grade(value, label_of(value), points, hits, flags, "", rubric.card.id if rubric.card else None,
                       (question or "").strip() or rubric.question)

@@ -27,6 +27,9 @@ RANGES = ((0.0, 2.9), (3.0, 6.9), (7.0, 10.0))  # the score range of each label 
 C = 1.0  # inverse L2 strength of the label classifier (scikit-learn's default)
 ALPHA = 1.0  # L2 strength of the score regression
 MODEL_FILE = "grade_model.json"
+# A snap interval is at least this wide: a narrower one would turn the score into three fixed values
+# (every correct answer 8.0), which fits the bands but tells a learner nothing about how good it was.
+MIN_WIDTH = 2.0
 
 
 @dataclass
@@ -102,10 +105,10 @@ def _snap(scores: list[float], labels: list[int], bands: list[list[float]]) -> l
     """Per predicted label, the interval whose clipping puts most training scores inside their band."""
     out = []
     for label, (lo0, hi0) in enumerate(RANGES):
-        mine = [(s, b) for s, l, b in zip(scores, labels, bands, strict=True) if l == label]
+        mine = [(s, b) for s, got, b in zip(scores, labels, bands, strict=True) if got == label]
         best = (-1, lo0, hi0)
         for lo in np.arange(lo0, hi0 + 1e-9, 0.5):
-            for hi in np.arange(lo, hi0 + 1e-9, 0.5):
+            for hi in np.arange(lo + MIN_WIDTH, hi0 + 1e-9, 0.5):
                 hits = sum(_in_band(float(np.clip(s, lo, hi)), b) for s, b in mine)
                 if hits > best[0]:
                     best = (hits, float(lo), float(hi))

@@ -1,0 +1,89 @@
+"""Train the learned grading score offline: `python -m tutor.grade_train [--from-features]`.
+
+Embeds every labelled answer of corpus/golden/grading.jsonl with the real MiniLM (a few minutes on
+2 cores), writes the feature rows to corpus/golden/grading_features.json and fits
+`tutor/grade_model.json` on all of them. `--from-features` refits from the committed feature rows alone
+(seconds, no model): tests/test_grade_model.py checks that this reproduces the committed weights and
+that the feature file was made from the current golden file (its sha256), so a golden edit without a
+retrain fails the tests instead of silently grading with stale weights.
+
+Held-out figures for this model come from `tutor eval` (5-fold cross-validation and the test split
+fitted on dev), never from the shipped weights, which have seen every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from tutor.grade_features import FEATURES, features
+from tutor.grade_model import MODEL_FILE, ScoreModel, train
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "corpus" / "golden" / "grading.jsonl"
+FEATURE_FILE = ROOT / "corpus" / "golden" / "grading_features.json"
+MODEL_PATH = Path(__file__).resolve().parent / MODEL_FILE
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def feature_rows(prepared: list) -> list[dict]:
+    """One {id, label, score_band, x} per prepared (row, rubric, evidence, flags), x rounded for JSON."""
+    return [{"id": row["id"], "label": row["label"], "score_band": row["score_band"],
+             "x": [round(float(v), 6) for v in features(rubric, ev, flags)]}
+            for row, rubric, ev, flags in prepared]
+
+
+def fit_rows(rows: list[dict], source_sha256: str) -> ScoreModel:
+    x = np.array([r["x"] for r in rows], float)
+    return train(x, [r["label"] for r in rows], [r["score_band"] for r in rows], FEATURES,
+                 {"file": "corpus/golden/grading.jsonl", "sha256": source_sha256})
+
+
+def load_feature_file(path: Path = FEATURE_FILE) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_feature_file(rows: list[dict], source_sha256: str, path: Path = FEATURE_FILE) -> None:
+    body = {"features": list(FEATURES), "source": "corpus/golden/grading.jsonl", "sha256": source_sha256,
+            "rows": rows}
+    path.write_text(json.dumps(body, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
+def embed_golden() -> list[dict]:
+    from tutor.cards import load_cards
+    from tutor.embed import MiniLMEmbedder
+    from tutor.evaluate_grading import prepare_rows
+    from tutor.grade import Grader
+
+    rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    grader = Grader(MiniLMEmbedder(), load_cards(ROOT / "corpus" / "cards"), model=None)
+    return feature_rows(prepare_rows(grader, rows))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tutor.grade_train", description=__doc__.splitlines()[0])
+    parser.add_argument("--from-features", action="store_true",
+                        help="refit from corpus/golden/grading_features.json without embedding anything")
+    args = parser.parse_args(argv)
+    if args.from_features:
+        saved = load_feature_file()
+        rows, digest = saved["rows"], saved["sha256"]
+    else:
+        rows, digest = embed_golden(), sha256(GOLDEN)
+        write_feature_file(rows, digest)
+    model = fit_rows(rows, digest)
+    MODEL_PATH.write_text(model.to_json(), encoding="utf-8")
+    print(f"{MODEL_PATH.name}: trained on {len(rows)} rows ({digest[:12]}…)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
