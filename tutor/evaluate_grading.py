@@ -3,10 +3,11 @@
 Figures: share of scores inside `score_band`, exact label agreement, quadratic weighted kappa, the 3×3
 confusion matrix (also a PNG), MAE to the band centre, latency p50/p95, and per-category results.
 
-Calibration is honest: thresholds and weights are chosen by random search on the training folds of a
-k-fold split and judged on the held-out fold, so the headline is a held-out figure; the shipped
-defaults (`GradeParams`) are the same search on all rows. When rows carry `split` (dev/test), the
-search also runs on dev alone and the test split is reported separately. The baseline is the recipe of
+The headline is the learned score (`tutor.grade_model`) held out: its weights are refitted on the
+training folds of a k-fold split and judged on the held-out fold; the shipped weights are the same fit
+on all rows. The rule-based score is reported beside it (`rules`), calibrated the same honest way:
+thresholds and weights chosen by random search on the training folds. When rows carry `split`
+(dev/test), both are also fitted on dev alone and the test split is reported separately. The baseline is the recipe of
 open interview bots — 60% MiniLM cosine to the reference + 40% keyword overlap — in the same harness.
 """
 
@@ -23,6 +24,8 @@ import numpy as np
 from tutor import metrics as m
 from tutor.cards import Card
 from tutor.grade import LABELS, GradeParams, Grader, label_of, score
+from tutor.grade_features import features
+from tutor.grade_model import train
 from tutor.grade_text import content_stems
 
 FOLDS = 5
@@ -95,15 +98,42 @@ def cross_validate(prepared: list, cands: list[GradeParams], folds: int = FOLDS)
     """Held-out scores: each row scored by the candidate that did best on the other folds."""
     rows = [p[0] for p in prepared]
     _, table = fit(prepared, cands)
-    order = list(range(len(rows)))
-    random.Random(SEED).shuffle(order)
-    fold_of = {i: n % folds for n, i in enumerate(order)}
+    fold_of = _folds(len(rows), folds)
     held = [0.0] * len(rows)
     for f in range(folds):
         train = [i for i in range(len(rows)) if fold_of[i] != f]
         test = [i for i in range(len(rows)) if fold_of[i] == f]
         chosen = _average(cands, table, rows, train)
         for i, value in zip(test, score_all([prepared[i] for i in test], chosen), strict=True):
+            held[i] = value
+    return held
+
+
+def _folds(n: int, folds: int) -> dict[int, int]:
+    order = list(range(n))
+    random.Random(SEED).shuffle(order)
+    return {i: k % folds for k, i in enumerate(order)}
+
+
+def learned_scores(prepared: list, train_ix: list[int], test_ix: list[int],
+                   params: GradeParams | None = None) -> list[float]:
+    """Scores of the `test_ix` rows by a learned model fitted on the `train_ix` rows only."""
+    x = np.array([features(rubric, ev, flags) for _, rubric, ev, flags in prepared])
+    rows = [p[0] for p in prepared]
+    model = train(x[train_ix], [rows[i]["label"] for i in train_ix], [rows[i]["score_band"] for i in train_ix],
+                  [str(i) for i in range(x.shape[1])])
+    return [round(score(rubric, ev, params or GradeParams(), list(flags), model)[0], 1)
+            for _, rubric, ev, flags in (prepared[i] for i in test_ix)]
+
+
+def learned_cross_validate(prepared: list, folds: int = FOLDS) -> list[float]:
+    """Held-out learned scores: each fold scored by a model fitted on the other folds."""
+    fold_of = _folds(len(prepared), folds)
+    held = [0.0] * len(prepared)
+    for f in range(folds):
+        train_ix = [i for i in range(len(prepared)) if fold_of[i] != f]
+        test_ix = [i for i in range(len(prepared)) if fold_of[i] == f]
+        for i, value in zip(test_ix, learned_scores(prepared, train_ix, test_ix), strict=True):
             held[i] = value
     return held
 
@@ -178,7 +208,8 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
         shipped.append(g.score)
         prepared.append((row, rubric, ev, flags))
     cands = candidates(n_candidates)
-    held = cross_validate(prepared, cands)
+    held = learned_cross_validate(prepared)
+    rules = cross_validate(prepared, cands)
     fitted, _ = fit(prepared, cands)
     base = baseline_scores(grader, rows)
     worst = [{"id": r["id"], "file": r.get("file"), "question": r["question"],
@@ -187,7 +218,9 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
              for r, s in zip(rows, held, strict=True)
              if label_of(s) != r["label"] or not m.in_band(s, r["score_band"])]
     section = {"status": "evaluated", **metrics(rows, held),
-               "held_out": f"{FOLDS}-fold cross-validation, {len(cands)} parameter candidates",
+               "held_out": f"learned score, {FOLDS}-fold cross-validation (weights refitted per fold)",
+               "rules": {**metrics(rows, rules), "by_category": per_category(rows, rules),
+                         "held_out": f"{FOLDS}-fold cross-validation, {len(cands)} parameter candidates"},
                "manipulation_above_band": _manipulation_above_band(prepared, held),
                "by_category": per_category(rows, held),
                "shipped_params": metrics(rows, shipped),
@@ -201,14 +234,16 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
     splits = {str(r.get("split")) for r in rows if r.get("split")}
     if {"dev", "test"} <= splits:
         dev = [p for p in prepared if p[0].get("split") == "dev"]
+        dev_ix = [i for i, r in enumerate(rows) if r.get("split") == "dev"]
         test = [i for i, p in enumerate(prepared) if p[0].get("split") == "test"]
         chosen, _ = fit(dev, cands)
-        test_scores = score_all([prepared[i] for i in test], chosen)
         test_rows = [rows[i] for i in test]
+        test_scores = learned_scores(prepared, dev_ix, test)
+        section["rules"]["test_split"] = {k: v for k, v in metrics(
+            test_rows, score_all([prepared[i] for i in test], chosen)).items() if k != "confusion_matrix"}
         section["test_split"] = {**metrics(test_rows, test_scores), "fitted_on": f"{len(dev)} dev rows",
                                  "manipulation_above_band": _manipulation_above_band(
                                      [prepared[i] for i in test], test_scores)}
-        dev_ix = [i for i, r in enumerate(rows) if r.get("split") == "dev"]
         section["splits"] = {
             "test": {k: v for k, v in section["test_split"].items() if k != "confusion_matrix"},
             "dev": {k: v for k, v in metrics([rows[i] for i in dev_ix], [held[i] for i in dev_ix]).items()
@@ -253,14 +288,17 @@ def markdown(section: dict) -> list[str]:
     if section.get("status") != "evaluated":
         return []
     keys = ("share_in_score_band", "label_agreement", "quadratic_weighted_kappa", "mae_to_band_centre")
-    rows = [f"| {k} | {section[k]:.3f} | {section['baseline'][k]:.3f} |" for k in keys]
+    rules = section.get("rules") or {**{k: float("nan") for k in keys}, "by_category": {}}
+    rows = [f"| {k} | {section[k]:.3f} | {rules[k]:.3f} | {section['baseline'][k]:.3f} |" for k in keys]
     cats = [f"| {name} | {c['n']} | {c['share_in_score_band']:.2f} | {c['label_agreement']:.2f} | "
+            f"{rules['by_category'].get(name, {}).get('label_agreement', float('nan')):.2f} | "
             f"{c['mean_score']:.1f} | {section['baseline']['by_category'][name]['mean_score']:.1f} |"
             for name, c in section["by_category"].items()]
     lat = section["latency_s"]
     return ["", f"Held out ({section['held_out']}); manipulation above its band: "
                 f"{section['manipulation_above_band']}; latency p50 {lat['p50'] * 1000:.0f} ms, "
                 f"p95 {lat['p95'] * 1000:.0f} ms.", "",
-            "| metric | grader | baseline |", "|---|---|---|", *rows, "",
-            "| category | n | in band | label agreement | mean score | baseline mean |", "|---|---|---|---|---|---|",
+            "| metric | grader (learned) | rules | baseline |", "|---|---|---|---|", *rows, "",
+            "| category | n | in band | label agreement | rules agreement | mean score | baseline mean |",
+            "|---|---|---|---|---|---|---|",
             *cats, "", "![grading confusion](grading_confusion.png)"]
