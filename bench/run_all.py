@@ -6,7 +6,7 @@ judged on medians; CPU seconds and the load average stand beside them because th
 is shared and wall time there says as much about the neighbours as about us. A target is never relaxed
 here: a figure that misses says "missed".
 
-The other scripts in bench/ (calibrate_refusal.py, chunk_sizes.py, llm_speed.py) measure single
+The other scripts in bench/ (calibrate_refusal.py, chunk_sizes.py, llm_speed.py, grade_speed.py) measure single
 decisions and run on their own; `--all` runs them too, after the table.
 
     python bench/run_all.py [--quick] [--all] [--out reports]
@@ -34,7 +34,7 @@ SUITE = {
     "retrieval": ("retrieval_scale.py", ["--sizes", "10000", "100000", "1000000"], ["--sizes", "10000"]),
     "ingest": ("ingest_speed.py", ["--sample", "96", "--runs", "3"], ["--sample", "16", "--runs", "1"]),
 }
-DECISION_SCRIPTS = ("calibrate_refusal.py", "chunk_sizes.py", "llm_speed.py")
+DECISION_SCRIPTS = ("calibrate_refusal.py", "chunk_sizes.py", "llm_speed.py", "grade_speed.py")
 
 
 def _get(figures: dict, *path: object) -> float | None:

@@ -1,0 +1,80 @@
+"""Grading latency without the LLM: p50 / p95 per answer, wall and CPU seconds, learned vs rules.
+
+Grades every answer of corpus/golden/grading.jsonl (or the first --limit) with the real MiniLM, after
+the card rubrics are built once (a running app caches them per card, so they are not a grade's cost),
+and prints the figures beside the load average: the development machine is shared, and CPU seconds
+say more than wall time there. Target (issue 9): p50 ≤ 150 ms on 2 cores.
+
+    python bench/grade_speed.py [--limit N] [--rounds R] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, load_average  # noqa: E402
+
+from tutor.cards import load_cards  # noqa: E402
+from tutor.grade import Grader, default_model  # noqa: E402
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def measure(grader: Grader, rows: list[dict], rounds: int) -> dict:
+    cards = {c.id: c for c in grader.cards}
+    for row in rows:  # rubrics once, as a running app holds them
+        grader.resolve(cards.get(row.get("card_id")), row.get("question"), row.get("reference"))
+    wall, cpu = [], []
+    for _ in range(rounds):
+        for row in rows:
+            w0, c0 = time.perf_counter(), time.process_time()
+            grader.grade(row["answer"], card=cards.get(row.get("card_id")), question=row.get("question"),
+                         reference=row.get("reference"))
+            wall.append(time.perf_counter() - w0)
+            cpu.append(time.process_time() - c0)
+    return {"n": len(wall), "wall_p50_ms": 1000 * statistics.median(wall), "wall_p95_ms": 1000 * _pct(wall, 0.95),
+            "cpu_p50_ms": 1000 * statistics.median(cpu), "cpu_p95_ms": 1000 * _pct(cpu, 0.95)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None, help="grade only the first N golden answers")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    args = parser.parse_args(argv)
+    from tutor.embed import MiniLMEmbedder
+
+    golden = ROOT / "corpus" / "golden" / "grading.jsonl"
+    rows = [json.loads(line) for line in golden.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = rows[: args.limit] if args.limit else rows
+    embedder = MiniLMEmbedder()
+    embedder.encode(["warm up"])
+    cards = load_cards(ROOT / "corpus" / "cards")
+    load_before = load_average()
+    figures = {"learned": measure(Grader(embedder, cards, model=default_model()), rows, args.rounds),
+               "rules": measure(Grader(embedder, cards, model=None), rows, args.rounds),
+               "load_avg": [load_before, load_average()], "target_p50_ms": 150}
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    print(f"grading latency, {len(rows)} golden answers × {args.rounds}, load {load_before:.1f} → "
+          f"{figures['load_avg'][1]:.1f} (shared machine: CPU ms beside wall ms)")
+    for name in ("learned", "rules"):
+        f = figures[name]
+        print(f"  {name:8s} wall p50 {f['wall_p50_ms']:6.1f} ms  p95 {f['wall_p95_ms']:6.1f} ms   "
+              f"CPU p50 {f['cpu_p50_ms']:6.1f} ms  p95 {f['cpu_p95_ms']:6.1f} ms   (target p50 ≤ 150 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
