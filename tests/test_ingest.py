@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import CARDS, FakeEmbedder
 
@@ -192,3 +193,26 @@ def test_unsupported_or_missing_paths_are_user_errors(config, tmp_path, name):
 
     with pytest.raises(UserError, match=name):
         _ingest(config, _never, paths=[path])
+
+
+def test_embedding_goes_longest_first_and_vectors_come_back_in_chunk_order():
+    from tutor.ingest import _embed
+
+    class Recording(FakeEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[list[str]] = []
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            self.calls.append(list(texts))
+            return super().encode(texts)
+
+    texts = [("word " * n).strip() + f" t{n}" for n in (3, 40, 1, 25, 7, 60, 2)]
+    embedder = Recording()
+    vectors = _embed(texts, embedder, progress=False, batch=3)
+
+    assert [len(c) for c in embedder.calls] == [3, 3, 1]
+    flat = [t for call in embedder.calls for t in call]
+    assert [len(t) for t in flat] == sorted((len(t) for t in texts), reverse=True)  # similar lengths batched
+    np.testing.assert_array_equal(vectors, FakeEmbedder().encode(texts))  # but rows in the caller's order
+    assert _embed([], embedder, progress=False).shape == (0, FakeEmbedder.dim)
