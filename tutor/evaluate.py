@@ -162,7 +162,7 @@ def score_answer(row: dict, answer: Answer, judge: m.SupportJudge) -> dict:
     out: dict = {"refused": answer.refused, "n_citations": len(answer.citations), "answered_by": answer.backend,
                  "answer_s": answer.latency_s, "first_token_s": answer.first_token_s,
                  "answer_words": len(m.strip_markers(text).split()),
-                 "answer_excerpt": " ".join(text.split())[:160],
+                 "answer_excerpt": " ".join(text.split())[:160], "notice": answer.notice,
                  **{key: answer.extra[key] for key in LLM_FIGURES if answer.extra.get(key) is not None}}
     if row["set"] != "question":
         return out
