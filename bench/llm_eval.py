@@ -61,6 +61,14 @@ def _p50(values: list[float]) -> float | None:
     return round(statistics.median(values), 3) if values else None
 
 
+def _claims_only(rows: list[dict]) -> float | None:
+    """Unsupported-sentence rate without unsupported "Follow-up:" lines (numerator and denominator)."""
+    follow = sum(u.startswith("Follow-up") for r in rows for u in r.get("unsupported", []))
+    judged = sum(r.get("sentences_judged", 0) for r in rows) - follow
+    bad = sum(len(r.get("unsupported", [])) for r in rows) - follow
+    return round(bad / judged, 4) if judged > 0 else None
+
+
 def summarize(rows: list[dict], report: dict, backend: str) -> dict:
     questions = [r for r in rows if r["set"] == "question"]
     own = [r for r in questions if r.get("answered_by") == backend and not r["refused"]]
@@ -76,6 +84,8 @@ def summarize(rows: list[dict], report: dict, backend: str) -> dict:
         "fallbacks": answers.get("fallbacks"),
         "fallback_reasons": sorted({r.get("notice") or "?" for r in questions
                                     if r.get("answered_by", backend) != backend}),
+        # Runs before the evaluator skipped the suggested "Follow-up:" question judged it as a claim.
+        "unsupported_claims_rate": _claims_only(answered),
         "false_refusals": sum(r["refused"] for r in questions),
         "first_token_p50": _p50([r["first_token_s"] for r in answered if r.get("first_token_s") is not None]),
         "answer_p50": _p50([r["answer_s"] for r in answered]),
@@ -137,7 +147,8 @@ def _fmt(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-COLUMNS = ("name", "rows", "coverage", "model_coverage", "citation_validity", "unsupported_rate", "fallbacks",
+COLUMNS = ("name", "rows", "coverage", "model_coverage", "citation_validity", "unsupported_rate",
+           "unsupported_claims_rate", "fallbacks",
            "false_refusals", "first_token_p50", "answer_p50", "answer_p95", "prompt_tokens_p50",
            "cached_tokens_p50", "generated_tokens_p50", "server_rss_peak_gb", "cold_start_s", "server_cpu_s",
            "load_before")
@@ -160,6 +171,12 @@ def main() -> int:
     parser.add_argument("--table", action="store_true", help="print the table of every summary so far")
     args = parser.parse_args()
     if args.table or not args.config:
+        for path in sorted(OUT.glob("*/summary.json")):  # re-derive the row figures with today's summarize()
+            old = json.loads(path.read_text())
+            rows = [json.loads(x) for x in (path.parent / "rows.jsonl").read_text().splitlines() if x.strip()]
+            report = json.loads((path.parent / "report.json").read_text())
+            backend = "extractive" if old["model"] == "extractive" else "local"
+            path.write_text(json.dumps({**old, **summarize(rows, report, backend)}, indent=2) + "\n")
         print(table())
         return 0
     summary = run(args.config, args.draft, args.limit, args.name or args.config, args.golden)

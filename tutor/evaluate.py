@@ -166,6 +166,11 @@ def score_answer(row: dict, answer: Answer, judge: m.SupportJudge) -> dict:
                  **{key: answer.extra[key] for key in LLM_FIGURES if answer.extra.get(key) is not None}}
     if row["set"] != "question":
         return out
+    # The suggested next question (chain.py appends it) asks, it does not claim: never judged for support.
+    follow_up = answer.extra.get("follow_up")
+    suffix = f"\n\nFollow-up: {follow_up}"
+    if follow_up and text.endswith(suffix):
+        text = text[: -len(suffix)]
     claims, invalid = m.cited_claims(text), []
     for c in claims:
         p = _cited_passage(answer, c.n)

@@ -223,13 +223,19 @@ def _launch(model: str, model_path: Path, port: int, timeout_s: float, ctx: int,
     raise BackendUnavailable(message, fix=fix)
 
 
+NGRAM = "ngram"
+
+
 def draft_model() -> Path | None:
     """`TUTOR_LLM_DRAFT` (a registry name or .gguf path): a small model that proposes tokens for the served
-    one to verify (llama.cpp speculative decoding). Off by default: on 2 cores the draft competes with the
-    main model for the same cores (see the README's model table)."""
+    one to verify (llama.cpp speculative decoding); `ngram` proposes them from n-grams already in the
+    prompt instead (our answers restate the card). Off by default: on 2 cores a draft model competes with
+    the main model for the same cores (see the README's model table)."""
     name = os.environ.get("TUTOR_LLM_DRAFT")
     if not name:
         return None
+    if name == NGRAM:
+        return Path(NGRAM)
     from tutor import models
 
     return models.resolve(name)
@@ -345,9 +351,14 @@ def serve(model_path: str, port: int, ctx: int = DEFAULT_CTX, threads: int | Non
     params.n_parallel = 1
     params.cpuparams.n_threads = n_threads
     params.cpuparams_batch.n_threads = n_threads
-    if draft:
+    kinds = xllamacpp.common_speculative_type
+    if draft == NGRAM:  # prompt lookup: no second model, drafts copied from matching prompt n-grams
+        params.speculative.types = [kinds.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE]
+        params.speculative.ngram_simple.size_n = 3
+        params.speculative.ngram_simple.size_m = draft_max
+    elif draft:
         spec = params.speculative
-        spec.types = [xllamacpp.common_speculative_type.COMMON_SPECULATIVE_TYPE_DRAFT_SIMPLE]
+        spec.types = [kinds.COMMON_SPECULATIVE_TYPE_DRAFT_SIMPLE]
         spec.draft.mparams.path = draft
         spec.draft.n_max = draft_max
         spec.draft.cpuparams.n_threads = n_threads
