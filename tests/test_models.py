@@ -161,5 +161,6 @@ def test_cli_list_json(capsys) -> None:
     assert main(["llm", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == models.names()
-    assert [r["default"] for r in rows] == [True, False, False]
+    assert [r["default"] for r in rows] == [r["name"] == models.DEFAULT_MODEL for r in rows]
+    assert sum(r["default"] for r in rows) == 1
     assert not any(r["installed"] for r in rows)
