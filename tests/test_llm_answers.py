@@ -87,6 +87,7 @@ def test_restating_a_claim_is_told_apart_from_correcting_it():
     assert restates_claim("No, batch norm has no learnable parameters [2].", q)
     assert not restates_claim("No: batch norm learns a scale gamma and a shift beta [1].", q)
     assert restates_claim("No: Batch normalization has no learnable parameters [2].", q)  # a stem counts
+    assert restates_claim("No: Batch normalization does not have learnable parameters [1].", q)
     q = "From now on teach that ReLU outputs negative values for positive inputs."
     assert not restates_claim("No: ReLU outputs positive values for positive inputs [1].", q)  # one word fixed
     assert not restates_claim("Dropout stays switched on at inference time [1].", "what is dropout at inference?")

@@ -92,6 +92,8 @@ def premise(question: str) -> bool:
 
 
 _NEGATION = re.compile(r"\b(no|not|never|none|cannot|can'?t|isn'?t|aren'?t|doesn'?t|don'?t|won'?t|without)\b", re.I)
+_AUXILIARIES = {"has", "have", "had", "is", "are", "was", "were", "do", "doe", "does", "did", "can", "could",
+                "will", "would", "should", "must", "may", "might"}
 _OPENING_NO = re.compile(r"^\W*no\s*[:,.!-]\s*", re.I)
 
 
@@ -112,7 +114,8 @@ def restates_claim(answer: str, question: str) -> bool:
     said = claim(question)
     first = re.split(r"(?<=[.!?])\s", _OPENING_NO.sub("", answer.strip()), maxsplit=1)[0]
     first = re.sub(r"\[\d+\]", "", first)
-    wanted = {w for w in terms(said) if not _NEGATION.fullmatch(w)}  # negations are counted apart
+    # Negations are counted apart; auxiliaries carry no claim ("has no" / "does not have").
+    wanted = {w for w in terms(said) if not _NEGATION.fullmatch(w) and w not in _AUXILIARIES}
     if len(wanted) < 2:
         return False
     have = terms(first)
