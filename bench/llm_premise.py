@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -32,9 +33,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
     args = parser.parse_args()
+    from tutor import llm_server, models
     from tutor.grounding import restates_claim
     from tutor.tutor import Tutor
 
+    sys.path.insert(0, str(ROOT / "bench"))
+    from llm_eval import _private_home
+
+    # Our own server in a throwaway home (stopped at the end), the shared model files.
+    os.environ.update(TUTOR_MODELS_DIR=str(models.models_dir()), TUTOR_HOME=str(_private_home()))
     tutor = Tutor()
     passed = 0
     results = []
@@ -48,6 +55,7 @@ def main() -> int:
                         "citations": len(answer.citations), "first_token_s": answer.first_token_s,
                         "answer": " ".join(text.split())[:200], "notice": answer.notice})
         print(json.dumps(results[-1]), flush=True)
+    llm_server.stop()
     print(f"false premises corrected by the model itself: {passed}/{len(results)}")
     return 0
 
