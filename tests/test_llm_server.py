@@ -139,3 +139,16 @@ def test_speculative_server_answers_and_is_replaced_without_it(
     monkeypatch.delenv("TUTOR_LLM_DRAFT")
     plain = llm_server.ensure_running(MODEL)  # the draft setting changed: a new server, not the old one
     assert plain.pid != info.pid and plain.draft == ""
+
+
+@pytest.mark.slow
+def test_a_port_taken_after_the_check_is_retried_on_another(served: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        monkeypatch.setattr(llm_server, "_free_port", lambda: busy)  # as if another server won the race
+        info = llm_server.start(MODEL, timeout_s=60)
+        assert info.port != busy and chat(info.url, "Hi").strip()
