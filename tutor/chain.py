@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from tutor.answer import Answer, cite, extractive_answer, is_relevant, refusal_text
 from tutor.cards import Card
-from tutor.grounding import claim, grounded_passages, passage_blocks, premise, truncate
+from tutor.grounding import claim, grounded_passages, passage_blocks, premise, restates_claim, truncate
 from tutor.guard import escape_passage, leaks_prompt, strip_untrusted_markup
 from tutor.prompts import load
 from tutor.retrieve import Passage, retrieval_query, terms
@@ -200,6 +200,8 @@ def answer_stream(
         problem = "the model's answer repeated its instructions; showing the curated answer instead"
     elif not used:
         problem = "the model's answer cited no passage, so it is replaced by the curated answer"
+    elif restates_claim(text, question):
+        problem = "the model repeated the claim instead of checking it; showing the curated answer instead"
     if problem:
         yield from _fallback(fallback, backend, problem, t0, first, stats)
         return
