@@ -1,0 +1,131 @@
+"""Five learners at once against one `streamlit run` (extractive backend, loopback only).
+
+Each learner is a Playwright context of one Chromium, run concurrently on asyncio: open the app, ask a
+question and wait for the cited answer, go to Practice, answer the card and wait for the grade and its
+schedule. Afterwards no page showed an error or a traceback, the server logged none, and the progress
+store holds every learner's answer exactly once and every question's conversation (counted). Latency
+per learner is printed (`-s`) and written to test-artifacts/browser-load.json; it is reported, not
+asserted, beyond the time bound: it depends on the machine's load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from browser_harness import ANSWER_SHOWN, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SETTLED
+
+from tutor.progress import open_store
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SESSIONS = 5
+# Bound on the whole run. Warm (after test_browser.py) it takes well under a minute; the first
+# learner on a cold server also waits for the index, MiniLM and the grader's card embeddings.
+LIMIT_S = 300
+QUESTIONS = ["what is dropout and why does it help", "why do we use batch normalization",
+             "how does an LSTM work", "what is a GRU", "what does the softmax function do"]
+ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+
+
+async def settle(page) -> None:
+    await page.wait_for_timeout(300)
+    await page.wait_for_function(SETTLED)
+
+
+async def learner(browser, url: str, n: int, tag: str) -> dict:
+    """One learner's visit; the seconds each step took and what the page showed."""
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = await ctx.new_page()
+    page.set_default_timeout(LIMIT_S * 1000)
+    page_errors: list[str] = []
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    t: dict = {"session": n}
+    try:
+        t0 = time.perf_counter()
+        await page.goto(url)
+        await page.get_by_role("heading", name="Ask the tutor").wait_for()
+        t["open_s"] = round(time.perf_counter() - t0, 2)
+
+        box = page.locator('[data-testid="stChatInputTextArea"]')
+        await box.fill(QUESTIONS[n])
+        t1 = time.perf_counter()
+        await box.press("Enter")
+        await page.wait_for_function(ANSWER_SHOWN, arg=1)
+        t["first_answer_text_s"] = round(time.perf_counter() - t1, 2)
+        reply = page.locator('[data-testid="stChatMessage"]').nth(1)
+        await reply.locator('[data-testid="stExpander"]').first.wait_for()  # the sources: a cited answer
+        await settle(page)
+        t["answer_s"] = round(time.perf_counter() - t1, 2)
+
+        await page.locator('[data-testid="stSidebarNav"]').get_by_text("Practice", exact=True).click()
+        await page.get_by_role("heading", name="Practice").first.wait_for()
+        await page.locator("h3").first.wait_for()
+        await settle(page)
+        answer = page.locator("textarea").first
+        await answer.fill(f"Learner {tag}: it changes how the network is trained and how it behaves at "
+                          "inference, and it matters for generalization.")
+        await answer.press("Control+Enter")
+        await settle(page)
+        t2 = time.perf_counter()
+        await page.get_by_role("button", name=re.compile("Submit")).click()
+        await page.get_by_role("heading", name="Your grade").wait_for()
+        await page.get_by_text(re.compile(r"This card (comes back|due again)")).first.wait_for()  # scheduled
+        await settle(page)
+        t["grade_s"] = round(time.perf_counter() - t2, 2)
+        t["total_s"] = round(time.perf_counter() - t0, 2)
+        t["errors_on_page"] = await page.locator(ERRORS).all_inner_texts()
+        t["page_errors"] = page_errors
+        await page.screenshot(path=str(ARTIFACTS / f"load-{n}.png"), full_page=True)
+    finally:
+        await ctx.close()
+    return t
+
+
+async def five_learners(url: str, tags: list[str]) -> tuple[list, float]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            t0 = time.perf_counter()
+            runs = [learner(browser, url, n, tag) for n, tag in enumerate(tags)]
+            results = await asyncio.wait_for(asyncio.gather(*runs, return_exceptions=True), LIMIT_S)
+            return results, time.perf_counter() - t0
+        finally:
+            await browser.close()
+
+
+def test_five_concurrent_learners_ask_and_practise_and_nothing_is_lost(app_server):
+    ARTIFACTS.mkdir(exist_ok=True)
+    tags = [f"load{n}-{uuid.uuid4().hex[:8]}" for n in range(SESSIONS)]
+    # Its own thread: the async API needs a thread with no event loop (the sync browser fixture has one).
+    with ThreadPoolExecutor(1) as pool:
+        results, wall = pool.submit(asyncio.run, five_learners(app_server.url, tags)).result()
+
+    failed = [f"session {n}: {r!r}"[:600] for n, r in enumerate(results) if isinstance(r, BaseException)]
+    runs = [r for r in results if isinstance(r, dict)]
+    report = {"sessions": SESSIONS, "wall_s": round(wall, 2), "runs": runs, "failed": failed}
+    (ARTIFACTS / "browser-load.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nbrowser load: {SESSIONS} sessions in {wall:.1f}s wall")
+    for r in runs:
+        print(f"  session {r['session']}: open {r['open_s']}s, first answer text {r['first_answer_text_s']}s, "
+              f"cited answer {r['answer_s']}s, grade {r['grade_s']}s, total {r['total_s']}s")
+    assert not failed, failed
+    assert all(not r["errors_on_page"] and not r["page_errors"] for r in runs), runs
+
+    with open_store(None, app_server.home) as store:
+        reviews = store.reviews(app_server.profile)
+        asked = [c.question for c in store.conversations(app_server.profile)]
+    stored = {tag: sum(tag in r.answer for r in reviews) for tag in tags}
+    print(f"  progress store: {sum(stored.values())}/{SESSIONS} practice answers, "
+          f"{sum(q in asked for q in QUESTIONS)}/{SESSIONS} conversations")
+    assert stored == dict.fromkeys(tags, 1), stored  # every answer once: none lost, none doubled
+    assert all((r.state or {}).get("due") for r in reviews if any(tag in r.answer for tag in tags))  # scheduled
+    assert sorted(q for q in asked if q in QUESTIONS) == sorted(QUESTIONS)
+    log = "".join(p.read_text(errors="replace") for p in app_server.home.glob("streamlit-*.log"))
+    assert "Traceback" not in log and "unexpected error" not in log, log[-2000:]
