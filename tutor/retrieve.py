@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -98,6 +99,7 @@ class Retriever:
         self.embedder = embedder
         self.config = config
         self._bm25 = None
+        self._bm25_lock = threading.Lock()
         self._group_terms: dict[str, set[str]] | None = None
         self._idf: dict[str, float] = {}
         self._max_idf = 1.0
@@ -146,12 +148,18 @@ class Retriever:
         return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
     def _sparse(self):
+        """The BM25 index, built on first use. The app answers its sessions on threads sharing one
+        Retriever: only a finished index is published (five learners at once found a half-built one)."""
         if self._bm25 is None:
-            import bm25s
+            with self._bm25_lock:
+                if self._bm25 is None:
+                    import bm25s
 
-            self._bm25 = bm25s.BM25()
-            tokens = bm25s.tokenize([c.embed_text() for c in self.index.chunks], stopwords="en", show_progress=False)
-            self._bm25.index(tokens, show_progress=False)
+                    bm25 = bm25s.BM25()
+                    tokens = bm25s.tokenize([c.embed_text() for c in self.index.chunks], stopwords="en",
+                                            show_progress=False)
+                    bm25.index(tokens, show_progress=False)
+                    self._bm25 = bm25
         return self._bm25
 
     def search(self, query: str, k: int | None = None, pool: int = 50, prior: str | None = None) -> list[Passage]:
