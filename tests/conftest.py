@@ -2,7 +2,8 @@
 
 - `FakeEmbedder`: deterministic hashing bag-of-words embedder (dim 64, L2-normalized). Use the class
   itself as an embedder factory: `Tutor(config, embedder_factory=FakeEmbedder)`.
-- `CARDS`: the six fixture cards as data (id -> fields); `card_markdown(...)` renders one card file.
+- `CARDS`: the six fixture cards as data (id -> fields); `card_markdown(...)` renders one card file;
+  `write_cards(root)` writes all six under root.
 - fixtures:
   - `cards_dir`   tmp/cards/<topic>/<slug>.md holding the six valid cards (basics, training, architectures).
   - `write_card`  callable `write_card(root, card_id, **overrides) -> Path` writing one card (valid by default).
@@ -243,13 +244,19 @@ def write_card():
     return write
 
 
-@pytest.fixture
-def cards_dir(tmp_path: Path, write_card) -> Path:
-    """tmp/cards/<topic>/<slug>.md for every card in CARDS."""
-    root = tmp_path / "cards"
+def write_cards(root: Path) -> Path:
+    """root/<topic>/<slug>.md for every card in CARDS; returns root (for module- and session-wide indexes)."""
     for card_id in CARDS:
-        write_card(root, card_id)
+        path = root / f"{card_id}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(card_markdown(card_id), encoding="utf-8")
     return root
+
+
+@pytest.fixture
+def cards_dir(tmp_path: Path) -> Path:
+    """tmp/cards/<topic>/<slug>.md for every card in CARDS."""
+    return write_cards(tmp_path / "cards")
 
 
 @pytest.fixture
@@ -338,11 +345,7 @@ def minilm_cards_index(tmp_path_factory: pytest.TempPathFactory) -> Config:
     from tutor.ingest import ingest
 
     root = tmp_path_factory.mktemp("minilm-cards")
-    for card_id in CARDS:
-        path = root / "cards" / f"{card_id}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(card_markdown(card_id), encoding="utf-8")
-    config = Config(index_dir=root / "index", sources=(root / "cards",), llm_backend="extractive")
+    config = Config(index_dir=root / "index", sources=(write_cards(root / "cards"),), llm_backend="extractive")
     ingest(config, MiniLMEmbedder, MiniLMEmbedder.name, progress=False)
     return config
 
