@@ -20,9 +20,9 @@ from conftest import cli_env
 from tutor.config import Config
 
 pytestmark = pytest.mark.slow
-# Each process costs ~11 CPU-seconds (torch import, MiniLM load; measured with /usr/bin/time, 585 MB
-# peak), so 50 of them are ~5 min on 2 idle cores. TUTOR_LOAD_PROCESSES / TUTOR_LOAD_AT_ONCE shrink the
-# run on a busy machine; the defaults are the issue's.
+# Each process cost ~11 CPU-seconds with the torch query path (585 MB peak); the query path is ONNX now
+# (tests/test_query_imports.py), so a process costs a fraction of that. TUTOR_LOAD_PROCESSES /
+# TUTOR_LOAD_AT_ONCE shrink the run on a busy machine; the defaults are the issue's.
 PROCESSES = int(os.environ.get("TUTOR_LOAD_PROCESSES", "50"))
 AT_ONCE = int(os.environ.get("TUTOR_LOAD_AT_ONCE", "10"))
 TIMEOUT_S = 900
