@@ -6,7 +6,7 @@
    from Enter until the answer's first text shows; the target is on the answers after the first;
 3. RSS of the streamlit process (current and peak, from /proc) after the answers.
 
-Uses the harness of tests/test_browser.py (Debian's Chromium through Playwright; `make browser`).
+Uses the browser-test harness, tests/browser_harness.py (Debian's Chromium through Playwright; `make browser`).
 
     python bench/app_speed.py [--questions 3] [--json OUT]
 """
@@ -43,7 +43,7 @@ def proc_rss_mb(pid: int) -> tuple[float, float]:
 def measure(questions: int) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_http, ask, open_app
+    from tests.browser_harness import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_http, ask, open_app
     from tutor.onnx_export import model_dir
 
     if not CHROMIUM.exists():
@@ -67,9 +67,9 @@ def measure(questions: int) -> dict:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
             timings: dict = {}
-            from tests import test_browser
+            from tests import browser_harness
 
-            test_browser.TIMINGS = timings  # open_app records its timings there
+            browser_harness.TIMINGS = timings  # open_app records its timings there
             ctx, page = open_app(browser, url, "first_paint_s")
             row.update(timings)
             print(f"  first paint {row.get('first_paint_s')} s (server up in {row['server_up_s']:.1f} s)", flush=True)
