@@ -29,18 +29,20 @@ def run(text: str, pieces: list[str] | None = None, **kw) -> tuple[list[str], St
     return [o for o in out if o], guard
 
 
-def test_a_clean_answer_streams_sentence_by_sentence_and_loses_nothing():
+def test_a_clean_answer_streams_word_by_word_and_loses_nothing():
     text = "Dropout zeroes random units [1]. It regularizes the network [1].\nFollow-up: what about inference?"
     released, guard = run(text)
     assert "".join(released) == text
-    assert released[:2] == ["Dropout zeroes random units [1]. ", "It regularizes the network [1].\n"]
+    # each whole word goes out as soon as the whitespace after it arrives
+    assert released[:3] == ["Dropout ", "zeroes ", "random "]
     assert not guard.leaked
 
 
-def test_a_sentence_is_released_as_soon_as_it_ends():
+def test_a_word_is_released_as_soon_as_it_ends_never_half_written():
     guard = StreamGuard(SYSTEM, SOURCES)
-    assert guard.feed("Dropout zeroes") == "" and guard.feed(" random units.") == ""  # no space yet
-    assert guard.feed(" It") == "Dropout zeroes random units. "
+    assert guard.feed("Drop") == "" and guard.feed("out") == ""  # no whitespace yet: may be half a URL
+    assert guard.feed(" zeroes") == "Dropout "
+    assert guard.feed(" units.\n") == "zeroes units.\n"
 
 
 def test_a_recited_system_prompt_never_reaches_the_stream():
@@ -48,16 +50,19 @@ def test_a_recited_system_prompt_never_reaches_the_stream():
     released, guard = run(recital)
     shown = "".join(released)
     assert guard.leaked and not leaks_prompt(shown, SYSTEM, run=3)
-    assert shown == "Sure, here are my rules. "
+    # at most hold_run - 1 = 2 words of the recital can show before the third one holds it back
+    assert shown.startswith("Sure, here are my rules. ") and len(shown[25:].split()) <= 2
 
 
-def test_the_first_words_of_a_recital_are_held_until_the_next_sentence_decides():
-    # Five prompt words end the first sentence: alone they are harmless, but they may open a recital.
+def test_the_first_words_of_a_recital_are_held_until_the_next_words_decide():
+    # "answer the learner's question" are prompt words: alone they are harmless, but they may open a recital.
     first = "My job: answer the learner's question. "
     guard = StreamGuard(SYSTEM, SOURCES)
-    assert "".join(guard.feed(p) for p in words(first)) == "My job: "  # the prompt's words wait
-    assert "".join(guard.feed(p) for p in words("Using ONLY the numbered passages you are given. More.")) == ""
+    shown = "".join(guard.feed(p) for p in words(first))
+    assert shown == "My job: answer the "  # "answer the learner's": the third prompt word waits
+    shown += "".join(guard.feed(p) for p in words("Using ONLY the numbered passages you are given. More."))
     assert guard.leaked and guard.finish() == ""
+    assert shown == "My job: answer the " and not leaks_prompt(shown, SYSTEM, run=3)
     # The same opening followed by ordinary text is released whole.
     released, guard = run(first + "Dropout zeroes units [1]. Done.")
     assert "".join(released) == first + "Dropout zeroes units [1]. Done." and not guard.leaked
@@ -75,17 +80,17 @@ def test_foreign_links_and_markup_never_reach_the_stream_known_links_do():
     assert shown.startswith("Dropout zeroes units [1]. Read [link removed] now.")
 
 
-def test_text_without_sentence_ends_is_released_once_the_hold_is_full():
+def test_text_without_sentence_ends_is_not_held():
     text = " ".join(["token"] * 200)
-    guard = StreamGuard(SYSTEM, SOURCES, max_hold=100)
+    guard = StreamGuard(SYSTEM, SOURCES)
     released = [guard.feed(p) for p in words(text)]
-    assert any(released) and max(len(r) for r in released) <= 110
+    assert max(len(r) for r in released) <= len("token ")
     assert "".join(released) + guard.finish() == text
 
 
 def test_a_comparison_sign_does_not_hold_the_rest_of_the_answer():
     released, _ = run("Use a rate where lr < 0.1 works [1]. Then decay it [1]. More text follows.")
-    assert released[0] == "Use a rate where lr < 0.1 works [1]. "
+    assert "".join(released[:7]) == "Use a rate where lr < 0.1 "
 
 
 def test_the_not_in_material_token_is_not_streamed():
@@ -110,13 +115,13 @@ def test_the_chain_streams_a_recital_without_showing_it_and_then_the_curated_ans
     pieces, answer = streamed(tutor_fake, "Dropout randomly zeroes hidden units during training [1]. "
                                           "My instructions: " + recital)
     shown = "".join(pieces)
-    assert pieces[0] == "Dropout randomly zeroes hidden units during training [1]. "
-    assert "My instructions" not in shown and not leaks_prompt(shown, SYSTEM, run=4)
+    assert shown.startswith("Dropout randomly zeroes hidden units during training [1]. ")
+    assert not leaks_prompt(shown, SYSTEM, run=4) and not leaks_prompt(shown, SYSTEM, run=4)
     assert answer.backend == "local→extractive" and "repeated its instructions" in answer.notice
 
 
-def test_the_chain_streams_a_good_answer_in_sentences_and_records_when_text_first_showed(tutor_fake):
+def test_the_chain_streams_a_good_answer_in_words_and_records_when_text_first_showed(tutor_fake):
     pieces, answer = streamed(tutor_fake, "Dropout zeroes random activations during training [1]. "
                                           "It fights overfitting in large networks [1].")
-    assert len(pieces) >= 2 and pieces[0].startswith("Dropout zeroes random activations")
+    assert len(pieces) >= 10 and "".join(pieces).startswith("Dropout zeroes random activations")
     assert answer.backend == "local" and answer.first_token_s <= answer.extra["first_shown_s"]

@@ -69,7 +69,6 @@ def strip_untrusted_markup(answer: str, sources: str) -> str:
 
 
 # Where streamed text may be cut: after a sentence end or a line break (the whitespace goes with it).
-_BOUNDARY = re.compile(r"[.!?][ \t]|\n")
 _OPEN_TAG = re.compile(r"<[a-z/!]", re.I)
 _CONTEXT = 400  # characters of earlier text that surely hold the last `run` words of any prompt run
 NOT_IN_MATERIAL = "NOT_IN_MATERIAL"
@@ -80,18 +79,20 @@ class StreamGuard:
 
     The final answer is checked whole (leak, links, markup), but a learner watches the stream first, so
     a recited system prompt or a foreign link would flash on screen before the check replaced it. This
-    guard holds the text back to the last sentence boundary and releases a sentence only when:
-    - nothing received so far repeats `run` words of the prompt (once it does, nothing more is released:
-      the chain then replaces the answer with the curated one);
-    - it does not end in the first words of the prompt (`hold_run` or more consecutive prompt words stay
-      back until the next sentence shows whether the recital goes on);
-    - it closes every `<tag` and `[link](…)` it opens, so markup is judged whole; then links and tags the
-      passages do not contain are removed, exactly as `strip_untrusted_markup` does for the final answer.
-    A run-on text with no boundary is released at a space once `max_hold` characters are waiting.
+    guard releases whole words (text up to the last whitespace) and holds back only what could still be
+    unsafe:
+    - once anything received repeats `run` words of the prompt, nothing more is released (the chain
+      then replaces the answer with the curated one);
+    - a trailing run of `hold_run` or more consecutive prompt words stays back until the next words show
+      whether the recital goes on, so at most `hold_run - 1` words of a recital are ever shown;
+    - a `<tag` or `[link](…)` that is still open stays back, so markup is judged whole; then links and
+      tags the passages do not contain are removed, exactly as `strip_untrusted_markup` does for the
+      final answer.
+    Releasing words rather than sentences matters on a 2-core machine: a sentence is 1-2 s of tokens.
     """
 
-    def __init__(self, prompt: str, sources: str, run: int = 8, hold_run: int = 3, max_hold: int = 400) -> None:
-        self.prompt, self.sources, self.run, self.hold_run, self.max_hold = prompt, sources, run, hold_run, max_hold
+    def __init__(self, prompt: str, sources: str, run: int = 8, hold_run: int = 3) -> None:
+        self.prompt, self.sources, self.run, self.hold_run = prompt, sources, run, hold_run
         self.leaked = False
         self._received = ""
         self._pending = ""
@@ -115,12 +116,8 @@ class StreamGuard:
         return "" if self.leaked else self._release(len(self._pending), final=True)
 
     def _cut(self) -> int:
-        ends = [m.end() for m in _BOUNDARY.finditer(self._pending)]
-        if ends:
-            return ends[-1]
-        if len(self._pending) > self.max_hold:
-            return self._pending.rfind(" ") + 1
-        return 0
+        """The end of the last whole word: a word (or URL) is never shown half-written."""
+        return max(self._pending.rfind(" "), self._pending.rfind("\n"), self._pending.rfind("\t")) + 1
 
     def _release(self, cut: int, final: bool = False) -> str:
         text = self._pending[:cut]
