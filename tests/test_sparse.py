@@ -92,6 +92,15 @@ def test_an_index_from_before_the_bm25_files_still_answers(built_index):
     assert index.sparse is None
     passages = Retriever(index, FakeEmbedder(), config).search("what does softmax do", 3)
     assert passages[0].card_id == "basics/softmax"
+    # The next `tutor ingest` adds the BM25 files without embedding anything again.
+    def no_embedder():
+        raise AssertionError("nothing changed: nothing to embed")
+
+    from tutor.ingest import ingest
+
+    report = ingest(config, no_embedder, FakeEmbedder.name, progress=False)
+    assert report.changed and report.n_embedded == 0
+    assert load_index(config.index_dir, config, FakeEmbedder.name, FakeEmbedder.dim).sparse is not None
 
 
 def test_a_bm25_file_edited_after_ingest_is_reported_corrupt(built_index):

@@ -21,6 +21,7 @@ from tutor.embed import Embedder
 from tutor.errors import IndexCorrupt, IndexMissing, IndexStale, UserError
 from tutor.index import load_index, write_index
 from tutor.lock import ingest_lock
+from tutor.sparse import FILES as SPARSE_FILES
 from tutor.tokens import count_tokens
 
 DOC_SUFFIXES = (".md", ".markdown", ".txt", ".pdf")
@@ -165,7 +166,9 @@ def _ingest(
         raise UserError("nothing to index: no cards or documents found", fix="tutor ingest PATH…")
     hashes = {source_key(f): hashlib.sha256(_read_bytes(f)).hexdigest() for f in files}
     old_hashes = manifest.get("corpus_sha256", {})
-    if not rebuild and hashes == old_hashes:
+    # An index from before BM25 was saved is rewritten once (no re-embedding) so queries stop rebuilding it.
+    has_sparse = all(f in manifest.get("files_sha256", {}) for f in SPARSE_FILES.values())
+    if not rebuild and hashes == old_hashes and has_sparse:
         return IngestReport(len(files), 0, manifest["n_chunks"], 0, manifest.get("n_cards", 0),
                             time.perf_counter() - t0, False)
 
