@@ -77,3 +77,13 @@ def test_explicit_hand_weights_override_the_learned_ones(tutor_fake):
     (_, keys, x), = by_coverage.feature_sink
     assert passages[0].coverage == max(p.coverage for p in passages)
     assert passages[0].card_id == keys[int(np.argmax(x[:, rerank.FEATURES.index("coverage")]))]
+
+
+def test_recording_features_does_not_change_the_hand_weighted_ranking(tutor_fake):
+    """Without a sink the hand weights skip the columns they do not read; the order must not move."""
+    plain = Retriever(tutor_fake.index, FakeEmbedder(), tutor_fake.config)
+    recording = Retriever(tutor_fake.index, FakeEmbedder(), tutor_fake.config)
+    recording.feature_sink = []
+    for query in ("what is dropout", "gates cell state forget", "softmax of logits", "normalize activations"):
+        a, b = plain.search(query, k=len(CARDS)), recording.search(query, k=len(CARDS))
+        assert [(p.card_id, p.coverage) for p in a] == [(p.card_id, p.coverage) for p in b]

@@ -239,9 +239,10 @@ class Retriever:
         pool = sorted(groups.items(), key=lambda kv: -kv[1][0])[: max(k, self.config.rerank_pool)]
         if not pool:
             return []
-        rows, extra = rerank.features(self, query, pool, fused, sig, qvec)
-        weights = rerank.weight_vector(rerank.hand_weights(*self.config.rerank_weights)
-                                       if self.config.rerank_weights is not None else rerank.learned_weights())
+        hand = self.config.rerank_weights
+        full = hand is None or self.feature_sink is not None  # the hand weights read four columns only
+        rows, extra = rerank.features(self, query, pool, fused, sig, qvec, full)
+        weights = rerank.weight_vector(rerank.hand_weights(*hand) if hand is not None else rerank.learned_weights())
         combined = rerank.scores(rows, weights)
         if self.feature_sink is not None:
             self.feature_sink.append((query, [key for key, _ in pool], rows))
