@@ -251,6 +251,20 @@ def test_invalid_citations_and_unsupported_sentences_are_counted():
     assert scored["coverage"] == 0.5 and scored["answer_missed"] == ["regularizer"]
 
 
+def test_the_suggested_follow_up_question_is_not_judged_as_a_claim():
+    title, text = KB["training/dropout"]
+    p = Passage(rank=1, chunk_id="d#0", card_id="training/dropout", source="d.md", title=title, text=text,
+                score=1.0, relevance=0.9)
+    question = "How does quantum chromodynamics explain quark confinement?"
+    answer = Answer("q", "q", f"Dropout randomly zeroes hidden units [1].\n\nFollow-up: {question}",
+                    [Citation(1, "d#0", p.card_id, p.source)], False, [p], "local")
+    row = {"set": "question", "key_points": [["zeroes"]]}
+    answer.extra["follow_up"] = question
+    assert ev.score_answer(row, answer, ev.m.SupportJudge())["unsupported"] == []
+    answer.extra.pop("follow_up")  # the same words as a claim of the answer are judged
+    assert ev.score_answer(row, answer, ev.m.SupportJudge())["unsupported"]
+
+
 def with_splits(paths: list[Path]) -> list[Path]:
     """The golden files with every other row in `test` (conversations do not cross in these sets)."""
     for path in paths:

@@ -21,6 +21,7 @@ from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.glossary import Glossary, build_glossary
 from tutor.index import Index
+from tutor.sparse import SparseIndex
 
 _FOLLOW_UP = re.compile(
     r"^(and|but|so|or|also|then|what about|how about|why|how come|same|ok(ay)?|compared)\b"
@@ -56,11 +57,12 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 def terms(text: str) -> set[str]:
     """Content words, lower-cased, with a crude plural fold so "gradients" matches "gradient"."""
-    from bm25s.stopwords import STOPWORDS_EN
+    from tutor.sparse import stopwords
 
+    stop = stopwords()
     out = set()
     for w in _WORD.findall(text.lower()):
-        if w in STOPWORDS_EN or len(w) < 2:
+        if w in stop or len(w) < 2:
             continue
         out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
     return out
@@ -98,7 +100,7 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.config = config
-        self._bm25 = None
+        self._bm25: SparseIndex | None = None
         self._group_terms: dict[str, set[str]] | None = None
         self._idf: dict[str, float] = {}
         self._max_idf = 1.0
@@ -149,19 +151,16 @@ class Retriever:
         weights = {t: self._idf.get(t, 2 * self._max_idf) for t in qterms}
         return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
-    def _sparse(self):
+    def _sparse(self) -> SparseIndex:
+        """The BM25 that ingest wrote; built here (with bm25s) only for an index from before it did."""
         if self._bm25 is None:
-            import bm25s
+            from tutor.sparse import build
 
-            self._bm25 = bm25s.BM25()
-            tokens = bm25s.tokenize([c.embed_text() for c in self.index.chunks], stopwords="en", show_progress=False)
-            self._bm25.index(tokens, show_progress=False)
+            self._bm25 = self.index.sparse or build([c.embed_text() for c in self.index.chunks])
         return self._bm25
 
     def search(self, query: str, k: int | None = None, pool: int = 50, prior: str | None = None) -> list[Passage]:
         """The k best passages for one standalone query; `prior` is a card the conversation is about."""
-        import bm25s
-
         k = k or self.config.k
         n = len(self.index.chunks)
         pool = min(pool, n)
@@ -189,13 +188,11 @@ class Retriever:
             if i is not None:  # the question names this card outright: a vote as if ranked first
                 vote(i, 0, weight)
         bm25_of: dict[int, float] = {}
-        qtok = bm25s.tokenize([expanded], stopwords="en", show_progress=False)
-        if qtok.ids and qtok.ids[0]:
-            ids, scores = self._sparse().retrieve(qtok, k=pool, show_progress=False)
-            for rank, (i, s) in enumerate(zip(ids[0], scores[0], strict=True)):
-                if s > 0:
-                    vote(int(i), rank, self.config.bm25_weight)
-                    bm25_of[int(i)] = float(s)
+        ids, scores = self._sparse().search(expanded, pool)
+        for rank, (i, s) in enumerate(zip(ids, scores, strict=True)):
+            if s > 0:
+                vote(int(i), rank, self.config.bm25_weight)
+                bm25_of[int(i)] = float(s)
         missing = [i for i in fused if i not in cos_of]
         dense_order = list(cos_of)  # before BM25-only hits get their cosine appended
         if missing:  # BM25-only hits still need a cosine for the relevance signal
