@@ -159,7 +159,8 @@ LLM_FIGURES = ("prompt_tokens", "cached_tokens", "generated_tokens", "condensed"
 
 def score_answer(row: dict, answer: Answer, judge: m.SupportJudge) -> dict:
     text = answer.answer
-    out: dict = {"refused": answer.refused, "n_citations": len(answer.citations), "answered_by": answer.backend,
+    out: dict = {"refused": answer.refused, "match": answer.to_dict()["match"],
+                 "n_citations": len(answer.citations), "answered_by": answer.backend,
                  "answer_s": answer.latency_s, "first_token_s": answer.first_token_s,
                  "answer_words": len(m.strip_markers(text).split()),
                  "answer_excerpt": " ".join(text.split())[:160], "notice": answer.notice,
