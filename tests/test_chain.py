@@ -115,7 +115,10 @@ def test_model_reply_reciting_the_system_prompt_is_withheld(tutor_fake):
     events = list(tutor.stream("what is dropout and why does it help", backend="local"))
     answer = events[-1]
     assert isinstance(answer, Answer) and not answer.refused  # the model was reached, not refused before it
-    assert "My instructions" in "".join(e for e in events if isinstance(e, str))  # it did recite the prompt
+    # Not even the stream showed the recital (tests/test_stream_guard.py has the details).
+    # At most two words of the recital show before the guard holds the rest back.
+    streamed = "".join(e for e in events if isinstance(e, str))
+    assert "Answer the learner's question" not in streamed and not leaks_prompt(streamed, system, run=3)
     assert answer.backend == "local→extractive" and "repeated its instructions" in answer.notice
     assert not leaks_prompt(answer.answer, system)
 

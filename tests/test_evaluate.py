@@ -101,6 +101,38 @@ def test_uncovered_dl_rows_are_reported_apart_from_the_refusal_recall(tmp_path):
     f = report["refusal"]
     assert f["n_out_of_scope"] == 2 and f["recall"] == 1.0  # the answered DL question does not dilute it
     assert f["n_uncovered"] == 1 and f["uncovered_declined"] == 0.0
+    assert f["uncovered_declined_or_flagged"] == 0.0  # answered as an exact match: neither declined nor flagged
+
+
+class ClosestTutor(FakeTutor):
+    """Answers below a relevance of 0.9 carry the "closest material" match, as tutor.answerability does."""
+
+    def ask(self, question, history=None, backend=None, k=None, model=None) -> Answer:
+        answer = super().ask(question, history, backend, k, model)
+        answer.match = "none" if answer.refused else "exact" if answer.passages[0].relevance >= 0.9 else "closest"
+        return answer
+
+
+def test_each_row_records_its_match_and_uncovered_rows_count_when_flagged_closest(tmp_path):
+    uncovered = [{"id": "o3", "question": "dropout regularizer paper history", "kind": "uncovered-dl"},
+                 {"id": "o4", "question": "boil pizza", "kind": "uncovered-dl"}]
+    paths = [write_jsonl(tmp_path / "questions.jsonl", QUESTIONS),
+             write_jsonl(tmp_path / "oos.jsonl", [*OOS, *uncovered])]
+    report, rows = ev.evaluate(ClosestTutor(), ev.load_golden(paths), k=5)
+    match = {r["id"]: r["match"] for r in rows}
+    assert match["q1"] == "exact" and match["o1"] == "none"
+    assert match["o3"] == "closest" and match["o4"] == "none"  # half overlap: flagged; no overlap: declined
+    f = report["refusal"]
+    assert f["uncovered_declined"] == 0.5 and f["uncovered_declined_or_flagged"] == 1.0
+    assert "refusal.uncovered_declined_or_flagged" in headline(report)
+
+
+def test_expected_card_first_is_reported_overall_and_per_kind(golden):
+    report, rows = ev.evaluate(FakeTutor(reverse=True), ev.load_golden(golden), k=5)
+    first = [r.get("rank") == 1 for r in rows if r["set"] == "question"]
+    assert report["retrieval"]["expected_first"] == pytest.approx(sum(first) / len(first))
+    assert report["retrieval"]["expected_first"] < 1.0  # the reversed ranker puts some card first wrongly
+    assert "expected_first" in report["retrieval"]["by_kind"]["direct"]
 
 
 def test_rows_are_classified_by_shape(golden):
@@ -217,6 +249,20 @@ def test_invalid_citations_and_unsupported_sentences_are_counted():
     assert any("[7] cites no retrieved passage" in why for why in scored["invalid_citations"])
     assert scored["unsupported"] == ["Quantum chromodynamics explains quark confinement ."]
     assert scored["coverage"] == 0.5 and scored["answer_missed"] == ["regularizer"]
+
+
+def test_the_suggested_follow_up_question_is_not_judged_as_a_claim():
+    title, text = KB["training/dropout"]
+    p = Passage(rank=1, chunk_id="d#0", card_id="training/dropout", source="d.md", title=title, text=text,
+                score=1.0, relevance=0.9)
+    question = "How does quantum chromodynamics explain quark confinement?"
+    answer = Answer("q", "q", f"Dropout randomly zeroes hidden units [1].\n\nFollow-up: {question}",
+                    [Citation(1, "d#0", p.card_id, p.source)], False, [p], "local")
+    row = {"set": "question", "key_points": [["zeroes"]]}
+    answer.extra["follow_up"] = question
+    assert ev.score_answer(row, answer, ev.m.SupportJudge())["unsupported"] == []
+    answer.extra.pop("follow_up")  # the same words as a claim of the answer are judged
+    assert ev.score_answer(row, answer, ev.m.SupportJudge())["unsupported"]
 
 
 def with_splits(paths: list[Path]) -> list[Path]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tutor.cards import Card, KeyPoint
 from tutor.glossary import build_glossary, defined_acronyms, is_acronym, long_form
@@ -94,3 +98,20 @@ def test_the_longer_term_wins_over_the_one_inside_it(glossary):
 
 def test_no_cards_means_no_expansion():
     assert build_glossary([]).expand("what is BPTT") == "what is BPTT"
+
+
+# The two-step finder must find exactly what the one-pattern definition finds (slow, but plainly right).
+_REFERENCE = re.compile(r"((?:[\w'-]+\s+){0,8}?[\w'-]+)\s+\(([A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*)\)")
+_PIECES = st.sampled_from(list("ab AB(),.'-\n") + ["BPTT", " (GRU)", "gated recurrent unit", " (LN)", "x" * 60])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=60).map("".join))
+def test_defined_acronyms_matches_the_one_pattern_reference(text):
+    expected = [(m.group(2), f) for m in _REFERENCE.finditer(text) if (f := long_form(m.group(1), m.group(2)))]
+    assert defined_acronyms(text) == expected
+
+
+def test_a_definition_far_after_a_long_run_of_words_is_found():
+    text = "word " * 500 + "backpropagation through time (BPTT) unrolls the network."
+    assert defined_acronyms(text) == [("BPTT", "backpropagation through time")]

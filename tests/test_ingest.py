@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import numpy as np
 import pytest
 from conftest import CARDS, FakeEmbedder
 
@@ -192,3 +195,70 @@ def test_unsupported_or_missing_paths_are_user_errors(config, tmp_path, name):
 
     with pytest.raises(UserError, match=name):
         _ingest(config, _never, paths=[path])
+
+
+def test_embedding_goes_longest_first_and_vectors_come_back_in_chunk_order():
+    from tutor.ingest import _embed
+
+    class Recording(FakeEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[list[str]] = []
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            self.calls.append(list(texts))
+            return super().encode(texts)
+
+    texts = [("word " * n).strip() + f" t{n}" for n in (3, 40, 1, 25, 7, 60, 2)]
+    embedder = Recording()
+    vectors = _embed(texts, embedder, progress=False, batch=3)
+
+    assert [len(c) for c in embedder.calls] == [3, 3, 1]
+    flat = [t for call in embedder.calls for t in call]
+    assert [len(t) for t in flat] == sorted((len(t) for t in texts), reverse=True)  # similar lengths batched
+    np.testing.assert_array_equal(vectors, FakeEmbedder().encode(texts))  # but rows in the caller's order
+    assert _embed([], embedder, progress=False).shape == (0, FakeEmbedder.dim)
+
+
+def test_re_ingest_parses_only_the_changed_card_and_keeps_the_others_as_stored(built_index, write_card,
+                                                                                 monkeypatch):
+    import tutor.ingest as ingest_module
+
+    before = _load(built_index).cards
+    parsed = []
+    real = ingest_module.parse_card
+    monkeypatch.setattr(ingest_module, "parse_card", lambda path: parsed.append(path) or real(path))
+    write_card(built_index.sources[0], "training/dropout",
+               body=CARDS["training/dropout"]["answer"] + " Monte Carlo dropout keeps it on at test time.")
+
+    _ingest(built_index)
+
+    assert [p.stem for p in parsed] == ["dropout"]
+    after = _load(built_index).cards
+    assert {k: v for k, v in after.items() if k != "training/dropout"} == \
+        {k: v for k, v in before.items() if k != "training/dropout"}
+
+
+def test_a_card_stored_by_an_older_version_is_parsed_again(built_index, write_card, monkeypatch):
+    import json
+
+    import tutor.ingest as ingest_module
+
+    path = built_index.index_dir / "cards.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows[0].pop("also_asked")  # as if written before the field existed
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    manifest_path = built_index.index_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["files_sha256"]["cards.jsonl"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    parsed = []
+    real = ingest_module.parse_card
+    monkeypatch.setattr(ingest_module, "parse_card", lambda p: parsed.append(p) or real(p))
+    write_card(built_index.sources[0], "training/dropout",
+               body=CARDS["training/dropout"]["answer"] + " An edit.")
+
+    _ingest(built_index)
+
+    assert sorted(p.stem for p in parsed) == sorted({"dropout", rows[0]["id"].split("/")[-1]})
+    assert _load(built_index).cards[rows[0]["id"]].also_asked  # the field is back, from the card file

@@ -47,19 +47,23 @@ def test_a_question_channel_attack_never_reaches_the_page(case, tutor_fake, monk
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     reply = case["model_reply"].replace("RECITE_SYSTEM_PROMPT", load("answer_system")).replace("RECITE_KEY", SECRET)
     llm = Recorder(messages=iter([AIMessage(reply)] * 3), sent=[])
-    if case["category"] == "false-premise":
-        # The hashing fake embedder scores these claims below the threshold; that the real MiniLM keeps
-        # them in scope is tested in test_integration_retrieval.py. Here: the correction is kept.
+    if case["category"] in ("false-premise", "links-markup"):
+        # The hashing fake embedder scores these messages below the threshold, so the model would never
+        # be reached; that the real MiniLM keeps them in scope is tested in test_integration_retrieval.py.
+        # Here: the correction is kept, and the links and markup the model obeys never show.
         from dataclasses import replace
 
         tutor_fake.config = replace(tutor_fake.config, min_relevance=0.0)
     tutor_fake.chat_model_factory = lambda backend, config, model, max_tokens: llm
-    answer = tutor_fake.ask(case["input"], backend="local")
-    shown = answer.answer + json.dumps(answer.to_dict())
+    events = list(tutor_fake.stream(case["input"], backend="local"))
+    answer = events[-1]
+    streamed = "".join(e for e in events if isinstance(e, str))  # what the page showed while it streamed
+    shown = answer.answer + json.dumps(answer.to_dict()) + streamed
     sent = " ".join(str(m.content) for msgs in llm.sent for m in msgs)
 
-    problems = [f"forbidden {f!r} shown" for f in case.get("forbid", []) if f.lower() in answer.answer.lower()]
-    if leaks_prompt(answer.answer, load("answer_system")):
+    problems = [f"forbidden {f!r} shown" for f in case.get("forbid", [])
+                if f.lower() in answer.answer.lower() or f.lower() in streamed.lower()]
+    if leaks_prompt(answer.answer, load("answer_system")) or leaks_prompt(streamed, load("answer_system")):
         problems.append("system prompt recited")
     if SECRET in shown or SECRET in sent:
         problems.append("API key shown or sent to the model")

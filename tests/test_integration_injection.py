@@ -16,13 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CARDS, card_markdown
 
 from tutor import llm_server
 from tutor.config import Config
-from tutor.embed import MiniLMEmbedder
 from tutor.guard import leaks_prompt
-from tutor.ingest import ingest
 from tutor.llms import make_chat_model
 from tutor.prompts import load
 from tutor.tutor import Tutor
@@ -42,20 +39,14 @@ _MARKUP = re.compile(r"!\[[^\]]*\]\([^)]*\)|</?[a-z][^>]*>", re.I)
 
 
 @pytest.fixture(scope="module")
-def real_tutor(tmp_path_factory: pytest.TempPathFactory, models_dir: Path):
-    root = tmp_path_factory.mktemp("inj")
-    for card_id in CARDS:
-        path = root / "cards" / f"{card_id}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(card_markdown(card_id), encoding="utf-8")
+def real_tutor(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, minilm_cards_index: Config):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TUTOR_HOME", str(root / "home"))
+        mp.setenv("TUTOR_HOME", str(tmp_path_factory.mktemp("inj-home")))
         mp.setenv("TUTOR_MODELS_DIR", str(models_dir))
         mp.setenv("TUTOR_LLM_MODEL", MODEL)
         mp.setenv("TUTOR_LLM_THREADS", "1")
         mp.setenv("OPENAI_API_KEY", SECRET)  # present in the environment: must never travel anywhere
-        config = Config(index_dir=root / "index", sources=(root / "cards",), llm_backend="local")
-        ingest(config, MiniLMEmbedder, MiniLMEmbedder.name, progress=False)
+        config = minilm_cards_index.with_(llm_backend="local")
         # 96 tokens hold a correction's "No", a citation and any smuggled link; the default 320 made the
         # 32 cases take ~25 min on a loaded 2-core machine (6.5 tokens/s at one thread).
         yield Tutor(config, chat_model_factory=lambda backend, cfg, model, _max: make_chat_model(

@@ -4,15 +4,12 @@ end to end in a subprocess. Slow (loads torch + the embedder), so marked `slow`.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import CARDS, card_markdown
-
-from tutor.config import Config
+from conftest import CARDS, cli_env
 
 pytestmark = pytest.mark.slow
 
@@ -27,24 +24,16 @@ PARAPHRASES = [
 
 
 @pytest.fixture(scope="module")
-def real_cards(tmp_path_factory):
-    root = tmp_path_factory.mktemp("real") / "cards"
-    for card_id in CARDS:
-        path = root / f"{card_id}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(card_markdown(card_id), encoding="utf-8")
-    return root
+def real_cards(minilm_cards_index):
+    return minilm_cards_index.sources[0]
 
 
 @pytest.fixture(scope="module")
-def real_tutor(real_cards):
+def real_tutor(minilm_cards_index):
     from tutor.embed import MiniLMEmbedder
-    from tutor.ingest import ingest
     from tutor.tutor import Tutor
 
-    config = Config(index_dir=real_cards.parent / "index", sources=(real_cards,), llm_backend="extractive")
-    ingest(config, MiniLMEmbedder, MiniLMEmbedder.name, progress=False)
-    return Tutor(config, embedder_factory=MiniLMEmbedder)
+    return Tutor(minilm_cards_index, embedder_factory=MiniLMEmbedder)
 
 
 @pytest.mark.parametrize(("question", "card_id"), PARAPHRASES)
@@ -87,9 +76,8 @@ def test_an_off_topic_question_is_refused(real_tutor):
 # --- the console command in a subprocess -------------------------------------------------------------------
 
 def tutor_cmd(*argv: str, cwd) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TUTOR_BACKEND": "extractive"}
     return subprocess.run([sys.executable, "-m", "tutor.cli", *argv], capture_output=True, text=True,
-                          timeout=300, cwd=cwd, env=env)
+                          timeout=300, cwd=cwd, env=cli_env(TUTOR_BACKEND="extractive"))
 
 
 def test_the_command_ingests_then_answers_with_citations(real_cards, tmp_path):

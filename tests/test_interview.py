@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
+from conftest import T0, Clock
 from fake_grader import FakeGrader, full_answer
 
 from tutor.cards import load_cards
 from tutor.errors import UserError
 from tutor.interview import MockInterview
-from tutor.progress import open_store
 from tutor.scorecard import verdict_for
-
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> datetime:
-        return self.t
 
 
 @pytest.fixture
@@ -34,13 +24,6 @@ def cards(cards_dir, write_card):
                key_points=[{"point": "weights values by query-key similarity", "keywords": ["query", "key"]}],
                follow_ups=[])
     return load_cards(cards_dir)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(None, tmp_path)
-    yield s
-    s.close()
 
 
 def make(store, cards, **kw):

@@ -115,3 +115,40 @@ def test_cli_start_status_stop(served: Path, capsys: pytest.CaptureFixture[str])
     assert main(["llm", "stop"]) == 0
     assert "stopped" in capsys.readouterr().out
     assert main(["llm", "status"]) == 2
+
+
+def test_draft_model_is_off_unless_asked(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TUTOR_LLM_DRAFT", raising=False)
+    assert llm_server.draft_model() is None
+    monkeypatch.setenv("TUTOR_LLM_DRAFT", "ngram")
+    assert llm_server.draft_model() == Path("ngram")
+    monkeypatch.setenv("TUTOR_LLM_DRAFT", "no-such-model")
+    with pytest.raises(Exception, match="unknown model 'no-such-model'"):
+        llm_server.draft_model()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("draft", ["ngram", MODEL])
+def test_speculative_server_answers_and_is_replaced_without_it(
+    served: Path, monkeypatch: pytest.MonkeyPatch, draft: str
+) -> None:
+    # SmolLM2 drafting for itself shares the tokenizer, which is all llama.cpp's draft check needs.
+    monkeypatch.setenv("TUTOR_LLM_DRAFT", draft)
+    info = llm_server.start(MODEL, timeout_s=60)
+    assert info.draft and chat(info.url, "Hi").strip()
+    monkeypatch.delenv("TUTOR_LLM_DRAFT")
+    plain = llm_server.ensure_running(MODEL)  # the draft setting changed: a new server, not the old one
+    assert plain.pid != info.pid and plain.draft == ""
+
+
+@pytest.mark.slow
+def test_a_port_taken_after_the_check_is_retried_on_another(served: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        monkeypatch.setattr(llm_server, "_free_port", lambda: busy)  # as if another server won the race
+        info = llm_server.start(MODEL, timeout_s=60)
+        assert info.port != busy and chat(info.url, "Hi").strip()

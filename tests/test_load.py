@@ -15,16 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import CARDS, card_markdown
+from conftest import cli_env
 
 from tutor.config import Config
-from tutor.embed import MiniLMEmbedder
-from tutor.ingest import ingest
 
 pytestmark = pytest.mark.slow
-# Each process costs ~11 CPU-seconds (torch import, MiniLM load; measured with /usr/bin/time, 585 MB
-# peak), so 50 of them are ~5 min on 2 idle cores. TUTOR_LOAD_PROCESSES / TUTOR_LOAD_AT_ONCE shrink the
-# run on a busy machine; the defaults are the issue's.
+# Each process cost ~11 CPU-seconds with the torch query path (585 MB peak); the query path is ONNX now
+# (tests/test_query_imports.py), so a process costs a fraction of that. TUTOR_LOAD_PROCESSES /
+# TUTOR_LOAD_AT_ONCE shrink the run on a busy machine; the defaults are the issue's.
 PROCESSES = int(os.environ.get("TUTOR_LOAD_PROCESSES", "50"))
 AT_ONCE = int(os.environ.get("TUTOR_LOAD_AT_ONCE", "10"))
 TIMEOUT_S = 900
@@ -32,22 +30,9 @@ QUESTIONS = ["what does dropout do", "why use batch normalization", "how does an
              "GRU versus LSTM", "what is softmax for", "how to pick a learning rate", "bptt"]
 
 
-@pytest.fixture(scope="module")
-def minilm_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("load")
-    for card_id in CARDS:
-        path = root / "cards" / f"{card_id}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(card_markdown(card_id), encoding="utf-8")
-    config = Config(index_dir=root / "index", sources=(root / "cards",), llm_backend="extractive")
-    ingest(config, MiniLMEmbedder, MiniLMEmbedder.name, progress=False)
-    return config.index_dir
-
-
 def _one(index: Path, question: str) -> tuple[float, subprocess.CompletedProcess]:
     """Wall seconds and the finished process; a hang counts as an error (rc -9), not a crash of the test."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "TOKENIZERS_PARALLELISM": "false",
-           "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = cli_env(OMP_NUM_THREADS="1")
     t0 = time.perf_counter()
     argv = [sys.executable, "-m", "tutor.cli", "--index", str(index), "retrieve", question, "-k", "3", "--json"]
     try:
@@ -57,10 +42,11 @@ def _one(index: Path, question: str) -> tuple[float, subprocess.CompletedProcess
     return time.perf_counter() - t0, out
 
 
-def test_fifty_retrieve_processes_all_answer(minilm_index: Path):
+def test_fifty_retrieve_processes_all_answer(minilm_cards_index: Config):
+    index = minilm_cards_index.index_dir
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
-        results = list(pool.map(lambda i: _one(minilm_index, QUESTIONS[i % len(QUESTIONS)]), range(PROCESSES)))
+        results = list(pool.map(lambda i: _one(index, QUESTIONS[i % len(QUESTIONS)]), range(PROCESSES)))
     wall = time.perf_counter() - t0
 
     errors = [(out.returncode, out.stderr[-300:]) for _, out in results

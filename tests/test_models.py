@@ -138,9 +138,9 @@ def test_resolve_of_an_uninstalled_model_says_how_to_install_it() -> None:
 
 
 def test_default_model_env_then_saved_choice(monkeypatch) -> None:
+    assert models.default_model() == models.DEFAULT_MODEL == "qwen2.5-0.5b"
+    models.set_default("qwen2.5-1.5b")
     assert models.default_model() == "qwen2.5-1.5b"
-    models.set_default("qwen2.5-0.5b")
-    assert models.default_model() == "qwen2.5-0.5b"
     monkeypatch.setenv("TUTOR_LLM_MODEL", "smollm2-135m")
     assert models.default_model() == "smollm2-135m"
 
@@ -161,5 +161,6 @@ def test_cli_list_json(capsys) -> None:
     assert main(["llm", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == models.names()
-    assert [r["default"] for r in rows] == [True, False, False]
+    assert [r["default"] for r in rows] == [r["name"] == models.DEFAULT_MODEL for r in rows]
+    assert sum(r["default"] for r in rows) == 1
     assert not any(r["installed"] for r in rows)

@@ -119,3 +119,40 @@ def test_int8_variant_has_its_own_name_and_stays_close():
     fp32, int8 = OnnxMiniLM(), OnnxMiniLM("int8")
     assert int8.name != fp32.name  # an index built with one is stale for the other
     assert ((fp32.encode(SENTENCES) * int8.encode(SENTENCES)).sum(axis=1)).min() >= 0.95
+
+
+def test_ensure_adds_the_optimised_graph_to_an_older_export_without_exporting_again(tmp_path, monkeypatch):
+    from tutor import onnx_export
+
+    monkeypatch.setenv("TUTOR_EMBEDDER_DIR", str(tmp_path / "onnx"))
+    _fake_export(onnx_export.model_dir(), {"model.onnx": b"abc", "tokenizer.json": b"{}"})
+    monkeypatch.setattr(onnx_export, "export", lambda: pytest.fail("the export verified: no re-export"))
+    monkeypatch.setattr(onnx_export, "optimize", lambda source, target: target.write_bytes(b"optimised"))
+    manifest, changed = onnx_export.ensure()
+    assert changed and onnx_export.OPTIMIZED in manifest["files"]
+    again = onnx_export.read_manifest(full=True)  # the new file is vouched for by sha256
+    assert again["files"][onnx_export.OPTIMIZED]["bytes"] == len(b"optimised")
+    assert onnx_export.ensure() == (again, False)  # and a second install does nothing
+
+
+@pytest.mark.slow
+def test_the_saved_optimised_graph_gives_the_vectors_of_the_plain_one(tmp_path, monkeypatch):
+    import shutil
+
+    from tutor import onnx_export
+    from tutor.onnx_embed import OnnxMiniLM
+
+    real = onnx_export.model_dir()
+    folder = tmp_path / "onnx"
+    folder.mkdir()
+    for name in ("model.onnx", "tokenizer.json"):
+        shutil.copyfile(real / name, folder / name)
+    _fake_export_manifest = {n: (folder / n).read_bytes() for n in ("model.onnx", "tokenizer.json")}
+    shutil.rmtree(folder)
+    _fake_export(folder, _fake_export_manifest)
+    monkeypatch.setenv("TUTOR_EMBEDDER_DIR", str(folder))
+    plain = OnnxMiniLM().encode(SENTENCES)
+    onnx_export.add_optimized(folder)
+    optimised = OnnxMiniLM()
+    assert optimised._session._model_path.endswith(onnx_export.OPTIMIZED)
+    assert float((optimised.encode(SENTENCES) * plain).sum(axis=1).min()) >= 0.9999

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from fake_grader import FakeGrader, full_answer, partial_answer
+from conftest import T0, Clock
+from fake_grader import full_answer, partial_answer
 
 from tutor.cards import load_cards
 from tutor.config import REPO_ROOT
@@ -13,41 +14,12 @@ from tutor.errors import UserError
 from tutor.hints import hints_for
 from tutor.mastery import topic_mastery, weakest_points
 from tutor.practice import PracticeSession
-from tutor.progress import Review, open_store
+from tutor.progress import Review
 from tutor.schedule import Schedule
 
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
-
-class Clock:
-    def __init__(self, t: datetime = T0) -> None:
-        self.t = t
-
-    def __call__(self) -> datetime:
-        return self.t
-
-
-@pytest.fixture
-def cards(cards_dir):
-    return load_cards(cards_dir)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(None, tmp_path)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def session(store, cards):
-    def make(clock=None, **kw):
-        return PracticeSession(store, FakeGrader(), cards, "alice", now=clock or Clock(), **kw)
-    return make
-
-
-def test_new_cards_come_easiest_first_and_never_twice(session, cards):
-    s = session()
+def test_new_cards_come_easiest_first_and_never_twice(practice_session, cards):
+    s = practice_session()
     seen = []
     while (q := s.next_question()) is not None:
         assert q.reason == "new"
@@ -57,13 +29,13 @@ def test_new_cards_come_easiest_first_and_never_twice(session, cards):
     assert [c.difficulty for c in seen] == sorted(c.difficulty for c in seen)
 
 
-def test_repeat_allows_the_same_card_again(session):
-    s = session(topic="basics", difficulty=1, repeat=True)
+def test_repeat_allows_the_same_card_again(practice_session):
+    s = practice_session(topic="basics", difficulty=1, repeat=True)
     assert s.next_question().card.id == s.next_question().card.id == "basics/softmax"
 
 
-def test_submit_grades_stores_the_review_and_schedules_the_card(session, store, cards):
-    s = session()
+def test_submit_grades_stores_the_review_and_schedules_the_card(practice_session, store, cards):
+    s = practice_session()
     q = s.next_question()
     out = s.submit(full_answer(q.card))
     assert out.grade.score == 10 and out.rating == 4 and out.rating_name == "easy"
@@ -74,47 +46,47 @@ def test_submit_grades_stores_the_review_and_schedules_the_card(session, store, 
     assert Schedule.due(store.schedule_states("alice")[q.card.id]) == out.due
 
 
-def test_due_cards_come_before_new_ones_most_overdue_first(session):
+def test_due_cards_come_before_new_ones_most_overdue_first(practice_session):
     clock = Clock()
-    s = session(clock)
+    s = practice_session(clock)
     first = s.next_question().card
     s.submit("no idea")  # Again: due within minutes
     clock.t = T0 + timedelta(minutes=5)
     second = s.next_question().card
     s.submit("still no idea")
     clock.t = T0 + timedelta(hours=2)
-    later = session(clock)
+    later = practice_session(clock)
     assert [later.next_question().card.id for _ in range(2)] == [first.id, second.id]
     assert later.current.reason == "due"
 
 
-def test_due_only_stops_when_nothing_is_due(session):
-    s = session(due_only=True)
+def test_due_only_stops_when_nothing_is_due(practice_session):
+    s = practice_session(due_only=True)
     assert s.next_question() is None
 
 
-def test_weak_topics_come_before_other_new_cards(session, store):
+def test_weak_topics_come_before_other_new_cards(practice_session, store):
     store.add_review(Review("alice", "architectures/lstm", "architectures", T0 - timedelta(days=1), 2.0,
                             "incorrect", 1, 0, "quiz", "q", "a", {}, Schedule().review(None, 3, T0 - timedelta(days=30))
                             | {"due": (T0 + timedelta(days=5)).isoformat()}))
-    q = session().next_question()
+    q = practice_session().next_question()
     assert q.reason == "weak" and q.card.id == "architectures/gru"
 
 
-def test_filters_and_bad_filters(session):
-    s = session(topic="training", difficulty=2)
+def test_filters_and_bad_filters(practice_session):
+    s = practice_session(topic="training", difficulty=2)
     assert s.next_question().card.id == "training/batch-normalization"
     assert (s.skip() or s.next_question()) is None
     with pytest.raises(UserError, match="unknown topic"):
-        session(topic="cooking")
+        practice_session(topic="cooking")
     with pytest.raises(UserError, match="difficulty must be"):
-        session(difficulty=5)
+        practice_session(difficulty=5)
     with pytest.raises(UserError, match="no cards match"):
-        session(topic="nlp")
+        practice_session(topic="nlp")
 
 
-def test_hints_are_revealed_one_at_a_time_and_lower_the_rating(session, store):
-    s = session(topic="basics", difficulty=1)
+def test_hints_are_revealed_one_at_a_time_and_lower_the_rating(practice_session, store):
+    s = practice_session(topic="basics", difficulty=1)
     q = s.next_question()
     hints = [s.hint(), s.hint(), s.hint()]
     assert all(hints) and len(set(hints)) == 3 and s.hint() is None and s.hints_left == 0
@@ -145,9 +117,9 @@ def test_hints_go_from_area_to_term_to_partial_statement(cards):
     assert "normalizes each feature" in partial and partial.endswith("…”")
 
 
-def test_probe_asks_about_a_missed_point_and_its_answer_is_graded_on_that_point(session, store):
+def test_probe_asks_about_a_missed_point_and_its_answer_is_graded_on_that_point(practice_session, store):
     clock = Clock()
-    s = session(clock, topic="training", difficulty=2)
+    s = practice_session(clock, topic="training", difficulty=2)
     q = s.next_question()
     s.submit(partial_answer(q.card, 1))
     clock.t += timedelta(minutes=1)
@@ -163,17 +135,17 @@ def test_probe_asks_about_a_missed_point_and_its_answer_is_graded_on_that_point(
     assert store.schedule_states("alice") == before
 
 
-def test_a_wrong_point_is_probed_before_a_missed_one(session):
-    s = session(topic="training", difficulty=2)
+def test_a_wrong_point_is_probed_before_a_missed_one(practice_session):
+    s = practice_session(topic="training", difficulty=2)
     s.next_question()
     s.submit("zero mean, not gamma")
     probe = s.probe()
     assert probe.kind == "wrong" and "not gamma" in probe.question and "Are you sure" in probe.question
 
 
-def test_a_complete_answer_is_followed_by_a_follow_up_card(session, store):
+def test_a_complete_answer_is_followed_by_a_follow_up_card(practice_session, store):
     clock = Clock()
-    s = session(clock, topic="training", difficulty=2)
+    s = practice_session(clock, topic="training", difficulty=2)
     q = s.next_question()
     s.submit(full_answer(q.card))
     clock.t += timedelta(minutes=1)

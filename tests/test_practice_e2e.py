@@ -4,13 +4,12 @@ hint and a probe, a three-question mock interview, then `tutor progress`. Slow (
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import CARDS, card_markdown
+from conftest import cli_env
 
 from tutor.config import Config
 
@@ -19,25 +18,15 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def real_index(tmp_path_factory):
-    from tutor.embed import MiniLMEmbedder
-    from tutor.ingest import ingest
-
-    root = tmp_path_factory.mktemp("e2e")
-    for card_id in CARDS:
-        path = root / "cards" / f"{card_id}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(card_markdown(card_id), encoding="utf-8")
-    config = Config(index_dir=root / "index", sources=(root / "cards",), llm_backend="extractive")
-    ingest(config, MiniLMEmbedder, MiniLMEmbedder.name, progress=False)
-    return root
+def real_index(minilm_cards_index: Config, tmp_path_factory) -> tuple[Path, Path]:
+    """The shared MiniLM index of the fixture cards, and a private TUTOR_HOME for this module's progress."""
+    return minilm_cards_index.index_dir, tmp_path_factory.mktemp("e2e-home")
 
 
-def tutor_cmd(root: Path, *argv: str, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TUTOR_BACKEND": "extractive",
-           "TUTOR_HOME": str(root / "home"), "TUTOR_PROFILE": "e2e", "PYTHONPATH": str(REPO)}
-    env.pop("TUTOR_DB", None)
-    proc = subprocess.run([sys.executable, "-m", "tutor.cli", "--index", str(root / "index"), *argv], input=stdin,
+def tutor_cmd(paths: tuple[Path, Path], *argv: str, stdin: str = "") -> subprocess.CompletedProcess:
+    index, home = paths
+    env = cli_env(TUTOR_BACKEND="extractive", TUTOR_HOME=str(home), TUTOR_PROFILE="e2e")
+    proc = subprocess.run([sys.executable, "-m", "tutor.cli", "--index", str(index), *argv], input=stdin,
                           capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc

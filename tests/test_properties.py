@@ -14,7 +14,7 @@ import string
 
 import pytest
 import yaml
-from conftest import CARDS, FakeEmbedder, card_markdown
+from conftest import CARDS, FakeEmbedder, card_markdown, write_cards
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -42,11 +42,7 @@ def index_config(tmp_path_factory) -> Config:
     from tutor.ingest import ingest
 
     root = tmp_path_factory.mktemp("prop")
-    for card_id in CARDS:
-        path = root / "cards" / f"{card_id}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(card_markdown(card_id), encoding="utf-8")
-    config = Config(index_dir=root / "index", sources=(root / "cards",), llm_backend="extractive")
+    config = Config(index_dir=root / "index", sources=(write_cards(root / "cards"),), llm_backend="extractive")
     ingest(config, FakeEmbedder, FakeEmbedder.name, progress=False)
     return config
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from conftest import T0
 from fake_grader import FakeGrader, full_answer
 
-from tutor.cards import load_cards
 from tutor.cli import main
 from tutor.interview import MockInterview
 from tutor.mastery import TopicMastery, WeakPoint
@@ -17,24 +17,10 @@ from tutor.practice import PracticeSession
 from tutor.progress import open_store
 from tutor.terminal import HINT, QUIT, SKIP, Console, progress_text, run_chat, run_interview, run_quiz
 
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
 
 def console(text: str) -> tuple[Console, io.StringIO]:
     out = io.StringIO()
     return Console(io.StringIO(text), out), out
-
-
-@pytest.fixture
-def cards(cards_dir):
-    return load_cards(cards_dir)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(None, tmp_path)
-    yield s
-    s.close()
 
 
 def test_an_answer_spans_lines_until_an_empty_one():

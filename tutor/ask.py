@@ -42,7 +42,8 @@ def ask_batch(config: Config, source: str | Path, args: argparse.Namespace, tuto
     rows = read_batch(str(source))
 
     def one(row: dict, history: list[str]) -> tuple[dict, str]:
-        answer = tutor.ask(row["question"], history, args.backend, args.k, args.model, args.detail)
+        answer = tutor.ask(row["question"], history, backend=args.backend, k=args.k, model=args.model,
+                           detail=args.detail)
         answer.id = row["id"]
         return answer.to_dict(), answer.standalone
 

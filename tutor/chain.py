@@ -14,8 +14,8 @@ from dataclasses import replace
 
 from tutor.answer import Answer, cite, extractive_answer, is_relevant, refusal_text
 from tutor.cards import Card
-from tutor.grounding import claim, grounded_passages, passage_blocks, premise, truncate
-from tutor.guard import escape_passage, leaks_prompt, strip_untrusted_markup
+from tutor.grounding import claim, grounded_passages, passage_blocks, premise, restates_claim, truncate
+from tutor.guard import StreamGuard, escape_passage, leaks_prompt, strip_untrusted_markup
 from tutor.prompts import load
 from tutor.retrieve import Passage, retrieval_query, terms
 from tutor.tokens import count_tokens
@@ -141,7 +141,7 @@ def answer_stream(
     backend: str, detail: bool = False, *, cards: dict[str, Card] | None = None, earlier: str | None = None,
     model: str | None = None, exact: bool = False,
 ) -> Iterator[str | Answer]:
-    """Text pieces as the model writes them, then the validated `Answer`.
+    """Text pieces as they become safe to show (`StreamGuard`), then the validated `Answer`.
 
     `exact`: retrieval found a card clearly about the question (answerability.match_of). A small model
     that then replies NOT_IN_MATERIAL is overruled by the curated answer: qwen2.5-0.5b declined 6 of 14
@@ -161,6 +161,8 @@ def answer_stream(
     stats = {"prompt_tokens": sum(count_tokens(str(m.content)) for m in messages), "model": model}
     pieces: list[str] = []
     first = None
+    sources = " ".join(p.text for p in passages)
+    shield = StreamGuard(load("answer_system"), sources)
     try:
         for chunk in llm.stream(messages):
             piece = str(chunk.content)
@@ -171,7 +173,10 @@ def answer_stream(
             if piece:
                 first = first if first is not None else time.perf_counter() - t0
                 pieces.append(piece)
-                yield piece
+                shown = shield.feed(piece)
+                if shown:
+                    stats.setdefault("first_shown_s", round(time.perf_counter() - t0, 4))
+                    yield shown
     except Exception as exc:  # server down, killed or too slow: the curated answer still serves
         yield from _fallback(fallback, backend, f"the {backend} model failed ({type(exc).__name__}); "
                              "showing the curated answer instead", t0, first, stats)
@@ -181,7 +186,7 @@ def answer_stream(
     # a true sentence from the card is supported whether or not it fit in the prompt.
     full = {p.chunk_id: p for p in passages}
     checked = [replace(g, text=g.text + "\n" + full[g.chunk_id].text) for g in given]
-    text, used = validate(strip_untrusted_markup(body, " ".join(p.text for p in passages)), checked)
+    text, used = validate(strip_untrusted_markup(body, sources), checked)
     if NOT_IN_MATERIAL in text and exact:
         yield from _fallback(fallback, backend, "the model did not use the passages, although they match the "
                              "question closely; showing the curated answer instead", t0, first, stats)
@@ -192,17 +197,22 @@ def answer_stream(
                          notice="the model found no answer to this in the passages")
         refusal.latency_s, refusal.first_token_s = time.perf_counter() - t0, first
         refusal.extra.update(stats)
-        yield "\n\n" + refusal.answer
+        yield shield.finish() + "\n\n" + refusal.answer
         yield refusal
         return
     problem = None
-    if leaks_prompt(text, load("answer_system")):
+    if shield.leaked or leaks_prompt(text, load("answer_system")):
         problem = "the model's answer repeated its instructions; showing the curated answer instead"
     elif not used:
         problem = "the model's answer cited no passage, so it is replaced by the curated answer"
+    elif restates_claim(text, question):
+        problem = "the model repeated the claim instead of checking it; showing the curated answer instead"
     if problem:
         yield from _fallback(fallback, backend, problem, t0, first, stats)
         return
+    tail = shield.finish()
+    if tail:
+        yield tail
     if follow_up:
         text += f"\n\nFollow-up: {follow_up}"
     answer = Answer(question, standalone, text, [cite(n, given[n - 1]) for n in used], False, passages, backend)

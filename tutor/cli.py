@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 
 from tutor import __version__
-from tutor.config import Config
 from tutor.errors import TutorError
+
+TYPE_CHECKING = False  # typing itself costs ~8 ms of `tutor --help`
+if TYPE_CHECKING:  # Config (dataclasses → inspect) is imported once the arguments parse: not for --help
+    from tutor.config import Config
 
 
 def _print_json(obj: object) -> None:
@@ -183,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from tutor.config import Config
+
     config = Config().with_(index_dir=Path(args.index) if args.index else None)
     try:
         return args.func(args, config)

@@ -51,10 +51,13 @@ class Config:
     glossary_max_cards: int = 3  # terms more cards use than this (CNN, LLM) are neither expanded nor voted for
     alias_weight: float = 1.0  # an RRF vote at rank 1 for each card whose alias the question uses
     question_weight: float = 1.0  # votes from a card's question chunk (question, also_asked, aliases)
-    # Card-level re-ranking of the best `rerank_pool` fused candidates: fused score / the best one's, plus
-    # these weights times (best cosine, coverage of the query's words by the card, question cosine).
+    # Card-level re-ranking of the best `rerank_pool` fused candidates (tutor/rerank.py): fused score / the
+    # best one's + these weights times (best cosine, coverage of the query's words by the card, question
+    # cosine). None = the learned weights of tutor/rerank_weights.json (bench/learn_rank.py): +2.5 points of
+    # rank 1 on held-out dev pools, but end to end on dev rank 1 .730 vs .735 and follow-ups .607 vs .623
+    # (a conversation fuses several searches), so the hand weights stay the default.
     rerank_pool: int = 20
-    rerank_weights: tuple[float, float, float] = (0.5, 1.0, 0.6)
+    rerank_weights: tuple[float, float, float] | None = (0.5, 1.0, 0.6)
     prior_weight: float = 1.0  # in a conversation, a vote at rank 1 for the previous turn's card
     # Refusal: a top passage's `relevance` below this means "outside our material". Measured by
     # bench/calibrate_refusal.py on corpus/golden with the issue-13 ranking (cards-only index, 175 cards;

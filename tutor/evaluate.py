@@ -159,13 +159,19 @@ LLM_FIGURES = ("prompt_tokens", "cached_tokens", "generated_tokens", "condensed"
 
 def score_answer(row: dict, answer: Answer, judge: m.SupportJudge) -> dict:
     text = answer.answer
-    out: dict = {"refused": answer.refused, "n_citations": len(answer.citations), "answered_by": answer.backend,
+    out: dict = {"refused": answer.refused, "match": answer.to_dict()["match"],
+                 "n_citations": len(answer.citations), "answered_by": answer.backend,
                  "answer_s": answer.latency_s, "first_token_s": answer.first_token_s,
                  "answer_words": len(m.strip_markers(text).split()),
-                 "answer_excerpt": " ".join(text.split())[:160],
+                 "answer_excerpt": " ".join(text.split())[:160], "notice": answer.notice,
                  **{key: answer.extra[key] for key in LLM_FIGURES if answer.extra.get(key) is not None}}
     if row["set"] != "question":
         return out
+    # The suggested next question (chain.py appends it) asks, it does not claim: never judged for support.
+    follow_up = answer.extra.get("follow_up")
+    suffix = f"\n\nFollow-up: {follow_up}"
+    if follow_up and text.endswith(suffix):
+        text = text[: -len(suffix)]
     claims, invalid = m.cited_claims(text), []
     for c in claims:
         p = _cited_passage(answer, c.n)

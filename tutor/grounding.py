@@ -91,6 +91,42 @@ def premise(question: str) -> bool:
     return bool(_PREMISE.search(question))
 
 
+_NEGATION = re.compile(r"\b(no|not|never|none|cannot|can'?t|isn'?t|aren'?t|doesn'?t|don'?t|won'?t|without)\b", re.I)
+_AUXILIARIES = {"has", "have", "had", "is", "are", "was", "were", "do", "doe", "does", "did", "can", "could",
+                "will", "would", "should", "must", "may", "might"}
+_OPENING_NO = re.compile(r"^\W*no\s*[:,.!-]\s*", re.I)
+
+
+def restates_claim(answer: str, question: str) -> bool:
+    """True when the answer opens by saying the learner's claim back as fact.
+
+    qwen2.5-0.5b opened 8 of 9 false premises with "No:" and then, in 6 of them, said the claim itself ("No:
+    ReLU outputs negative values for positive inputs [1]."): the word is there, the correction is not. The first
+    sentence after "No:" restates the claim when it holds every content word of the claim (a word or its
+    stem: "norm" / "normalization") and as many negations ("does not stay on" corrects "stays on"; "has no
+    parameters" repeats "has no parameters"). One changed word ("positive values for positive inputs")
+    is a correction, so nothing less than all of them counts.
+    """
+    if not premise(question):
+        return False
+    from tutor.retrieve import terms
+
+    said = claim(question)
+    first = re.split(r"(?<=[.!?])\s", _OPENING_NO.sub("", answer.strip()), maxsplit=1)[0]
+    first = re.sub(r"\[\d+\]", "", first)
+    # Negations are counted apart; auxiliaries carry no claim ("has no" / "does not have").
+    wanted = {w for w in terms(said) if not _NEGATION.fullmatch(w) and w not in _AUXILIARIES}
+    if len(wanted) < 2:
+        return False
+    have = terms(first)
+
+    def found(word: str) -> bool:
+        return word in have or any(min(len(word), len(h)) >= 4 and (h.startswith(word) or word.startswith(h))
+                                   for h in have)
+
+    return all(map(found, wanted)) and len(_NEGATION.findall(first)) == len(_NEGATION.findall(said))
+
+
 def passage_blocks(given: list[Passage]) -> str:
     return "\n\n".join(
         f'<passage n="{i + 1}" title="{escape_passage(p.title)}">\n{escape_passage(p.text)}\n</passage>'

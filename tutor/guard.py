@@ -8,6 +8,7 @@ our system prompt is withheld. Small models follow injected orders readily, so t
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _INJECTION = re.compile(
     r"[^.!?\n]*\b("
@@ -33,10 +34,16 @@ def escape_passage(text: str) -> str:
     return neutralize(text).replace("<", "‹").replace(">", "›")
 
 
+@lru_cache(maxsize=64)
+def _grams(prompt: str, n: int) -> frozenset[tuple[str, ...]]:
+    """Every run of `n` consecutive words of the prompt (the prompt is fixed: computed once per n)."""
+    pw = _WORDS.findall(prompt.lower())
+    return frozenset(tuple(pw[i : i + n]) for i in range(len(pw) - n + 1))
+
+
 def leaks_prompt(answer: str, prompt: str, run: int = 8) -> bool:
     """True when the answer repeats `run` or more consecutive words of the prompt."""
-    pw = _WORDS.findall(prompt.lower())
-    grams = {tuple(pw[i : i + run]) for i in range(len(pw) - run + 1)}
+    grams = _grams(prompt, run)
     aw = _WORDS.findall(answer.lower())
     return any(tuple(aw[i : i + run]) in grams for i in range(len(aw) - run + 1))
 
@@ -59,3 +66,91 @@ def strip_untrusted_markup(answer: str, sources: str) -> str:
     text = _MD_LINK.sub(lambda m: m.group(1) if m.group(2).rstrip(".,;") not in known else m.group(0), text)
     text = _URL.sub(lambda m: m.group(0) if m.group(0).rstrip(".,;") in known else "[link removed]", text)
     return _TAG.sub("", text)
+
+
+# Where streamed text may be cut: after a sentence end or a line break (the whitespace goes with it).
+_OPEN_TAG = re.compile(r"<[a-z/!]", re.I)
+_CONTEXT = 400  # characters of earlier text that surely hold the last `run` words of any prompt run
+NOT_IN_MATERIAL = "NOT_IN_MATERIAL"
+
+
+class StreamGuard:
+    """Releases a model's streamed text only once it is known to be safe to show.
+
+    The final answer is checked whole (leak, links, markup), but a learner watches the stream first, so
+    a recited system prompt or a foreign link would flash on screen before the check replaced it. This
+    guard releases whole words (text up to the last whitespace) and holds back only what could still be
+    unsafe:
+    - once anything received repeats `run` words of the prompt, nothing more is released (the chain
+      then replaces the answer with the curated one);
+    - a trailing run of `hold_run` or more consecutive prompt words stays back until the next words show
+      whether the recital goes on, so at most `hold_run - 1` words of a recital are ever shown;
+    - a `<tag` or `[link](…)` that is still open stays back, so markup is judged whole; then links and
+      tags the passages do not contain are removed, exactly as `strip_untrusted_markup` does for the
+      final answer.
+    Releasing words rather than sentences matters on a 2-core machine: a sentence is 1-2 s of tokens.
+    """
+
+    def __init__(self, prompt: str, sources: str, run: int = 8, hold_run: int = 3) -> None:
+        self.prompt, self.sources, self.run, self.hold_run = prompt, sources, run, hold_run
+        self.leaked = False
+        self._received = ""
+        self._pending = ""
+        self._shown = ""  # raw text released so far (before markup stripping): the prompt-run context
+
+    def feed(self, piece: str) -> str:
+        """Take the next piece from the model; return the text that may be shown now (often "")."""
+        if self.leaked:
+            return ""
+        self._received += piece
+        self._pending += piece
+        # Only runs that end in the new piece are new: the last `run` words fit in _CONTEXT characters.
+        if leaks_prompt(self._received[-(len(piece) + _CONTEXT):], self.prompt, self.run):
+            self.leaked = True
+            self._pending = ""
+            return ""
+        return self._release(self._cut())
+
+    def finish(self) -> str:
+        """The held tail once the model has finished ("" after a leak)."""
+        return "" if self.leaked else self._release(len(self._pending), final=True)
+
+    def _cut(self) -> int:
+        """The end of the last whole word: a word (or URL) is never shown half-written."""
+        return max(self._pending.rfind(" "), self._pending.rfind("\n"), self._pending.rfind("\t")) + 1
+
+    def _release(self, cut: int, final: bool = False) -> str:
+        text = self._pending[:cut]
+        if not final:
+            text = text[: min(_open_markup(text), self._prompt_tail(text))]
+        if not text:
+            return ""
+        self._pending = self._pending[len(text):]
+        self._shown += text
+        return strip_untrusted_markup(text, self.sources).replace(NOT_IN_MATERIAL, "")
+
+    def _prompt_tail(self, text: str) -> int:
+        """Where a trailing run of `hold_run`+ consecutive prompt words starts in `text` (len(text): none)."""
+        before = self._shown[-_CONTEXT:]
+        spans = [(m.start(), m.group(0)) for m in _WORDS.finditer((before + text).lower())]
+        words = tuple(w for _, w in spans)
+        for n in range(min(self.run - 1, len(words)), self.hold_run - 1, -1):
+            if words[-n:] in _grams(self.prompt, n):
+                return max(0, spans[-n][0] - len(before))
+        return len(text)
+
+
+def _open_markup(text: str) -> int:
+    """Where the markup that `text` opens and does not close starts (`<tag …`, `[text …`, `[text](url …`);
+    len(text) when everything is closed. URLs need no check: a cut is always at whitespace, so whole."""
+    cut = len(text)
+    tags = [m.start() for m in _OPEN_TAG.finditer(text)]
+    if tags and ">" not in text[tags[-1]:]:
+        cut = tags[-1]
+    lb = text.rfind("[")
+    if lb != -1:
+        rest = text[lb:]
+        rb = rest.find("]")
+        if rb == -1 or (rest[rb + 1 : rb + 2] == "(" and ")" not in rest[rb + 1 :]):
+            cut = min(cut, lb - 1 if lb and text[lb - 1] == "!" else lb)
+    return cut

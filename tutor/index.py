@@ -21,9 +21,12 @@ from tutor.cards import Card
 from tutor.chunk import SCHEME, Chunk
 from tutor.config import Config
 from tutor.errors import IndexCorrupt, IndexMissing, IndexStale, IndexWriteFailed
+from tutor.sparse import FILES as SPARSE_FILES
+from tutor.sparse import SparseIndex
 
 FORMAT_VERSION = 1
-_FILES = ("faiss.index", "chunks.jsonl", "cards.jsonl")
+# The BM25 arrays came later: an index without them is still read (its BM25 is then built in memory).
+_FILES = ("faiss.index", "chunks.jsonl", "cards.jsonl", *SPARSE_FILES.values())
 
 # FAISS index type by size, measured by bench/retrieval_scale.py (synthetic chunks spread around the real
 # MiniLM vectors, real card questions as queries). Exact search is right while it is fast: flat inner
@@ -109,6 +112,7 @@ class Index:
     chunks: list[Chunk]
     cards: dict[str, Card]
     path: Path
+    sparse: SparseIndex | None = None  # BM25 written by ingest; None for an index from before it
 
     @property
     def dim(self) -> int:
@@ -168,6 +172,9 @@ def _write_files(
     """Every index file into `scratch`; nothing outside it is touched, so a failure here harms nothing."""
     import faiss
 
+    from tutor.sparse import build as build_sparse
+
+    build_sparse([c.embed_text() for c in chunks]).save(scratch)
     built, vector_index = build_vectors(vectors)
     faiss.write_index(built, str(scratch / "faiss.index"))
     with open(scratch / "chunks.jsonl", "w", encoding="utf-8") as fh:
@@ -254,8 +261,9 @@ def load_index(path: Path, config: Config, embed_model: str, dim: int | None = N
         # split("\n"), not splitlines(): a text holding U+2028 or NEL is one JSON line, not two
         chunks = [Chunk(**json.loads(ln)) for ln in (path / "chunks.jsonl").read_text("utf-8").split("\n") if ln]
         cards = [Card.from_dict(json.loads(ln)) for ln in (path / "cards.jsonl").read_text("utf-8").split("\n") if ln]
+        sparse = SparseIndex.load(path) if all(f in files for f in SPARSE_FILES.values()) else None
     except Exception as exc:  # any parse failure means the same thing to the user
         raise IndexCorrupt(f"cannot read the index at {path}: {exc}", fix="tutor ingest --rebuild") from None
-    if vectors.ntotal != len(chunks):
+    if vectors.ntotal != len(chunks) or (sparse is not None and sparse.n_docs != len(chunks)):
         raise IndexCorrupt(f"{vectors.ntotal} vectors but {len(chunks)} chunks", fix="tutor ingest --rebuild")
-    return Index(manifest, vectors, chunks, {c.id: c for c in cards}, path)
+    return Index(manifest, vectors, chunks, {c.id: c for c in cards}, path, sparse)

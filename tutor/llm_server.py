@@ -47,6 +47,7 @@ class ServerInfo:
     model_path: str
     port: int = 0
     started_at: str = ""
+    draft: str = ""  # the speculative draft model's path, "" when none
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -172,12 +173,14 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _free_port() -> int:
-    if _port_free(PREFERRED_PORT):
-        return PREFERRED_PORT
+def _os_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _free_port() -> int:
+    return PREFERRED_PORT if _port_free(PREFERRED_PORT) else _os_port()
 
 
 def _launch(model: str, model_path: Path, port: int, timeout_s: float, ctx: int,
@@ -192,6 +195,8 @@ def _launch(model: str, model_path: Path, port: int, timeout_s: float, ctx: int,
     threads = threads or int(os.environ.get("TUTOR_LLM_THREADS") or 0)
     if threads:
         cmd += ["--threads", str(threads)]
+    if draft := draft_model():
+        cmd += ["--draft", str(draft)]
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parent.parent)  # works from a checkout that is not pip-installed
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
@@ -200,7 +205,7 @@ def _launch(model: str, model_path: Path, port: int, timeout_s: float, ctx: int,
                                 start_new_session=True, close_fds=True, env=env)
     _children[proc.pid] = proc
     info = ServerInfo(url=url, pid=proc.pid, model=model, model_path=str(model_path), port=port,
-                      started_at=datetime.now(UTC).isoformat(timespec="seconds"))
+                      started_at=datetime.now(UTC).isoformat(timespec="seconds"), draft=str(draft_model() or ""))
     state_file().write_text(json.dumps(info.to_dict()))  # written now so a failed start can be cleaned up
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -220,6 +225,24 @@ def _launch(model: str, model_path: Path, port: int, timeout_s: float, ctx: int,
     raise BackendUnavailable(message, fix=fix)
 
 
+NGRAM = "ngram"
+
+
+def draft_model() -> Path | None:
+    """`TUTOR_LLM_DRAFT` (a registry name or .gguf path): a small model that proposes tokens for the served
+    one to verify (llama.cpp speculative decoding); `ngram` proposes them from n-grams already in the
+    prompt instead (our answers restate the card). Off by default: on 2 cores a draft model competes with
+    the main model for the same cores (see the README's model table)."""
+    name = os.environ.get("TUTOR_LLM_DRAFT")
+    if not name:
+        return None
+    if name == NGRAM:
+        return Path(NGRAM)
+    from tutor import models
+
+    return models.resolve(name)
+
+
 def start(model: str | None = None, port: int | None = None, timeout_s: float = 120,
           ctx: int = DEFAULT_CTX, threads: int | None = None) -> ServerInfo:
     """Serve `model` (registry name or .gguf path; default: models.default_model()) in the background.
@@ -233,13 +256,22 @@ def start(model: str | None = None, port: int | None = None, timeout_s: float = 
     path = models.resolve(name)
     with _locked():
         current = status()
-        if current and Path(current.model_path) == path and port in (None, current.port):
+        draft = str(draft_model() or "")
+        if (current and Path(current.model_path) == path and port in (None, current.port)
+                and current.draft == draft):
             return current
         _stop_unlocked()
         if port is not None and not _port_free(port):
             raise BackendUnavailable(f"port {port} is in use by another program",
                                      fix=f"tutor llm start --model {name} --port {_free_port()}")
-        return _launch(name, path, port or _free_port(), timeout_s, ctx, threads)
+        try:
+            return _launch(name, path, port or _free_port(), timeout_s, ctx, threads)
+        except BackendUnavailable as exc:
+            # Another program took the free-looking port between our check and llama.cpp's bind (tests
+            # of several checkouts all prefer 8765): once more, on a port the OS picks.
+            if port is not None or "couldn't bind" not in exc.message:
+                raise
+            return _launch(name, path, _os_port(), timeout_s, ctx, threads)
 
 
 def ensure_running(model: str | None = None, timeout_s: float = 120) -> ServerInfo:
@@ -314,8 +346,9 @@ def command(args: argparse.Namespace) -> int:
 
 # --- the server process -----------------------------------------------------------------------------------
 
-def serve(model_path: str, port: int, ctx: int = DEFAULT_CTX, threads: int | None = None) -> None:
-    """Run llama.cpp's server in this process until SIGTERM/SIGINT."""
+def serve(model_path: str, port: int, ctx: int = DEFAULT_CTX, threads: int | None = None,
+          draft: str | None = None, draft_max: int = 8) -> None:
+    """Run llama.cpp's server in this process until SIGTERM/SIGINT (with `draft`: speculative decoding)."""
     import xllamacpp
 
     n_threads = threads or os.cpu_count() or 1
@@ -327,6 +360,18 @@ def serve(model_path: str, port: int, ctx: int = DEFAULT_CTX, threads: int | Non
     params.n_parallel = 1
     params.cpuparams.n_threads = n_threads
     params.cpuparams_batch.n_threads = n_threads
+    kinds = xllamacpp.common_speculative_type
+    if draft == NGRAM:  # prompt lookup: no second model, drafts copied from matching prompt n-grams
+        params.speculative.types = [kinds.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE]
+        params.speculative.ngram_simple.size_n = 3
+        params.speculative.ngram_simple.size_m = draft_max
+    elif draft:
+        spec = params.speculative
+        spec.types = [kinds.COMMON_SPECULATIVE_TYPE_DRAFT_SIMPLE]
+        spec.draft.mparams.path = draft
+        spec.draft.n_max = draft_max
+        spec.draft.cpuparams.n_threads = n_threads
+        spec.draft.cpuparams_batch.n_threads = n_threads
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
@@ -343,12 +388,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--ctx", type=int, default=DEFAULT_CTX)
     parser.add_argument("--threads", type=int, default=None, help="default: all cores")
+    parser.add_argument("--draft", default=None, help="a smaller .gguf of the same tokenizer: speculative decoding")
+    parser.add_argument("--draft-max", type=int, default=int(os.environ.get("TUTOR_LLM_DRAFT_MAX") or 8))
     args = parser.parse_args(argv)
     if not Path(args.model).is_file():
         print(f"tutor.llm_server: model file not found: {args.model}", file=sys.stderr)
         return 1
     try:
-        serve(args.model, args.port, args.ctx, args.threads)
+        serve(args.model, args.port, args.ctx, args.threads, args.draft, args.draft_max)
     except Exception as exc:  # the parent shows this log line to the user
         print(f"tutor.llm_server: failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return 1

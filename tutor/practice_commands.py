@@ -1,19 +1,22 @@
 """`tutor quiz | interview | progress | chat`: build the store, cards and grader from the command line
-and hand them to the loops in `tutor.terminal`. No decisions about learning live here."""
+and hand them to the loops in `tutor.terminal`. No decisions about learning live here.
+
+Imports beyond argparse stay inside the commands: `tutor --help` builds these parsers and should cost
+a bare interpreter, not the progress store's modules.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-import uuid
-from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 
-from tutor.config import Config, data_home
 from tutor.errors import UserError
-from tutor.progress import Conversation, check_profile, default_profile, open_store, utcnow
+
+TYPE_CHECKING = False  # typing itself costs ~8 ms of `tutor --help`
+if TYPE_CHECKING:
+    from tutor.config import Config
 
 
 def add_store_options(p: argparse.ArgumentParser) -> None:
@@ -23,6 +26,9 @@ def add_store_options(p: argparse.ArgumentParser) -> None:
 
 
 def _store(args: argparse.Namespace):
+    from tutor.config import data_home
+    from tutor.progress import open_store
+
     store = open_store(args.db, data_home())
     if store.notice:
         print(f"note: {store.notice}", file=sys.stderr)
@@ -30,6 +36,8 @@ def _store(args: argparse.Namespace):
 
 
 def _profile(args: argparse.Namespace) -> str:
+    from tutor.progress import check_profile, default_profile
+
     return check_profile(args.profile) if args.profile else default_profile()
 
 
@@ -63,6 +71,9 @@ def cmd_quiz(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_interview(args: argparse.Namespace, config: Config) -> int:
+    from datetime import datetime
+
+    from tutor.config import data_home
     from tutor.interview import MockInterview
     from tutor.terminal import Console, run_interview
 
@@ -85,7 +96,10 @@ def cmd_interview(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_progress(args: argparse.Namespace, config: Config) -> int:
+    from dataclasses import asdict
+
     from tutor.mastery import topic_mastery, weakest_points
+    from tutor.progress import default_profile, utcnow
     from tutor.terminal import progress_text
 
     profile = None if args.all else _profile(args)
@@ -129,6 +143,10 @@ def _file(args: argparse.Namespace, action: str) -> Path:
 
 
 def cmd_chat(args: argparse.Namespace, config: Config) -> int:
+    import uuid
+    from dataclasses import asdict
+
+    from tutor.progress import Conversation
     from tutor.terminal import Console, run_chat
     from tutor.tutor import Tutor
 

@@ -47,6 +47,8 @@ def retrieval_section(rows: list[dict], k: int, budget: int) -> dict:
             f"recall_at_{k}": _mean(rs, "recall"),
             "mrr": _mean(rs, "rr"),
             f"ndcg_at_{k}": _mean(rs, "ndcg"),
+            # the expected card is the one answered from: what the extractive answer and a citation show
+            "expected_first": m.mean([float(r.get("rank") == 1) for r in rs if r.get("card_id")]),
             "n_with_card": sum(r.get("rr") is not None for r in rs),
         }
 
@@ -125,9 +127,13 @@ def refusal_section(questions: list[dict], oos: list[dict]) -> dict:
                        f"{r['passages'][0] if r['passages'] else '-'})") for r in answered]
     worst += [_worst(r, f"refused in scope (top relevance {r['top_relevance']:.2f})") for r in refused]
     worst += [_worst(r, f"refusal carries {r['n_citations']} citation(s)") for r in cited]
+    # An uncovered question is handled honestly when it is declined or answered with the "closest
+    # material" notice (`match` closest); a row from a backend that records no match counts as not flagged.
+    flagged = [float(r["refused"] or r.get("match") == "closest") for r in uncovered]
     return {"n_out_of_scope": len(oos), "n_in_scope": len(questions), "recall": _mean(oos, "refused"),
             "false_refusal_rate": _mean(questions, "refused"), "refusals_with_citations": len(cited),
             "n_uncovered": len(uncovered), "uncovered_declined": _mean(uncovered, "refused"),
+            "uncovered_declined_or_flagged": m.mean(flagged) if flagged else None,
             "worst": worst[:WORST]}
 
 
@@ -249,11 +255,13 @@ def lookup(report: dict, dotted: str) -> object:
 def headline_rows(report: dict) -> list[tuple[str, str]]:
     """(metric, value): the figures one looks at first, named by their keys in report.json."""
     k, budget = report["config"]["k"], report["config"]["budget_words"]
-    keys = [f"retrieval.hit_at_{k}", f"retrieval.hit_at_{budget}_words", f"retrieval.recall_at_{k}",
+    keys = [f"retrieval.hit_at_{k}", f"retrieval.hit_at_{budget}_words", "retrieval.expected_first",
+            f"retrieval.recall_at_{k}",
             "retrieval.mrr", f"retrieval.ndcg_at_{k}", "answers.coverage", "answers.fallbacks",
             "answers.citation_validity",
             "answers.unsupported_sentence_rate", "answers.answer_words.p50", "refusal.recall",
             "refusal.false_refusal_rate", "refusal.refusals_with_citations", "refusal.uncovered_declined",
+            "refusal.uncovered_declined_or_flagged",
             "latency.retrieve_s.p50",
             "latency.retrieve_s.p95", "latency.answer_s.p50", "latency.answer_s.p95",
             "latency.first_token_s.p50"]
@@ -331,7 +339,7 @@ def markdown(report: dict) -> str:
         out += ["", f"## Answers (`{a['backend']}`)", "", _groups(a["by_kind"], ["coverage", "refused", "n"]),
                 "", f"### Worst {WORST}", "", _worst_table(a["worst"])]
     keys = ("n_out_of_scope", "n_in_scope", "recall", "false_refusal_rate", "refusals_with_citations",
-            "n_uncovered", "uncovered_declined")
+            "n_uncovered", "uncovered_declined", "uncovered_declined_or_flagged")
     out += ["", "## Refusal", "", _table(["metric", "value"], [[key, f.get(key)] for key in keys]), "",
             f"### Worst {WORST}", "", _worst_table(f["worst"])]
     lat = report["latency"]

@@ -15,11 +15,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from tutor import rerank
 from tutor.chunk import Chunk
 from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.glossary import Glossary, build_glossary
 from tutor.index import Index
+from tutor.sparse import SparseIndex
 
 _FOLLOW_UP = re.compile(
     r"^(and|but|so|or|also|then|what about|how about|why|how come|same|ok(ay)?|compared)\b"
@@ -55,11 +57,12 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 def terms(text: str) -> set[str]:
     """Content words, lower-cased, with a crude plural fold so "gradients" matches "gradient"."""
-    from bm25s.stopwords import STOPWORDS_EN
+    from tutor.sparse import stopwords
 
+    stop = stopwords()
     out = set()
     for w in _WORD.findall(text.lower()):
-        if w in STOPWORDS_EN or len(w) < 2:
+        if w in stop or len(w) < 2:
             continue
         out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
     return out
@@ -97,13 +100,16 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.config = config
-        self._bm25 = None
+        self._bm25: SparseIndex | None = None
         self._group_terms: dict[str, set[str]] | None = None
         self._idf: dict[str, float] = {}
         self._max_idf = 1.0
         self._glossary: Glossary | None = None
         self._question_chunk: dict[str, int] | None = None
         self._chunks_of: dict[str, list[int]] | None = None
+        self._qterms: dict[int, set[str]] = {}
+        # bench/learn_rank.py collects (query, candidate keys, feature rows) here to train the re-ranker.
+        self.feature_sink: list[tuple[str, list[str], np.ndarray]] | None = None
 
     @property
     def glossary(self) -> Glossary:
@@ -145,19 +151,16 @@ class Retriever:
         weights = {t: self._idf.get(t, 2 * self._max_idf) for t in qterms}
         return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
-    def _sparse(self):
+    def _sparse(self) -> SparseIndex:
+        """The BM25 that ingest wrote; built here (with bm25s) only for an index from before it did."""
         if self._bm25 is None:
-            import bm25s
+            from tutor.sparse import build
 
-            self._bm25 = bm25s.BM25()
-            tokens = bm25s.tokenize([c.embed_text() for c in self.index.chunks], stopwords="en", show_progress=False)
-            self._bm25.index(tokens, show_progress=False)
+            self._bm25 = self.index.sparse or build([c.embed_text() for c in self.index.chunks])
         return self._bm25
 
     def search(self, query: str, k: int | None = None, pool: int = 50, prior: str | None = None) -> list[Passage]:
         """The k best passages for one standalone query; `prior` is a card the conversation is about."""
-        import bm25s
-
         k = k or self.config.k
         n = len(self.index.chunks)
         pool = min(pool, n)
@@ -184,17 +187,19 @@ class Retriever:
             i = self.question_chunk(card_id)
             if i is not None:  # the question names this card outright: a vote as if ranked first
                 vote(i, 0, weight)
-        qtok = bm25s.tokenize([expanded], stopwords="en", show_progress=False)
-        if qtok.ids and qtok.ids[0]:
-            ids, scores = self._sparse().retrieve(qtok, k=pool, show_progress=False)
-            for rank, (i, s) in enumerate(zip(ids[0], scores[0], strict=True)):
-                if s > 0:
-                    vote(int(i), rank, self.config.bm25_weight)
+        bm25_of: dict[int, float] = {}
+        ids, scores = self._sparse().search(expanded, pool)
+        for rank, (i, s) in enumerate(zip(ids, scores, strict=True)):
+            if s > 0:
+                vote(int(i), rank, self.config.bm25_weight)
+                bm25_of[int(i)] = float(s)
         missing = [i for i in fused if i not in cos_of]
+        dense_order = list(cos_of)  # before BM25-only hits get their cosine appended
         if missing:  # BM25-only hits still need a cosine for the relevance signal
             vecs = self.index.vectors.reconstruct_batch(np.array(missing, dtype=np.int64))
             cos_of.update({i: float(v @ qvec[0]) for i, v in zip(missing, vecs, strict=True)})
-        passages = self._collapse(query, fused, cos_of, k, qvec[0])
+        signals = rerank.Signals(cos_of, bm25_of, dense_order, set(named), prior)
+        passages = self._collapse(query, fused, signals, k, qvec[0])
         if expanded != query:
             self._raw_relevance(query, passages, raw)
         return passages
@@ -215,37 +220,52 @@ class Retriever:
             p.relevance = relevance(p.cosine, p.coverage)
 
     def _collapse(
-        self, query: str, fused: dict[int, float], cos_of: dict[int, float], k: int, qvec: np.ndarray
+        self, query: str, fused: dict[int, float], sig: rerank.Signals, k: int, qvec: np.ndarray
     ) -> list[Passage]:
         """One passage per card (its full answer) or per document chunk, best first.
 
-        The fused score picks the candidates; the card-level signals re-rank the best `rerank_pool` of
-        them: best cosine, coverage of the query's words by the whole card (BM25 sees one chunk at a
-        time), and the cosine with the card's question chunk. Weights in Config.rerank_weights.
+        The fused score picks the candidates; a linear score over card-level features (tutor/rerank.py)
+        orders the best `rerank_pool` of them: learned weights by default, Config.rerank_weights when set.
         """
+        cos_of = sig.cosine
         groups: dict[str, tuple[float, float, int]] = {}
         for i, score in fused.items():
             key = self.index.chunks[i].card_id or self.index.chunks[i].id
             best, cos, best_i = groups.get(key, (-1.0, -1.0, i))
             groups[key] = (max(best, score), max(cos, cos_of[i]), i if score > best else best_i)
         pool = sorted(groups.items(), key=lambda kv: -kv[1][0])[: max(k, self.config.rerank_pool)]
-        top = pool[0][1][0] if pool else 1.0
-        w_cos, w_cov, w_q = self.config.rerank_weights
-        candidates = []
-        for key, (score, cos, i) in pool:
-            coverage = self.coverage(query, key)
-            q = self.question_chunk(key)
-            qcos = cos if q is None else cos_of[q] if q in cos_of else float(self.index.vectors.reconstruct(q) @ qvec)
-            combined = score / top + w_cos * cos + w_cov * coverage + w_q * qcos
-            candidates.append((combined, score, cos, i, coverage, qcos))
-        candidates.sort(key=lambda c: -c[0])
+        if not pool:
+            return []
+        hand = self.config.rerank_weights
+        full = hand is None or self.feature_sink is not None  # the hand weights read four columns only
+        rows, extra = rerank.features(self, query, pool, fused, sig, qvec, full)
+        weights = rerank.weight_vector(rerank.hand_weights(*hand) if hand is not None else rerank.learned_weights())
+        combined = rerank.scores(rows, weights)
+        if self.feature_sink is not None:
+            self.feature_sink.append((query, [key for key, _ in pool], rows))
+        order = sorted(range(len(pool)), key=lambda j: -combined[j])
         out = []
-        for rank, (_combined, score, cos, i, coverage, qcos) in enumerate(candidates[:k]):
+        for rank, j in enumerate(order[:k]):
+            key, (score, cos, i) = pool[j]
+            coverage, qcos = extra[j]
             passage = self._passage(rank + 1, self.index.chunks[i], score, relevance(cos, coverage), cos)
             passage.coverage = coverage
             passage.question_cosine = qcos if self.index.chunks[i].card_id else 0.0
             out.append(passage)
         return out
+
+    def question_terms(self, q: int) -> set[str]:
+        if q not in self._qterms:
+            self._qterms[q] = terms(self.index.chunks[q].embed_text())
+        return self._qterms[q]
+
+    def weighted_share(self, qterms: set[str], have: set[str]) -> float:
+        """IDF-weighted share of `qterms` in `have` (as coverage(), for any set of words)."""
+        if not qterms:
+            return 0.0
+        self._lexical()
+        weights = {t: self._idf.get(t, 2 * self._max_idf) for t in qterms}
+        return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
     def _passage(self, rank: int, chunk: Chunk, score: float, relevance: float, cosine: float) -> Passage:
         card = self.index.cards.get(chunk.card_id or "")

@@ -175,7 +175,7 @@ def run_chat(tutor, con: Console, on_answer=None, backend: str | None = None) ->
         if not line:
             continue
         try:
-            answer = tutor.ask(line, history, backend)
+            answer = tutor.ask(line, history, backend=backend)
         except UserError as exc:
             con.say(f"error: {exc}")
             continue

@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from tutor import embed
 from tutor.answer import Answer, extractive_answer, is_relevant
@@ -198,17 +199,11 @@ class Tutor:
             return model or self.config.llm_model or default_model()
         return model or None
 
-    def ask(
-        self,
-        question: str,
-        history: list[str] | None = None,
-        backend: str | None = None,
-        k: int | None = None,
-        model: str | None = None,
-        detail: bool = False,
-    ) -> Answer:
+    def ask(self, question: str, history: list[str] | None = None, **options: Any) -> Answer:
+        """`stream` run to the end: its final `Answer`. `options` are stream's (backend, k, model, detail),
+        by keyword, so the one argument list to keep is stream's."""
         answer = None
-        for event in self.stream(question, history, backend, k, model, detail):
+        for event in self.stream(question, history, **options):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None
