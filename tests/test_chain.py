@@ -67,6 +67,14 @@ def test_answer_cites_valid_passages_and_streams_pieces(tutor_fake):
     assert answer.backend == "local" and answer.notice is None
 
 
+def test_a_looping_model_says_each_sentence_once(tutor_fake):
+    loop = "It is a technique used to prevent overfitting [1]. "
+    tutor = tutor_with(tutor_fake, fake_llm("Dropout zeroes random activations during training [1]. " + loop * 4))
+    answer = tutor.ask("what is dropout and why does it help", backend="local")
+    assert answer.backend == "local" and answer.answer.count("technique used to prevent overfitting") == 1
+    assert answer.answer.startswith("Dropout zeroes random activations during training [1].")
+
+
 def test_answer_without_supported_citation_is_replaced_by_the_curated_one(tutor_fake):
     tutor = tutor_with(tutor_fake, fake_llm("Bananas are yellow and grow in warm places near the sea."))
     answer = tutor.ask("what is dropout and why does it help", backend="local")

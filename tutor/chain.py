@@ -106,6 +106,7 @@ def validate(text: str, passages: list[Passage], min_support: float = 0.5) -> tu
     A sentence citing a passage that does not support it is re-pointed at the passage that does; an
     uncited sentence that a passage clearly supports (half its content words) gets that citation.
     Small models often write a grounded answer and forget the markers: this keeps such answers.
+    A sentence repeated word for word (a looping model) is kept once.
     """
     text = _CITE_LIST.sub(lambda m: "".join(f"[{n.strip()}]" for n in m.group(1).split(",")), text)
     valid = set(range(1, len(passages) + 1))
@@ -113,7 +114,13 @@ def validate(text: str, passages: list[Passage], min_support: float = 0.5) -> tu
     # Each passage's words once, not once per sentence of the answer.
     passage_terms = {n: terms(passages[n - 1].title + " " + passages[n - 1].text) for n in valid}
     out = []
+    seen: set[str] = set()
     for sentence in _SENTENCE.split(text):
+        # A small model caught in a loop writes the same sentence again and again: say it once.
+        key = " ".join(_CITE.sub("", sentence).lower().split())
+        if len(key.split()) >= 4 and key in seen:
+            continue
+        seen.add(key)
         scores = {n: support(sentence, passage_terms[n]) for n in valid}
         best = max(scores, key=scores.get) if scores else None
         cited = [int(n) for n in _CITE.findall(sentence)]
