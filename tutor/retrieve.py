@@ -141,18 +141,10 @@ class Retriever:
         return self._group_terms
 
     def coverage(self, query: str, group: str) -> float:
-        qterms = terms(query)
-        if not qterms:
-            return 0.0
-        have = self._lexical().get(group, set())
-        # A word the corpus never uses weighs double: "tune a postgres index" shares "tune" with the
-        # hyperparameter card, but "postgres" says it is about something else. On the golden sets this
-        # moved that question below the threshold for 2 more false refusals of 277 (0.051 → 0.058).
-        weights = {t: self._idf.get(t, 2 * self._max_idf) for t in qterms}
-        return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
+        return self.weighted_share(terms(query), self._lexical().get(group, set()))
 
     def _sparse(self) -> SparseIndex:
-        """The BM25 that ingest wrote; built here (with bm25s) only for an index from before it did."""
+        """The BM25 that ingest wrote; built here only for an index from before it did."""
         if self._bm25 is None:
             from tutor.sparse import build
 
@@ -260,7 +252,12 @@ class Retriever:
         return self._qterms[q]
 
     def weighted_share(self, qterms: set[str], have: set[str]) -> float:
-        """IDF-weighted share of `qterms` in `have` (as coverage(), for any set of words)."""
+        """IDF-weighted share of `qterms` found in `have`.
+
+        A word the corpus never uses weighs double: "tune a postgres index" shares "tune" with the
+        hyperparameter card, but "postgres" says it is about something else. On the golden sets this
+        moved that question below the threshold for 2 more false refusals of 277 (0.051 → 0.058).
+        """
         if not qterms:
             return 0.0
         self._lexical()
