@@ -3,8 +3,9 @@
 bm25s (with scipy) takes ~0.3 s to import and rebuilt its index from every chunk's text in each new
 process: fine for 600 chunks, minutes at 1M, and most of a cold `tutor ask`. bm25s precomputes the
 BM25 weight of every (term, chunk) pair into a sparse column matrix ("eager" BM25), so scoring a query
-is summing a few columns. `tutor ingest` builds that matrix with bm25s (`build`) and writes it next to
-the FAISS index (`save`); a query process memory-maps it (`load`) and scores with numpy alone.
+is summing a few columns. `tutor ingest` builds that matrix with bm25s's formula in numpy (`build`) and
+writes it next to the FAISS index (`save`); a query process memory-maps it (`load`) and scores with
+numpy alone.
 
 Tokenizing is bm25s's own: lower-case, the `\\b\\w\\w+\\b` regex, English stopwords (read from bm25s's
 stopwords.py without importing the package). tests/test_sparse.py checks that ids and scores match
@@ -135,14 +136,15 @@ def build(texts: list[str], k1: float = 1.5, b: float = 0.75) -> SparseIndex:
     doc = np.asarray(docs, dtype=np.int32)
     term = np.asarray(terms, dtype=np.int64)
     tf = np.asarray(freqs, dtype=np.float32)
-    df = np.bincount(term, minlength=width).astype(np.float32)
+    counts = np.bincount(term, minlength=width)  # chunks per term: the document frequency and column size
+    df = counts.astype(np.float32)
     idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
     avg = float(lengths.mean()) if n else 1.0
     norm = (k1 * ((1 - b) + b * lengths[doc] / (avg or 1.0))).astype(np.float32)
     weights = (idf[term] * (tf / (norm + tf))).astype(np.float32)
     order = np.lexsort((doc, term))  # column by column (term), chunks ascending within a column
     indptr = np.zeros(width + 1, dtype=np.int64)
-    np.cumsum(np.bincount(term, minlength=width), out=indptr[1:])
+    np.cumsum(counts, out=indptr[1:])
     return SparseIndex(weights[order], doc[order], indptr, vocab, n)
 
 
