@@ -15,12 +15,11 @@ from dataclasses import replace
 from tutor.answer import Answer, cite, extractive_answer, is_relevant, refusal_text
 from tutor.cards import Card
 from tutor.grounding import claim, grounded_passages, passage_blocks, premise, restates_claim, truncate
-from tutor.guard import StreamGuard, escape_passage, leaks_prompt, strip_untrusted_markup
+from tutor.guard import NOT_IN_MATERIAL, StreamGuard, escape_passage, leaks_prompt, strip_untrusted_markup
 from tutor.prompts import load
 from tutor.retrieve import Passage, retrieval_query, terms
 from tutor.tokens import count_tokens
 
-NOT_IN_MATERIAL = "NOT_IN_MATERIAL"
 _CITE = re.compile(r"\[(\d+)\]")
 _CITE_LIST = re.compile(r"\[(\d+(?:\s*,\s*\d+)+)\]")
 # Sentence ends (kept with the sentence) and line breaks; code blocks are short enough to pass whole.

@@ -68,7 +68,7 @@ def strip_untrusted_markup(answer: str, sources: str) -> str:
     return _TAG.sub("", text)
 
 
-# Where streamed text may be cut: after a sentence end or a line break (the whitespace goes with it).
+# The start of an HTML tag: streamed text is held from here until the tag closes.
 _OPEN_TAG = re.compile(r"<[a-z/!]", re.I)
 _CONTEXT = 400  # characters of earlier text that surely hold the last `run` words of any prompt run
 NOT_IN_MATERIAL = "NOT_IN_MATERIAL"
@@ -96,16 +96,17 @@ class StreamGuard:
         self.leaked = False
         self._received = ""
         self._pending = ""
-        self._shown = ""  # raw text released so far (before markup stripping): the prompt-run context
+        self._shown = ""  # the last _CONTEXT characters released (before markup stripping): prompt-run context
 
     def feed(self, piece: str) -> str:
         """Take the next piece from the model; return the text that may be shown now (often "")."""
         if self.leaked:
             return ""
-        self._received += piece
+        # Only runs that end in the new piece are new: the last `run` words fit in _CONTEXT characters,
+        # so that much of the earlier text is all we keep.
+        self._received = self._received[-_CONTEXT:] + piece
         self._pending += piece
-        # Only runs that end in the new piece are new: the last `run` words fit in _CONTEXT characters.
-        if leaks_prompt(self._received[-(len(piece) + _CONTEXT):], self.prompt, self.run):
+        if leaks_prompt(self._received, self.prompt, self.run):
             self.leaked = True
             self._pending = ""
             return ""
@@ -126,7 +127,7 @@ class StreamGuard:
         if not text:
             return ""
         self._pending = self._pending[len(text):]
-        self._shown += text
+        self._shown = (self._shown + text)[-_CONTEXT:]
         return strip_untrusted_markup(text, self.sources).replace(NOT_IN_MATERIAL, "")
 
     def _prompt_tail(self, text: str) -> int:
