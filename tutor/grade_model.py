@@ -22,6 +22,8 @@ from importlib import resources
 
 import numpy as np
 
+from tutor.metrics import in_band
+
 LABELS = ("incorrect", "partial", "correct")
 RANGES = ((0.0, 2.9), (3.0, 6.9), (7.0, 10.0))  # the score range of each label (label_of's cut-offs)
 C = 1.0  # inverse L2 strength of the label classifier (scikit-learn's default)
@@ -97,10 +99,6 @@ def _logistic(z: np.ndarray, labels: np.ndarray, c: float, steps: int = 50) -> t
     return theta[:, :d], theta[:, d]
 
 
-def _in_band(value: float, band: list[float]) -> bool:
-    return band[0] <= round(value, 1) <= band[1]
-
-
 def _snap(scores: list[float], labels: list[int], bands: list[list[float]]) -> list[list[float]]:
     """Per predicted label, the interval whose clipping puts most training scores inside their band."""
     out = []
@@ -109,7 +107,7 @@ def _snap(scores: list[float], labels: list[int], bands: list[list[float]]) -> l
         best = (-1, lo0, hi0)
         for lo in np.arange(lo0, hi0 + 1e-9, 0.5):
             for hi in np.arange(lo + MIN_WIDTH, hi0 + 1e-9, 0.5):
-                hits = sum(_in_band(float(np.clip(s, lo, hi)), b) for s, b in mine)
+                hits = sum(in_band(round(float(np.clip(s, lo, hi)), 1), b) for s, b in mine)
                 if hits > best[0]:
                     best = (hits, float(lo), float(hi))
         out.append([round(best[1], 2), round(best[2], 2)])
