@@ -235,6 +235,14 @@ def test_compare_says_what_got_better_and_worse(golden, tmp_path):
     assert ev.compare(good, good)[1:] == ["better (0):", "worse (0):"]
 
 
+def test_compare_counts_faster_grading_and_smaller_errors_as_better():
+    old = {"config": {"golden": []}, "grading": {"latency_s": {"p50": 0.24}, "mae_to_band_centre": 1.9}}
+    new = {"config": {"golden": []}, "grading": {"latency_s": {"p50": 0.04}, "mae_to_band_centre": 1.1}}
+    lines = ev.compare(old, new)
+    assert lines[1:] == ["better (2):", "  grading.latency_s.p50: 0.24 → 0.04",
+                         "  grading.mae_to_band_centre: 1.9 → 1.1", "worse (0):"]
+
+
 def test_invalid_citations_and_unsupported_sentences_are_counted():
     title, text = KB["training/dropout"]
     p = Passage(rank=1, chunk_id="d#0", card_id="training/dropout", source="d.md", title=title, text=text,

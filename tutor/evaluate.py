@@ -278,7 +278,8 @@ def machine_info() -> dict:
 
 # ---- --compare and the CI gate -----------------------------------------------------------------------
 
-_LOWER_IS_BETTER = ("false_refusal_rate", "unsupported_sentence_rate", "uncited_rate", "refusals_with_citations")
+_LOWER_IS_BETTER = ("false_refusal_rate", "unsupported_sentence_rate", "uncited_rate", "refusals_with_citations",
+                    "mae_to_band_centre", "manipulation_above_band")
 # Counts depend on how many rows ran; means and the warm-up of latency are dominated by outliers and load.
 _NOT_COMPARED = ("worst", "first_relevant_rank", "config", "confusion_matrix", "answer_words", "status",
                  "refused", "mean", "warmup_s")
@@ -326,7 +327,8 @@ def compare(
     moves: dict[tuple[bool, bool], list[str]] = {(g, up): [] for g in (False, True) for up in (True, False)}
     for key in sorted(set(a) & set(b)):
         before, after = a[key], b[key]
-        latency, group = key.startswith("latency."), ".by_topic." in key or ".by_kind." in key
+        latency = key.startswith("latency.") or ".latency_s." in key  # grading.latency_s.p50 too
+        group = ".by_topic." in key or ".by_kind." in key
         if after == before or latency and abs(after - before) < 0.1 * abs(before) or \
                 group and abs(after - before) < GROUP_NOISE:
             continue
