@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tutor.cards import Card, KeyPoint
-from tutor.glossary import build_glossary, defined_acronyms, is_acronym, long_form
+from tutor.glossary import Glossary, _pattern, build_glossary, defined_acronyms, is_acronym, long_form
 
 
 def card(card_id: str, question: str, answer: str = "", aliases: tuple[str, ...] = ()) -> Card:
@@ -115,3 +115,30 @@ def test_defined_acronyms_matches_the_one_pattern_reference(text):
 def test_a_definition_far_after_a_long_run_of_words_is_found():
     text = "word " * 500 + "backpropagation through time (BPTT) unrolls the network."
     assert defined_acronyms(text) == [("BPTT", "backpropagation through time")]
+
+
+def test_a_saved_glossary_reads_back_the_same_and_takes_the_readers_max_spread(glossary):
+    import json
+
+    table = json.loads(json.dumps(glossary.to_dict()))
+    assert Glossary.from_dict(table).to_dict() == glossary.to_dict()
+    assert Glossary.from_dict(table).terms_in("what is BPTT") == ["bptt"]
+    assert Glossary.from_dict(table, max_spread=0).terms_in("what is BPTT") == []
+
+
+# terms_in skips a term unless each of its words is a substring of the question: never a term the
+# pattern would have found.
+_QUESTION_PIECES = st.sampled_from(["BPTT", "bptt", "KV", "kv", " cache", "-cache", "key-value", " ", "s", "MoE",
+                                    "moe", "BN", "bn", "PTQ", "ſ", "K", "what is ", "?", "xBPTT", "batch", "norm"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_QUESTION_PIECES, max_size=12).map("".join))
+def test_the_substring_prefilter_never_drops_a_term_the_pattern_finds(question):
+    glossary = build_glossary(CARDS)
+    expected: list[str] = []
+    for key in sorted(glossary.spelled, key=len, reverse=True):
+        if _pattern(glossary.spelled[key]).search(question) and \
+                not any(f" {key} " in f" {longer} " for longer in expected):
+            expected.append(key)
+    assert glossary.terms_in(question) == expected

@@ -21,12 +21,15 @@ from tutor.cards import Card
 from tutor.chunk import SCHEME, Chunk
 from tutor.config import Config
 from tutor.errors import IndexCorrupt, IndexMissing, IndexStale, IndexWriteFailed
+from tutor.lexicon import FILE as LEXICON_FILE
+from tutor.lexicon import VERSION as LEXICON_VERSION
 from tutor.sparse import FILES as SPARSE_FILES
 from tutor.sparse import SparseIndex
 
 FORMAT_VERSION = 1
-# The BM25 arrays came later: an index without them is still read (its BM25 is then built in memory).
-_FILES = ("faiss.index", "chunks.jsonl", "cards.jsonl", *SPARSE_FILES.values())
+# The BM25 arrays and the lexicon came later: an index without them is still read (the retriever then
+# builds them in memory) and the next `tutor ingest` adds them without re-embedding.
+_FILES = ("faiss.index", "chunks.jsonl", "cards.jsonl", *SPARSE_FILES.values(), LEXICON_FILE)
 
 # FAISS index type by size, measured by bench/retrieval_scale.py (synthetic chunks spread around the real
 # MiniLM vectors, real card questions as queries). Exact search is right while it is fast: flat inner
@@ -113,6 +116,7 @@ class Index:
     cards: dict[str, Card]
     path: Path
     sparse: SparseIndex | None = None  # BM25 written by ingest; None for an index from before it
+    lexicon: dict | None = None  # glossary and word statistics (tutor/lexicon.py); None when absent or old
 
     @property
     def dim(self) -> int:
@@ -172,9 +176,11 @@ def _write_files(
     """Every index file into `scratch`; nothing outside it is touched, so a failure here harms nothing."""
     import faiss
 
+    from tutor import lexicon
     from tutor.sparse import build as build_sparse
 
     build_sparse([c.embed_text() for c in chunks]).save(scratch)
+    lexicon.save(lexicon.build(chunks, cards), scratch)
     built, vector_index = build_vectors(vectors)
     faiss.write_index(built, str(scratch / "faiss.index"))
     with open(scratch / "chunks.jsonl", "w", encoding="utf-8") as fh:
@@ -189,6 +195,7 @@ def _write_files(
         "dim": int(vectors.shape[1]),
         "normalized": True,
         "vector_index": vector_index,
+        "lexicon_version": LEXICON_VERSION,
         "chunker": chunker_settings(config),
         "corpus_sha256": dict(sorted(source_hashes.items())),
         "n_chunks": len(chunks),
@@ -262,8 +269,20 @@ def load_index(path: Path, config: Config, embed_model: str, dim: int | None = N
         chunks = [Chunk(**json.loads(ln)) for ln in (path / "chunks.jsonl").read_text("utf-8").split("\n") if ln]
         cards = [Card.from_dict(json.loads(ln)) for ln in (path / "cards.jsonl").read_text("utf-8").split("\n") if ln]
         sparse = SparseIndex.load(path) if all(f in files for f in SPARSE_FILES.values()) else None
+        lexicon = _load_lexicon(path) if has_lexicon(manifest) else None
     except Exception as exc:  # any parse failure means the same thing to the user
         raise IndexCorrupt(f"cannot read the index at {path}: {exc}", fix="tutor ingest --rebuild") from None
     if vectors.ntotal != len(chunks) or (sparse is not None and sparse.n_docs != len(chunks)):
         raise IndexCorrupt(f"{vectors.ntotal} vectors but {len(chunks)} chunks", fix="tutor ingest --rebuild")
-    return Index(manifest, vectors, chunks, {c.id: c for c in cards}, path, sparse)
+    return Index(manifest, vectors, chunks, {c.id: c for c in cards}, path, sparse, lexicon)
+
+
+def has_lexicon(manifest: dict) -> bool:
+    """Whether the index holds a lexicon this version reads (else ingest rewrites it once)."""
+    return LEXICON_FILE in (manifest.get("files_sha256") or {}) and manifest.get("lexicon_version") == LEXICON_VERSION
+
+
+def _load_lexicon(path: Path) -> dict | None:
+    from tutor import lexicon
+
+    return lexicon.load(path)

@@ -19,7 +19,7 @@ from tutor.config import REPO_ROOT, Config
 from tutor.documents import load_document
 from tutor.embed import Embedder
 from tutor.errors import IndexCorrupt, IndexMissing, IndexStale, UserError
-from tutor.index import load_index, write_index
+from tutor.index import has_lexicon, load_index, write_index
 from tutor.lock import ingest_lock
 from tutor.sparse import FILES as SPARSE_FILES
 from tutor.tokens import count_tokens
@@ -166,9 +166,10 @@ def _ingest(
         raise UserError("nothing to index: no cards or documents found", fix="tutor ingest PATH…")
     hashes = {source_key(f): hashlib.sha256(_read_bytes(f)).hexdigest() for f in files}
     old_hashes = manifest.get("corpus_sha256", {})
-    # An index from before BM25 was saved is rewritten once (no re-embedding) so queries stop rebuilding it.
+    # An index from before BM25 or the lexicon was saved is rewritten once (no re-embedding), so queries
+    # stop rebuilding them.
     has_sparse = all(f in manifest.get("files_sha256", {}) for f in SPARSE_FILES.values())
-    if not rebuild and hashes == old_hashes and has_sparse:
+    if not rebuild and hashes == old_hashes and has_sparse and has_lexicon(manifest):
         return IngestReport(len(files), 0, manifest["n_chunks"], 0, manifest.get("n_cards", 0),
                             time.perf_counter() - t0, False)
 

@@ -9,7 +9,6 @@ the lexical share does (1.0 vs 0.2), because words we never index ("postgres") w
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass
 
@@ -21,6 +20,7 @@ from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.glossary import Glossary, build_glossary
 from tutor.index import Index
+from tutor.lexicon import Idf, document_frequency, glossary_of, group_key, terms
 from tutor.sparse import SparseIndex
 
 _FOLLOW_UP = re.compile(
@@ -50,22 +50,6 @@ class Passage:
         for key in ("relevance", "cosine", "coverage", "question_cosine"):
             d[key] = round(d[key], 4)
         return d
-
-
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def terms(text: str) -> set[str]:
-    """Content words, lower-cased, with a crude plural fold so "gradients" matches "gradient"."""
-    from tutor.sparse import stopwords
-
-    stop = stopwords()
-    out = set()
-    for w in _WORD.findall(text.lower()):
-        if w in stop or len(w) < 2:
-            continue
-        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
-    return out
 
 
 # Below this cosine a passage is about something else, whatever words it shares: in-scope golden questions'
@@ -101,12 +85,11 @@ class Retriever:
         self.embedder = embedder
         self.config = config
         self._bm25: SparseIndex | None = None
-        self._group_terms: dict[str, set[str]] | None = None
-        self._idf: dict[str, float] = {}
-        self._max_idf = 1.0
+        self._group_terms: dict[str, set[str]] = {}
+        self._idf: Idf | None = None
         self._glossary: Glossary | None = None
         self._question_chunk: dict[str, int] | None = None
-        self._chunks_of: dict[str, list[int]] | None = None
+        self._chunk_ids: dict[str, list[int]] | None = None
         self._qterms: dict[int, set[str]] = {}
         # bench/learn_rank.py collects (query, candidate keys, feature rows) here to train the re-ranker.
         self.feature_sink: list[tuple[str, list[str], np.ndarray]] | None = None
@@ -114,7 +97,9 @@ class Retriever:
     @property
     def glossary(self) -> Glossary:
         if self._glossary is None:
-            self._glossary = build_glossary(self.index.cards.values(), self.config.glossary_max_cards)
+            lexicon = self.index.lexicon  # saved by ingest; built here only for an index from before it
+            self._glossary = glossary_of(lexicon, self.config.glossary_max_cards) if lexicon else \
+                build_glossary(self.index.cards.values(), self.config.glossary_max_cards)
         return self._glossary
 
     def question_chunk(self, card_id: str) -> int | None:
@@ -124,24 +109,33 @@ class Retriever:
                                     if c.card_id and c.kind == "question"}
         return self._question_chunk.get(card_id)
 
-    def _lexical(self) -> dict[str, set[str]]:
-        """Per card (or document chunk): its content words, and corpus IDF over those groups."""
-        if self._group_terms is None:
-            groups: dict[str, set[str]] = {}
-            for c in self.index.chunks:
-                groups.setdefault(c.card_id or c.id, set()).update(terms(c.embed_text()))
-            df: dict[str, int] = {}
-            for ts in groups.values():
-                for t in ts:
-                    df[t] = df.get(t, 0) + 1
-            n = len(groups)
-            self._idf = {t: math.log((n + 1) / (d + 1)) + 1 for t, d in df.items()}
-            self._max_idf = math.log(n + 1) + 1  # a word we never indexed weighs the most
-            self._group_terms = groups
-        return self._group_terms
+    def idf(self) -> Idf:
+        """Corpus IDF over cards (a document chunk counting as one), from the index's lexicon."""
+        if self._idf is None:
+            lexicon = self.index.lexicon
+            self._idf = Idf(lexicon["df"], lexicon["n_groups"]) if lexicon else \
+                Idf(*document_frequency(self.index.chunks))
+        return self._idf
+
+    def group_terms(self, group: str) -> set[str]:
+        """A card's (or document chunk's) content words, read when a query first meets it: per-query work
+        stays the same at 600 or 1M chunks."""
+        if group not in self._group_terms:
+            ts: set[str] = set()
+            for i in self._chunks_of().get(group, []):
+                ts.update(terms(self.index.chunks[i].embed_text()))
+            self._group_terms[group] = ts
+        return self._group_terms[group]
+
+    def _chunks_of(self) -> dict[str, list[int]]:
+        if self._chunk_ids is None:
+            self._chunk_ids = {}
+            for i, c in enumerate(self.index.chunks):
+                self._chunk_ids.setdefault(group_key(c), []).append(i)
+        return self._chunk_ids
 
     def coverage(self, query: str, group: str) -> float:
-        return self.weighted_share(terms(query), self._lexical().get(group, set()))
+        return self.weighted_share(terms(query), self.group_terms(group))
 
     def _sparse(self) -> SparseIndex:
         """The BM25 that ingest wrote; built here only for an index from before it did."""
@@ -202,12 +196,8 @@ class Retriever:
         "nginx with SSL termination" expands SSL to self-supervised learning; scored on the expanded
         text it cleared the refusal threshold.
         """
-        if self._chunks_of is None:
-            self._chunks_of = {}
-            for i, c in enumerate(self.index.chunks):
-                self._chunks_of.setdefault(c.card_id or c.id, []).append(i)
         for p in passages:
-            ids = np.array(self._chunks_of[p.card_id or p.chunk_id], dtype=np.int64)
+            ids = np.array(self._chunks_of()[p.card_id or p.chunk_id], dtype=np.int64)
             p.cosine = float((self.index.vectors.reconstruct_batch(ids) @ raw).max())
             p.relevance = relevance(p.cosine, p.coverage)
 
@@ -260,8 +250,8 @@ class Retriever:
         """
         if not qterms:
             return 0.0
-        self._lexical()
-        weights = {t: self._idf.get(t, 2 * self._max_idf) for t in qterms}
+        idf = self.idf()
+        weights = {t: idf.get(t, 2 * idf.max_idf) for t in qterms}
         return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
     def _passage(self, rank: int, chunk: Chunk, score: float, relevance: float, cosine: float) -> Passage:
