@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tutor import coach, ui
-from tutor.session import Conversation, Turn
+# The heading first: on a fresh server this page's first run imports the tutor (numpy, FAISS, the
+# retriever: ~1 s on two cores), and a learner should see the page while that happens, not a blank one.
+# The sidebar below is its own container, so drawing it after the heading changes nothing on screen.
+st.title("Ask the tutor")
+st.caption("Answers come from the curated interview material, with numbered sources you can open. "
+           "Follow-up questions keep the context.")
+
+from tutor import coach, ui  # noqa: E402
+from tutor.session import Conversation, Turn  # noqa: E402
 
 settings = ui.settings()
 chat = ui.conversation()
@@ -24,9 +31,6 @@ with st.sidebar:
                          disabled=thread == chat.id):
                 st.session_state.conversation = chat = coach.reopen(ui.get_store(), ui.profile(), thread)
 
-st.title("Ask the tutor")
-st.caption("Answers come from the curated interview material, with numbered sources you can open. "
-           "Follow-up questions keep the context.")
 with ui.guard("loading the tutor"):
     ui.ready_tutor()
 
