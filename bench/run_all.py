@@ -92,6 +92,9 @@ def rows(figures: dict) -> list[dict]:
         note = f"{size.get('index_type')}; recall@10 vs flat {size.get('recall_at_10', 0):.3f}; " \
                f"BM25 {size.get('bm25_p50_ms', 0):.1f} ms, {size.get('bm25_mb', 0):.0f} MB, " \
                f"built in {size.get('bm25_build_s', 0):.1f} s; FAISS build {size.get('build_s', 0):.1f} s"
+        if value is not None:
+            note = f"full Retriever; first time a card is met {size.get('search_first_meet_p50_ms', 0):.1f} ms; " \
+                   f"first search of the process {size.get('first_search_s', 0):.2f} s; " + note
         if value is None:
             value = size.get("components_p50_ms")
             note = "FAISS + BM25 only (full Retriever not run at this size); " + note

@@ -57,6 +57,10 @@ class Passage:
 _TOPICAL_COSINE = 0.2
 
 
+# Word sets of cards met by queries, kept per process; at 1M chunks all of them would take GBs.
+_GROUP_TERMS_KEPT = 100_000
+
+
 def relevance(cosine: float, coverage: float) -> float:
     """The refusal signal: the mean of the best cosine and the query-term coverage, the coverage counting
     in full only once the passage is on topic (cosine at least _TOPICAL_COSINE)."""
@@ -121,6 +125,8 @@ class Retriever:
         """A card's (or document chunk's) content words, read when a query first meets it: per-query work
         stays the same at 600 or 1M chunks."""
         if group not in self._group_terms:
+            if len(self._group_terms) >= _GROUP_TERMS_KEPT:  # a long-running server over a huge corpus
+                self._group_terms.clear()
             ts: set[str] = set()
             for i in self._chunks_of().get(group, []):
                 ts.update(terms(self.index.chunks[i].embed_text()))
