@@ -250,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.sizes:
         row = measure_size(n, base, words, p, queries, qvecs, full=not args.components_only)
         figures["sizes"].append(row)
-        search = f"{row['search_p50_ms']:10.1f} {row['search_p95_ms']:6.1f}" if row["search_p50_ms"] is not None \
+        search = f"{row['search_p50_ms']:10.1f} {row['search_p95_ms']:6.1f} {row['search_first_meet_p50_ms']:6.1f}" \
+            if row["search_p50_ms"] is not None \
             else f"{'~' + format(row['components_p50_ms'], '.1f'):>10} {'':>6} {'':>6}"
         print(f"  {n:>8} {row['index_type']:>5} {row['build_s']:7.1f} {row['recall_at_10']:9.3f} "
               f"{row['flat_p50_ms']:7.1f} {row['dense_p50_ms']:8.2f} {row['bm25_p50_ms']:7.1f} {row['bm25_mb']:7.0f} "
