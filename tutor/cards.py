@@ -10,8 +10,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from tutor.errors import CorpusError
 
 TOPICS = ("basics", "coding", "training", "architectures", "nlp", "vision", "advanced", "career")
@@ -109,6 +107,8 @@ def parse_card(path: Path) -> Card:
 
     def fail(key: str, why: str) -> None:
         raise CorpusError(f"{path}:{_line_of(front, key)}: {why}")
+
+    import yaml  # here: a query reads cards from the index's JSON and never needs the YAML parser (~25 ms)
 
     try:
         meta = yaml.safe_load(front)

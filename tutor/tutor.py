@@ -10,7 +10,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutor import embed
 from tutor.answer import Answer, extractive_answer, is_relevant
@@ -20,11 +20,13 @@ from tutor.chain import answer_stream, condense
 from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.errors import EnvironmentProblem, TutorError, UserError
-from tutor.grade import Grade, Grader
 from tutor.grounding import claim
 from tutor.index import Index, load_index, manifest_stamp
 from tutor.llms import check_backend, default_backend, make_chat_model
 from tutor.retrieve import Passage, Retriever, looks_like_follow_up
+
+if TYPE_CHECKING:
+    from tutor.grade import Grade, Grader
 
 # C0 controls (NUL included) and DEL: never part of a question, and NUL ends strings in native code.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -220,6 +222,8 @@ class Tutor:
     @property
     def grader(self) -> Grader:
         if self._grader is None:
+            from tutor.grade import Grader  # here: asking never needs the grader's imports (~30 ms)
+
             self._grader = Grader(self.embedder, self.cards, self.config, find_card=self.card_for_question)
         return self._grader
 
