@@ -40,6 +40,36 @@ def proc_rss_mb(pid: int) -> tuple[float, float]:
     return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
 
 
+# The floor: Streamlit's own frontend with nothing of ours, the same heading, same server flags and browser.
+BARE_APP = """import streamlit as st
+st.title("Ask the tutor")
+"""
+
+
+def bare_first_paint(browser, env: dict) -> float | None:
+    """First paint of a one-heading Streamlit app: what no change to app.py can go below on this machine."""
+    from tests.browser_harness import _free_port, _wait_http, open_app
+
+    folder = Path(tempfile.mkdtemp(prefix="tutor-bench-bare-"))
+    (folder / "app.py").write_text(BARE_APP, encoding="utf-8")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                             "--server.address", "127.0.0.1", "--server.port", str(port)],
+                            cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/_stcore/health", 120)
+        from tests import browser_harness
+
+        timings: dict = {}
+        browser_harness.TIMINGS = timings
+        ctx, _ = open_app(browser, f"http://127.0.0.1:{port}", "first_paint_s")
+        ctx.close()
+        return timings.get("first_paint_s")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
 def measure(questions: int) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -86,6 +116,8 @@ def measure(questions: int) -> dict:
             row["answers_after_first_s"] = answers[1:]
             row["answer_after_first_median_s"] = statistics.median(answers[1:])
             ctx.close()
+            row["bare_streamlit_first_paint_s"] = bare_first_paint(browser, env)
+            print(f"  first paint of a one-heading Streamlit app: {row['bare_streamlit_first_paint_s']} s", flush=True)
             browser.close()
         row["rss_mb"], row["rss_peak_mb"] = proc_rss_mb(proc.pid)
     finally:

@@ -1,4 +1,5 @@
-"""The on-disk index: manifest.json, faiss.index, chunks.jsonl, cards.jsonl. No pickle anywhere.
+"""The on-disk index: manifest.json, faiss.index, chunks.jsonl, cards.jsonl, the BM25 arrays (tutor/sparse.py)
+and lexicon.json (tutor/lexicon.py). No pickle anywhere.
 
 Files are written to a scratch folder and moved into place with the manifest last; the manifest records
 each file's sha256, so a half-replaced or edited index is caught at load as corrupt, not silently used.
