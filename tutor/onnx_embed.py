@@ -13,8 +13,6 @@ its own `name`: an index built with one cannot be silently searched with the oth
 from __future__ import annotations
 
 import os
-import threading
-from pathlib import Path
 
 import numpy as np
 
@@ -40,56 +38,32 @@ class OnnxMiniLM:
             raise ValueError(f"unknown ONNX variant {variant!r}; known: {sorted(FILES)}")
         folder = model_dir()
         manifest = read_manifest(folder)  # raises ModelNotInstalled with "make install" when absent
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
         if variant != "fp32":
             self.name = f"{MODEL_NAME}-{variant}"
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = _threads()
+        options.inter_op_num_threads = 1
+        # Spinning workers burn a core waiting for work; on a shared 2-core machine that core is someone's.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3  # warnings about unused initializers are noise in a CLI
+        model = folder / FILES[variant]
+        if variant == "fp32" and OPTIMIZED in manifest["files"]:
+            # Optimised at install (onnx_export.optimize): redoing it on every cold start is wasted work.
+            model = folder / OPTIMIZED
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
+        # The shipped tokenizer.json pads and truncates at 128; sentence-transformers uses 256, no fixed pad.
+        self._tokenizer.enable_truncation(MAX_SEQ_LENGTH)
+        self._tokenizer.no_padding()
         self.batch_size = batch_size
         self.show_progress = show_progress
-        self._session = self._tokenizer = None
-        self._inputs: set[str] = set()
-        self._failed: BaseException | None = None
-        # Loading the graph (≈ 0.3 CPU-s, mostly in onnxruntime's C++ with the GIL released) runs on a
-        # thread while the caller loads the index and imports FAISS: on two cores a cold query waits for
-        # the longer of the two instead of their sum. The first encode waits for it.
-        self._loader = threading.Thread(target=self._load, args=(folder, manifest, variant), daemon=True,
-                                        name="onnx-load")
-        self._loader.start()
-
-    def _load(self, folder: Path, manifest: dict, variant: str) -> None:
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
-
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = _threads()
-            options.inter_op_num_threads = 1
-            # Spinning workers burn a core waiting for work; on a shared 2-core machine that core is someone's.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            options.log_severity_level = 3  # warnings about unused initializers are noise in a CLI
-            model = folder / FILES[variant]
-            if variant == "fp32" and OPTIMIZED in manifest["files"]:
-                # Optimised at install (onnx_export.optimize): redoing it on every cold start is wasted work.
-                model = folder / OPTIMIZED
-                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-            tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
-            # The shipped tokenizer.json pads and truncates at 128; sentence-transformers uses 256, no fixed pad.
-            tokenizer.enable_truncation(MAX_SEQ_LENGTH)
-            tokenizer.no_padding()
-            session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-            self._inputs = {i.name for i in session.get_inputs()}
-            self._session, self._tokenizer = session, tokenizer
-        except BaseException as exc:  # re-raised in the caller's thread by _ready
-            self._failed = exc
-
-    def _ready(self) -> None:
-        if self._session is None:
-            self._loader.join()
-            if self._failed is not None:
-                raise self._failed
-            if self._session is None:
-                raise RuntimeError("the ONNX embedder did not load")
 
     def _batch(self, texts: list[str]) -> np.ndarray:
-        self._ready()
         encodings = self._tokenizer.encode_batch(texts)
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(texts), width), dtype=np.int64)
@@ -117,7 +91,6 @@ class OnnxMiniLM:
 
     def word_pieces(self, text: str) -> int:
         # Untruncated count: callers ask how much of a chunk the model would cut off.
-        self._ready()
         tokenizer = self._tokenizer
         tokenizer.no_truncation()
         try:

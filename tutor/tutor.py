@@ -100,8 +100,7 @@ class Tutor:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            embedder = self.embedder  # first: the ONNX model loads on a thread while the index loads
-            self._retriever = Retriever(self.index, embedder, self.config)
+            self._retriever = Retriever(self.index, self.embedder, self.config)
         return self._retriever
 
     def refresh_index(self) -> bool:
