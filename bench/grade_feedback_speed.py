@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         out.append({"id": row["id"], "first_token_s": first, "total_s": time.perf_counter() - start,
                     "server_cpu_s": _cpu_s(server.pid) - cpu_before, "chars": len(text),
                     "load_avg": [load_before, load_average()]})
+        print(json.dumps(out[-1]), file=sys.stderr, flush=True)  # progress: a slow run still leaves rows
     firsts = [r["first_token_s"] for r in out if r["first_token_s"] is not None]
     figures = {"model": args.model, "cold_start_s": cold, "n": len(out),
                "first_token_p50_s": statistics.median(firsts) if firsts else None,
