@@ -135,9 +135,18 @@ def summary(rows: list[dict], min_relevance: float, config: Config | None = None
                 r["top_relevance"] >= config.exact_min_relevance and r["top_cov"] >= config.exact_min_coverage)
         out["uncovered_flagged"] = float(np.mean([flagged(r) for r in uncovered]))
     if config is not None:
-        right = [r for r in qs if r.get("rank") == 1 and r["top_relevance"] >= min_relevance]
-        out["right_exact"] = float(np.mean([r["top_relevance"] >= config.exact_min_relevance
-                                            and r["top_cov"] >= config.exact_min_coverage for r in right]))
+        def exact(r: dict) -> bool:
+            return r["top_relevance"] >= min_relevance and r["top_relevance"] >= config.exact_min_relevance \
+                and r["top_cov"] >= config.exact_min_coverage
+        carded = [r for r in qs if r.get("card_id")]
+        right = [r for r in carded if r.get("rank") == 1 and r["top_relevance"] >= min_relevance]
+        claimed = [r for r in carded if exact(r)]
+        # precision: an `exact` claim has the expected card first; recall: a right first card is claimed exact.
+        out["exact_prec"] = float(np.mean([r.get("rank") == 1 for r in claimed])) if claimed else 0.0
+        out["exact_wrong"] = sum(r.get("rank") != 1 for r in claimed)
+        out["right_exact"] = float(np.mean([exact(r) for r in right])) if right else 0.0
+        answered = [r for r in carded if r["top_relevance"] >= min_relevance]
+        out["closest_rate"] = float(np.mean([not exact(r) for r in answered])) if answered else 0.0
     return out
 
 
@@ -173,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answerability", action="store_true", help="grid of the exact/closest thresholds")
     parser.add_argument("--misses", action="store_true", help="list the questions whose card is not first")
     parser.add_argument("--vectors", help="cache query vectors here between runs (PATH.json + PATH.npy)")
+    parser.add_argument("--map", help="a query map .npz (bench/learn_query_map.py) instead of the committed one")
+    parser.add_argument("--map-scale", type=float, default=1.0, help="scale the map's residual (0: raw vectors)")
     args = parser.parse_args(argv)
     base = Config().with_(index_dir=Path(args.index) if args.index else None)
     embedder = CachedEmbedder(embed.MiniLMEmbedder())
@@ -183,7 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"index {base.index_dir}: {len(index.chunks)} chunks, {len(index.cards)} cards; split {args.split or 'all'}")
     for text in args.variant or ["current:"]:
         name, config = parse_variant(text, base)
-        rows = run(Retriever(index, embedder, config), files, args.split, config.k)
+        retriever = Retriever(index, embedder, config)
+        if args.map and config.query_map:
+            with np.load(args.map) as data:
+                retriever.query_map = data["residual"].astype(np.float32)
+        if retriever.query_map is not None:
+            retriever.query_map = retriever.query_map * args.map_scale
+        rows = run(retriever, files, args.split, config.k)
         s = summary(rows, config.min_relevance, config)
         print(f"\n{name:<14}" + "  ".join(f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
                                            for key, value in s.items()))

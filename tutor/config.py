@@ -58,6 +58,10 @@ class Config:
     # (a conversation fuses several searches), so the hand weights stay the default.
     rerank_pool: int = 20
     rerank_weights: tuple[float, float, float] | None = (0.5, 1.0, 0.6)
+    # Rank with the learned query-side map of tutor/query_map.py (bench/learn_query_map.py; refusal and
+    # exact/closest still read raw cosines). Off: chosen on dev (rank 1 .735 → .752, hit@5 .970 → .978,
+    # false refusals .017 both), it did not carry to test (rank 1 .743 → .738, false refusals .015 → .020).
+    query_map: bool = False
     prior_weight: float = 1.0  # in a conversation, a vote at rank 1 for the previous turn's card
     # Refusal: a top passage's `relevance` below this means "outside our material". Measured by
     # bench/calibrate_refusal.py on corpus/golden with the issue-13 ranking (cards-only index, 175 cards;
