@@ -50,6 +50,7 @@ import numpy as np
 from calibrate_refusal import best_threshold
 
 from tutor import embed
+from tutor.answerability import match_of
 from tutor.config import Config
 from tutor.evaluate import BUDGET_WORDS, golden_paths, in_conversations, load_golden, score_retrieval
 from tutor.index import load_index
@@ -109,7 +110,8 @@ def run(retriever: Retriever, files, split: str | None, k: int) -> list[dict]:
             if row["id"] in keep:
                 top = passages[0] if passages else None
                 out.append({**row, **score_retrieval(row, passages, k, BUDGET_WORDS),
-                            "top_qcos": top.question_cosine if top else 0.0, "top_cov": top.coverage if top else 0.0})
+                            "top_qcos": top.question_cosine if top else 0.0, "top_cov": top.coverage if top else 0.0,
+                            "match": match_of(passages, retriever.config)})
             return standalone
 
         in_conversations(rows, step)
@@ -131,13 +133,11 @@ def summary(rows: list[dict], min_relevance: float, config: Config | None = None
         out.update(best_t=t, best_recall=recall, best_false=false_rate)
     if uncovered and config is not None:
         def flagged(r: dict) -> bool:  # declined, or answered with the closest-material notice
-            return r["top_relevance"] < min_relevance or not (
-                r["top_relevance"] >= config.exact_min_relevance and r["top_cov"] >= config.exact_min_coverage)
+            return r["top_relevance"] < min_relevance or r["match"] != "exact"
         out["uncovered_flagged"] = float(np.mean([flagged(r) for r in uncovered]))
     if config is not None:
         def exact(r: dict) -> bool:
-            return r["top_relevance"] >= min_relevance and r["top_relevance"] >= config.exact_min_relevance \
-                and r["top_cov"] >= config.exact_min_coverage
+            return r["top_relevance"] >= min_relevance and r["match"] == "exact"
         carded = [r for r in qs if r.get("card_id")]
         right = [r for r in carded if r.get("rank") == 1 and r["top_relevance"] >= min_relevance]
         claimed = [r for r in carded if exact(r)]
