@@ -44,13 +44,13 @@ Session 10 (same index and questions, load 5-7 from other sessions; dev / test; 
     python bench/retrieval_levers.py --index DIR --vectors /tmp/vec --split dev --map /tmp/qm.npz \
         --map-scale 0.5 --variant base:query_map=0 --variant map:query_map=1
 
-The query map (tutor/query_map.py, bench/learn_query_map.py) fits its 6870 card-written pairs (training
-top-1 .62 → .83) and wins 4 dev rows, but not on test, so it is off. The full residual cost 2 dev false
-refusals (the raw relevance of the card it moves up is lower). Dev rank-1 misses, by cause (61): a
-follow-up that moves to a neighbouring card while the conversation's card stays first (11 of 34 such
+The query map (tutor/query_map.py, bench/learn_query_map.py) fits its 6870 card-written pairs (full
+residual: training top-1 .62 → .83) and wins 4 dev rows, but not on test, so it is off. The full residual
+cost 2 dev false refusals (the raw relevance of the card it moves up is lower). Dev rank-1 misses, by cause
+(61): a follow-up that moves to a neighbouring card while the conversation's card stays first (11 of 34 such
 follow-ups; the prior is not the cause: weight 0 leaves rank 1 unchanged, the reading that prefixes the
-previous question is), a sibling card sharing the question's terms (batch norm vs its momentum/epsilon
-card, momentum vs momentum close to 1, output size vs transposed convolution, augmentation vs choosing
+previous question is), a sibling card sharing the question's terms (batch norm vs its momentum/epsilon card,
+momentum vs momentum close to 1, output size vs transposed convolution, augmentation vs choosing
 augmentations), and scenario paraphrases whose words belong to another card (a support-ticket search
 scenario met the project-explanation card). No field or fusion weight moved dev by more than 1-3 rows.
 `match: exact` additionally requires the top card to be the most relevant of the shortlist

@@ -10,6 +10,10 @@ vectors, so nothing is re-ingested, and a map for another embedder is never appl
 The map decides ranking only. Refusal and `exact / closest` keep reading the cosine of the question as
 typed (Retriever._raw_relevance), so the thresholds measured on raw MiniLM cosines still hold.
 
+Measured (bench/retrieval_levers.py, cards-only index, 181 cards; dev / test): the committed map (the
+fitted residual times 0.5, chosen on dev) moved rank 1 .735 → .752 on dev but .743 → .738 on test, so
+Config.query_map is off; the pairs teach the cards' own wording, not how interviewers rephrase it.
+
 The file records the embedder it was fitted for and the sha256 of its training pairs
 (bench/query_map_pairs.jsonl); tests/test_query_map.py ties the two together. numpy only: the query path
 stays torch-free.
