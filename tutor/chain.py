@@ -28,6 +28,8 @@ _SENTENCE = re.compile(r"(?<=[.!?])(?=\s)|(?<=\n)")
 # Per-passage budget keeps a normal prompt under ~900 tokens: 3 x 200 + instructions + question.
 PASSAGE_TOKENS = 200
 PROMPT_PASSAGES = 3
+# How much of the raw reply `tutor eval` rows keep (never `--json`): a whole answer, to see why it fell back.
+MODEL_TEXT_CHARS = 2000
 
 
 def condense(llm, history: list[str], question: str) -> str:
@@ -185,8 +187,9 @@ def answer_stream(
                     yield shown
     except Exception as exc:  # server down, killed or too slow: the curated answer still serves
         yield from _fallback(fallback, backend, f"the {backend} model failed ({type(exc).__name__}); "
-                             "showing the curated answer instead", t0, first, stats)
+                             "showing the curated answer instead", t0, first, stats, "".join(pieces))
         return
+    raw = "".join(pieces)
     body, follow_up = split_follow_up("".join(pieces))
     # Validate against the whole passage (the card's full answer), not only the excerpt the model read:
     # a true sentence from the card is supported whether or not it fit in the prompt.
@@ -195,7 +198,7 @@ def answer_stream(
     text, used = validate(strip_untrusted_markup(body, sources), checked)
     if NOT_IN_MATERIAL in text and exact:
         yield from _fallback(fallback, backend, "the model did not use the passages, although they match the "
-                             "question closely; showing the curated answer instead", t0, first, stats)
+                             "question closely; showing the curated answer instead", t0, first, stats, raw)
         return
     if NOT_IN_MATERIAL in text:
         # The model read the passages and found no answer: grounded or silent, so decline.
@@ -203,6 +206,7 @@ def answer_stream(
                          notice="the model found no answer to this in the passages")
         refusal.latency_s, refusal.first_token_s = time.perf_counter() - t0, first
         refusal.extra.update(stats)
+        refusal.model_text = raw[:MODEL_TEXT_CHARS]
         yield shield.finish() + "\n\n" + refusal.answer
         yield refusal
         return
@@ -214,7 +218,7 @@ def answer_stream(
     elif restates_claim(text, question):
         problem = "the model repeated the claim instead of checking it; showing the curated answer instead"
     if problem:
-        yield from _fallback(fallback, backend, problem, t0, first, stats)
+        yield from _fallback(fallback, backend, problem, t0, first, stats, raw)
         return
     tail = shield.finish()
     if tail:
@@ -224,10 +228,13 @@ def answer_stream(
     answer = Answer(question, standalone, text, [cite(n, given[n - 1]) for n in used], False, passages, backend)
     answer.latency_s, answer.first_token_s = time.perf_counter() - t0, first
     answer.extra.update(stats, follow_up=follow_up)
+    answer.model_text = raw[:MODEL_TEXT_CHARS]
     yield answer
 
 
-def _fallback(answer: Answer, backend: str, notice: str, t0: float, first: float | None, stats: dict):
+def _fallback(answer: Answer, backend: str, notice: str, t0: float, first: float | None, stats: dict,
+              raw: str | None = None):
+    answer.model_text = raw[:MODEL_TEXT_CHARS] if raw is not None else None
     answer.backend = f"{backend}→extractive"
     answer.notice = notice
     answer.latency_s, answer.first_token_s = time.perf_counter() - t0, first
