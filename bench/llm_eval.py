@@ -160,8 +160,8 @@ def _fmt(value: object) -> str:
 COLUMNS = ("name", "rows", "coverage", "model_coverage", "citation_validity", "unsupported_rate",
            "unsupported_claims_rate", "fallbacks",
            "false_refusals", "first_token_p50", "answer_p50", "answer_p95", "prompt_tokens_p50",
-           "cached_tokens_p50", "generated_tokens_p50", "first_shown_p50", "server_rss_peak_gb", "cold_start_s", "server_cpu_s",
-           "eval_cpu_s",
+           "cached_tokens_p50", "generated_tokens_p50", "first_shown_p50", "server_rss_peak_gb",
+           "cold_start_s", "server_cpu_s", "eval_cpu_s",
            "load_before")
 
 
