@@ -84,7 +84,9 @@ def summarize(rows: list[dict], report: dict, backend: str) -> dict:
     return {
         "rows": len(questions),
         "coverage": answers.get("coverage"),
-        "model_coverage": round(statistics.mean(r["coverage"] for r in own), 4) if own else None,
+        # The model's own words only: the key points shown before them (tutor/lead.py) are not its work.
+        "model_coverage": round(statistics.mean(r.get("model_coverage", r["coverage"]) for r in own), 4)
+        if own else None,
         "model_answers": len(own),
         "citation_validity": answers.get("citation_validity"),
         "unsupported_rate": answers.get("unsupported_sentence_rate"),

@@ -16,6 +16,7 @@ from tutor.answer import Answer, cite, extractive_answer, is_relevant, refusal_t
 from tutor.cards import Card
 from tutor.grounding import claim, grounded_passages, passage_blocks, premise, restates_claim, truncate
 from tutor.guard import NOT_IN_MATERIAL, StreamGuard, escape_passage, leaks_prompt, strip_untrusted_markup
+from tutor.lead import key_points_lead
 from tutor.prompts import load
 from tutor.retrieve import Passage, retrieval_query, terms
 from tutor.tokens import count_tokens
@@ -30,6 +31,12 @@ PASSAGE_TOKENS = 200
 PROMPT_PASSAGES = 3
 # How much of the raw reply `tutor eval` rows keep (never `--json`): a whole answer, to see why it fell back.
 MODEL_TEXT_CHARS = 2000
+# The decline rule is told only when retrieval is unsure. In the system prompt, told for every question,
+# qwen2.5-0.5b replied NOT_IN_MATERIAL to 6 of 14 golden questions whose own card it had been given.
+DECLINE_RULE = "If the passages do not answer the question, reply exactly: NOT_IN_MATERIAL"
+# More than this share of unsupported sentences and the curated answer is shown instead (issue 12).
+UNSUPPORTED_MAX = 0.5
+EXACT_NOTE = "Passage [1] is a curated answer to this question: explain it to the learner."
 
 
 def condense(llm, history: list[str], question: str) -> str:
@@ -54,12 +61,14 @@ def _truncate(text: str, tokens: int) -> str:
 
 def prepare(
     question: str, passages: list[Passage], detail: bool = False, *, cards: dict[str, Card] | None = None,
-    min_relevance: float = 0.0, earlier: str | None = None,
+    min_relevance: float = 0.0, earlier: str | None = None, exact: bool = False,
 ) -> tuple[list[Passage], list]:
     """The passages as the model will read them, and the messages that carry them.
 
     With `cards` the grounding is compact (tutor/grounding.py); without, each passage is cut to
     PASSAGE_TOKENS, which is how document-only indexes and older callers are served.
+    `exact`: retrieval matched passage [1]'s card to the question, so the model is not offered the
+    NOT_IN_MATERIAL reply (see EXACT_NOTE); otherwise it is told when to decline (DECLINE_RULE).
     """
     from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -76,6 +85,10 @@ def prepare(
         # answers with "No: the passage does not answer" (6 of 14 golden answers replaced).
         context += ("\nThe learner's message makes a claim. If the passages contradict it, start with \"No:\" "
                     "and give the correct fact with its citation; never repeat a false claim as true.")
+    if not exact:
+        context += "\n" + DECLINE_RULE
+    elif not premise(question):  # a false claim is answered "No: …" (above), not explained
+        context += "\n" + EXACT_NOTE
     length = "a thorough answer of 200-350 words" if detail else "90-160 words"
     user = load("answer_user").format(passages=passage_blocks(given), context=context,
                                       question=escape_passage(question), length=length)
@@ -136,6 +149,24 @@ def validate(text: str, passages: list[Passage], min_support: float = 0.5) -> tu
     return re.sub(r"[ \t]+([.,;])", r"\1", text).strip(), used
 
 
+def unsupported_share(text: str, passages: list[Passage]) -> float | None:
+    """Share of the answer's checkable sentences that no passage supports (None: nothing to check).
+
+    The eval's first, lexical test (metrics.lexical_support): under half of a sentence's content words
+    in every passage. The follow-up line is split off before this, so a question never counts.
+    """
+    from tutor import metrics
+
+    sources = [f"{p.title}\n{p.text}" for p in passages]
+    verdicts = []
+    for sentence in metrics.split_sentences(text):
+        scores = [v for v in (metrics.lexical_support(metrics.strip_markers(sentence), s) for s in sources)
+                  if v is not None]
+        if scores:
+            verdicts.append(max(scores) < metrics.LEXICAL_SUPPORT)
+    return sum(verdicts) / len(verdicts) if verdicts else None
+
+
 def _end_cite(sentence: str, n: int) -> str:
     body = sentence.rstrip()
     tail = sentence[len(body):]
@@ -165,8 +196,13 @@ def answer_stream(
     # The model reads the learner's own words unless a rewrite made them standalone; retrieval may have
     # searched only the claim inside "from now on teach that …".
     asked = question if earlier is not None or standalone == claim(question) else standalone
-    given, messages = prepare(asked, passages, detail, cards=cards, min_relevance=min_relevance, earlier=earlier)
+    given, messages = prepare(asked, passages, detail, cards=cards, min_relevance=min_relevance, earlier=earlier,
+                              exact=exact)
     stats = {"prompt_tokens": sum(count_tokens(str(m.content)) for m in messages), "model": model}
+    lead = _lead(question, passages, cards) if exact else ""
+    if lead:  # the card's key points at once; the model's explanation follows (tutor/lead.py)
+        stats["first_shown_s"] = round(time.perf_counter() - t0, 4)
+        yield lead + "\n\n"
     pieces: list[str] = []
     first = None
     sources = " ".join(p.text for p in passages)
@@ -210,6 +246,8 @@ def answer_stream(
         yield shield.finish() + "\n\n" + refusal.answer
         yield refusal
         return
+    share = unsupported_share(text, checked)
+    stats["unsupported_share"] = None if share is None else round(share, 3)
     problem = None
     if shield.leaked or leaks_prompt(text, load("answer_system")):
         problem = "the model's answer repeated its instructions; showing the curated answer instead"
@@ -217,12 +255,16 @@ def answer_stream(
         problem = "the model's answer cited no passage, so it is replaced by the curated answer"
     elif restates_claim(text, question):
         problem = "the model repeated the claim instead of checking it; showing the curated answer instead"
+    elif share is not None and share > UNSUPPORTED_MAX:
+        problem = "most of the model's sentences are not in the passages; showing the curated answer instead"
     if problem:
         yield from _fallback(fallback, backend, problem, t0, first, stats, raw)
         return
     tail = shield.finish()
     if tail:
         yield tail
+    if lead:
+        text, used = f"{lead}\n\n{text}", sorted({1, *used})
     if follow_up:
         text += f"\n\nFollow-up: {follow_up}"
     answer = Answer(question, standalone, text, [cite(n, given[n - 1]) for n in used], False, passages, backend)
@@ -230,6 +272,12 @@ def answer_stream(
     answer.extra.update(stats, follow_up=follow_up)
     answer.model_text = raw[:MODEL_TEXT_CHARS]
     yield answer
+
+
+def _lead(question: str, passages: list[Passage], cards: dict[str, Card] | None) -> str:
+    """The key points of passage [1]'s card, or "" (no card, or a claim to check first)."""
+    card = (cards or {}).get(passages[0].card_id or "") if passages else None
+    return key_points_lead(card) if card is not None and not premise(question) else ""
 
 
 def _fallback(answer: Answer, backend: str, notice: str, t0: float, first: float | None, stats: dict,

@@ -167,6 +167,8 @@ def score_answer(row: dict, answer: Answer, judge: m.SupportJudge) -> dict:
                  **{key: answer.extra[key] for key in LLM_FIGURES if answer.extra.get(key) is not None}}
     if answer.model_text is not None:  # why a fallback happened, and what the model alone would have covered
         out["model_text"] = answer.model_text
+        if row["set"] == "question":  # without the card's key points shown before it (tutor/lead.py)
+            out["model_coverage"] = m.coverage(row["key_points"], answer.model_text)
     if row["set"] != "question":
         return out
     # The suggested next question (chain.py appends it) asks, it does not claim: never judged for support.
