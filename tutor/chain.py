@@ -182,9 +182,10 @@ def answer_stream(
 ) -> Iterator[str | Answer]:
     """Text pieces as they become safe to show (`StreamGuard`), then the validated `Answer`.
 
-    `exact`: retrieval found a card clearly about the question (answerability.match_of). A small model
-    that then replies NOT_IN_MATERIAL is overruled by the curated answer: qwen2.5-0.5b declined 6 of 14
-    golden questions whose card was first.
+    `exact`: retrieval found a card clearly about the question (answerability.match_of). Its key points
+    are streamed first (tutor/lead.py), the model is not offered the decline, and a model that declines
+    anyway is overruled by the curated answer. An answer mostly outside the passages (more than
+    UNSUPPORTED_MAX of its checkable sentences) is replaced the same way.
     """
     t0 = time.perf_counter()
     fallback = extractive_answer(question, standalone, passages, min_relevance)
