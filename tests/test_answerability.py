@@ -31,6 +31,13 @@ def test_match_of(passages, expected):
     assert expected in MATCHES
 
 
+@pytest.mark.parametrize(("runner_up", "expected"), [(0.59, "exact"), (0.6, "exact"), (0.61, "closest")])
+def test_a_more_relevant_card_lower_on_the_shortlist_makes_the_top_one_only_closest(runner_up, expected):
+    shortlist = [passage(0.6, 0.5), passage(0.3, 0.5, "training/weight-decay"),
+                 passage(runner_up, 0.5, "training/batch-normalization")]
+    assert match_of(shortlist, CONFIG) == expected
+
+
 def test_the_closest_notice_names_the_material_used():
     notice = closest_notice([passage(0.35, 0.1)])
     assert "closest" in notice and "What is dropout?" in notice

@@ -123,6 +123,22 @@ def test_an_off_topic_answer_scores_at_most_one(dropout):
     assert grade.score <= 1.0
 
 
+def test_an_answer_on_the_questions_topic_that_names_no_key_point_scores_at_most_one(grader, dropout):
+    # Close to the question (it repeats "dropout" and "help"), yet no statement shares a key point's words
+    # or comes near one in meaning: the second off-topic rule caps it, and flags it as off topic.
+    grade = grader.grade("Dropout questions help me a lot when I prepare with friends for interviews.", card=dropout)
+
+    assert "off_topic" in grade.flags
+    assert grade.score <= 1.0
+
+
+def test_a_terse_right_answer_is_not_taken_for_off_topic(grader, dropout):
+    grade = grader.grade("It randomly zeroes units while training.", card=dropout)
+
+    assert "off_topic" not in grade.flags
+    assert grade.points[0].status == "covered"
+
+
 def test_length_alone_earns_nothing(grader, dropout):
     once = grader.grade("Dropout randomly zeroes units during training.", card=dropout)
     padded = grader.grade(" ".join(["Dropout randomly zeroes units during training."] * 12

@@ -86,3 +86,13 @@ def test_split_figures_reach_the_reports_split_sections_for_the_gate(section):
     assert report["splits"]["test"]["grading"]["n"] == 6
     assert report["splits"]["dev"]["grading"]["n"] == 24
     assert report["splits"]["test"]["grading"]["manipulation_above_band"] == 0
+
+
+def test_without_comparisons_the_gated_figures_are_the_same_and_markdown_still_renders(section):
+    lean = eg.grading_section(Grader(FakeEmbedder(), [DROPOUT]), rows(), n_candidates=12, compare=False)
+
+    assert "rules" not in lean and "baseline" not in lean and "fitted_on_all_rows" not in lean
+    for key in ("label_agreement", "share_in_score_band", "manipulation_above_band"):
+        assert lean["splits"]["test"][key] == section["splits"]["test"][key]
+        assert lean[key] == section[key]
+    assert "| label_agreement |" in "\n".join(eg.markdown(lean))

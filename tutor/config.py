@@ -58,6 +58,11 @@ class Config:
     # (a conversation fuses several searches), so the hand weights stay the default.
     rerank_pool: int = 20
     rerank_weights: tuple[float, float, float] | None = (0.5, 1.0, 0.6)
+    # Rank with the learned query-side map of tutor/query_map.py (bench/learn_query_map.py; refusal and
+    # exact/closest still read raw cosines). Off: chosen on dev (rank 1 .735 → .752, hit@5 .970 → .978,
+    # false refusals .017 both), it did not carry to test (rank 1 .743 → .738, false refusals .015 → .020).
+    query_map: bool = False
+    own_reading_weight: float = 0.5  # in a follow-up, the question alone against the question after the last one (1.0)
     prior_weight: float = 1.0  # in a conversation, a vote at rank 1 for the previous turn's card
     # Refusal: a top passage's `relevance` below this means "outside our material". Measured by
     # bench/calibrate_refusal.py on corpus/golden with the issue-13 ranking (cards-only index, 175 cards;
@@ -71,6 +76,9 @@ class Config:
     # corpus/golden (416 questions, 19 uncovered deep-learning questions): 16/19 uncovered declined or
     # flagged closest, 95.4% of questions whose expected card came first stay exact. Requiring a question
     # cosine of 0.3-0.4 as well flagged 0-1 more uncovered row and 5-20% more right answers.
+    # Session 10 (181 cards, 432 questions) adds "the top card is the most relevant of the shortlist"
+    # (answerability.match_of): 18/19 uncovered flagged, exact precision .780 → .849, and 88.6% of right
+    # first cards stay exact.
     exact_min_relevance: float = 0.36
     exact_min_coverage: float = 0.25
     max_question_chars: int = 2000

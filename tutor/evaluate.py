@@ -211,8 +211,12 @@ def in_conversations(rows: list[dict], step: Callable[[dict, list[str]], str], b
 
 def evaluate(tutor: TutorLike, files: list[GoldenFile], backend: str = "extractive", k: int = 5,
              limit: int | None = None, progress: bool = False, grader: Grader | None = None,
-             budget: int = BUDGET_WORDS, model: str | None = None) -> tuple[dict, list[dict]]:
-    """Every asked row through retrieval, then answering; returns (report, per-row records)."""
+             budget: int = BUDGET_WORDS, model: str | None = None,
+             compare: bool = True) -> tuple[dict, list[dict]]:
+    """Every asked row through retrieval, then answering; returns (report, per-row records).
+
+    `compare=False`: grading without the rule-score and baseline comparisons (the CI gate's choice).
+    """
     from tqdm import tqdm
 
     started = time.perf_counter()
@@ -255,7 +259,7 @@ def evaluate(tutor: TutorLike, files: list[GoldenFile], backend: str = "extracti
     if grading_rows and grader is None and hasattr(tutor, "grader"):  # the rubric grader: evaluate_grading.py
         from tutor.evaluate_grading import attach_splits, grading_section
 
-        report["grading"] = grading_section(tutor.grader, grading_rows)
+        report["grading"] = grading_section(tutor.grader, grading_rows, compare=compare)
         attach_splits(report)
     report["config"]["seconds"] = round(time.perf_counter() - started, 2)
     return report, rows

@@ -94,6 +94,11 @@ class GradeParams:
     wrong_penalty: float = 1.591  # score points lost per wrong statement
     wrong_cap: float = 4.722  # an answer with a wrong core claim is never "correct"
     off_topic: float = 0.26  # best cosine of any statement to the question or a point below this: off topic
+    # Also off topic: no statement shares a keyword or a content word with any point (keyword match below
+    # off_topic_lex) and none comes close to a point in meaning (cosine below off_topic_cos). Round cut-offs,
+    # set from the off-topic category; they cap such answers at off_topic_cap (issue 9: off topic scores 0-1).
+    off_topic_lex: float = 0.2
+    off_topic_cos: float = 0.7
     support_min: float = 0.467  # an on-topic sentence whose best cosine to the card is below this is unsupported …
     unsupported_penalty: float = 1.013  # … and costs this much (fluent answers that say nothing the card says)
     keyword_cap: float = 2.0
@@ -175,7 +180,7 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str], model:
     if learned is not None:
         value = learned
     relevance = max(float(ev.question_cos.max()), float(ev.cos.max()) if ev.cos.size else 0.0)
-    if relevance < p.off_topic:
+    if relevance < p.off_topic or off_every_point(ev, p):
         flags.append("off_topic")
         value = min(value, p.off_topic_cap)
     if shape(" ".join(ev.units[:n_sentences(ev)])).keyword_list:
@@ -184,6 +189,12 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str], model:
     if "manipulation" in flags:
         value = min(value, p.manipulation_cap)
     return max(0.0, min(10.0, value)), points, hits
+
+
+def off_every_point(ev: Evidence, p: GradeParams) -> bool:
+    """No statement names anything a key point says, and none paraphrases one either: the answer talks
+    about something else, however close its topic sounds to the question."""
+    return bool(ev.lex.size) and float(ev.lex.max()) < p.off_topic_lex and float(ev.cos.max()) < p.off_topic_cos
 
 
 def k_points(ev: Evidence) -> int:

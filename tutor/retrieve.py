@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from tutor import rerank
+from tutor import query_map, rerank
 from tutor.chunk import Chunk
 from tutor.config import Config
 from tutor.embed import Embedder
@@ -110,6 +110,9 @@ class Retriever:
         self._qterms: dict[int, set[str]] = {}
         # bench/learn_rank.py collects (query, candidate keys, feature rows) here to train the re-ranker.
         self.feature_sink: list[tuple[str, list[str], np.ndarray]] | None = None
+        # tutor/query_map.py: the learned query-side map for this embedder (None: raw vectors rank).
+        self.query_map = query_map.for_embedder(getattr(embedder, "name", ""), getattr(embedder, "dim", 0)) \
+            if config.query_map else None
 
     @property
     def glossary(self) -> Glossary:
@@ -159,7 +162,7 @@ class Retriever:
         # Relevance keeps reading the words the user typed; ranking reads the glossary's expansion too.
         expanded = self.glossary.expand(query) if self.config.expand_aliases else query
         vecs = self.embedder.encode([expanded] if expanded == query else [expanded, query])
-        qvec, raw = vecs[:1], vecs[-1]
+        qvec, raw = query_map.apply(vecs[:1], self.query_map), vecs[-1]
         cosines, dense_ids = self.index.vectors.search(np.ascontiguousarray(qvec, dtype=np.float32), pool)
         cos_of = {int(i): float(s) for i, s in zip(dense_ids[0], cosines[0], strict=True) if i >= 0}
         fused: dict[int, float] = {}
@@ -192,12 +195,12 @@ class Retriever:
             cos_of.update({i: float(v @ qvec[0]) for i, v in zip(missing, vecs, strict=True)})
         signals = rerank.Signals(cos_of, bm25_of, dense_order, set(named), prior)
         passages = self._collapse(query, fused, signals, k, qvec[0])
-        if expanded != query:
+        if expanded != query or self.query_map is not None:
             self._raw_relevance(query, passages, raw)
         return passages
 
     def _raw_relevance(self, query: str, passages: list[Passage], raw: np.ndarray) -> None:
-        """Relevance from the question as typed: an expansion decides ranking, never refusal.
+        """Relevance from the question as typed: an expansion or the query map decides ranking, never refusal.
 
         "nginx with SSL termination" expands SSL to self-supervised learning; scored on the expanded
         text it cleared the refusal threshold.
@@ -292,7 +295,8 @@ class Retriever:
             return question, self.search(question, k)
         combined = f"{history[-1]} {question}"
         follow_up = looks_like_follow_up(question)
-        readings = [(combined, 1.0 if follow_up else 0.5), (question, 0.5 if follow_up else 1.0)]
+        own = self.config.own_reading_weight
+        readings = [(combined, 1.0 if follow_up else 0.5), (question, own if follow_up else 1.0)]
         if rewrite and rewrite not in (combined, question):
             readings.append((rewrite, 1.0))
         # A follow-up whose wording carries no cue ("What objective does it optimize overall?" reads as

@@ -1,0 +1,105 @@
+"""LLM grading feedback: time to the first streamed token and to the whole reply, with the local model.
+
+Grades the first --limit golden answers with the learned score (code sets the score), then asks the
+local model for the feedback wording with exactly the prompt `tutor.grade_feedback.llm_feedback` sends,
+streamed, and reports per answer: seconds to the first token, seconds to the whole reply, the server's
+CPU seconds for it, and the load average. The server is started once (its cold start is reported apart:
+the app warms it up while the learner types). Target (issue 9): first token ≤ 4 s on 2 cores.
+
+    python bench/grade_feedback_speed.py [--limit 10] [--model qwen2.5-0.5b] [--json]
+
+Set TUTOR_HOME to a private folder (with a `models` link to the installed models) so the benchmark's
+server does not replace another process's server: llm_server keeps one server per TUTOR_HOME.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, load_average  # noqa: E402
+
+
+def _cpu_s(pid: int) -> float:
+    """utime + stime of a process and its threads, in seconds (0.0 where /proc is absent)."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=10)
+    parser.add_argument("--model", default="qwen2.5-0.5b")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from tutor.cards import load_cards
+    from tutor.config import Config
+    from tutor.embed import MiniLMEmbedder
+    from tutor.grade import Grader
+    from tutor.grade_feedback import _MAX_QUOTE, _quote, verdict_lines
+    from tutor.llm_server import ensure_running
+    from tutor.llms import make_chat_model
+    from tutor.prompts import load
+
+    golden = ROOT / "corpus" / "golden" / "grading.jsonl"
+    rows = [json.loads(line) for line in golden.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = rows[: args.limit]
+    cards = load_cards(ROOT / "corpus" / "cards")
+    by_id = {c.id: c for c in cards}
+    grader = Grader(MiniLMEmbedder(), cards)
+    t0 = time.perf_counter()
+    server = ensure_running(args.model)
+    cold = time.perf_counter() - t0
+    llm = make_chat_model("local", Config(), args.model)
+    out = []
+    for row in rows:
+        grade = grader.grade(row["answer"], card=by_id.get(row.get("card_id")), question=row.get("question"),
+                             reference=row.get("reference"))
+        answer = row["answer"]
+        user = load("grade_feedback_user").format(
+            question=grade.question, score=f"{grade.score:.1f}", label=grade.label, verdicts=verdict_lines(grade),
+            answer=_quote(answer) if len(answer) <= _MAX_QUOTE else answer[:1200])
+        messages = [SystemMessage(load("grade_feedback")), HumanMessage(user)]
+        load_before, cpu_before = load_average(), _cpu_s(server.pid)
+        start, first, text = time.perf_counter(), None, ""
+        for chunk in llm.stream(messages):
+            if chunk.content and first is None:
+                first = time.perf_counter() - start
+            text += str(chunk.content)
+        out.append({"id": row["id"], "first_token_s": first, "total_s": time.perf_counter() - start,
+                    "server_cpu_s": _cpu_s(server.pid) - cpu_before, "chars": len(text),
+                    "load_avg": [load_before, load_average()]})
+        print(json.dumps(out[-1]), file=sys.stderr, flush=True)  # progress: a slow run still leaves rows
+    firsts = [r["first_token_s"] for r in out if r["first_token_s"] is not None]
+    figures = {"model": args.model, "cold_start_s": cold, "n": len(out),
+               "first_token_p50_s": statistics.median(firsts) if firsts else None,
+               "total_p50_s": statistics.median(r["total_s"] for r in out),
+               "server_cpu_p50_s": statistics.median(r["server_cpu_s"] for r in out), "rows": out,
+               "target_first_token_s": 4.0}
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(f"{args.model}: cold start {cold:.1f} s; {len(out)} feedbacks, first token p50 "
+              f"{figures['first_token_p50_s']:.2f} s, whole reply p50 {figures['total_p50_s']:.2f} s, server CPU "
+              f"p50 {figures['server_cpu_p50_s']:.2f} s (shared machine; load per row in --json)")
+        for r in out:
+            print(f"  {r['id']}: first {r['first_token_s']:.2f} s, total {r['total_s']:.2f} s, "
+                  f"server CPU {r['server_cpu_s']:.2f} s, load {r['load_avg'][0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
