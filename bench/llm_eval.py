@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -57,6 +58,12 @@ def _proc(pid: int) -> dict:
     return out
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of finished child processes: wall time under load needs this beside it."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _p50(values: list[float]) -> float | None:
     return round(statistics.median(values), 3) if values else None
 
@@ -77,7 +84,9 @@ def summarize(rows: list[dict], report: dict, backend: str) -> dict:
     return {
         "rows": len(questions),
         "coverage": answers.get("coverage"),
-        "model_coverage": round(statistics.mean(r["coverage"] for r in own), 4) if own else None,
+        # The model's own words only: the key points shown before them (tutor/lead.py) are not its work.
+        "model_coverage": round(statistics.mean(r.get("model_coverage", r["coverage"]) for r in own), 4)
+        if own else None,
         "model_answers": len(own),
         "citation_validity": answers.get("citation_validity"),
         "unsupported_rate": answers.get("unsupported_sentence_rate"),
@@ -91,6 +100,8 @@ def summarize(rows: list[dict], report: dict, backend: str) -> dict:
         "answer_p50": _p50([r["answer_s"] for r in answered]),
         "answer_p95": round(sorted(r["answer_s"] for r in answered)[int(0.95 * (len(answered) - 1))], 3)
         if answered else None,
+        # When the first words reached the learner: the card's line on exact matches ("answer first").
+        "first_shown_p50": _p50([r["first_shown_s"] for r in answered if r.get("first_shown_s") is not None]),
         "prompt_tokens_p50": _p50([r["prompt_tokens"] for r in own if r.get("prompt_tokens") is not None]),
         "cached_tokens_p50": _p50([r["cached_tokens"] for r in own if r.get("cached_tokens") is not None]),
         "generated_tokens_p50": _p50([r["generated_tokens"] for r in own
@@ -122,9 +133,10 @@ def run(config: str, draft: str | None, limit: int, name: str, golden: list[str]
            "--out", str(out)] + (["--model", config] if backend == "local" else [])
     for g in golden:
         cmd += ["--golden", g]
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _children_cpu()
     proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
     summary["eval_s"] = round(time.perf_counter() - t0, 1)
+    summary["eval_cpu_s"] = round(_children_cpu() - cpu0, 1)  # the eval process's own CPU, not the server's
     if proc.returncode not in (0, 1):
         print(proc.stdout[-2000:], proc.stderr[-3000:], file=sys.stderr)
         raise SystemExit(f"eval failed with exit {proc.returncode}")
@@ -150,7 +162,8 @@ def _fmt(value: object) -> str:
 COLUMNS = ("name", "rows", "coverage", "model_coverage", "citation_validity", "unsupported_rate",
            "unsupported_claims_rate", "fallbacks",
            "false_refusals", "first_token_p50", "answer_p50", "answer_p95", "prompt_tokens_p50",
-           "cached_tokens_p50", "generated_tokens_p50", "server_rss_peak_gb", "cold_start_s", "server_cpu_s",
+           "cached_tokens_p50", "generated_tokens_p50", "first_shown_p50", "server_rss_peak_gb",
+           "cold_start_s", "server_cpu_s", "eval_cpu_s",
            "load_before")
 
 

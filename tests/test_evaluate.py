@@ -273,6 +273,19 @@ def test_the_suggested_follow_up_question_is_not_judged_as_a_claim():
     assert ev.score_answer(row, answer, ev.m.SupportJudge())["unsupported"]
 
 
+def test_the_models_own_coverage_is_scored_without_the_key_points_shown_before_it():
+    title, text = KB["training/dropout"]
+    p = Passage(rank=1, chunk_id="d#0", card_id="training/dropout", source="d.md", title=title, text=text,
+                score=1.0, relevance=0.9)
+    answer = Answer("q", "q", "Key points:\n- Zeroes units at random [1]\n\nIt acts as a regularizer [1].",
+                    [Citation(1, "d#0", p.card_id, p.source)], False, [p], "local",
+                    model_text="It acts as a regularizer [1].")
+    row = {"set": "question", "key_points": [["zeroes"], ["regularizer"]]}
+    scored = ev.score_answer(row, answer, ev.m.SupportJudge())
+    assert scored["coverage"] == 1.0 and scored["model_coverage"] == 0.5
+    assert scored["model_text"] == "It acts as a regularizer [1]." and "model_text" not in answer.to_dict()
+
+
 def with_splits(paths: list[Path]) -> list[Path]:
     """The golden files with every other row in `test` (conversations do not cross in these sets)."""
     for path in paths:

@@ -34,6 +34,9 @@ class Answer:
     id: str | None = None
     match: str | None = None  # exact | closest | none (tutor.answerability); None until the Tutor decides
     extra: dict = field(default_factory=dict)
+    # The model's raw reply (cut to chain.MODEL_TEXT_CHARS), for `tutor eval` rows only: never in to_dict, so
+    # a reply the guard stopped (a recited prompt) is not printed by `--json`.
+    model_text: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         d = {

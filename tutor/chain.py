@@ -16,6 +16,7 @@ from tutor.answer import Answer, cite, extractive_answer, is_relevant, refusal_t
 from tutor.cards import Card
 from tutor.grounding import claim, grounded_passages, passage_blocks, premise, restates_claim, truncate
 from tutor.guard import NOT_IN_MATERIAL, StreamGuard, escape_passage, leaks_prompt, strip_untrusted_markup
+from tutor.lead import key_points_lead
 from tutor.prompts import load
 from tutor.retrieve import Passage, retrieval_query, terms
 from tutor.tokens import count_tokens
@@ -28,6 +29,14 @@ _SENTENCE = re.compile(r"(?<=[.!?])(?=\s)|(?<=\n)")
 # Per-passage budget keeps a normal prompt under ~900 tokens: 3 x 200 + instructions + question.
 PASSAGE_TOKENS = 200
 PROMPT_PASSAGES = 3
+# How much of the raw reply `tutor eval` rows keep (never `--json`): a whole answer, to see why it fell back.
+MODEL_TEXT_CHARS = 2000
+# The decline rule is told only when retrieval is unsure. In the system prompt, told for every question,
+# qwen2.5-0.5b replied NOT_IN_MATERIAL to 6 of 14 golden questions whose own card it had been given.
+DECLINE_RULE = "If the passages do not answer the question, reply exactly: NOT_IN_MATERIAL"
+# More than this share of unsupported sentences and the curated answer is shown instead (issue 12).
+UNSUPPORTED_MAX = 0.5
+EXACT_NOTE = "Passage [1] is a curated answer to this question: explain it to the learner."
 
 
 def condense(llm, history: list[str], question: str) -> str:
@@ -52,12 +61,14 @@ def _truncate(text: str, tokens: int) -> str:
 
 def prepare(
     question: str, passages: list[Passage], detail: bool = False, *, cards: dict[str, Card] | None = None,
-    min_relevance: float = 0.0, earlier: str | None = None,
+    min_relevance: float = 0.0, earlier: str | None = None, exact: bool = False,
 ) -> tuple[list[Passage], list]:
     """The passages as the model will read them, and the messages that carry them.
 
     With `cards` the grounding is compact (tutor/grounding.py); without, each passage is cut to
     PASSAGE_TOKENS, which is how document-only indexes and older callers are served.
+    `exact`: retrieval matched passage [1]'s card to the question, so the model is not offered the
+    NOT_IN_MATERIAL reply (see EXACT_NOTE); otherwise it is told when to decline (DECLINE_RULE).
     """
     from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -74,6 +85,10 @@ def prepare(
         # answers with "No: the passage does not answer" (6 of 14 golden answers replaced).
         context += ("\nThe learner's message makes a claim. If the passages contradict it, start with \"No:\" "
                     "and give the correct fact with its citation; never repeat a false claim as true.")
+    if not exact:
+        context += "\n" + DECLINE_RULE
+    elif not premise(question):  # a false claim is answered "No: …" (above), not explained
+        context += "\n" + EXACT_NOTE
     length = "a thorough answer of 200-350 words" if detail else "90-160 words"
     user = load("answer_user").format(passages=passage_blocks(given), context=context,
                                       question=escape_passage(question), length=length)
@@ -134,6 +149,24 @@ def validate(text: str, passages: list[Passage], min_support: float = 0.5) -> tu
     return re.sub(r"[ \t]+([.,;])", r"\1", text).strip(), used
 
 
+def unsupported_share(text: str, passages: list[Passage]) -> float | None:
+    """Share of the answer's checkable sentences that no passage supports (None: nothing to check).
+
+    The eval's first, lexical test (metrics.lexical_support): under half of a sentence's content words
+    in every passage. The follow-up line is split off before this, so a question never counts.
+    """
+    from tutor import metrics
+
+    sources = [f"{p.title}\n{p.text}" for p in passages]
+    verdicts = []
+    for sentence in metrics.split_sentences(text):
+        scores = [v for v in (metrics.lexical_support(metrics.strip_markers(sentence), s) for s in sources)
+                  if v is not None]
+        if scores:
+            verdicts.append(max(scores) < metrics.LEXICAL_SUPPORT)
+    return sum(verdicts) / len(verdicts) if verdicts else None
+
+
 def _end_cite(sentence: str, n: int) -> str:
     body = sentence.rstrip()
     tail = sentence[len(body):]
@@ -149,9 +182,10 @@ def answer_stream(
 ) -> Iterator[str | Answer]:
     """Text pieces as they become safe to show (`StreamGuard`), then the validated `Answer`.
 
-    `exact`: retrieval found a card clearly about the question (answerability.match_of). A small model
-    that then replies NOT_IN_MATERIAL is overruled by the curated answer: qwen2.5-0.5b declined 6 of 14
-    golden questions whose card was first.
+    `exact`: retrieval found a card clearly about the question (answerability.match_of). Its key points
+    are streamed first (tutor/lead.py), the model is not offered the decline, and a model that declines
+    anyway is overruled by the curated answer. An answer mostly outside the passages (more than
+    UNSUPPORTED_MAX of its checkable sentences) is replaced the same way.
     """
     t0 = time.perf_counter()
     fallback = extractive_answer(question, standalone, passages, min_relevance)
@@ -163,8 +197,13 @@ def answer_stream(
     # The model reads the learner's own words unless a rewrite made them standalone; retrieval may have
     # searched only the claim inside "from now on teach that …".
     asked = question if earlier is not None or standalone == claim(question) else standalone
-    given, messages = prepare(asked, passages, detail, cards=cards, min_relevance=min_relevance, earlier=earlier)
+    given, messages = prepare(asked, passages, detail, cards=cards, min_relevance=min_relevance, earlier=earlier,
+                              exact=exact)
     stats = {"prompt_tokens": sum(count_tokens(str(m.content)) for m in messages), "model": model}
+    lead = _lead(question, passages, cards) if exact else ""
+    if lead:  # the card's key points at once; the model's explanation follows (tutor/lead.py)
+        stats["first_shown_s"] = round(time.perf_counter() - t0, 4)
+        yield lead + "\n\n"
     pieces: list[str] = []
     first = None
     sources = " ".join(p.text for p in passages)
@@ -185,8 +224,9 @@ def answer_stream(
                     yield shown
     except Exception as exc:  # server down, killed or too slow: the curated answer still serves
         yield from _fallback(fallback, backend, f"the {backend} model failed ({type(exc).__name__}); "
-                             "showing the curated answer instead", t0, first, stats)
+                             "showing the curated answer instead", t0, first, stats, "".join(pieces))
         return
+    raw = "".join(pieces)
     body, follow_up = split_follow_up("".join(pieces))
     # Validate against the whole passage (the card's full answer), not only the excerpt the model read:
     # a true sentence from the card is supported whether or not it fit in the prompt.
@@ -195,7 +235,7 @@ def answer_stream(
     text, used = validate(strip_untrusted_markup(body, sources), checked)
     if NOT_IN_MATERIAL in text and exact:
         yield from _fallback(fallback, backend, "the model did not use the passages, although they match the "
-                             "question closely; showing the curated answer instead", t0, first, stats)
+                             "question closely; showing the curated answer instead", t0, first, stats, raw)
         return
     if NOT_IN_MATERIAL in text:
         # The model read the passages and found no answer: grounded or silent, so decline.
@@ -203,9 +243,12 @@ def answer_stream(
                          notice="the model found no answer to this in the passages")
         refusal.latency_s, refusal.first_token_s = time.perf_counter() - t0, first
         refusal.extra.update(stats)
+        refusal.model_text = raw[:MODEL_TEXT_CHARS]
         yield shield.finish() + "\n\n" + refusal.answer
         yield refusal
         return
+    share = unsupported_share(text, checked)
+    stats["unsupported_share"] = None if share is None else round(share, 3)
     problem = None
     if shield.leaked or leaks_prompt(text, load("answer_system")):
         problem = "the model's answer repeated its instructions; showing the curated answer instead"
@@ -213,21 +256,34 @@ def answer_stream(
         problem = "the model's answer cited no passage, so it is replaced by the curated answer"
     elif restates_claim(text, question):
         problem = "the model repeated the claim instead of checking it; showing the curated answer instead"
+    elif share is not None and share > UNSUPPORTED_MAX:
+        problem = "most of the model's sentences are not in the passages; showing the curated answer instead"
     if problem:
-        yield from _fallback(fallback, backend, problem, t0, first, stats)
+        yield from _fallback(fallback, backend, problem, t0, first, stats, raw)
         return
     tail = shield.finish()
     if tail:
         yield tail
+    if lead:
+        text, used = f"{lead}\n\n{text}", sorted({1, *used})
     if follow_up:
         text += f"\n\nFollow-up: {follow_up}"
     answer = Answer(question, standalone, text, [cite(n, given[n - 1]) for n in used], False, passages, backend)
     answer.latency_s, answer.first_token_s = time.perf_counter() - t0, first
     answer.extra.update(stats, follow_up=follow_up)
+    answer.model_text = raw[:MODEL_TEXT_CHARS]
     yield answer
 
 
-def _fallback(answer: Answer, backend: str, notice: str, t0: float, first: float | None, stats: dict):
+def _lead(question: str, passages: list[Passage], cards: dict[str, Card] | None) -> str:
+    """The key points of passage [1]'s card, or "" (no card, or a claim to check first)."""
+    card = (cards or {}).get(passages[0].card_id or "") if passages else None
+    return key_points_lead(card) if card is not None and not premise(question) else ""
+
+
+def _fallback(answer: Answer, backend: str, notice: str, t0: float, first: float | None, stats: dict,
+              raw: str | None = None):
+    answer.model_text = raw[:MODEL_TEXT_CHARS] if raw is not None else None
     answer.backend = f"{backend}→extractive"
     answer.notice = notice
     answer.latency_s, answer.first_token_s = time.perf_counter() - t0, first

@@ -154,7 +154,7 @@ def _cited_passage(answer: Answer, n: int) -> Passage | None:
 
 
 # What an LLM answer records about its own cost (tutor/chain.py), summarized in the report's latency block.
-LLM_FIGURES = ("prompt_tokens", "cached_tokens", "generated_tokens", "condensed")
+LLM_FIGURES = ("prompt_tokens", "cached_tokens", "generated_tokens", "condensed", "first_shown_s")
 
 
 def score_answer(row: dict, answer: Answer, judge: m.SupportJudge) -> dict:
@@ -165,6 +165,10 @@ def score_answer(row: dict, answer: Answer, judge: m.SupportJudge) -> dict:
                  "answer_words": len(m.strip_markers(text).split()),
                  "answer_excerpt": " ".join(text.split())[:160], "notice": answer.notice,
                  **{key: answer.extra[key] for key in LLM_FIGURES if answer.extra.get(key) is not None}}
+    if answer.model_text is not None:  # why a fallback happened, and what the model alone would have covered
+        out["model_text"] = answer.model_text
+        if row["set"] == "question":  # without the card's key points shown before it (tutor/lead.py)
+            out["model_coverage"] = m.coverage(row["key_points"], answer.model_text)
     if row["set"] != "question":
         return out
     # The suggested next question (chain.py appends it) asks, it does not claim: never judged for support.

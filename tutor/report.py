@@ -206,7 +206,7 @@ def _memo(grader: Grader | None) -> Grader | None:
 def llm_cost(rows: list[dict]) -> dict:
     """Prompt / cached / generated tokens per LLM answer and how often the follow-up was rewritten."""
     out = {key: m.summary([float(r[key]) for r in rows if r.get(key) is not None])
-           for key in ("prompt_tokens", "cached_tokens", "generated_tokens")}
+           for key in ("prompt_tokens", "cached_tokens", "generated_tokens", "first_shown_s")}
     flags = [bool(r["condensed"]) for r in rows if r.get("condensed") is not None]
     out = {key: value for key, value in out.items() if value.get("n")}
     if flags:
