@@ -26,6 +26,7 @@ from browser_harness import (
     streamlit_server,
     type_answer,
 )
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -143,13 +144,17 @@ def test_local_model_streams_then_shows_the_validated_answer(browser, real_index
                 TIMINGS["first_answer_token_local_warm_s"] = round(ask(pg, "what is dropout"), 2)
                 shot(pg, "11-ask-local-model")
                 # Finished turns end with what only the validated answer has: its sources, the fallback
-                # notice, or (when the model declined) the covered questions to ask instead.
+                # notice, or (when the model declined) the covered questions to ask instead. Waited for, not
+                # counted: on an exact match the card's key points show at once and the page is quiet
+                # while the model reads its prompt, so "settled" does not mean "finished".
                 for n in (1, 3):
                     reply = pg.locator('[data-testid="stChatMessage"]').nth(n)
-                    finished = (reply.locator('[data-testid="stExpander"]').count()
-                                + reply.locator('[data-testid="stAlert"]').count()
-                                + reply.get_by_text("Questions I can answer").count())
-                    assert finished >= 1, reply.inner_text()[:500]
+                    finished = reply.locator('[data-testid="stExpander"], [data-testid="stAlert"]').or_(
+                        reply.get_by_text("Questions I can answer"))
+                    try:
+                        finished.first.wait_for()
+                    except PlaywrightTimeout:
+                        pytest.fail(f"turn {n} never finished: {reply.inner_text()[:500]}")
                 no_traceback(pg)
             finally:
                 ctx.close()
