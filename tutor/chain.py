@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 
-from tutor.answer import Answer, cite, extractive_answer, is_relevant, refusal_text
+from tutor.answer import Answer, cite, extractive_answer, is_relevant
 from tutor.cards import Card
 from tutor.grounding import claim, grounded_passages, passage_blocks, premise, restates_claim, truncate
 from tutor.guard import NOT_IN_MATERIAL, StreamGuard, escape_passage, leaks_prompt, strip_untrusted_markup
@@ -233,19 +233,15 @@ def answer_stream(
     full = {p.chunk_id: p for p in passages}
     checked = [replace(g, text=g.text + "\n" + full[g.chunk_id].text) for g in given]
     text, used = validate(strip_untrusted_markup(body, sources), checked)
-    if NOT_IN_MATERIAL in text and exact:
-        yield from _fallback(fallback, backend, "the model did not use the passages, although they match the "
-                             "question closely; showing the curated answer instead", t0, first, stats, raw)
-        return
     if NOT_IN_MATERIAL in text:
-        # The model read the passages and found no answer: grounded or silent, so decline.
-        refusal = Answer(question, standalone, refusal_text(passages), [], True, passages, backend,
-                         notice="the model found no answer to this in the passages")
-        refusal.latency_s, refusal.first_token_s = time.perf_counter() - t0, first
-        refusal.extra.update(stats)
-        refusal.model_text = raw[:MODEL_TEXT_CHARS]
-        yield shield.finish() + "\n\n" + refusal.answer
-        yield refusal
+        # Retrieval already judged these passages relevant (weak retrieval is refused before any model
+        # runs), and a small model's decline is the weaker signal: qwen2.5-0.5b declined 6 of 28 golden
+        # questions whose card was first but not an exact match. The curated answer serves, with its
+        # "closest material" notice where retrieval gave one; a refusal would leave covered questions
+        # unanswered, which the extractive backend answers.
+        why = ("the model did not use the passages, although they match the question closely" if exact
+               else "the model found no direct answer in the passages")
+        yield from _fallback(fallback, backend, why + "; showing the curated answer instead", t0, first, stats, raw)
         return
     share = unsupported_share(text, checked)
     stats["unsupported_share"] = None if share is None else round(share, 3)
