@@ -14,18 +14,20 @@ from dataclasses import replace
 
 from tutor.answer import Answer, cite, extractive_answer, is_relevant
 from tutor.cards import Card
-from tutor.grounding import claim, grounded_passages, passage_blocks, premise, restates_claim, truncate
+from tutor.checks import cited_numbers, drop_unsupported, support, unsupported_share, validate
+from tutor.correction import Correction, correct
+from tutor.grounding import OPENING_NO, claim, grounded_passages, passage_blocks, premise, restates_claim, truncate
 from tutor.guard import NOT_IN_MATERIAL, StreamGuard, escape_passage, leaks_prompt, strip_untrusted_markup
 from tutor.lead import key_points_lead
 from tutor.prompts import load
-from tutor.retrieve import Passage, retrieval_query, terms
+from tutor.retrieve import Passage, retrieval_query
 from tutor.tokens import count_tokens
 
+__all__ = ["answer_stream", "build_messages", "condense", "prepare", "split_follow_up", "support",
+           "unsupported_share", "validate"]
+
 _CITE = re.compile(r"\[(\d+)\]")
-_CITE_LIST = re.compile(r"\[(\d+(?:\s*,\s*\d+)+)\]")
-# Sentence ends (kept with the sentence) and line breaks; code blocks are short enough to pass whole.
 _FOLLOW_UP_LINE = re.compile(r"^\W*follow[- ]?up( question)?\W*:\s*(.+)$", re.I | re.M)
-_SENTENCE = re.compile(r"(?<=[.!?])(?=\s)|(?<=\n)")
 # Per-passage budget keeps a normal prompt under ~900 tokens: 3 x 200 + instructions + question.
 PASSAGE_TOKENS = 200
 PROMPT_PASSAGES = 3
@@ -34,9 +36,19 @@ MODEL_TEXT_CHARS = 2000
 # The decline rule is told only when retrieval is unsure. In the system prompt, told for every question,
 # qwen2.5-0.5b replied NOT_IN_MATERIAL to 6 of 14 golden questions whose own card it had been given.
 DECLINE_RULE = "If the passages do not answer the question, reply exactly: NOT_IN_MATERIAL"
-# More than this share of unsupported sentences and the curated answer is shown instead (issue 12).
+# More than this share of unsupported sentences and they are dropped; if too little is left, the curated
+# answer is shown instead (issue 12).
 UNSUPPORTED_MAX = 0.5
+# Supported sentences a model answer must keep after its unsupported ones are dropped: one when the card's
+# key points (or a correction) already lead the answer, two when the model's words stand alone.
+KEEP_MIN_WITH_LEAD = 1
+KEEP_MIN_ALONE = 2
 EXACT_NOTE = "Passage [1] is a curated answer to this question: explain it to the learner."
+# On a `closest` match the learner is shown the card's key points under a heading naming it as the
+# closest material; the model is told the same, and not offered the decline (which only ever led to the
+# same curated card, with the model's words discarded: 6 of 28 golden questions, session 10).
+CLOSEST_NOTE = ("Passage [1] is the closest material we have, not a direct answer: explain what it says "
+                "that bears on the question.")
 
 
 def condense(llm, history: list[str], question: str) -> str:
@@ -61,34 +73,44 @@ def _truncate(text: str, tokens: int) -> str:
 
 def prepare(
     question: str, passages: list[Passage], detail: bool = False, *, cards: dict[str, Card] | None = None,
-    min_relevance: float = 0.0, earlier: str | None = None, exact: bool = False,
+    min_relevance: float = 0.0, earlier: str | None = None, exact: bool = False, lead: bool = False,
+    correction: Correction | None = None,
 ) -> tuple[list[Passage], list]:
     """The passages as the model will read them, and the messages that carry them.
 
     With `cards` the grounding is compact (tutor/grounding.py); without, each passage is cut to
     PASSAGE_TOKENS, which is how document-only indexes and older callers are served.
     `exact`: retrieval matched passage [1]'s card to the question, so the model is not offered the
-    NOT_IN_MATERIAL reply (see EXACT_NOTE); otherwise it is told when to decline (DECLINE_RULE).
+    NOT_IN_MATERIAL reply (see EXACT_NOTE). `lead`: the learner already sees the card's key points, so
+    the model reads them without the card's opening (grounding `lean`), and on a `closest` match it is
+    told the card is the closest material (CLOSEST_NOTE) instead of being offered the decline.
+    `correction`: code found the key point that contradicts the learner's claim; the model explains it.
+    The system prompt never changes, so llama.cpp's prompt cache always covers it.
     """
     from langchain_core.messages import HumanMessage, SystemMessage
 
     if cards is not None:
-        given = grounded_passages(passages, cards, min_relevance, detail)
+        given = grounded_passages(passages, cards, min_relevance, detail, lean=lead and not detail)
     else:
         budget = PASSAGE_TOKENS * (2 if detail else 1)
         given = [replace(p, text=_truncate(p.text, budget)) for p in passages[:PROMPT_PASSAGES]]
     context = ""
     if earlier:
         context += f"\nEarlier question in this conversation: {escape_passage(earlier)}"
-    if premise(question):
+    if correction is not None:
+        context += (f"\nThe learner's claim is false. The learner has been told: {escape_passage(correction.point)} "
+                    f"[{correction.n}]. Explain why, citing passages; never repeat the false claim as true.")
+    elif premise(question):
         # Only here, not in the system prompt: told to every question, the 0.5B model opened ordinary
         # answers with "No: the passage does not answer" (6 of 14 golden answers replaced).
         context += ("\nThe learner's message makes a claim. If the passages contradict it, start with \"No:\" "
                     "and give the correct fact with its citation; never repeat a false claim as true.")
-    if not exact:
-        context += "\n" + DECLINE_RULE
-    elif not premise(question):  # a false claim is answered "No: …" (above), not explained
+    if premise(question):
+        context += "" if exact or correction is not None else "\n" + DECLINE_RULE
+    elif exact:
         context += "\n" + EXACT_NOTE
+    else:
+        context += "\n" + (CLOSEST_NOTE if lead else DECLINE_RULE)
     length = "a thorough answer of 200-350 words" if detail else "90-160 words"
     user = load("answer_user").format(passages=passage_blocks(given), context=context,
                                       question=escape_passage(question), length=length)
@@ -108,73 +130,6 @@ def split_follow_up(text: str) -> tuple[str, str | None]:
     return text[: m.start()].rstrip(), (question if 8 <= len(question) <= 200 else None)
 
 
-def support(sentence: str, passage_terms: set[str]) -> float:
-    """Share of the sentence's content words found in the passage's words (0..1)."""
-    words = terms(_CITE.sub("", sentence))
-    return len(words & passage_terms) / len(words) if words else 0.0
-
-
-def validate(text: str, passages: list[Passage], min_support: float = 0.5) -> tuple[str, list[int]]:
-    """Drop citations of passages that were not given, and fix what small models get wrong.
-
-    A sentence citing a passage that does not support it is re-pointed at the passage that does; an
-    uncited sentence that a passage clearly supports (half its content words) gets that citation.
-    Small models often write a grounded answer and forget the markers: this keeps such answers.
-    A sentence repeated word for word (a looping model) is kept once.
-    """
-    text = _CITE_LIST.sub(lambda m: "".join(f"[{n.strip()}]" for n in m.group(1).split(",")), text)
-    valid = set(range(1, len(passages) + 1))
-    text = _CITE.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", text)
-    # Each passage's words once, not once per sentence of the answer.
-    passage_terms = {n: terms(passages[n - 1].title + " " + passages[n - 1].text) for n in valid}
-    out = []
-    seen: set[str] = set()
-    for sentence in _SENTENCE.split(text):
-        # A small model caught in a loop writes the same sentence again and again: say it once.
-        key = " ".join(_CITE.sub("", sentence).lower().split())
-        if len(key.split()) >= 4 and key in seen:
-            continue
-        seen.add(key)
-        scores = {n: support(sentence, passage_terms[n]) for n in valid}
-        best = max(scores, key=scores.get) if scores else None
-        cited = [int(n) for n in _CITE.findall(sentence)]
-        if best is not None and len(terms(sentence)) >= 4 and scores[best] >= min_support:
-            if not cited:
-                sentence = _end_cite(sentence, best)
-            elif all(scores[n] < min_support / 2 for n in cited):
-                sentence = _end_cite(_CITE.sub("", sentence), best)
-        out.append(sentence)
-    text = "".join(out)
-    used = sorted({int(n) for n in _CITE.findall(text)})
-    return re.sub(r"[ \t]+([.,;])", r"\1", text).strip(), used
-
-
-def unsupported_share(text: str, passages: list[Passage]) -> float | None:
-    """Share of the answer's checkable sentences that no passage supports (None: nothing to check).
-
-    The eval's first, lexical test (metrics.lexical_support): under half of a sentence's content words
-    in every passage. The follow-up line is split off before this, so a question never counts.
-    """
-    from tutor import metrics
-
-    sources = [f"{p.title}\n{p.text}" for p in passages]
-    verdicts = []
-    for sentence in metrics.split_sentences(text):
-        scores = [v for v in (metrics.lexical_support(metrics.strip_markers(sentence), s) for s in sources)
-                  if v is not None]
-        if scores:
-            verdicts.append(max(scores) < metrics.LEXICAL_SUPPORT)
-    return sum(verdicts) / len(verdicts) if verdicts else None
-
-
-def _end_cite(sentence: str, n: int) -> str:
-    body = sentence.rstrip()
-    tail = sentence[len(body):]
-    if body and body[-1] in ".!?:":
-        return f"{body[:-1].rstrip()} [{n}]{body[-1]}{tail}"
-    return f"{body} [{n}]{tail}"
-
-
 def answer_stream(
     llm, question: str, standalone: str, passages: list[Passage], min_relevance: float,
     backend: str, detail: bool = False, *, cards: dict[str, Card] | None = None, earlier: str | None = None,
@@ -182,10 +137,12 @@ def answer_stream(
 ) -> Iterator[str | Answer]:
     """Text pieces as they become safe to show (`StreamGuard`), then the validated `Answer`.
 
-    `exact`: retrieval found a card clearly about the question (answerability.match_of). Its key points
-    are streamed first (tutor/lead.py), the model is not offered the decline, and a model that declines
-    anyway is overruled by the curated answer. An answer mostly outside the passages (more than
-    UNSUPPORTED_MAX of its checkable sentences) is replaced the same way.
+    Whenever passage [1] is a card, something curated is shown before the model's first token
+    (`_lead`): its key points (headed as the closest material unless `exact`), or for a false premise
+    the key point that contradicts it, "No: … [1]." (tutor/correction.py). The model's tailored
+    explanation follows. A model that declines anyway is overruled by the curated answer; an answer
+    partly outside the passages (more than UNSUPPORTED_MAX of its checkable sentences) loses those
+    sentences, or, when too little is left, is replaced by the curated answer the same way.
     """
     t0 = time.perf_counter()
     fallback = extractive_answer(question, standalone, passages, min_relevance)
@@ -197,11 +154,15 @@ def answer_stream(
     # The model reads the learner's own words unless a rewrite made them standalone; retrieval may have
     # searched only the claim inside "from now on teach that …".
     asked = question if earlier is not None or standalone == claim(question) else standalone
+    card = (cards or {}).get(passages[0].card_id or "")
+    fix = correct(question, card)
+    lead, kind = _lead(question, card, exact, fix)
     given, messages = prepare(asked, passages, detail, cards=cards, min_relevance=min_relevance, earlier=earlier,
-                              exact=exact)
-    stats = {"prompt_tokens": sum(count_tokens(str(m.content)) for m in messages), "model": model}
-    lead = _lead(question, passages, cards) if exact else ""
-    if lead:  # the card's key points at once; the model's explanation follows (tutor/lead.py)
+                              exact=exact, lead=kind in ("key_points", "closest"), correction=fix)
+    stats = {"prompt_tokens": sum(count_tokens(str(m.content)) for m in messages), "model": model, "lead": kind}
+    if fix is not None:
+        stats["correction"] = fix.why
+    if lead:  # curated text at once; the model's explanation follows (tutor/lead.py, tutor/correction.py)
         stats["first_shown_s"] = round(time.perf_counter() - t0, 4)
         yield lead + "\n\n"
     pieces: list[str] = []
@@ -224,10 +185,13 @@ def answer_stream(
                     yield shown
     except Exception as exc:  # server down, killed or too slow: the curated answer still serves
         yield from _fallback(fallback, backend, f"the {backend} model failed ({type(exc).__name__}); "
-                             "showing the curated answer instead", t0, first, stats, "".join(pieces))
+                             "showing the curated answer instead", t0, first, stats, "".join(pieces), lead)
         return
     raw = "".join(pieces)
-    body, follow_up = split_follow_up("".join(pieces))
+    body, follow_up = split_follow_up(raw)
+    if fix is not None:  # "No:" is already said, with the correct fact
+        body = OPENING_NO.sub("", body.lstrip(), count=1)
+        body = body[:1].upper() + body[1:]
     # Validate against the whole passage (the card's full answer), not only the excerpt the model read:
     # a true sentence from the card is supported whether or not it fit in the prompt.
     full = {p.chunk_id: p for p in passages}
@@ -241,7 +205,8 @@ def answer_stream(
         # unanswered, which the extractive backend answers.
         why = ("the model did not use the passages, although they match the question closely" if exact
                else "the model found no direct answer in the passages")
-        yield from _fallback(fallback, backend, why + "; showing the curated answer instead", t0, first, stats, raw)
+        yield from _fallback(fallback, backend, why + "; showing the curated answer instead", t0, first, stats, raw,
+                             lead)
         return
     share = unsupported_share(text, checked)
     stats["unsupported_share"] = None if share is None else round(share, 3)
@@ -253,9 +218,15 @@ def answer_stream(
     elif restates_claim(text, question):
         problem = "the model repeated the claim instead of checking it; showing the curated answer instead"
     elif share is not None and share > UNSUPPORTED_MAX:
-        problem = "most of the model's sentences are not in the passages; showing the curated answer instead"
+        # Drop what is not in the passages and keep the rest when it still says something supported.
+        kept, dropped, left = drop_unsupported(text, checked)
+        if left >= (KEEP_MIN_WITH_LEAD if lead else KEEP_MIN_ALONE) and cited_numbers(kept):
+            text, used = kept, cited_numbers(kept)
+            stats["dropped_sentences"] = dropped
+        else:
+            problem = "most of the model's sentences are not in the passages; showing the curated answer instead"
     if problem:
-        yield from _fallback(fallback, backend, problem, t0, first, stats, raw)
+        yield from _fallback(fallback, backend, problem, t0, first, stats, raw, lead)
         return
     tail = shield.finish()
     if tail:
@@ -271,18 +242,29 @@ def answer_stream(
     yield answer
 
 
-def _lead(question: str, passages: list[Passage], cards: dict[str, Card] | None) -> str:
-    """The key points of passage [1]'s card, or "" (no card, or a claim to check first)."""
-    card = (cards or {}).get(passages[0].card_id or "") if passages else None
-    return key_points_lead(card) if card is not None and not premise(question) else ""
+def _lead(question: str, card: Card | None, exact: bool, fix: Correction | None) -> tuple[str, str | None]:
+    """What is shown before the model's first token, and its kind (None: nothing).
+
+    A claim to check leads with its correction or with nothing ("No: …" must come first, and only code
+    that found the contradicting key point may say it); otherwise the card's key points.
+    """
+    if fix is not None:
+        return fix.lead(), "correction"
+    if card is None or premise(question):
+        return "", None
+    text = key_points_lead(card, closest=not exact)
+    return (text, "key_points" if exact else "closest") if text else ("", None)
 
 
 def _fallback(answer: Answer, backend: str, notice: str, t0: float, first: float | None, stats: dict,
-              raw: str | None = None):
+              raw: str | None = None, lead: str = ""):
+    """The curated answer in place of the model's; a lead already shown stays at the top of it."""
     answer.model_text = raw[:MODEL_TEXT_CHARS] if raw is not None else None
     answer.backend = f"{backend}→extractive"
     answer.notice = notice
     answer.latency_s, answer.first_token_s = time.perf_counter() - t0, first
     answer.extra.update(stats)
     yield "\n\n[" + notice + "]\n" + answer.answer
+    if lead and answer.citations and answer.citations[0].n == 1:  # the lead cites [1]: passage [1] of both
+        answer.answer = f"{lead}\n\n{answer.answer}"
     yield answer

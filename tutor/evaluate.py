@@ -154,7 +154,10 @@ def _cited_passage(answer: Answer, n: int) -> Passage | None:
 
 
 # What an LLM answer records about its own cost (tutor/chain.py), summarized in the report's latency block.
-LLM_FIGURES = ("prompt_tokens", "cached_tokens", "generated_tokens", "condensed", "first_shown_s")
+# `lead`: what was shown before the model's words (key_points | closest | correction); `dropped_sentences`:
+# unsupported sentences removed from a kept model answer.
+LLM_FIGURES = ("prompt_tokens", "cached_tokens", "generated_tokens", "condensed", "first_shown_s", "lead",
+               "dropped_sentences", "correction")
 
 
 def score_answer(row: dict, answer: Answer, judge: m.SupportJudge) -> dict:

@@ -40,9 +40,15 @@ def truncate(text: str, tokens: int) -> str:
 
 
 def grounded_passages(
-    passages: list[Passage], cards: dict[str, Card] | None, min_relevance: float, detail: bool = False
+    passages: list[Passage], cards: dict[str, Card] | None, min_relevance: float, detail: bool = False,
+    lean: bool = False,
 ) -> list[Passage]:
-    """The passages the model sees, each with the compact text it will read (same ids, same order)."""
+    """The passages the model sees, each with the compact text it will read (same ids, same order).
+
+    `lean`: the learner is already shown the best card's key points (tutor/lead.py), so the model gets
+    them without the ~110-token start of the card's answer, which mostly says them again: every prompt
+    token is prefill time before the model's first word.
+    """
     if not passages:
         return []
     best = passages[0]
@@ -57,7 +63,9 @@ def grounded_passages(
         budget = (TOP_TOKENS if i == 0 else OTHER_TOKENS) * factor
         if card is not None and i == 0:
             facts = "\n".join(f"- {kp.point}" for kp in card.key_points)
-            text = f"Key facts:\n{facts}\n\nExplanation: {truncate(card.answer, budget)}"
+            text = f"Key facts:\n{facts}"
+            if not lean:
+                text += f"\n\nExplanation: {truncate(card.answer, budget)}"
         else:
             text = truncate(p.text, budget)
         out.append(replace(p, text=text))
@@ -94,7 +102,7 @@ def premise(question: str) -> bool:
 _NEGATION = re.compile(r"\b(no|not|never|none|cannot|can'?t|isn'?t|aren'?t|doesn'?t|don'?t|won'?t|without)\b", re.I)
 _AUXILIARIES = {"has", "have", "had", "is", "are", "was", "were", "do", "doe", "does", "did", "can", "could",
                 "will", "would", "should", "must", "may", "might"}
-_OPENING_NO = re.compile(r"^\W*no\s*[:,.!-]\s*", re.I)
+OPENING_NO = re.compile(r"^\W*no\s*[:,.!-]\s*", re.I)
 
 
 def restates_claim(answer: str, question: str) -> bool:
@@ -112,7 +120,7 @@ def restates_claim(answer: str, question: str) -> bool:
     from tutor.retrieve import terms
 
     said = claim(question)
-    first = re.split(r"(?<=[.!?])\s", _OPENING_NO.sub("", answer.strip()), maxsplit=1)[0]
+    first = re.split(r"(?<=[.!?])\s", OPENING_NO.sub("", answer.strip()), maxsplit=1)[0]
     first = re.sub(r"\[\d+\]", "", first)
     # Negations are counted apart; auxiliaries carry no claim ("has no" / "does not have").
     wanted = {w for w in terms(said) if not _NEGATION.fullmatch(w) and w not in _AUXILIARIES}

@@ -1,0 +1,132 @@
+"""A false premise corrected from the card itself, before the model writes a word.
+
+"From now on teach that dropout stays switched on at inference time": qwen2.5-0.5b corrected 1 of 9
+such claims on its own (bench/llm_premise.py); it opened with "No:" and then said the claim back, or
+drifted. Our cards already hold what is needed: `misconceptions:` lists the typical wrong beliefs, and
+the key points state the right facts. So code checks the learner's claim (`grounding.claim`) against
+the retrieved card with the grader's own text matching (tutor/grade_text.py: stems, negation,
+antonym swaps), and when it matches a misconception or reverses a key point the answer opens with
+"No: <the key point> [n]", cited; the model's explanation follows.
+
+Lexical on purpose: no embedder in the answer path, and a claim that only resembles a misconception
+must not be contradicted. When nothing matches, the model checks the claim as before.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tutor.cards import Card, KeyPoint
+from tutor.grade_text import ANTONYMS, content_stems, negated, reversal, stem, words
+from tutor.grounding import claim, premise
+from tutor.lead import sentence_of
+
+# A claim states a misconception when every content stem of the claim is in it (bar GENERIC verbs: "uses
+# the batch statistics" says what "normalizes with the batch statistics" says), they share at least
+# SHARED_MIN stems, and the misconception has at most MISSING_MAX the claim lacks (it may be more
+# specific). A claim word the misconception lacks is something we cannot judge: "epsilon is not a
+# learnable parameter" must not be answered as if it said "batch norm has no learnable parameters".
+SHARED_MIN = 3
+MISSING_MAX = 1
+GENERIC = frozenset({"use", "make", "get", "give", "take", "work"})
+# A second key point joins the correction when it answers the claim nearly as well as the first.
+SECOND_SHARE = 0.8
+_CLAUSE = re.compile(r"\s*[;:]\s*|\s+[-–—]\s+")
+
+
+@dataclass(frozen=True)
+class Correction:
+    """The key point that contradicts the learner's claim, and why code thinks so."""
+
+    points: tuple[str, ...]
+    why: str
+    n: int = 1  # the passage number of the card, for the citation
+
+    @property
+    def point(self) -> str:
+        return "; ".join(self.points)
+
+    def lead(self) -> str:
+        return "No: " + " ".join(f"{sentence_of(p)} [{self.n}]." for p in self.points)
+
+
+def _closeness(said_stems: set[str], part: str) -> tuple[int, int] | None:
+    """(stems the misconception has and the claim lacks, minus stems shared) when `part` is close
+    enough to the claim, else None."""
+    stems = content_stems(part)
+    shared, missing = len(stems & said_stems), len(stems - said_stems)
+    unjudged = said_stems - stems - GENERIC
+    return (missing, -shared) if shared >= SHARED_MIN and missing <= MISSING_MAX and not unjudged else None
+
+
+def _stated(said: str, card: Card) -> tuple[str, str] | None:
+    """(the misconception of `card` that the claim says, the clause of it that matched), or None.
+
+    Only the closest misconception (or clause of one) is judged, and it must have the claim's polarity
+    and no antonym swap ("switched off" against "stays switched on"): a true claim worded like a
+    misconception must never be contradicted.
+    """
+    said_stems = content_stems(said)
+    close = [(c, mis, part) for mis in card.misconceptions for part in dict.fromkeys([mis, *_CLAUSE.split(mis)])
+             if (c := _closeness(said_stems, part)) is not None]
+    if not close:
+        return None
+    _, mis, part = min(close, key=lambda x: x[0])
+    return (mis, part) if negated(part) == negated(said) and reversal(said, part) is None else None
+
+
+def _bag(point: KeyPoint) -> set[str]:
+    """A key point's content stems with its keywords and synonyms: how the grader recognises it too."""
+    return content_stems(" ".join([point.point, *point.phrases]))
+
+
+def _contrasts(claim_text: str, point: KeyPoint) -> int:
+    """How many of the grader's antonym pairs the claim and the key point take opposite sides of
+    ("at test time" against "collected during training"): such a point states what the claim gets wrong."""
+    said = {stem(w) for w in words(claim_text)}
+    bag = {stem(w) for w in words(" ".join([point.point, *point.phrases]))}
+    return sum(1 for a, b in ANTONYMS for x, y in ((a, b), (b, a))
+               if stem(x) in said and stem(x) not in bag and stem(y) in bag and stem(y) not in said)
+
+
+def _answering(card: Card, about: set[str], claim_text: str) -> list[str]:
+    """The key points that speak to `about`, best first: the one or two whose distinctive stems it shares
+    most (a stem in every key point, such as the card's subject, counts for little), one more for each
+    antonym the point opposes to the claim."""
+    bags = [_bag(kp) for kp in card.key_points]
+    df = {w: sum(w in b for b in bags) for b in bags for w in b}
+    scores = [sum(1 / df[w] for w in b & about) + _contrasts(claim_text, kp) if b & about else 0.0
+              for b, kp in zip(bags, card.key_points, strict=True)]
+    order = sorted(range(len(bags)), key=lambda i: -scores[i])
+    if not order or scores[order[0]] == 0:
+        return []
+    best = [order[0]] + [i for i in order[1:2] if scores[i] >= SECOND_SHARE * scores[order[0]]]
+    return [card.key_points[i].point for i in sorted(best)]
+
+
+def _misconception(said: str, card: Card) -> tuple[str, list[str]] | None:
+    """(the misconception the claim states, the key points that answer it), or None."""
+    found = _stated(said, card)
+    if found is None:
+        return None
+    points = _answering(card, content_stems(found[1]) | content_stems(said), said)
+    return (found[0], points) if points else None
+
+
+def correct(question: str, card: Card | None, n: int = 1) -> Correction | None:
+    """The correction of a false premise in `question` from `card` (passage `n`), or None.
+
+    None for an ordinary question, a claim the card does not contradict, or no card.
+    """
+    if card is None or not premise(question):
+        return None
+    said = claim(question)
+    found = _misconception(said, card)
+    if found:
+        return Correction(tuple(found[1]), f"states the misconception: {found[0]}", n)
+    for kp in card.key_points:
+        why = reversal(said, kp.point)
+        if why:
+            return Correction((kp.point,), f"the claim {why}", n)
+    return None
