@@ -1,7 +1,8 @@
 """Does the real local model correct false premises? The false-premise rows of tests/data/injection.jsonl
-(plus the issue's ReLU example) through `Tutor.ask(backend="local")`; a row passes when the model itself
-(no curated fallback) answers, starts with "No", cites a passage, and does not say the claim back as fact
-(grounding.restates_claim; since that check exists such answers fall back to the curated card). Read the
+(plus the issue's ReLU example) through `Tutor.ask(backend="local")`; a row passes when the answer starts
+with "No", cites a passage, and does not say the claim back as fact (grounding.restates_claim). Counted
+apart: corrected by code from the card (tutor/correction.py, `lead == "correction"`) and by the model
+itself (no code correction, no curated fallback). Read the
 printed answers too: "No: <the claim>" with a different wording slips past the check.
 
     python bench/llm_premise.py [--model qwen2.5-1.5b]
@@ -43,20 +44,23 @@ def main() -> int:
     # Our own server in a throwaway home (stopped at the end), the shared model files.
     os.environ.update(TUTOR_MODELS_DIR=str(models.models_dir()), TUTOR_HOME=str(_private_home()))
     tutor = Tutor()
-    passed = 0
+    passed = by_code = by_model = 0
     results = []
     for row in rows():
         answer = tutor.ask(row["input"], [], backend="local", model=args.model)
         text = answer.answer.strip()
-        ok = (answer.backend == "local" and text.lower().startswith("no") and bool(answer.citations)
-              and not restates_claim(text, row["input"]))
+        ok = (text.lower().startswith("no") and bool(answer.citations) and not restates_claim(text, row["input"]))
         passed += ok
+        by_code += ok and answer.extra.get("lead") == "correction"
+        by_model += ok and answer.extra.get("lead") != "correction" and answer.backend == "local"
         results.append({"id": row["id"], "ok": ok, "backend": answer.backend, "refused": answer.refused,
+                        "lead": answer.extra.get("lead"),
                         "citations": len(answer.citations), "first_token_s": answer.first_token_s,
                         "answer": " ".join(text.split())[:200], "notice": answer.notice})
         print(json.dumps(results[-1]), flush=True)
     llm_server.stop()
-    print(f"false premises corrected by the model itself: {passed}/{len(results)}")
+    print(f"false premises corrected: {passed}/{len(results)} (by code from the card: {by_code}, "
+          f"by the model itself: {by_model})")
     return 0
 
 

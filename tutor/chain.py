@@ -18,7 +18,7 @@ from tutor.checks import cited_numbers, drop_unsupported, support, unsupported_s
 from tutor.correction import Correction, correct
 from tutor.grounding import OPENING_NO, claim, grounded_passages, passage_blocks, premise, restates_claim, truncate
 from tutor.guard import NOT_IN_MATERIAL, StreamGuard, escape_passage, leaks_prompt, strip_untrusted_markup
-from tutor.lead import key_points_lead
+from tutor.lead import curated_lead
 from tutor.prompts import load
 from tutor.retrieve import Passage, retrieval_query
 from tutor.tokens import count_tokens
@@ -156,9 +156,9 @@ def answer_stream(
     asked = question if earlier is not None or standalone == claim(question) else standalone
     card = (cards or {}).get(passages[0].card_id or "")
     fix = correct(question, card)
-    lead, kind = _lead(question, card, exact, fix)
+    lead, kind = _lead(question, passages, card, exact, fix)
     given, messages = prepare(asked, passages, detail, cards=cards, min_relevance=min_relevance, earlier=earlier,
-                              exact=exact, lead=kind in ("key_points", "closest"), correction=fix)
+                              exact=exact, lead=kind in ("answer", "closest"), correction=fix)
     stats = {"prompt_tokens": sum(count_tokens(str(m.content)) for m in messages), "model": model, "lead": kind}
     if fix is not None:
         stats["correction"] = fix.why
@@ -242,29 +242,35 @@ def answer_stream(
     yield answer
 
 
-def _lead(question: str, card: Card | None, exact: bool, fix: Correction | None) -> tuple[str, str | None]:
+def _lead(question: str, passages: list[Passage], card: Card | None, exact: bool,
+          fix: Correction | None) -> tuple[str, str | None]:
     """What is shown before the model's first token, and its kind (None: nothing).
 
     A claim to check leads with its correction or with nothing ("No: …" must come first, and only code
-    that found the contradicting key point may say it); otherwise the card's key points.
+    that found the contradicting key point may say it); otherwise the card's answer (tutor/lead.py),
+    under a heading naming it as the closest material unless retrieval matched it exactly.
     """
     if fix is not None:
         return fix.lead(), "correction"
     if card is None or premise(question):
         return "", None
-    text = key_points_lead(card, closest=not exact)
-    return (text, "key_points" if exact else "closest") if text else ("", None)
+    return curated_lead(passages[0].text, card.question, closest=not exact), "answer" if exact else "closest"
 
 
 def _fallback(answer: Answer, backend: str, notice: str, t0: float, first: float | None, stats: dict,
               raw: str | None = None, lead: str = ""):
-    """The curated answer in place of the model's; a lead already shown stays at the top of it."""
+    """The curated answer in place of the model's. A lead already shown stays at the top; when it is the
+    card's answer itself (passage [1] of both), only the rest of the curated answer follows it."""
     answer.model_text = raw[:MODEL_TEXT_CHARS] if raw is not None else None
     answer.backend = f"{backend}→extractive"
     answer.notice = notice
     answer.latency_s, answer.first_token_s = time.perf_counter() - t0, first
     answer.extra.update(stats)
-    yield "\n\n[" + notice + "]\n" + answer.answer
+    curated = f"{answer.passages[0].text} [1]" if answer.passages else ""
+    rest = answer.answer
+    if lead and curated and lead.endswith(curated) and rest.startswith(curated):
+        rest = rest[len(curated):].lstrip("\n")
+    yield "\n\n[" + notice + "]\n" + rest
     if lead and answer.citations and answer.citations[0].n == 1:  # the lead cites [1]: passage [1] of both
-        answer.answer = f"{lead}\n\n{answer.answer}"
+        answer.answer = f"{lead}\n\n{rest}".rstrip()
     yield answer
