@@ -36,6 +36,8 @@ MODEL_TEXT_CHARS = 2000
 # The decline rule is told only when retrieval is unsure. In the system prompt, told for every question,
 # qwen2.5-0.5b replied NOT_IN_MATERIAL to 6 of 14 golden questions whose own card it had been given.
 DECLINE_RULE = "If the passages do not answer the question, reply exactly: NOT_IN_MATERIAL"
+# How many of the best passages are searched for a card that contradicts a learner's claim.
+CORRECTION_PASSAGES = 3
 # More than this share of unsupported sentences and they are dropped; if too little is left, the curated
 # answer is shown instead (issue 12).
 UNSUPPORTED_MAX = 0.5
@@ -154,8 +156,11 @@ def answer_stream(
     # The model reads the learner's own words unless a rewrite made them standalone; retrieval may have
     # searched only the claim inside "from now on teach that …".
     asked = question if earlier is not None or standalone == claim(question) else standalone
+    passages, fix = _correcting(question, passages, cards, min_relevance)
+    if fix is not None and fix.n != 1:  # the contradicting card leads now: the curated answer follows it
+        fallback = extractive_answer(question, standalone, passages, min_relevance)
+        fix = replace(fix, n=1)
     card = (cards or {}).get(passages[0].card_id or "")
-    fix = correct(question, card)
     lead, kind = _lead(question, passages, card, exact, fix)
     given, messages = prepare(asked, passages, detail, cards=cards, min_relevance=min_relevance, earlier=earlier,
                               exact=exact, lead=kind in ("answer", "closest"), correction=fix)
@@ -240,6 +245,25 @@ def answer_stream(
     answer.extra.update(stats, follow_up=follow_up)
     answer.model_text = raw[:MODEL_TEXT_CHARS]
     yield answer
+
+
+def _correcting(question: str, passages: list[Passage], cards: dict[str, Card] | None,
+                min_relevance: float) -> tuple[list[Passage], Correction | None]:
+    """The passages with the card that contradicts the learner's claim first, and the correction.
+
+    For a claim the card whose misconception it states is the material to answer from, even when
+    retrieval ranked a neighbour above it ("dropout stays on at inference" found the card on dropout's
+    cost first, the dropout card second).
+    """
+    if not premise(question):
+        return passages, None
+    for i, p in enumerate(passages[:CORRECTION_PASSAGES]):
+        if i and p.relevance < min_relevance:
+            break
+        fix = correct(question, (cards or {}).get(p.card_id or ""), i + 1)
+        if fix is not None:
+            return [p, *passages[:i], *passages[i + 1:]], fix
+    return passages, None
 
 
 def _lead(question: str, passages: list[Passage], card: Card | None, exact: bool,
