@@ -4,7 +4,8 @@ The model's raw replies are kept in the eval rows (`model_text`), and key-point 
 rules that only change what is put around the model's words, or when its answer is replaced, can be
 compared on the same replies without running the model again:
 
-- lead: nothing, the card's one-line definition, or its key points (tutor/lead.py) before the reply;
+- lead: nothing, the card's one-line definition, its key points, or its whole answer (tutor/lead.py, what
+  ships since session 11) before the reply;
 - unsupported: fall back to the curated card when more than `share` of the reply's judged sentences
   have less than half their content words in the passages (metrics.lexical_support, no embedder),
   or drop those sentences.
@@ -74,7 +75,7 @@ def main() -> int:
     ext = {r["id"]: r for r in rows_of(args.extractive) if r["set"] == "question"}
     rows = [r for r in rows_of(args.run) if r["set"] == "question" and not r["refused"]]
     variants: dict[str, list[float]] = {k: [] for k in (
-        "as run", "no lead", "definition lead", "key-points lead",
+        "as run", "no lead", "definition lead", "key-points lead", "card-answer lead (any match)",
         "no lead + unsupported fallback", "key points + unsupported fallback", "no lead + drop unsupported")}
     falls = {"as run": 0, "unsupported fallback": 0}
     lexical = [0, 0]
@@ -104,6 +105,8 @@ def main() -> int:
         variants["no lead"].append(m.coverage(kps, body))
         variants["definition lead"].append(m.coverage(kps, (definition_lead(top) + " " if exact else "") + body))
         variants["key-points lead"].append(m.coverage(kps, kp + body))
+        # What ships since session 11: the card's answer first on exact and closest matches (tutor/lead.py).
+        variants["card-answer lead (any match)"].append(m.coverage(kps, (top.answer + "\n\n" if top else "") + body))
         variants["no lead + unsupported fallback"].append(curated if too_many else m.coverage(kps, body))
         variants["key points + unsupported fallback"].append(curated if too_many else m.coverage(kps, kp + body))
         variants["no lead + drop unsupported"].append(m.coverage(kps, " ".join(kept)))
