@@ -1,8 +1,10 @@
 """The grounded answering chain: condense → retrieve → refuse or answer from numbered passages → validate.
 
-The LLM writes; code decides. Citations are checked against the passages actually given, an answer
-with no valid citation (or one that recites our instructions) is replaced by the curated extractive
-answer with a notice, and any backend failure mid-answer falls back the same way.
+The LLM writes; code decides. The curated card is shown before the model's first token (tutor/lead.py),
+or for a false premise code's own correction, "No: … [1]." (tutor/correction.py). Citations are checked
+against the passages actually given (tutor/checks.py), unsupported sentences are dropped when a supported
+rest remains, an answer with no valid citation (or one that recites our instructions) is replaced by the
+curated extractive answer with a notice, and any backend failure mid-answer falls back the same way.
 """
 
 from __future__ import annotations
