@@ -6,7 +6,7 @@ streamed, and reports per answer: seconds to the first token, seconds to the who
 CPU seconds for it, and the load average. The server is started once (its cold start is reported apart:
 the app warms it up while the learner types). Target (issue 9): first token ≤ 4 s on 2 cores.
 
-    python bench/grade_feedback_speed.py [--limit 10] [--model qwen2.5-0.5b] [--json]
+    python bench/grade_feedback_speed.py [--limit 10] [--model qwen2.5-0.5b] [--max-tokens 400] [--json]
 
 Set TUTOR_HOME to a private folder (with a `models` link to the installed models) so the benchmark's
 server does not replace another process's server: llm_server keeps one server per TUTOR_HOME.
@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=10)
     parser.add_argument("--model", default="qwen2.5-0.5b")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--max-tokens", type=int, default=400,
+                        help="reply length cap (the app's 400); a smaller cap times the first token for less CPU")
     args = parser.parse_args(argv)
     from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     server = ensure_running(args.model)
     cold = time.perf_counter() - t0
-    llm = make_chat_model("local", Config(), args.model)
+    llm = make_chat_model("local", Config(), args.model, max_tokens=args.max_tokens)
     out = []
     for row in rows:
         grade = grader.grade(row["answer"], card=by_id.get(row.get("card_id")), question=row.get("question"),

@@ -278,7 +278,7 @@ def test_missing_and_wrong_points_are_cited_by_number_and_the_card_text_is_print
     llm = _Recorder("- Missing: how dropout regularizes [1]. A made-up source [9] is dropped.")
     feedback = llm_feedback(llm, grade, "")
 
-    assert "card [1]" in user and llm.sent
+    assert "[1]" in user and "Wrong:" in user and "Missing:" in user and llm.sent
     assert "[1]" in feedback and "[9]" not in feedback
     cited = [p.passage for p in grade.points if p.status in ("missed", "wrong") and p.passage]
     assert cited and all(f"“{p}”" in feedback or p[:100] in feedback for p in cited)

@@ -84,20 +84,30 @@ def _cited(grade: Grade) -> list[tuple[str, str]]:
     return out
 
 
+def _why(why: str) -> str:
+    return why.removeprefix("the statement ") or "contradicts the card"
+
+
 def verdict_lines(grade: Grade) -> str:
-    """One short line per verdict: status, the point's gist, the learner's span, the card passage's id."""
+    """The verdicts as short notes grouped the way the feedback reads (good, missing, wrong): a small
+    model that copies its input still gives readable feedback. Points are gists, the learner's words are
+    their deciding spans, and card passages appear as [n] only."""
     ids = {passage: ref for ref, passage in _cited(grade)}
-    lines = []
-    for g in grade.points:
-        line = f"- {g.status}: {_phrase(g.point, _POINT_WORDS)}"
-        if g.evidence:
-            line += f' | learner: "{_phrase(g.evidence.replace(chr(34), chr(39)), _SPAN_WORDS)}"'
-        if g.status in ("missed", "wrong") and g.passage in ids:
-            line += f" | card {ids[g.passage]}"
-        if g.why:
-            line += f" | why: {_phrase(g.why, _WHY_WORDS)}"
-        lines.append(line)
-    return "\n".join(lines)
+
+    def span(g) -> str:
+        return _phrase(g.evidence.replace('"', "'"), _SPAN_WORDS)
+
+    def ref(g) -> str:
+        return f" {ids[g.passage]}" if g.passage in ids else ""
+
+    good = [f'- you said "{span(g)}": {_phrase(g.point, _POINT_WORDS)}' + ("" if g.status == "covered" else
+                                                                          " (only partly)")
+            for g in grade.points if g.status in ("covered", "partly") and g.evidence]
+    missing = [f"- {_phrase(g.point, _POINT_WORDS)}{ref(g)}" for g in grade.points if g.status == "missed"]
+    wrong = [f'- you said "{span(g)}", which {_phrase(_why(g.why), _WHY_WORDS)}; '
+             f"correct: {_phrase(g.point, _POINT_WORDS)}{ref(g)}" for g in grade.points if g.status == "wrong"]
+    parts = [(title, lines) for title, lines in (("Good", good), ("Missing", missing), ("Wrong", wrong)) if lines]
+    return "\n".join(f"{title}:\n" + "\n".join(lines) for title, lines in parts) or "(no verdicts)"
 
 
 def feedback_messages(grade: Grade) -> tuple[str, str]:
