@@ -6,6 +6,10 @@ the model's own tokenizer.json (truncated at 256 word pieces, as sentence-transf
 encoder, mean-pool over real tokens and L2-normalize. tests/test_onnx_embed.py checks cosine ≥ 0.999
 against sentence-transformers on fixed sentences.
 
+The fp32 graph is the fused one `make install` writes (onnx_export.FUSED, weights memory-mapped), else
+the optimised or plain export of an older install. The session is made by the first encode(): a query's
+one text gets a session without weight prepacking (ready in ~0.01 CPU-s), a corpus gets prepacking.
+
 `variant="int8"` runs the dynamically quantized copy. Its vectors differ slightly from fp32, so it has
 its own `name`: an index built with one cannot be silently searched with the other.
 """
