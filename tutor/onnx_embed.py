@@ -17,6 +17,7 @@ its own `name`: an index built with one cannot be silently searched with the oth
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 
@@ -53,6 +54,7 @@ class OnnxMiniLM:
             self._model = folder / (FUSED if FUSED in manifest["files"] else OPTIMIZED)
         self._session = None  # made by the first encode(), which knows whether it is a query or a corpus
         self.prepacked: bool | None = None
+        self._opening = threading.Lock()  # the app's browser sessions share one embedder
         self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
         # The shipped tokenizer.json pads and truncates at 128; sentence-transformers uses 256, no fixed pad.
         self._tokenizer.enable_truncation(MAX_SEQ_LENGTH)
@@ -80,8 +82,9 @@ class OnnxMiniLM:
         options.log_severity_level = 3  # warnings about unused initializers are noise in a CLI
         if self._pre_optimised:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        self._session = ort.InferenceSession(str(self._model), options, providers=["CPUExecutionProvider"])
-        self._inputs = {i.name for i in self._session.get_inputs()}
+        session = ort.InferenceSession(str(self._model), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in session.get_inputs()}
+        self._session = session  # last: encode() checks it without the lock
 
     def _batch(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
@@ -101,7 +104,9 @@ class OnnxMiniLM:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self._session is None:
-            self._open(bulk=len(texts) > self.batch_size)
+            with self._opening:
+                if self._session is None:
+                    self._open(bulk=len(texts) > self.batch_size)
         # Longest first in batches of similar length: padding is wasted work (sentence-transformers does
         # the same sort); rows go back to the caller's order at the end.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
