@@ -7,8 +7,8 @@ encoder, mean-pool over real tokens and L2-normalize. tests/test_onnx_embed.py c
 against sentence-transformers on fixed sentences.
 
 The fp32 graph is the fused one `make install` writes (onnx_export.FUSED, weights memory-mapped), else
-the optimised or plain export of an older install. The session is made by the first encode(): a query's
-one text gets a session without weight prepacking (ready in ~0.01 CPU-s), a corpus gets prepacking.
+the optimised or plain export of an older install. The session starts without weight prepacking (ready in
+~0.01 CPU-s, right for a query's one text); ingest swaps in a prepacked one (`for_corpus`).
 
 `variant="int8"` runs the dynamically quantized copy. Its vectors differ slightly from fp32, so it has
 its own `name`: an index built with one cannot be silently searched with the other.
@@ -52,18 +52,22 @@ class OnnxMiniLM:
         if self._pre_optimised:
             # Fused (or optimised) at install (onnx_export): redoing it on every cold start is wasted work.
             self._model = folder / (FUSED if FUSED in manifest["files"] else OPTIMIZED)
-        self._session = None  # made by the first encode(), which knows whether it is a query or a corpus
-        self.prepacked: bool | None = None
-        self._opening = threading.Lock()  # the app's browser sessions share one embedder
+        self._session = None
+        self.prepacked = False
+        self._opening = threading.Lock()
         self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
         # The shipped tokenizer.json pads and truncates at 128; sentence-transformers uses 256, no fixed pad.
         self._tokenizer.enable_truncation(MAX_SEQ_LENGTH)
         self._tokenizer.no_padding()
         self.batch_size = batch_size
         self.show_progress = show_progress
+        # Made here, where callers expect the model to load (the app's "loading" spinner). A session made
+        # lazily, during the local-model app's first answer, coincided with that browser test timing out
+        # once under load (cause not found; a session made on a background thread hung it in session 10).
+        self._open(bulk=False)
 
     def _open(self, bulk: bool) -> None:
-        """The onnxruntime session, made on first use.
+        """The onnxruntime session: without weight prepacking for queries, with it for a corpus.
 
         Prepacking copies every MatMul weight into MLAS's blocked layout when the session is made
         (~0.08 CPU-s with the memory-mapped fused graph): ~6% faster batches, so it pays for a corpus,
@@ -76,7 +80,6 @@ class OnnxMiniLM:
         options.inter_op_num_threads = 1
         # Spinning workers burn a core waiting for work; on a shared 2-core machine that core is someone's.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.prepacked = bulk
         if not bulk:
             options.add_session_config_entry("session.disable_prepacking", "1")
         options.log_severity_level = 3  # warnings about unused initializers are noise in a CLI
@@ -84,7 +87,18 @@ class OnnxMiniLM:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         session = ort.InferenceSession(str(self._model), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in session.get_inputs()}
-        self._session = session  # last: encode() checks it without the lock
+        self._session = session
+        self.prepacked = bulk
+
+    def for_corpus(self) -> None:
+        """Swap in a prepacked session before embedding a corpus (ingest calls this; ~0.08 CPU-s once).
+
+        Only ingest asks: a session made while the app answers (its first question, a grading batch)
+        is what the note in __init__ warns about.
+        """
+        with self._opening:
+            if not self.prepacked:
+                self._open(bulk=True)
 
     def _batch(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
@@ -103,10 +117,6 @@ class OnnxMiniLM:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._session is None:
-            with self._opening:
-                if self._session is None:
-                    self._open(bulk=len(texts) > self.batch_size)
         # Longest first in batches of similar length: padding is wasted work (sentence-transformers does
         # the same sort); rows go back to the caller's order at the end.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
