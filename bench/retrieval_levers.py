@@ -245,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
                 if r["set"] == "question" and r.get("card_id") and r.get("rank") != 1:
                     print(f"    miss {r['id']} {r['kind']:<10} rank {r.get('rank')} want {r['card_id']} "
                           f"got {r['passages'][0] if r['passages'] else '-'}: {r['question'][:90]}")
+            for r in rows:  # unrelated questions that cleared the refusal threshold
+                if r["set"] == "out_of_scope" and r.get("kind") != UNCOVERED and \
+                        r["top_relevance"] >= config.min_relevance:
+                    print(f"    answered {r['id']} relevance {r['top_relevance']:.3f} "
+                          f"got {r['passages'][0] if r['passages'] else '-'}: {r['question'][:90]}")
     if args.vectors:
         embedder.save(Path(args.vectors))
     return 0

@@ -62,6 +62,12 @@ class Config:
     # exact/closest still read raw cosines). Off: chosen on dev (rank 1 .735 → .752, hit@5 .970 → .978,
     # false refusals .017 both), it did not carry to test (rank 1 .743 → .738, false refusals .015 → .020).
     query_map: bool = False
+    # Cards' `scenarios:` chunks always vote in ranking; with this False the refusal signal (relevance) reads
+    # the cosine of the card's question and answer chunks only: a short situation sentence is close to
+    # many short off-topic questions.
+    scenario_relevance: bool = True
+    # The re-ranker's question cosine also reads the card's scenario chunks (the best of them and the question).
+    scenario_question_cosine: bool = True
     own_reading_weight: float = 0.5  # in a follow-up, the question alone against the question after the last one (1.0)
     prior_weight: float = 1.0  # in a conversation, a vote at rank 1 for the previous turn's card
     # Refusal: a top passage's `relevance` below this means "outside our material". Measured by

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from tutor import query_map, rerank
-from tutor.chunk import Chunk
+from tutor.chunk import PHRASING_KINDS, Chunk
 from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.glossary import Glossary, build_glossary
@@ -93,6 +93,7 @@ class Retriever:
         self._idf: Idf | None = None
         self._glossary: Glossary | None = None
         self._question_chunk: dict[str, int] | None = None
+        self._scenario_chunks: dict[str, list[int]] | None = None
         self._chunk_ids: dict[str, list[int]] | None = None
         self._qterms: dict[int, set[str]] = {}
         # bench/learn_rank.py collects (query, candidate keys, feature rows) here to train the re-ranker.
@@ -115,6 +116,15 @@ class Retriever:
             self._question_chunk = {c.card_id: i for i, c in enumerate(self.index.chunks)
                                     if c.card_id and c.kind == "question"}
         return self._question_chunk.get(card_id)
+
+    def scenario_chunks(self, card_id: str) -> list[int]:
+        """Positions of a card's scenario chunks (its `scenarios:` phrasings, one a chunk)."""
+        if self._scenario_chunks is None:
+            self._scenario_chunks = {}
+            for i, c in enumerate(self.index.chunks):
+                if c.card_id and c.kind == "scenario":
+                    self._scenario_chunks.setdefault(c.card_id, []).append(i)
+        return self._scenario_chunks.get(card_id, [])
 
     def idf(self) -> Idf:
         """Corpus IDF over cards (a document chunk counting as one), from the index's lexicon."""
@@ -171,7 +181,7 @@ class Retriever:
             chunk = self.index.chunks[i]
             # Curated cards are the primary material; windows of third-party documents count less.
             weight *= self.config.document_weight if not chunk.card_id else \
-                self.config.question_weight if chunk.kind == "question" else 1.0
+                self.config.question_weight if chunk.kind in PHRASING_KINDS else 1.0
             fused[i] = fused.get(i, 0.0) + weight / (self.config.rrf_k + rank + 1)
 
         for rank, i in enumerate(cos_of):
@@ -206,7 +216,9 @@ class Retriever:
         text it cleared the refusal threshold.
         """
         for p in passages:
-            ids = np.array(self._chunks_of()[p.card_id or p.chunk_id], dtype=np.int64)
+            ids = np.array([i for i in self._chunks_of()[p.card_id or p.chunk_id]
+                            if self.config.scenario_relevance or self.index.chunks[i].kind != "scenario"],
+                           dtype=np.int64)
             p.cosine = float((self.index.vectors.reconstruct_batch(ids) @ raw).max())
             p.relevance = relevance(p.cosine, p.coverage)
 
@@ -220,10 +232,14 @@ class Retriever:
         """
         cos_of = sig.cosine
         groups: dict[str, tuple[float, float, int]] = {}
+        rel_cos: dict[str, float] = {}  # the cosine relevance reads (scenario chunks left out unless configured)
         for i, score in fused.items():
-            key = self.index.chunks[i].card_id or self.index.chunks[i].id
+            chunk = self.index.chunks[i]
+            key = chunk.card_id or chunk.id
             best, cos, best_i = groups.get(key, (-1.0, -1.0, i))
             groups[key] = (max(best, score), max(cos, cos_of[i]), i if score > best else best_i)
+            if chunk.kind != "scenario" or self.config.scenario_relevance:
+                rel_cos[key] = max(rel_cos.get(key, -1.0), cos_of[i])
         pool = sorted(groups.items(), key=lambda kv: -kv[1][0])[: max(k, self.config.rerank_pool)]
         if not pool:
             return []
@@ -239,6 +255,10 @@ class Retriever:
         for rank, j in enumerate(order[:k]):
             key, (score, cos, i) = pool[j]
             coverage, qcos = extra[j]
+            if key not in rel_cos:  # only a scenario chunk of this card was seen: its question chunk speaks
+                q = self.question_chunk(key)
+                rel_cos[key] = cos if q is None else float(self.index.vectors.reconstruct(q) @ qvec)
+            cos = rel_cos[key]
             passage = self._passage(rank + 1, self.index.chunks[i], score, relevance(cos, coverage), cos)
             passage.coverage = coverage
             passage.question_cosine = qcos if self.index.chunks[i].card_id else 0.0
@@ -266,7 +286,7 @@ class Retriever:
     def _passage(self, rank: int, chunk: Chunk, score: float, relevance: float, cosine: float) -> Passage:
         card = self.index.cards.get(chunk.card_id or "")
         if card is not None:
-            chunk_id = chunk.id if chunk.kind != "question" else f"{card.id}#0"
+            chunk_id = chunk.id if chunk.kind not in PHRASING_KINDS else f"{card.id}#0"
             return Passage(rank, chunk_id, card.id, chunk.source, card.question, card.answer, score, relevance, cosine)
         return Passage(rank, chunk.id, None, chunk.source, chunk.title, chunk.text, score, relevance, cosine)
 
