@@ -332,3 +332,22 @@ def test_the_question_cosine_feature_reads_a_cards_best_scenario(scenario_tutor)
     plain = Retriever(scenario_tutor.index, FakeEmbedder(), scenario_tutor.config.with_(scenario_question_cosine=False))
     with_scenarios = Retriever(scenario_tutor.index, FakeEmbedder(), scenario_tutor.config)
     assert with_scenarios.search(question, k=1)[0].question_cosine > plain.search(question, k=1)[0].question_cosine
+
+
+def test_a_follow_up_naming_another_card_by_its_alias_moves_on(alias_tutor):
+    retriever = alias_tutor.retriever
+    assert retriever.moves_on("and how does the CEC help there?", "basics/softmax")
+    assert not retriever.moves_on("and how does the CEC help there?", "architectures/lstm")  # its own alias
+    assert not retriever.moves_on("and why is that?", "basics/softmax")
+    off = Retriever(alias_tutor.index, FakeEmbedder(), alias_tutor.config.with_(move_on_aliases=False))
+    assert not off.moves_on("and how does the CEC help there?", "basics/softmax")
+
+
+def test_a_follow_up_that_moves_on_is_ranked_by_its_own_reading_first(alias_tutor):
+    history = ["What does the softmax function do?"]
+    question = "and what about a CEC?"
+    on = alias_tutor.retriever
+    off = Retriever(alias_tutor.index, FakeEmbedder(), alias_tutor.config.with_(move_on_aliases=False))
+    moved = {p.card_id: p.score for p in on.search_in_context(question, history, 5)[1]}
+    stayed = {p.card_id: p.score for p in off.search_in_context(question, history, 5)[1]}
+    assert moved["architectures/lstm"] - moved["basics/softmax"] > stayed["architectures/lstm"] - stayed["basics/softmax"]

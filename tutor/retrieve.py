@@ -295,6 +295,20 @@ class Retriever:
         top = self.search(history[-1], 1)
         return top[0].card_id if top and top[0].relevance >= self.config.min_relevance else None
 
+    def moves_on(self, question: str, card_id: str) -> bool:
+        """Does a follow-up bring its own topic? It names another card by an alias (Config.move_on_aliases),
+        or uses a rare word (at most Config.move_on_max_cards cards use it; 0: never) that the
+        conversation's card lacks. Then the reading prefixed with the previous question must not lead:
+        it pulls the answer back to the card the learner is moving away from."""
+        if self.config.move_on_aliases and any(c != card_id for c in self.glossary.cards_named(question)):
+            return True
+        limit = self.config.move_on_max_cards
+        if not limit:
+            return False
+        df = self.idf().df
+        have = self.group_terms(card_id)
+        return any(t not in have for t in terms(question) if 0 < df.get(t, 0) <= limit)
+
     def search_in_context(
         self, question: str, history: list[str] | None, k: int | None = None, rewrite: str | None = None
     ) -> tuple[str, list[Passage]]:
@@ -312,13 +326,19 @@ class Retriever:
         combined = f"{history[-1]} {question}"
         follow_up = looks_like_follow_up(question)
         own = self.config.own_reading_weight
-        readings = [(combined, 1.0 if follow_up else 0.5), (question, own if follow_up else 1.0)]
-        if rewrite and rewrite not in (combined, question):
-            readings.append((rewrite, 1.0))
         # A follow-up whose wording carries no cue ("What objective does it optimize overall?" reads as
         # fresh) still most likely continues the conversation's card: that card gets a vote.
         # A model's standalone rewrite already says what the follow-up is about: no prior then.
-        prior = self.conversation_card(history) if self.config.prior_weight and not rewrite else None
+        wants_card = (self.config.prior_weight or self.config.move_on_max_cards or self.config.move_on_aliases) \
+            and not rewrite
+        previous = self.conversation_card(history) if wants_card else None
+        prior = previous if self.config.prior_weight else None
+        leads = follow_up
+        if follow_up and previous and self.moves_on(question, previous):
+            leads = False  # its own words name what the previous card lacks: its own reading leads
+        readings = [(combined, 1.0 if leads else 0.5), (question, own if leads else 1.0)]
+        if rewrite and rewrite not in (combined, question):
+            readings.append((rewrite, 1.0))
         fused: dict[str, tuple[float, Passage]] = {}
         for query, weight in readings:
             for p in self.search(query, max(k, 10), prior=prior):
