@@ -321,7 +321,7 @@ def test_a_question_put_as_a_cards_scenario_finds_that_card_with_its_full_answer
 def test_scenario_chunks_can_be_left_out_of_the_refusal_signal(scenario_tutor):
     question = "why the zebracorn quokka wobble"
     on = Retriever(scenario_tutor.index, FakeEmbedder(), scenario_tutor.config).search(question, k=1)[0]
-    off = Retriever(scenario_tutor.index, FakeEmbedder(), scenario_tutor.config.with_(scenario_relevance=False))
+    off = Retriever(scenario_tutor.index, FakeEmbedder(), scenario_tutor.config.with_(scenario_relevance=0.0))
     top = off.search(question, k=1)[0]
     assert top.card_id == on.card_id == "training/dropout"  # ranking still reads the scenario
     assert top.cosine < on.cosine and top.relevance < on.relevance

@@ -216,11 +216,14 @@ class Retriever:
         text it cleared the refusal threshold.
         """
         for p in passages:
-            ids = np.array([i for i in self._chunks_of()[p.card_id or p.chunk_id]
-                            if self.config.scenario_relevance or self.index.chunks[i].kind != "scenario"],
-                           dtype=np.int64)
-            p.cosine = float((self.index.vectors.reconstruct_batch(ids) @ raw).max())
+            ids = self._chunks_of()[p.card_id or p.chunk_id]
+            scale = np.array([self._relevance_scale(i) for i in ids])
+            p.cosine = float((self.index.vectors.reconstruct_batch(np.array(ids, dtype=np.int64)) @ raw * scale).max())
             p.relevance = relevance(p.cosine, p.coverage)
+
+    def _relevance_scale(self, i: int) -> float:
+        """How much a chunk's cosine counts in the refusal signal: a scenario's by Config.scenario_relevance."""
+        return self.config.scenario_relevance if self.index.chunks[i].kind == "scenario" else 1.0
 
     def _collapse(
         self, query: str, fused: dict[int, float], sig: rerank.Signals, k: int, qvec: np.ndarray
@@ -238,8 +241,8 @@ class Retriever:
             key = chunk.card_id or chunk.id
             best, cos, best_i = groups.get(key, (-1.0, -1.0, i))
             groups[key] = (max(best, score), max(cos, cos_of[i]), i if score > best else best_i)
-            if chunk.kind != "scenario" or self.config.scenario_relevance:
-                rel_cos[key] = max(rel_cos.get(key, -1.0), cos_of[i])
+            if self._relevance_scale(i):
+                rel_cos[key] = max(rel_cos.get(key, -1.0), cos_of[i] * self._relevance_scale(i))
         pool = sorted(groups.items(), key=lambda kv: -kv[1][0])[: max(k, self.config.rerank_pool)]
         if not pool:
             return []
