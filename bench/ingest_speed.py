@@ -80,12 +80,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  first build failed: {first['stderr']}")
             return 2
         n_chunks = __import__("json").loads((index / "manifest.json").read_text())["n_chunks"]
+        from ingest_ceiling import ceiling, describe
+
+        from tutor.chunk import Chunk
+
+        built = [Chunk(**__import__("json").loads(ln)).embed_text()
+                 for ln in (index / "chunks.jsonl").read_text("utf-8").split("\n") if ln]
+        figures["ceiling"] = ceiling(built)
         figures["first_build"] = {**first, "chunks": n_chunks, "chunks_per_s": n_chunks / first["wall_s"],
                                   "chunks_per_cpu_s": n_chunks / first["cpu_s"],
                                   "load_avg": round((load + load_average()) / 2, 2)}
         print(f"  first build (cold `tutor ingest`, ONNX): {n_chunks} chunks in {first['wall_s']:.1f} s "
               f"({figures['first_build']['chunks_per_s']:.1f}/s, {figures['first_build']['chunks_per_cpu_s']:.1f}"
               f"/CPU-s, load {figures['first_build']['load_avg']:.1f})", flush=True)
+        print(f"  {describe(figures['ceiling'])}", flush=True)
         card = sorted(cards.rglob("*.md"))[0]
         for runtime in ("onnx", "sentence-transformers"):
             rows = []

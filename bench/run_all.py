@@ -105,6 +105,11 @@ def rows(figures: dict) -> list[dict]:
     add("first ingest (cold `tutor ingest`, ONNX)", row.get("chunks_per_s"), "chunks/s", 60, lower=False,
         cpu=row.get("cpu_s"), load=row.get("load_avg"),
         note=f"{row['chunks_per_cpu_s']:.1f} chunks per CPU-second" if row.get("chunks_per_cpu_s") else "")
+    ceil = ingest.get("ceiling", {})
+    add("ingest ceiling: fp32 GEMM rate x cores / FLOP per chunk", ceil.get("ceiling_chunks_per_s_gemm"), "chunks/s",
+        None, lower=False, note=f"{ceil['gflop_per_chunk']} GFLOP per chunk at {ceil['mean_tokens']} word pieces; "
+        f"GEMM {ceil['gemm_gflop_per_cpu_s']} GFLOP per CPU-s; at the FMA peak {ceil['ceiling_chunks_per_s_peak']}/s"
+        if ceil else "")
     for key, label in (("reingest_onnx", "ONNX"), ("reingest_torch", "torch, before")):
         row = ingest.get(key, {})
         add(f"re-ingest after editing one card ({label})", row.get("wall_s_median"), "s",

@@ -152,3 +152,13 @@ def test_a_local_model_that_is_down_falls_back_with_the_notice(app: AppTest):
     assert not app.exception
     assert any("did not start" in i.value and "curated answer" in i.value for i in app.info)
     assert "[1]" in _text(app)
+
+
+def test_the_server_walks_no_source_tree_before_first_paint():
+    """Streamlit's file watcher walks the app folder recursively as a session opens; with a real .venv
+    beside app.py that delayed the first element by seconds (bench/app_speed.py)."""
+    import tomllib
+
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["fileWatcherType"] == "none"
+    assert config["server"]["runOnSave"] is False

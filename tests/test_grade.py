@@ -236,3 +236,59 @@ def test_a_failing_or_rescoring_llm_falls_back_to_the_template(tutor_fake, reply
 
 def test_tutor_cards_are_the_indexed_cards(tutor_fake):
     assert [c.id for c in tutor_fake.cards] == sorted(CARDS)
+
+
+# ---- the feedback prompt: short per answer, behind a fixed system prompt ----------------------------------
+
+LONG = ("Dropout randomly zeroes units during training, which is a form of noise injection that the network "
+        "has to learn to cope with over many different thinned sub-networks sampled at every single step. "
+        "Dropout stays active at inference and randomly drops units at test time.")
+
+
+class _Recorder:
+    """A chat model that keeps the messages it was sent and answers with one fixed reply."""
+
+    def __init__(self, reply: str):
+        self.reply, self.sent = reply, []
+
+    def invoke(self, messages):
+        from langchain_core.messages import AIMessage
+
+        self.sent.append(messages)
+        return AIMessage(self.reply)
+
+
+def test_the_feedback_prompt_keeps_the_system_part_fixed_and_the_answer_part_short(grader, dropout):
+    from tutor.grade_feedback import feedback_messages
+
+    system_a, user_a = feedback_messages(grader.grade(LONG, card=dropout))
+    system_b, _ = feedback_messages(grader.grade("Dropout zeroes units.", card=dropout))
+
+    assert system_a == system_b  # byte-identical: llama.cpp reuses its cached prefix
+    assert len(user_a) < 900, user_a  # ≈ 250 tokens at most per answer
+    assert "thinned sub-networks sampled at every single step" not in user_a  # a span's gist, not the answer
+    assert all(p.passage not in user_a for p in grader.grade(LONG, card=dropout).points if p.passage)
+
+
+def test_missing_and_wrong_points_are_cited_by_number_and_the_card_text_is_printed_by_code(grader, dropout):
+    from tutor.grade_feedback import feedback_messages, llm_feedback
+
+    grade = grader.grade("Dropout stays active at inference and randomly drops units at test time.", card=dropout)
+    _, user = feedback_messages(grade)
+    llm = _Recorder("- Missing: how dropout regularizes [1]. A made-up source [9] is dropped.")
+    feedback = llm_feedback(llm, grade, "")
+
+    assert "[1]" in user and "Wrong:" in user and "Missing:" in user and llm.sent
+    assert "[1]" in feedback and "[9]" not in feedback
+    cited = [p.passage for p in grade.points if p.status in ("missed", "wrong") and p.passage]
+    assert cited and all(f"“{p}”" in feedback or p[:100] in feedback for p in cited)
+    assert "card `training/dropout`" in feedback
+
+
+def test_a_point_phrase_is_cut_to_its_gist_at_a_clause_break():
+    from tutor.grade_feedback import _phrase
+
+    text = "softmax is for mutually exclusive classes; multi-label uses independent sigmoids, and two-class softmax"
+    assert _phrase("short point", 14) == "short point"
+    assert _phrase(text, 12) == "softmax is for mutually exclusive classes; multi-label uses independent sigmoids …"
+    assert len(_phrase(" ".join(["word"] * 40), 12).split()) == 13

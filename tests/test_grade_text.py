@@ -68,6 +68,14 @@ def test_a_real_short_answer_is_not_dont_know():
     ("batch norm allows lower learning rates", "batch norm allows higher learning rates", "lower"),
     ("warm-up starts from a large rate and decreases it", "warm-up starts from a small rate and increases it",
      "decrease"),
+    ("a learning rate that is too low makes the loss oscillate", "a learning rate that is too high makes the loss "
+     "oscillate", "low"),
+    ("a temperature above 1 makes the distribution sharper", "a temperature above 1 makes the distribution flatter",
+     "sharper"),
+    ("the generator and discriminator maximize the same loss", "the generator and discriminator minimize the "
+     "same loss", "maximize"),
+    ("recurrent layers run in parallel over time steps", "recurrent layers run sequential over time steps",
+     "parallel"),
 ])
 def test_negated_and_reversed_statements_are_caught(statement, point, why):
     assert why in (reversal(statement, point) or "")
@@ -75,6 +83,12 @@ def test_negated_and_reversed_statements_are_caught(statement, point, why):
 
 def test_a_statement_about_something_else_is_not_a_reversal():
     assert reversal("GPUs do not like small batches", "dropout is applied during training") is None
+
+
+def test_a_pair_word_on_both_sides_is_not_a_reversal():
+    # "high" appears in both: the statement restates the point, it does not swap the term.
+    assert reversal("too high a learning rate, not a low one, makes the loss diverge",
+                    "too high a learning rate makes the loss diverge, a low one does not") is None
 
 
 @pytest.mark.parametrize(("statement", "point", "swap"), [

@@ -121,17 +121,25 @@ def test_int8_variant_has_its_own_name_and_stays_close():
     assert ((fp32.encode(SENTENCES) * int8.encode(SENTENCES)).sum(axis=1)).min() >= 0.95
 
 
-def test_ensure_adds_the_optimised_graph_to_an_older_export_without_exporting_again(tmp_path, monkeypatch):
+def test_ensure_adds_the_optimised_and_fused_graphs_to_an_older_export_without_exporting_again(tmp_path, monkeypatch):
     from tutor import onnx_export
 
     monkeypatch.setenv("TUTOR_EMBEDDER_DIR", str(tmp_path / "onnx"))
     _fake_export(onnx_export.model_dir(), {"model.onnx": b"abc", "tokenizer.json": b"{}"})
     monkeypatch.setattr(onnx_export, "export", lambda: pytest.fail("the export verified: no re-export"))
     monkeypatch.setattr(onnx_export, "optimize", lambda source, target: target.write_bytes(b"optimised"))
+
+    def fake_fuse(target):
+        (target / onnx_export.FUSED).write_bytes(b"graph")
+        (target / onnx_export.FUSED_DATA).write_bytes(b"weights")
+
+    monkeypatch.setattr(onnx_export, "fuse", fake_fuse)
     manifest, changed = onnx_export.ensure()
-    assert changed and onnx_export.OPTIMIZED in manifest["files"]
-    again = onnx_export.read_manifest(full=True)  # the new file is vouched for by sha256
+    assert changed and {onnx_export.OPTIMIZED, onnx_export.FUSED, onnx_export.FUSED_DATA} <= set(manifest["files"])
+    again = onnx_export.read_manifest(full=True)  # the new files are vouched for by sha256
     assert again["files"][onnx_export.OPTIMIZED]["bytes"] == len(b"optimised")
+    assert again["files"][onnx_export.FUSED_DATA]["bytes"] == len(b"weights")
+    assert not list(onnx_export.model_dir().glob(".fuse-*"))  # no scratch folder left behind
     assert onnx_export.ensure() == (again, False)  # and a second install does nothing
 
 
@@ -156,3 +164,15 @@ def test_the_saved_optimised_graph_gives_the_vectors_of_the_plain_one(tmp_path, 
     optimised = OnnxMiniLM()
     assert optimised._session._model_path.endswith(onnx_export.OPTIMIZED)
     assert float((optimised.encode(SENTENCES) * plain).sum(axis=1).min()) >= 0.9999
+
+
+@pytest.mark.slow
+def test_a_query_session_skips_prepacking_and_ingest_asks_for_it():
+    from tutor.onnx_embed import OnnxMiniLM
+
+    query, corpus = OnnxMiniLM(), OnnxMiniLM()
+    assert query._session is not None and not query.prepacked  # loaded where callers expect it
+    corpus.for_corpus()
+    one, many = query.encode([SENTENCES[0]]), corpus.encode(SENTENCES)
+    assert (query.prepacked, corpus.prepacked) == (False, True)
+    np.testing.assert_allclose(one[0], many[0], atol=1e-4)  # the same vectors either way

@@ -37,12 +37,13 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_retrieve(args: argparse.Namespace, config: Config) -> int:
-    from tutor.batch import batch_status, read_batch, run_batch
     from tutor.render import passages_text
     from tutor.tutor import Tutor
 
     tutor = Tutor(config)
     if args.from_file:
+        from tutor.batch import batch_status, read_batch, run_batch  # a one-question call does not need it
+
         rows = read_batch(args.from_file)
 
         def one(row: dict, history: list[str]) -> tuple[dict, str]:

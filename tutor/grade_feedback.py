@@ -15,6 +15,11 @@ from tutor.prompts import load
 
 _MAX_QUOTE = 160
 _SCORE_CLAIM = re.compile(r"\b(\d{1,2}(?:\.\d)?)\s*/\s*10\b")
+_REF = re.compile(r"\[\d{1,2}\]")
+_POINT_WORDS = 14  # a key point's gist
+_SPAN_WORDS = 12  # the learner's deciding span
+_WHY_WORDS = 16  # why a statement is wrong (a misconception's text)
+_FLAGS = ("manipulation", "empty", "keyword_list", "off_topic")
 
 
 def _quote(text: str) -> str:
@@ -56,27 +61,90 @@ def template_feedback(grade: Grade, rubric: Rubric | None = None) -> str:
     return "\n".join(lines)
 
 
+def _phrase(text: str, words: int) -> str:
+    """At most `words` words, cut at a clause break when one falls late enough: the LLM needs the gist of
+    a point or of the learner's span, not the whole sentence (each word is prefill time on 2 cores)."""
+    ws = " ".join(text.split()).split(" ")
+    if len(ws) <= words:
+        return " ".join(ws)
+    head = ws[:words]
+    for k in range(words - 1, words // 2, -1):
+        if head[k].endswith((",", ";", ":")):
+            return " ".join(head[: k + 1])[:-1] + " …"
+    return " ".join(head) + " …"
+
+
+def _cited(grade: Grade) -> list[tuple[str, str]]:
+    """The card passages of the missing and wrong points, numbered once each: the prompt names them by
+    [n] only and code prints their text under the LLM's reply, so feedback cites the card verbatim."""
+    out: list[tuple[str, str]] = []
+    for g in grade.points:
+        if g.status in ("missed", "wrong") and g.passage and g.passage not in [p for _, p in out]:
+            out.append((f"[{len(out) + 1}]", g.passage))
+    return out
+
+
+def _why(why: str) -> str:
+    return why.removeprefix("the statement ") or "contradicts the card"
+
+
 def verdict_lines(grade: Grade) -> str:
-    return "\n".join(
-        f"- {g.status}: {g.point} | learner: {_quote(g.evidence) or '-'} | card: {_quote(g.passage) or '-'}"
-        + (f" | why wrong: {g.why}" if g.why else "")
-        for g in grade.points
-    )
+    """The verdicts as short notes grouped the way the feedback reads (good, missing, wrong): a small
+    model that copies its input still gives readable feedback. Points are gists, the learner's words are
+    their deciding spans, and card passages appear as [n] only."""
+    ids = {passage: ref for ref, passage in _cited(grade)}
+
+    def span(g) -> str:
+        return _phrase(g.evidence.replace('"', "'"), _SPAN_WORDS)
+
+    def ref(g) -> str:
+        return f" {ids[g.passage]}" if g.passage in ids else ""
+
+    good = [f'- you said "{span(g)}": {_phrase(g.point, _POINT_WORDS)}' + ("" if g.status == "covered" else
+                                                                          " (only partly)")
+            for g in grade.points if g.status in ("covered", "partly") and g.evidence]
+    missing = [f"- {_phrase(g.point, _POINT_WORDS)}{ref(g)}" for g in grade.points if g.status == "missed"]
+    wrong = [f'- you said "{span(g)}", which {_phrase(_why(g.why), _WHY_WORDS)}; '
+             f"correct: {_phrase(g.point, _POINT_WORDS)}{ref(g)}" for g in grade.points if g.status == "wrong"]
+    parts = [(title, lines) for title, lines in (("Good", good), ("Missing", missing), ("Wrong", wrong)) if lines]
+    return "\n".join(f"{title}:\n" + "\n".join(lines) for title, lines in parts) or "(no verdicts)"
 
 
-def llm_feedback(llm, grade: Grade, answer: str) -> str:
-    """The LLM's wording of the code's verdicts; the template on any failure or a reply that re-scores."""
+def feedback_messages(grade: Grade) -> tuple[str, str]:
+    """(system, user) for the LLM. The system prompt is fixed, byte for byte, so llama.cpp's prompt cache
+    serves it; the per-answer part holds only short verdicts (the learner's spans stand in for the whole
+    answer, passage ids for the passages), which keeps the first token within seconds on 2 cores."""
+    flags = ", ".join(f for f in grade.flags if f in _FLAGS) or "none"
+    user = load("grade_feedback_user").format(question=_phrase(grade.question or "", 40),
+                                              score=f"{grade.score:.1f}", label=grade.label, flags=flags,
+                                              verdicts=verdict_lines(grade))
+    return load("grade_feedback"), user
+
+
+def card_passages(grade: Grade) -> str:
+    """The cited card passages, printed by code under the LLM's wording."""
+    cited = _cited(grade)
+    if not cited:
+        return ""
+    where = f"card `{grade.card_id}`" if grade.card_id else "the reference"
+    return f"\n\n**From {where}**\n" + "\n".join(f"- {ref} “{_quote(p)}”" for ref, p in cited)
+
+
+def llm_feedback(llm, grade: Grade, answer: str = "") -> str:
+    """The LLM's wording of the code's verdicts; the template on any failure or a reply that re-scores.
+
+    `answer` is kept for callers: the verdicts already quote the learner's deciding spans."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
     fallback = template_feedback(grade)
-    user = load("grade_feedback_user").format(
-        question=grade.question, score=f"{grade.score:.1f}", label=grade.label, verdicts=verdict_lines(grade),
-        answer=_quote(answer.replace('"""', "'''")) if len(answer) <= _MAX_QUOTE else answer[:1200])
+    system, user = feedback_messages(grade)
     try:
-        reply = str(llm.invoke([SystemMessage(load("grade_feedback")), HumanMessage(user)]).content).strip()
+        reply = str(llm.invoke([SystemMessage(system), HumanMessage(user)]).content).strip()
     except Exception:  # a feedback failure must never cost the grade
         return fallback
     claimed = _SCORE_CLAIM.search(reply)
     if len(reply) < 20 or (claimed and abs(float(claimed.group(1)) - grade.score) > 0.05):
         return fallback
-    return f"**Score {grade.score:.1f}/10 ({grade.label}).**\n\n{reply}"
+    known = {ref for ref, _ in _cited(grade)}
+    reply = _REF.sub(lambda m: m.group(0) if m.group(0) in known else "", reply)  # no invented citations
+    return f"**Score {grade.score:.1f}/10 ({grade.label}).**\n\n{reply}{card_passages(grade)}"

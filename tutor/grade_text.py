@@ -47,6 +47,10 @@ ANTONYMS = (
     ("bias", "variance"), ("precision", "recall"), ("wider", "narrower"), ("deeper", "shallower"),
     ("frozen", "trainable"), ("sparse", "dense"), ("left", "right"), ("above", "below"), ("first", "last"),
     ("vanish", "explode"), ("vanishing", "exploding"), ("underflow", "overflow"), ("on", "off"),
+    # Session 11: general pairs that reversed statements in the labelled set use (CV and test both rose).
+    ("high", "low"), ("sharper", "flatter"), ("sharpen", "flatten"), ("maximize", "minimize"),
+    ("same", "different"), ("parallel", "sequential"), ("simple", "complex"), ("huge", "tiny"),
+    ("remove", "add"), ("always", "never"), ("lower", "raise"),
 )
 
 _IDK = re.compile(

@@ -6,6 +6,10 @@ the model's own tokenizer.json (truncated at 256 word pieces, as sentence-transf
 encoder, mean-pool over real tokens and L2-normalize. tests/test_onnx_embed.py checks cosine ≥ 0.999
 against sentence-transformers on fixed sentences.
 
+The fp32 graph is the fused one `make install` writes (onnx_export.FUSED, weights memory-mapped), else
+the optimised or plain export of an older install. The session starts without weight prepacking (ready in
+~0.01 CPU-s, right for a query's one text); ingest swaps in a prepacked one (`for_corpus`).
+
 `variant="int8"` runs the dynamically quantized copy. Its vectors differ slightly from fp32, so it has
 its own `name`: an index built with one cannot be silently searched with the other.
 """
@@ -13,10 +17,11 @@ its own `name`: an index built with one cannot be silently searched with the oth
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 
-from tutor.onnx_export import FILES, MAX_SEQ_LENGTH, MODEL_NAME, OPTIMIZED, TOKENIZER, model_dir, read_manifest
+from tutor.onnx_export import FILES, FUSED, MAX_SEQ_LENGTH, MODEL_NAME, OPTIMIZED, TOKENIZER, model_dir, read_manifest
 
 
 def _threads() -> int:
@@ -38,30 +43,62 @@ class OnnxMiniLM:
             raise ValueError(f"unknown ONNX variant {variant!r}; known: {sorted(FILES)}")
         folder = model_dir()
         manifest = read_manifest(folder)  # raises ModelNotInstalled with "make install" when absent
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         if variant != "fp32":
             self.name = f"{MODEL_NAME}-{variant}"
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = _threads()
-        options.inter_op_num_threads = 1
-        # Spinning workers burn a core waiting for work; on a shared 2-core machine that core is someone's.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3  # warnings about unused initializers are noise in a CLI
-        model = folder / FILES[variant]
-        if variant == "fp32" and OPTIMIZED in manifest["files"]:
-            # Optimised at install (onnx_export.optimize): redoing it on every cold start is wasted work.
-            model = folder / OPTIMIZED
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._model = folder / FILES[variant]
+        self._pre_optimised = variant == "fp32" and (FUSED in manifest["files"] or OPTIMIZED in manifest["files"])
+        if self._pre_optimised:
+            # Fused (or optimised) at install (onnx_export): redoing it on every cold start is wasted work.
+            self._model = folder / (FUSED if FUSED in manifest["files"] else OPTIMIZED)
+        self._session = None
+        self.prepacked = False
+        self._opening = threading.Lock()
         self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
         # The shipped tokenizer.json pads and truncates at 128; sentence-transformers uses 256, no fixed pad.
         self._tokenizer.enable_truncation(MAX_SEQ_LENGTH)
         self._tokenizer.no_padding()
         self.batch_size = batch_size
         self.show_progress = show_progress
+        # Made here, where callers expect the model to load (the app's "loading" spinner). A session made
+        # lazily, during the local-model app's first answer, coincided with that browser test timing out
+        # once under load (cause not found; a session made on a background thread hung it in session 10).
+        self._open(bulk=False)
+
+    def _open(self, bulk: bool) -> None:
+        """The onnxruntime session: without weight prepacking for queries, with it for a corpus.
+
+        Prepacking copies every MatMul weight into MLAS's blocked layout when the session is made
+        (~0.08 CPU-s with the memory-mapped fused graph): ~6% faster batches, so it pays for a corpus,
+        not for the one short text of a query (session ready in ~0.01 CPU-s without it).
+        """
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = _threads()
+        options.inter_op_num_threads = 1
+        # Spinning workers burn a core waiting for work; on a shared 2-core machine that core is someone's.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if not bulk:
+            options.add_session_config_entry("session.disable_prepacking", "1")
+        options.log_severity_level = 3  # warnings about unused initializers are noise in a CLI
+        if self._pre_optimised:
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        session = ort.InferenceSession(str(self._model), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in session.get_inputs()}
+        self._session = session
+        self.prepacked = bulk
+
+    def for_corpus(self) -> None:
+        """Swap in a prepacked session before embedding a corpus (ingest calls this; ~0.08 CPU-s once).
+
+        Only ingest asks: a session made while the app answers (its first question, a grading batch)
+        is what the note in __init__ warns about.
+        """
+        with self._opening:
+            if not self.prepacked:
+                self._open(bulk=True)
 
     def _batch(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
