@@ -117,6 +117,8 @@ def test_id_in_another_topic_than_its_topic_field_is_rejected(tmp_path, write_ca
         ({"key_points": [{"point": "has no keywords"}]}, "key_points", "`keywords`"),
         ({"also_asked": "not a list"}, "also_asked", "also_asked"),
         ({"aliases": [""]}, "aliases", "aliases"),
+        ({"scenarios": "my loss went NaN"}, "scenarios", "scenarios"),
+        ({"scenarios": ["a", "b", "c", "d"]}, "scenarios", "at most 3"),
         ({"misconceptions": "one string"}, "misconceptions", "misconceptions"),
         ({"misconceptions": ["a", "b", "c", "d", "e"]}, "misconceptions", "at most 4"),
     ],
@@ -192,3 +194,15 @@ def test_aliases_and_misconceptions_are_optional_and_parsed(tmp_path, write_card
     assert rich.aliases == ("inverted dropout",)
     assert rich.misconceptions == ("dropout stays switched on at inference",)
     assert Card.from_dict(rich.to_dict()).misconceptions == rich.misconceptions
+
+
+def test_scenarios_are_optional_and_kept_in_order(tmp_path, write_card):
+    plain = parse_card(write_card(tmp_path, "training/dropout"))
+    said = ["my model memorizes the training set", "what happens if half the units are switched off"]
+    card = parse_card(write_card(tmp_path / "b", "training/dropout", scenarios=said))
+
+    assert plain.scenarios == ()
+    assert card.scenarios == tuple(said)
+    assert Card.from_dict(card.to_dict()).scenarios == tuple(said)
+    older = {k: v for k, v in plain.to_dict().items() if k != "scenarios"}  # stored before the field existed
+    assert Card.from_dict(older).scenarios == ()

@@ -46,6 +46,19 @@ def test_every_card_meets_the_card_format(cards):
     assert not problems, "\n".join(problems)
 
 
+def test_every_card_has_one_to_three_scenarios_of_its_own(cards):
+    """Written for every card (not for the cards golden questions miss), each a symptom or situation."""
+    lacking = [c.id for c in cards if not 1 <= len(c.scenarios) <= 3]
+    assert not lacking, f"cards without 1-3 scenarios: {lacking}"
+    seen: dict[str, str] = {}
+    for c in cards:
+        for s in c.scenarios:
+            key = s.lower().strip(" ?")
+            assert key not in seen, f"{c.id} repeats a scenario of {seen.get(key)}: {s}"
+            assert 3 <= len(s.split()) <= 25, f"{c.id}: `{s}` should be one short situation"
+            seen[key] = c.id
+
+
 def test_difficulties_are_mixed(cards):
     assert {c.difficulty for c in cards} == {1, 2, 3}
 
@@ -58,7 +71,7 @@ def _grams(text: str, n: int = 10) -> set[tuple[str, ...]]:
 @pytest.mark.skipif(not SEED_ARTICLE.is_file(), reason="the source article (../shared/seed/article.txt) is absent")
 def test_no_card_shares_ten_consecutive_words_with_the_article(cards):
     article = _grams(SEED_ARTICLE.read_text(encoding="utf-8"))
-    copied = [c.id for c in cards if _grams(" ".join((c.question, c.answer, *c.misconceptions))) & article]
+    copied = [c.id for c in cards if _grams(" ".join((c.question, c.answer, *c.scenarios, *c.misconceptions))) & article]
     assert not copied, f"cards copying the article: {copied}"
 
 
@@ -120,7 +133,7 @@ def test_golden_questions_are_well_formed(cards):
 
 
 def test_golden_questions_use_other_wording_than_the_cards(cards):
-    phrasings = {p.lower().strip(" ?") for c in cards for p in (c.question, *c.also_asked)}
+    phrasings = {p.lower().strip(" ?") for c in cards for p in (c.question, *c.also_asked, *c.scenarios)}
     same = [q["id"] for q in rows("questions.jsonl") if q["question"].lower().strip(" ?") in phrasings]
     assert not same
 

@@ -71,6 +71,18 @@ def test_each_card_gets_a_question_chunk_with_its_other_phrasings(built_index):
         assert any(c.kind == "answer" for c in index.chunks if c.card_id == card_id)
 
 
+def test_each_scenario_is_its_own_searchable_chunk_of_its_card(config, cards_dir, write_card):
+    said = ["my model memorizes the training set", "what happens if half the units are switched off"]
+    write_card(cards_dir, "training/dropout", scenarios=said)
+    _ingest(config)
+    index = _load(config)
+
+    scenarios = [c for c in index.chunks if c.kind == "scenario"]
+    assert [(c.id, c.text) for c in scenarios] == [("training/dropout#s1", said[0]), ("training/dropout#s2", said[1])]
+    assert all(c.card_id == "training/dropout" and c.embed_text() == c.text for c in scenarios)
+    assert index.cards["training/dropout"].scenarios == tuple(said)
+
+
 def test_second_ingest_with_nothing_changed_never_builds_the_embedder(built_index):
     before = _snapshot(built_index.index_dir)
 

@@ -294,3 +294,60 @@ def test_passages_carry_coverage_and_question_cosine(tutor_fake):
     (0.5, 1.0, 0.75), (0.2, 0.6, 0.4), (0.0, 1.0, 0.0), (-0.3, 1.0, 0.0), (0.1, 1.0, 0.3)])
 def test_coverage_counts_in_full_only_on_topic(cosine, coverage, expected):
     assert relevance(cosine, coverage) == pytest.approx(expected)
+
+
+# --- issue 13, round 3: scenario chunks (a card's symptom / "what happens if" phrasings) ------------------
+
+@pytest.fixture
+def scenario_tutor(tmp_path, cards_dir, write_card):
+    """The fixture cards, the dropout card declaring a situation in words no card uses otherwise."""
+    from tutor.ingest import ingest
+    from tutor.tutor import Tutor
+
+    write_card(cards_dir, "training/dropout", scenarios=["zebracorn quokka wobble after shuffling"])
+    config = Config(index_dir=tmp_path / "index", sources=(cards_dir,), llm_backend="extractive")
+    ingest(config, FakeEmbedder, FakeEmbedder.name, progress=False)
+    return Tutor(config, embedder_factory=FakeEmbedder)
+
+
+def test_a_question_put_as_a_cards_scenario_finds_that_card_with_its_full_answer(scenario_tutor):
+    _, passages = scenario_tutor.retrieve("why the zebracorn quokka wobble")
+    top = passages[0]
+    assert top.card_id == "training/dropout"
+    assert top.chunk_id == "training/dropout#0"  # the scenario chunk stands for the card, like its question
+    assert top.text == scenario_tutor.index.cards["training/dropout"].answer
+
+
+def test_scenario_chunks_can_be_left_out_of_the_refusal_signal(scenario_tutor):
+    question = "why the zebracorn quokka wobble"
+    on = Retriever(scenario_tutor.index, FakeEmbedder(), scenario_tutor.config).search(question, k=1)[0]
+    off = Retriever(scenario_tutor.index, FakeEmbedder(), scenario_tutor.config.with_(scenario_relevance=0.0))
+    top = off.search(question, k=1)[0]
+    assert top.card_id == on.card_id == "training/dropout"  # ranking still reads the scenario
+    assert top.cosine < on.cosine and top.relevance < on.relevance
+
+
+def test_the_question_cosine_feature_reads_a_cards_best_scenario(scenario_tutor):
+    question = "why the zebracorn quokka wobble"
+    plain = Retriever(scenario_tutor.index, FakeEmbedder(), scenario_tutor.config.with_(scenario_question_cosine=False))
+    with_scenarios = Retriever(scenario_tutor.index, FakeEmbedder(), scenario_tutor.config)
+    assert with_scenarios.search(question, k=1)[0].question_cosine > plain.search(question, k=1)[0].question_cosine
+
+
+def test_a_follow_up_naming_another_card_by_its_alias_moves_on(alias_tutor):
+    retriever = alias_tutor.retriever
+    assert retriever.moves_on("and how does the CEC help there?", "basics/softmax")
+    assert not retriever.moves_on("and how does the CEC help there?", "architectures/lstm")  # its own alias
+    assert not retriever.moves_on("and why is that?", "basics/softmax")
+    off = Retriever(alias_tutor.index, FakeEmbedder(), alias_tutor.config.with_(move_on_aliases=False))
+    assert not off.moves_on("and how does the CEC help there?", "basics/softmax")
+
+
+def test_a_follow_up_that_moves_on_is_ranked_by_its_own_reading_first(alias_tutor):
+    history = ["What does the softmax function do?"]
+    question = "and what about a CEC?"
+    on = alias_tutor.retriever
+    off = Retriever(alias_tutor.index, FakeEmbedder(), alias_tutor.config.with_(move_on_aliases=False))
+    moved = {p.card_id: p.score for p in on.search_in_context(question, history, 5)[1]}
+    stayed = {p.card_id: p.score for p in off.search_in_context(question, history, 5)[1]}
+    assert moved["architectures/lstm"] - moved["basics/softmax"] > stayed["architectures/lstm"] - stayed["basics/softmax"]

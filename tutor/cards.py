@@ -13,6 +13,7 @@ from pathlib import Path
 from tutor.errors import CorpusError
 
 TOPICS = ("basics", "coding", "training", "architectures", "nlp", "vision", "advanced", "career")
+MAX_SCENARIOS = 3
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n(.*)\Z", re.S)
 
 
@@ -36,6 +37,9 @@ class Card:
     difficulty: int
     key_points: tuple[KeyPoint, ...]
     also_asked: tuple[str, ...] = ()
+    # Symptoms and "what happens if" situations the card explains, in the card's own words: interviewers
+    # describe a situation ("my loss went NaN") rather than name the topic. Indexed as question chunks.
+    scenarios: tuple[str, ...] = ()
     follow_ups: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     misconceptions: tuple[str, ...] = ()
@@ -50,6 +54,7 @@ class Card:
             "answer": self.answer,
             "difficulty": self.difficulty,
             "also_asked": list(self.also_asked),
+            "scenarios": list(self.scenarios),
             "follow_ups": list(self.follow_ups),
             "aliases": list(self.aliases),
             "misconceptions": list(self.misconceptions),
@@ -68,6 +73,7 @@ class Card:
             answer=d["answer"],
             difficulty=int(d["difficulty"]),
             also_asked=tuple(d.get("also_asked", ())),
+            scenarios=tuple(d.get("scenarios", ())),
             follow_ups=tuple(d.get("follow_ups", ())),
             aliases=tuple(d.get("aliases", ())),
             misconceptions=tuple(d.get("misconceptions", ())),
@@ -144,6 +150,9 @@ def parse_card(path: Path) -> Card:
         keywords = _str_list(kp, "keywords", fail)
         synonyms = _str_list(kp, "synonyms", fail)
         points.append(KeyPoint(kp["point"].strip(), keywords, synonyms))
+    scenarios = _str_list(meta, "scenarios", fail)
+    if len(scenarios) > MAX_SCENARIOS:
+        fail("scenarios", f"`scenarios` holds at most {MAX_SCENARIOS} symptom or \"what happens if\" phrasings")
     misconceptions = _str_list(meta, "misconceptions", fail)
     if len(misconceptions) > 4:
         fail("misconceptions", "`misconceptions` holds at most 4 typical wrong beliefs")
@@ -155,6 +164,7 @@ def parse_card(path: Path) -> Card:
         difficulty=int(meta["difficulty"]),
         key_points=tuple(points),
         also_asked=_str_list(meta, "also_asked", fail),
+        scenarios=scenarios,
         follow_ups=_str_list(meta, "follow_ups", fail),
         aliases=_str_list(meta, "aliases", fail),
         misconceptions=misconceptions,

@@ -14,6 +14,10 @@ from tutor.tokens import count_tokens, seed_cache
 SCHEME = 3
 
 
+# Chunks that phrase a card's question rather than cut its answer: embedded and searched as they are.
+PHRASING_KINDS = ("question", "scenario")
+
+
 @dataclass(frozen=True)
 class Chunk:
     id: str
@@ -23,14 +27,16 @@ class Chunk:
     section: str
     text: str
     token_count: int
-    kind: str  # "answer" (card body), "question" (card question + phrasings), "document"
+    # "answer" (card body), "question" (card question + phrasings), "scenario" (one of a card's symptom /
+    # "what happens if" phrasings), "document"
+    kind: str
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def embed_text(self) -> str:
         """What the embedder and BM25 see: the title anchors a window cut from the middle of a text."""
-        return self.text if self.kind == "question" else f"{self.title}\n{self.text}"
+        return self.text if self.kind in PHRASING_KINDS else f"{self.title}\n{self.text}"
 
 
 @lru_cache(maxsize=4)

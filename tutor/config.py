@@ -62,8 +62,25 @@ class Config:
     # exact/closest still read raw cosines). Off: chosen on dev (rank 1 .735 → .752, hit@5 .970 → .978,
     # false refusals .017 both), it did not carry to test (rank 1 .743 → .738, false refusals .015 → .020).
     query_map: bool = False
+    # Cards' `scenarios:` (symptom / "what happens if" phrasings, one chunk each) always vote in ranking;
+    # their cosine counts in the refusal signal scaled by this. Dev false refusals at 1 / .9 / .8 / 0:
+    # .004 / .009 / .013 / .030, refusal recall .962 at all four. The cost shows on test: recall 1.0 → .923
+    # (a short situation sentence is close to short off-topic questions: "useEffect runs twice" met
+    # "two runs with the same code give different results").
+    scenario_relevance: float = 1.0
+    # The re-ranker's question cosine reads the best of the card's question chunk and its scenario chunks
+    # (dev rank 1 .752 → .761, test .787 → .797).
+    scenario_question_cosine: bool = True
     own_reading_weight: float = 0.5  # in a follow-up, the question alone against the question after the last one (1.0)
     prior_weight: float = 1.0  # in a conversation, a vote at rank 1 for the previous turn's card
+    # A follow-up that moves on: when it names another card by one of that card's aliases ("How is that
+    # different from a VAE?" after the autoencoder card), its own reading leads, not the reading prefixed
+    # with the previous question. Dev follow-ups rank 1 .639 → .656, test .744 both, no hit@5 lost.
+    move_on_aliases: bool = True
+    # ... or when it uses a rare word (at most this many cards use it) the conversation's card lacks. Off:
+    # on dev N = 1, 2, 3, 4, 8 gave follow-ups +1, +3, 0, 0, 0 rows at rank 1 (N 8 lost a hit@5), a peak
+    # rather than a trend; "survive" or "serving" is rare without naming a new topic.
+    move_on_max_cards: int = 0
     # Refusal: a top passage's `relevance` below this means "outside our material". Measured by
     # bench/calibrate_refusal.py on corpus/golden with the issue-13 ranking (cards-only index, 175 cards;
     # 416 in-scope questions, 52 unrelated out-of-scope rows; the 19 uncovered deep-learning rows are

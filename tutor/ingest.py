@@ -77,8 +77,12 @@ def chunk_source(path: Path, config: Config) -> tuple[list[Chunk], Card | None]:
         phrasings = "\n".join([card.question, *card.also_asked, ", ".join(card.aliases), synonyms])
         n_tokens = count_tokens(phrasings, config.encoding)
         question = Chunk(f"{card.id}#q", key, card.id, card.question, card.topic, phrasings, n_tokens, "question")
+        # Each scenario is its own short chunk: one symptom matched whole, not diluted by the card's other phrasings.
+        scenarios = [Chunk(f"{card.id}#s{n}", key, card.id, card.question, card.topic, text,
+                           count_tokens(text, config.encoding), "scenario")
+                     for n, text in enumerate(card.scenarios, 1)]
         answers = make_chunks(key, card.question, card.topic, card.answer, card.id, "answer", **opts)
-        return [question, *answers], card
+        return [question, *scenarios, *answers], card
     chunks: list[Chunk] = []
     for section in load_document(path):
         # Headed sections title their windows; a capture without headings gets each window's first sentence.

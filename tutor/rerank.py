@@ -134,7 +134,7 @@ def features(retriever: Retriever, query: str, pool: list[tuple[str, tuple[float
         for i in fused:
             chunk = retriever.index.chunks[i]
             key = chunk.card_id or chunk.id
-            if chunk.kind != "question":
+            if chunk.kind == "answer" or not chunk.card_id:
                 answer_cos[key] = max(answer_cos.get(key, -1.0), sig.cosine[i])
             if i in sig.bm25:
                 bm25[key] = max(bm25.get(key, 0.0), sig.bm25[i])
@@ -148,6 +148,10 @@ def features(retriever: Retriever, query: str, pool: list[tuple[str, tuple[float
         q = retriever.question_chunk(key)
         qcos = cos if q is None else sig.cosine[q] if q in sig.cosine else \
             float(retriever.index.vectors.reconstruct(q) @ qvec)
+        if retriever.config.scenario_question_cosine:
+            for s in retriever.scenario_chunks(key):  # a card asked as a situation: its best phrasing counts
+                qcos = max(qcos, sig.cosine[s] if s in sig.cosine else
+                           float(retriever.index.vectors.reconstruct(s) @ qvec))
         qcov = retriever.weighted_share(qterms, retriever.question_terms(q)) if full and q is not None else 0.0
         rows.append([score / top, cos, coverage, qcos, max(answer_cos.get(key, 0.0), 0.0), qcov,
                      bm25.get(key, 0.0) / best_bm25, 1 / dense_rank[key] if key in dense_rank else 0.0,

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from tutor import query_map, rerank
-from tutor.chunk import Chunk
+from tutor.chunk import PHRASING_KINDS, Chunk
 from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.glossary import Glossary, build_glossary
@@ -93,6 +93,7 @@ class Retriever:
         self._idf: Idf | None = None
         self._glossary: Glossary | None = None
         self._question_chunk: dict[str, int] | None = None
+        self._scenario_chunks: dict[str, list[int]] | None = None
         self._chunk_ids: dict[str, list[int]] | None = None
         self._qterms: dict[int, set[str]] = {}
         # bench/learn_rank.py collects (query, candidate keys, feature rows) here to train the re-ranker.
@@ -115,6 +116,15 @@ class Retriever:
             self._question_chunk = {c.card_id: i for i, c in enumerate(self.index.chunks)
                                     if c.card_id and c.kind == "question"}
         return self._question_chunk.get(card_id)
+
+    def scenario_chunks(self, card_id: str) -> list[int]:
+        """Positions of a card's scenario chunks (its `scenarios:` phrasings, one a chunk)."""
+        if self._scenario_chunks is None:
+            self._scenario_chunks = {}
+            for i, c in enumerate(self.index.chunks):
+                if c.card_id and c.kind == "scenario":
+                    self._scenario_chunks.setdefault(c.card_id, []).append(i)
+        return self._scenario_chunks.get(card_id, [])
 
     def idf(self) -> Idf:
         """Corpus IDF over cards (a document chunk counting as one), from the index's lexicon."""
@@ -171,7 +181,7 @@ class Retriever:
             chunk = self.index.chunks[i]
             # Curated cards are the primary material; windows of third-party documents count less.
             weight *= self.config.document_weight if not chunk.card_id else \
-                self.config.question_weight if chunk.kind == "question" else 1.0
+                self.config.question_weight if chunk.kind in PHRASING_KINDS else 1.0
             fused[i] = fused.get(i, 0.0) + weight / (self.config.rrf_k + rank + 1)
 
         for rank, i in enumerate(cos_of):
@@ -206,9 +216,14 @@ class Retriever:
         text it cleared the refusal threshold.
         """
         for p in passages:
-            ids = np.array(self._chunks_of()[p.card_id or p.chunk_id], dtype=np.int64)
-            p.cosine = float((self.index.vectors.reconstruct_batch(ids) @ raw).max())
+            ids = self._chunks_of()[p.card_id or p.chunk_id]
+            scale = np.array([self._relevance_scale(i) for i in ids])
+            p.cosine = float((self.index.vectors.reconstruct_batch(np.array(ids, dtype=np.int64)) @ raw * scale).max())
             p.relevance = relevance(p.cosine, p.coverage)
+
+    def _relevance_scale(self, i: int) -> float:
+        """How much a chunk's cosine counts in the refusal signal: a scenario's by Config.scenario_relevance."""
+        return self.config.scenario_relevance if self.index.chunks[i].kind == "scenario" else 1.0
 
     def _collapse(
         self, query: str, fused: dict[int, float], sig: rerank.Signals, k: int, qvec: np.ndarray
@@ -220,10 +235,14 @@ class Retriever:
         """
         cos_of = sig.cosine
         groups: dict[str, tuple[float, float, int]] = {}
+        rel_cos: dict[str, float] = {}  # the cosine relevance reads (scenario chunks left out unless configured)
         for i, score in fused.items():
-            key = self.index.chunks[i].card_id or self.index.chunks[i].id
+            chunk = self.index.chunks[i]
+            key = chunk.card_id or chunk.id
             best, cos, best_i = groups.get(key, (-1.0, -1.0, i))
             groups[key] = (max(best, score), max(cos, cos_of[i]), i if score > best else best_i)
+            if self._relevance_scale(i):
+                rel_cos[key] = max(rel_cos.get(key, -1.0), cos_of[i] * self._relevance_scale(i))
         pool = sorted(groups.items(), key=lambda kv: -kv[1][0])[: max(k, self.config.rerank_pool)]
         if not pool:
             return []
@@ -239,6 +258,10 @@ class Retriever:
         for rank, j in enumerate(order[:k]):
             key, (score, cos, i) = pool[j]
             coverage, qcos = extra[j]
+            if key not in rel_cos:  # only a scenario chunk of this card was seen: its question chunk speaks
+                q = self.question_chunk(key)
+                rel_cos[key] = cos if q is None else float(self.index.vectors.reconstruct(q) @ qvec)
+            cos = rel_cos[key]
             passage = self._passage(rank + 1, self.index.chunks[i], score, relevance(cos, coverage), cos)
             passage.coverage = coverage
             passage.question_cosine = qcos if self.index.chunks[i].card_id else 0.0
@@ -266,7 +289,7 @@ class Retriever:
     def _passage(self, rank: int, chunk: Chunk, score: float, relevance: float, cosine: float) -> Passage:
         card = self.index.cards.get(chunk.card_id or "")
         if card is not None:
-            chunk_id = chunk.id if chunk.kind != "question" else f"{card.id}#0"
+            chunk_id = chunk.id if chunk.kind not in PHRASING_KINDS else f"{card.id}#0"
             return Passage(rank, chunk_id, card.id, chunk.source, card.question, card.answer, score, relevance, cosine)
         return Passage(rank, chunk.id, None, chunk.source, chunk.title, chunk.text, score, relevance, cosine)
 
@@ -274,6 +297,20 @@ class Retriever:
         """The card the previous turn was about: its best card, when that one was worth answering from."""
         top = self.search(history[-1], 1)
         return top[0].card_id if top and top[0].relevance >= self.config.min_relevance else None
+
+    def moves_on(self, question: str, card_id: str) -> bool:
+        """Does a follow-up bring its own topic? It names another card by an alias (Config.move_on_aliases),
+        or uses a rare word (at most Config.move_on_max_cards cards use it; 0: never) that the
+        conversation's card lacks. Then the reading prefixed with the previous question must not lead:
+        it pulls the answer back to the card the learner is moving away from."""
+        if self.config.move_on_aliases and any(c != card_id for c in self.glossary.cards_named(question)):
+            return True
+        limit = self.config.move_on_max_cards
+        if not limit:
+            return False
+        df = self.idf().df
+        have = self.group_terms(card_id)
+        return any(t not in have for t in terms(question) if 0 < df.get(t, 0) <= limit)
 
     def search_in_context(
         self, question: str, history: list[str] | None, k: int | None = None, rewrite: str | None = None
@@ -292,13 +329,19 @@ class Retriever:
         combined = f"{history[-1]} {question}"
         follow_up = looks_like_follow_up(question)
         own = self.config.own_reading_weight
-        readings = [(combined, 1.0 if follow_up else 0.5), (question, own if follow_up else 1.0)]
-        if rewrite and rewrite not in (combined, question):
-            readings.append((rewrite, 1.0))
         # A follow-up whose wording carries no cue ("What objective does it optimize overall?" reads as
         # fresh) still most likely continues the conversation's card: that card gets a vote.
         # A model's standalone rewrite already says what the follow-up is about: no prior then.
-        prior = self.conversation_card(history) if self.config.prior_weight and not rewrite else None
+        wants_card = (self.config.prior_weight or self.config.move_on_max_cards or self.config.move_on_aliases) \
+            and not rewrite
+        previous = self.conversation_card(history) if wants_card else None
+        prior = previous if self.config.prior_weight else None
+        leads = follow_up
+        if follow_up and previous and self.moves_on(question, previous):
+            leads = False  # its own words name what the previous card lacks: its own reading leads
+        readings = [(combined, 1.0 if leads else 0.5), (question, own if leads else 1.0)]
+        if rewrite and rewrite not in (combined, question):
+            readings.append((rewrite, 1.0))
         fused: dict[str, tuple[float, Passage]] = {}
         for query, weight in readings:
             for p in self.search(query, max(k, 10), prior=prior):
