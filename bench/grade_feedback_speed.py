@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from tutor.embed import MiniLMEmbedder
     from tutor.grade import Grader
     from tutor.grade_feedback import feedback_messages
-    from tutor.llm_server import ensure_running
+    from tutor.llm_server import ensure_running, status, stop
     from tutor.llms import make_chat_model
 
     golden = ROOT / "corpus" / "golden" / "grading.jsonl"
@@ -67,31 +67,36 @@ def main(argv: list[str] | None = None) -> int:
     by_id = {c.id: c for c in cards}
     grader = Grader(MiniLMEmbedder(), cards)
     t0 = time.perf_counter()
+    ours = status() is None  # a server this run starts is stopped at the end, not left running
     server = ensure_running(args.model)
     cold = time.perf_counter() - t0
     llm = make_chat_model("local", Config(), args.model, max_tokens=args.max_tokens)
     out = []
-    for row in rows:
-        grade = grader.grade(row["answer"], card=by_id.get(row.get("card_id")), question=row.get("question"),
-                             reference=row.get("reference"))
-        system, user = feedback_messages(grade)
-        messages = [SystemMessage(system), HumanMessage(user)]
-        load_before, cpu_before = load_average(), _cpu_s(server.pid)
-        start, first, text, usage = time.perf_counter(), None, "", {}
-        for chunk in llm.stream(messages):
-            if chunk.content and first is None:
-                first = time.perf_counter() - start
-                cpu_first = _cpu_s(server.pid) - cpu_before
-            text += str(chunk.content)
-            usage = getattr(chunk, "usage_metadata", None) or usage  # llama.cpp reports it on the last chunk
-        out.append({"id": row["id"], "first_token_s": first, "total_s": time.perf_counter() - start,
-                    "server_cpu_first_s": cpu_first if first is not None else None,
-                    "server_cpu_s": _cpu_s(server.pid) - cpu_before, "chars": len(text),
-                    "prompt_tokens": usage.get("input_tokens"),
-                    "cached_tokens": (usage.get("input_token_details") or {}).get("cache_read"),
-                    "generated_tokens": usage.get("output_tokens"),
-                    "load_avg": [load_before, load_average()]})
-        print(json.dumps(out[-1]), file=sys.stderr, flush=True)  # progress: a slow run still leaves rows
+    try:
+        for row in rows:
+            grade = grader.grade(row["answer"], card=by_id.get(row.get("card_id")), question=row.get("question"),
+                                 reference=row.get("reference"))
+            system, user = feedback_messages(grade)
+            messages = [SystemMessage(system), HumanMessage(user)]
+            load_before, cpu_before = load_average(), _cpu_s(server.pid)
+            start, first, text, usage = time.perf_counter(), None, "", {}
+            for chunk in llm.stream(messages):
+                if chunk.content and first is None:
+                    first = time.perf_counter() - start
+                    cpu_first = _cpu_s(server.pid) - cpu_before
+                text += str(chunk.content)
+                usage = getattr(chunk, "usage_metadata", None) or usage  # llama.cpp reports it on the last chunk
+            out.append({"id": row["id"], "first_token_s": first, "total_s": time.perf_counter() - start,
+                        "server_cpu_first_s": cpu_first if first is not None else None,
+                        "server_cpu_s": _cpu_s(server.pid) - cpu_before, "chars": len(text),
+                        "prompt_tokens": usage.get("input_tokens"),
+                        "cached_tokens": (usage.get("input_token_details") or {}).get("cache_read"),
+                        "generated_tokens": usage.get("output_tokens"),
+                        "load_avg": [load_before, load_average()]})
+            print(json.dumps(out[-1]), file=sys.stderr, flush=True)  # progress: a slow run still leaves rows
+    finally:
+        if ours:
+            stop()
     firsts = [r["first_token_s"] for r in out if r["first_token_s"] is not None]
     figures = {"model": args.model, "cold_start_s": cold, "n": len(out),
                "first_token_p50_s": statistics.median(firsts) if firsts else None,
