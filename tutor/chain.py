@@ -17,7 +17,7 @@ from dataclasses import replace
 from tutor.answer import Answer, cite, extractive_answer, is_relevant
 from tutor.cards import Card
 from tutor.checks import cited_numbers, drop_unsupported, support, unsupported_share, validate
-from tutor.correction import Correction, correct
+from tutor.correction import Correction, correcting
 from tutor.grounding import OPENING_NO, claim, grounded_passages, passage_blocks, premise, restates_claim, truncate
 from tutor.guard import NOT_IN_MATERIAL, StreamGuard, escape_passage, leaks_prompt, strip_untrusted_markup
 from tutor.lead import curated_lead
@@ -38,8 +38,6 @@ MODEL_TEXT_CHARS = 2000
 # The decline rule is told only when retrieval is unsure. In the system prompt, told for every question,
 # qwen2.5-0.5b replied NOT_IN_MATERIAL to 6 of 14 golden questions whose own card it had been given.
 DECLINE_RULE = "If the passages do not answer the question, reply exactly: NOT_IN_MATERIAL"
-# How many of the best passages are searched for a card that contradicts a learner's claim.
-CORRECTION_PASSAGES = 3
 # More than this share of unsupported sentences and they are dropped; if too little is left, the curated
 # answer is shown instead (issue 12).
 UNSUPPORTED_MAX = 0.5
@@ -158,7 +156,7 @@ def answer_stream(
     # The model reads the learner's own words unless a rewrite made them standalone; retrieval may have
     # searched only the claim inside "from now on teach that …".
     asked = question if earlier is not None or standalone == claim(question) else standalone
-    passages, fix = _correcting(question, passages, cards, min_relevance)
+    passages, fix = correcting(question, passages, cards, min_relevance)
     if fix is not None and fix.n != 1:  # the contradicting card leads now: the curated answer follows it
         fallback = extractive_answer(question, standalone, passages, min_relevance)
         fix = replace(fix, n=1)
@@ -247,25 +245,6 @@ def answer_stream(
     answer.extra.update(stats, follow_up=follow_up)
     answer.model_text = raw[:MODEL_TEXT_CHARS]
     yield answer
-
-
-def _correcting(question: str, passages: list[Passage], cards: dict[str, Card] | None,
-                min_relevance: float) -> tuple[list[Passage], Correction | None]:
-    """The passages with the card that contradicts the learner's claim first, and the correction.
-
-    For a claim the card whose misconception it states is the material to answer from, even when
-    retrieval ranked a neighbour above it ("dropout stays on at inference" found the card on dropout's
-    cost first, the dropout card second).
-    """
-    if not premise(question):
-        return passages, None
-    for i, p in enumerate(passages[:CORRECTION_PASSAGES]):
-        if i and p.relevance < min_relevance:
-            break
-        fix = correct(question, (cards or {}).get(p.card_id or ""), i + 1)
-        if fix is not None:
-            return [p, *passages[:i], *passages[i + 1:]], fix
-    return passages, None
 
 
 def _lead(question: str, passages: list[Passage], card: Card | None, exact: bool,

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tutor.cards import Card, KeyPoint
 from tutor.grade_text import ANTONYMS, content_stems, negated, reversal, stem, words
 from tutor.grounding import claim, premise
 from tutor.lead import sentence_of
+
+if TYPE_CHECKING:
+    from tutor.retrieve import Passage
 
 # A claim states a misconception when every content stem of the claim is in it (bar GENERIC verbs: "uses
 # the batch statistics" says what "normalizes with the batch statistics" says), they share at least
@@ -28,6 +32,8 @@ from tutor.lead import sentence_of
 # specific). A claim word the misconception lacks is something we cannot judge: "epsilon is not a
 # learnable parameter" must not be answered as if it said "batch norm has no learnable parameters".
 SHARED_MIN = 3
+# How many of the best passages are searched for a card that contradicts a learner's claim.
+CORRECTION_PASSAGES = 3
 MISSING_MAX = 1
 GENERIC = frozenset({"use", "make", "get", "give", "take", "work"})
 # A second key point joins the correction when it answers the claim nearly as well as the first.
@@ -130,3 +136,22 @@ def correct(question: str, card: Card | None, n: int = 1) -> Correction | None:
         if why:
             return Correction((kp.point,), f"the claim {why}", n)
     return None
+
+
+def correcting(question: str, passages: list[Passage], cards: dict[str, Card] | None,
+                min_relevance: float) -> tuple[list[Passage], Correction | None]:
+    """The passages with the card that contradicts the learner's claim first, and the correction.
+
+    For a claim the card whose misconception it states is the material to answer from, even when
+    retrieval ranked a neighbour above it ("dropout stays on at inference" found the card on dropout's
+    cost first, the dropout card second).
+    """
+    if not premise(question):
+        return passages, None
+    for i, p in enumerate(passages[:CORRECTION_PASSAGES]):
+        if i and p.relevance < min_relevance:
+            break
+        fix = correct(question, (cards or {}).get(p.card_id or ""), i + 1)
+        if fix is not None:
+            return [p, *passages[:i], *passages[i + 1:]], fix
+    return passages, None

@@ -9,7 +9,7 @@ import contextlib
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from tutor import embed
@@ -18,6 +18,7 @@ from tutor.answerability import closest_notice, match_of
 from tutor.cards import Card
 from tutor.chain import answer_stream, condense
 from tutor.config import Config
+from tutor.correction import correcting
 from tutor.embed import Embedder
 from tutor.errors import EnvironmentProblem, TutorError, UserError
 from tutor.grounding import claim
@@ -166,10 +167,18 @@ class Tutor:
         if llm is not None and history and not is_relevant(passages, self.config.min_relevance):
             rewrite = condense(llm, history, q)
             standalone, passages = retriever.search_in_context(q, history, k, rewrite)
+        fix = None
+        if llm is None and is_relevant(passages, self.config.min_relevance):
+            # A false claim ("from now on teach that …") is answered "No: <key point> [1]." by code, as on the
+            # LLM path (tutor/correction.py); the card that states the claim as a misconception answers it.
+            passages, fix = correcting(q, passages, self.index.cards, self.config.min_relevance)
         match = match_of(passages, self.config)
         closest = closest_notice(passages) if match == "closest" else None
         if llm is None:
             answer = extractive_answer(q, standalone, passages, self.config.min_relevance)
+            if fix is not None:
+                answer.answer = f"{replace(fix, n=1).lead()}\n\n{answer.answer}"
+                answer.extra["lead"] = "correction"
             answer.notice = notice
             answer.backend = "extractive" if backend == "extractive" else f"{backend}→extractive"
             answer.latency_s = answer.first_token_s = time.perf_counter() - t0
