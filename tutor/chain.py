@@ -42,11 +42,11 @@ DECLINE_RULE = "If the passages do not answer the question, reply exactly: NOT_I
 # answer is shown instead (issue 12).
 UNSUPPORTED_MAX = 0.5
 # Supported sentences a model answer must keep after its unsupported ones are dropped: one when the card's
-# key points (or a correction) already lead the answer, two when the model's words stand alone.
+# answer (or a correction) already leads the answer, two when the model's words stand alone.
 KEEP_MIN_WITH_LEAD = 1
 KEEP_MIN_ALONE = 2
 EXACT_NOTE = "Passage [1] is a curated answer to this question: explain it to the learner."
-# On a `closest` match the learner is shown the card's key points under a heading naming it as the
+# On a `closest` match the learner is shown the card's answer under a heading naming it as the
 # closest material; the model is told the same, and not offered the decline (which only ever led to the
 # same curated card, with the model's words discarded: 6 of 28 golden questions, session 10).
 CLOSEST_NOTE = ("Passage [1] is the closest material we have, not a direct answer: explain what it says "
@@ -83,8 +83,8 @@ def prepare(
     With `cards` the grounding is compact (tutor/grounding.py); without, each passage is cut to
     PASSAGE_TOKENS, which is how document-only indexes and older callers are served.
     `exact`: retrieval matched passage [1]'s card to the question, so the model is not offered the
-    NOT_IN_MATERIAL reply (see EXACT_NOTE). `lead`: the learner already sees the card's key points, so
-    the model reads them without the card's opening (grounding `lean`), and on a `closest` match it is
+    NOT_IN_MATERIAL reply (see EXACT_NOTE). `lead`: the learner already sees the card's answer, so
+    the model reads its key points without the card's opening (grounding `lean`), and on a `closest` match it is
     told the card is the closest material (CLOSEST_NOTE) instead of being offered the decline.
     `correction`: code found the key point that contradicts the learner's claim; the model explains it.
     The system prompt never changes, so llama.cpp's prompt cache always covers it.
@@ -140,7 +140,7 @@ def answer_stream(
     """Text pieces as they become safe to show (`StreamGuard`), then the validated `Answer`.
 
     Whenever passage [1] is a card, something curated is shown before the model's first token
-    (`_lead`): its key points (headed as the closest material unless `exact`), or for a false premise
+    (`_lead`): its answer (headed as the closest material unless `exact`), or for a false premise
     the key point that contradicts it, "No: … [1]." (tutor/correction.py). The model's tailored
     explanation follows. A model that declines anyway is overruled by the curated answer; an answer
     partly outside the passages (more than UNSUPPORTED_MAX of its checkable sentences) loses those

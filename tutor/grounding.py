@@ -45,9 +45,9 @@ def grounded_passages(
 ) -> list[Passage]:
     """The passages the model sees, each with the compact text it will read (same ids, same order).
 
-    `lean`: the learner is already shown the best card's key points (tutor/lead.py), so the model gets
-    them without the ~110-token start of the card's answer, which mostly says them again: every prompt
-    token is prefill time before the model's first word.
+    `lean`: the learner is already shown the best card's answer (tutor/lead.py), so the model gets its
+    key points without the ~110-token start of that answer, which the learner has just read: every
+    prompt token is prefill time before the model's first word.
     """
     if not passages:
         return []

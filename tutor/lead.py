@@ -10,7 +10,7 @@ Which part of the card leads was decided by figures (session 11, 28 golden rows,
 the quiet session-10 run re-scored): the key points alone cover 0.61 of the golden key points (90
 words), with the model's words 0.66; the card's answer covers 0.93 (214 words), as the extractive
 backend does. A learner must get at least what the card says, so the card's answer leads
-(`curated_lead`); `key_points_lead` is kept for `bench/llm_variants.py` and the model's prompt.
+(`curated_lead`); `key_points_lead` is kept for `bench/llm_variants.py`, which measures the variants.
 
 When retrieval only found the closest material (answerability `closest`), the heading says so and names
 the card: the learner must never take a neighbouring card's facts for the answer to their question.
