@@ -276,7 +276,7 @@ def test_missing_and_wrong_points_are_cited_by_number_and_the_card_text_is_print
     grade = grader.grade("Dropout stays active at inference and randomly drops units at test time.", card=dropout)
     _, user = feedback_messages(grade)
     llm = _Recorder("- Missing: how dropout regularizes [1]. A made-up source [9] is dropped.")
-    feedback = llm_feedback(llm, grade, "")
+    feedback = llm_feedback(llm, grade)
 
     assert "[1]" in user and "Wrong:" in user and "Missing:" in user and llm.sent
     assert "[1]" in feedback and "[9]" not in feedback

@@ -130,10 +130,9 @@ def card_passages(grade: Grade) -> str:
     return f"\n\n**From {where}**\n" + "\n".join(f"- {ref} “{_quote(p)}”" for ref, p in cited)
 
 
-def llm_feedback(llm, grade: Grade, answer: str = "") -> str:
+def llm_feedback(llm, grade: Grade) -> str:
     """The LLM's wording of the code's verdicts; the template on any failure or a reply that re-scores.
-
-    `answer` is kept for callers: the verdicts already quote the learner's deciding spans."""
+    The learner's answer is not sent whole: the verdicts quote its deciding spans."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
     fallback = template_feedback(grade)

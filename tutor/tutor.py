@@ -267,5 +267,5 @@ class Tutor:
         if backend != "extractive":
             # A backend that cannot start leaves the template feedback already in the grade.
             with contextlib.suppress(EnvironmentProblem):
-                grade.feedback = llm_feedback(self.chat_model(backend, model), grade, answer)
+                grade.feedback = llm_feedback(self.chat_model(backend, model), grade)
         return grade
