@@ -241,8 +241,9 @@ class Retriever:
             key = chunk.card_id or chunk.id
             best, cos, best_i = groups.get(key, (-1.0, -1.0, i))
             groups[key] = (max(best, score), max(cos, cos_of[i]), i if score > best else best_i)
-            if self._relevance_scale(i):
-                rel_cos[key] = max(rel_cos.get(key, -1.0), cos_of[i] * self._relevance_scale(i))
+            scale = self._relevance_scale(i)
+            if scale:
+                rel_cos[key] = max(rel_cos.get(key, -1.0), cos_of[i] * scale)
         pool = sorted(groups.items(), key=lambda kv: -kv[1][0])[: max(k, self.config.rerank_pool)]
         if not pool:
             return []
