@@ -351,3 +351,24 @@ def test_a_follow_up_that_moves_on_is_ranked_by_its_own_reading_first(alias_tuto
     moved = {p.card_id: p.score for p in on.search_in_context(question, history, 5)[1]}
     stayed = {p.card_id: p.score for p in off.search_in_context(question, history, 5)[1]}
     assert moved["architectures/lstm"] - moved["basics/softmax"] > stayed["architectures/lstm"] - stayed["basics/softmax"]
+
+
+def test_a_reading_whose_top_passage_is_more_relevant_weighs_more_in_a_conversation(tutor_fake, monkeypatch):
+    retriever = tutor_fake.retriever
+    history, question = ["What does the softmax function do?"], "and how do networks learn?"
+    tops: dict[str, float] = {}
+    real = retriever.search
+
+    def search(query, k=None, pool=50, prior=None):
+        found = real(query, k, pool, prior)
+        tops[query] = found[0].relevance
+        return found
+
+    monkeypatch.setattr(retriever, "search", search)
+    plain = Retriever(tutor_fake.index, FakeEmbedder(), tutor_fake.config.with_(reading_confidence=0.0))
+    flat = {p.card_id: p.score for p in plain.search_in_context(question, history, 5)[1]}
+    scaled = {p.card_id: p.score for p in retriever.search_in_context(question, history, 5)[1]}
+    assert tops and all(0 < r < 1 for r in tops.values())
+    # Every vote shrinks by its reading's top relevance squared: no score grows, the best one by that factor.
+    assert max(scaled.values()) < max(flat.values())
+    assert max(scaled.values()) >= max(flat.values()) * min(tops.values()) ** 2 - 1e-9

@@ -322,7 +322,8 @@ class Retriever:
         previous one, and an LLM's standalone `rewrite` when there is one. The reading that the wording
         favours (a pronoun or connective: the follow-up) counts double. No single reading was right often
         enough: "How does masking fit in for a decoder?" needs the history without saying so, a fresh topic
-        must not drag the old one along, and a small model's rewrite sometimes drops the context.
+        must not drag the old one along, and a small model's rewrite sometimes drops the context. Each
+        reading's votes are scaled by how relevant its own top passage is (Config.reading_confidence).
         """
         k = k or self.config.k
         if not history:
@@ -345,7 +346,10 @@ class Retriever:
             readings.append((rewrite, 1.0))
         fused: dict[str, tuple[float, Passage]] = {}
         for query, weight in readings:
-            for p in self.search(query, max(k, 10), prior=prior):
+            found = self.search(query, max(k, 10), prior=prior)
+            if found and self.config.reading_confidence:  # a reading that finds nothing clearly counts less
+                weight *= max(found[0].relevance, 0.0) ** self.config.reading_confidence
+            for p in found:
                 key = p.card_id or p.chunk_id
                 score, best = fused.get(key, (0.0, p))
                 best = p if p.relevance > best.relevance else best
