@@ -5,6 +5,8 @@ on: the mean of the best dense cosine of a passage's chunks and the IDF-weighted
 content words that the passage contains. Cosine alone could not separate "what is BPTT" (0.34: MiniLM
 barely knows the abbreviation) from "how do I tune a postgres index" (0.34 against the tuning card);
 the lexical share does (1.0 vs 0.2), because words we never index ("postgres") weigh the most.
+A third part says whether the question is about our subject at all: how dense our material is around it
+(`Retriever.density_term`); one passage can meet an unrelated question by accident, many rarely do.
 """
 
 from __future__ import annotations
