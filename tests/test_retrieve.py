@@ -368,7 +368,33 @@ def test_a_reading_whose_top_passage_is_more_relevant_weighs_more_in_a_conversat
     plain = Retriever(tutor_fake.index, FakeEmbedder(), tutor_fake.config.with_(reading_confidence=0.0))
     flat = {p.card_id: p.score for p in plain.search_in_context(question, history, 5)[1]}
     scaled = {p.card_id: p.score for p in retriever.search_in_context(question, history, 5)[1]}
-    assert tops and all(0 < r < 1 for r in tops.values())
+    assert tops and all(r > 0 for r in tops.values())
     # Every vote shrinks by its reading's top relevance squared: no score grows, the best one by that factor.
     assert max(scaled.values()) < max(flat.values())
     assert max(scaled.values()) >= max(flat.values()) * min(tops.values()) ** 2 - 1e-9
+
+
+# --- issue 13, session 12: the material's density around a question ----------------------------------
+
+
+def test_density_term_lowers_relevance_for_a_question_far_from_the_material(tutor_fake):
+    config = tutor_fake.config.with_(density_weight=1.0, density_k=1, density_center=0.3)
+    assert len(tutor_fake.index.chunks) >= 10  # the term needs 10 × k chunks
+    retriever = Retriever(tutor_fake.index, FakeEmbedder(), config)
+    near = FakeEmbedder.vector("What is dropout and why does it help?")
+    far = FakeEmbedder.vector("sourdough bread recipe oven temperature")
+    vecs = tutor_fake.index.vectors.reconstruct_batch(np.arange(len(tutor_fake.index.chunks), dtype=np.int64))
+    expected = float((vecs @ near).max()) - 0.3
+    assert retriever.density_term(near) == pytest.approx(expected, abs=1e-5)
+    assert retriever.density_term(far) < retriever.density_term(near)
+    # and it is what the passages' relevance adds to (cosine + coverage) / 2
+    top = retriever.search("What is dropout and why does it help?", k=1)[0]
+    assert top.relevance == pytest.approx(relevance(top.cosine, top.coverage) + expected, abs=1e-5)
+
+
+def test_density_term_is_off_on_an_index_too_small_for_a_neighbourhood(tutor_fake):
+    n = len(tutor_fake.index.chunks)
+    small = Retriever(tutor_fake.index, FakeEmbedder(), tutor_fake.config.with_(density_weight=1.0, density_k=n))
+    assert small.density_term(FakeEmbedder.vector("What is dropout?")) == 0.0
+    off = Retriever(tutor_fake.index, FakeEmbedder(), tutor_fake.config.with_(density_weight=0.0, density_k=1))
+    assert off.density_term(FakeEmbedder.vector("What is dropout?")) == 0.0
