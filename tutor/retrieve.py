@@ -375,7 +375,10 @@ class Retriever:
         for query, weight in readings:
             found = self.search(query, max(k, 10), prior=prior)
             if found and self.config.reading_confidence:  # a reading that finds nothing clearly counts less
-                weight *= max(found[0].relevance, 0.0) ** self.config.reading_confidence
+                # The top passage's own match, without the density term: ranking must not move whenever
+                # the refusal side re-tunes how it reads the material around a question.
+                confidence = relevance(found[0].cosine, found[0].coverage)
+                weight *= max(confidence, 0.0) ** self.config.reading_confidence
             for p in found:
                 key = p.card_id or p.chunk_id
                 score, best = fused.get(key, (0.0, p))
