@@ -398,3 +398,13 @@ def test_density_term_is_off_on_an_index_too_small_for_a_neighbourhood(tutor_fak
     assert small.density_term(FakeEmbedder.vector("What is dropout?")) == 0.0
     off = Retriever(tutor_fake.index, FakeEmbedder(), tutor_fake.config.with_(density_weight=0.0, density_k=1))
     assert off.density_term(FakeEmbedder.vector("What is dropout?")) == 0.0
+
+
+def test_conversation_ranking_does_not_move_with_the_refusal_density_term(tutor_fake):
+    history, question = ["What does the softmax function do?"], "and how do networks learn?"
+    off = Retriever(tutor_fake.index, FakeEmbedder(), tutor_fake.config.with_(density_weight=0.0))
+    on = Retriever(tutor_fake.index, FakeEmbedder(),
+                   tutor_fake.config.with_(density_weight=1.0, density_k=1, density_center=0.0))
+    a, b = off.search_in_context(question, history, 5)[1], on.search_in_context(question, history, 5)[1]
+    assert b[0].relevance != pytest.approx(a[0].relevance)  # the term is on ...
+    assert [(p.card_id, round(p.score, 9)) for p in a] == [(p.card_id, round(p.score, 9)) for p in b]  # ... ranking same
