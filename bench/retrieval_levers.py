@@ -123,7 +123,9 @@ moves them.
     lever (dev rank 1; base .765 / test .797)          dev      test     notes
     reading weight × top relevance^p, p 1 / 2 / 3 / 4  .770 / .774 / .770 / .774   test .802 / .812 / .812 / .817
       kept p 2 (Config.reading_confidence): follow-ups dev .656 → .689, test .744 → .814; hit@5 and false
-      refusals unchanged on both; first 300 words .839 / .832 → .848 / .847
+      refusals unchanged on both; first 300 words .839 / .832 → .848 / .847. After merging s12-answer's
+      density term (relevance += .5 × (mean cosine of the 20 nearest chunks − .4)) the confidence reads
+      (cosine + coverage) / 2 without it: dev .774 either way, test .807 with it, .812 without
     + own reading weight 0.5 → 1                      .783     .802     not kept: test below p 2 alone
     + a contrast cue ("instead", "rather than", …)    .783     .812     not kept: a test follow-up hit@5 lost
       moves on (without p: .774 / .797, hit@5 −1)

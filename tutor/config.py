@@ -76,7 +76,8 @@ class Config:
     # the reading that finds a card clearly (a follow-up naming its own topic, or a vague one that only the
     # prefixed reading makes sense of) outvotes the one that finds nothing much. Session 12, 0 / 1 / 2 / 3 /
     # 4 on dev rank 1: .765 / .770 / .774 / .770 / .774 (follow-ups .656 → .689 at 2); test at 2: .797 → .812
-    # (follow-ups .744 → .814), hit@5 and false refusals unchanged on both.
+    # (follow-ups .744 → .814), hit@5 and false refusals unchanged on both. The confidence is the top
+    # passage's (cosine + coverage) / 2, without the refusal side's density term (with it: test .807).
     reading_confidence: float = 2.0
     prior_weight: float = 1.0  # in a conversation, a vote at rank 1 for the previous turn's card
     # A follow-up that moves on: when it names another card by one of that card's aliases ("How is that
