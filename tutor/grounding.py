@@ -90,7 +90,7 @@ def claim(question: str) -> str:
     """
     if not premise(question):
         return question
-    stripped = " ".join(_FRAME.sub(" ", question).split()).strip(" ,.")
+    stripped = " ".join(_FRAME.sub(" ", question).split()).strip(" ,.?!")
     return stripped if len(stripped.split()) >= 3 else question
 
 

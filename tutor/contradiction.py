@@ -1,0 +1,164 @@
+"""Ways a learner's claim can contradict one sentence of a card, beyond a listed misconception.
+
+tutor/correction.py first looks for the claim among a card's `misconceptions:`; most false claims a
+learner makes are not listed there word for word. What they do instead is change one thing about a fact
+the card states, and each test here catches one such change, lexically (no embedder in the answer path):
+
+- a **number**: "BERT selects 50% of the tokens" against "15% of tokens selected" — the same words follow
+  (or precede) a different number;
+- a **reversed clause**: "1x1 convolutions increase the channels" against the clause "1x1 convolutions
+  reduce channels before the expensive convolutions" of a longer key point — the grader's antonym and
+  negation test (`grade_text.reversal`), run on each clause so a long point does not dilute the overlap;
+- a **sign that a formula rules out**: "ReLU outputs negative values" against "ReLU(x) = max(0, x)".
+
+Each test must be sure: a true claim is never to be contradicted, so anything it cannot judge returns None.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tutor.grade_text import NEGATORS, STOPWORDS, content_stems, negated, reversal, stem, words
+
+# Clause boundaries inside a key point or misconception: a learner's claim usually restates one clause.
+_CLAUSES = re.compile(r"\s*[;:]\s*|\s+[-–—]\s+|,\s+(?:and|so|while|whereas|but|which)?\s*|\s+(?:while|whereas|so that|"
+                      r"because|along with|just like)\s+|\s+and\s+(?=[a-z]+\s+(?:is|are|has|have|use|uses|make|"
+                      r"makes|give|gives|need|needs|can|do|does)\b)", re.I)
+# Only the part before these is the belief: "CLIP contrasts two augmentations rather than images with
+# their captions" also names the right answer after them.
+_BUT_NOT = re.compile(r"\s+(?:rather than|instead of)\s+", re.I)
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
+_WORD_NUMBERS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+                 "seven": "7", "eight": "8", "nine": "9", "ten": "10", "twice": "2", "half": "0.5"}
+# A claim word that says what a thing outputs (the sign test needs one of these next to the sign word).
+_OUTPUTS = frozenset(stem(w) for w in ("output", "outputs", "return", "returns", "give", "gives", "produce",
+                                       "produces", "value", "values", "result", "be"))
+# "NAME(x) = max(0, x)", "**NAME** `max(0, z)`", "NAME is max(0, …)": the name and a formula that is never negative.
+_NONNEG_FORMULA = re.compile(r"([A-Za-z][\w-]*)\W{0,4}(?:\(\s*\w+\s*\)\s*)?(?:=|\bis\b)?\s*`?\s*max\(\s*0\s*,", re.I)
+_NEGATIVE = frozenset({"negative"})
+# A negated clause contradicts a positive claim only when it covers this share of the claim's own words.
+NEGATION_COVERAGE = 0.6
+# Words that negate without a negator: the grader's polarity count cannot see them, so such pairs are not judged.
+_IMPLICIT_NEGATION = re.compile(r"\b(independent|unaffected|unchanged|unlike|unrelated|regardless|irrespective|"
+                                r"free of|fails?|unable|lacks?|absent|instead)\b", re.I)
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[a-z][a-z0-9]*(?:'[a-z]+)?")  # decimals whole: "0.9" is one number
+
+
+def plain(text: str) -> str:
+    """Possessives off ("a conv layer's parameter count" meets "the parameter count of a conv layer")."""
+    return _POSSESSIVE.sub("", text)
+
+
+def clauses(text: str) -> list[str]:
+    """`text` and its clauses (at least three words each), the whole first; after "rather than" only the
+    part before counts."""
+    head = _BUT_NOT.split(text, maxsplit=1)[0]
+    parts = [p.strip(" ,.") for p in _CLAUSES.split(head) if p and len(words(p)) >= 3]
+    return list(dict.fromkeys([text, head, *parts]))
+
+
+def _near(seq: list[str]) -> list[str]:
+    """The content stems among the first four tokens of `seq`, up to the next number."""
+    out = []
+    for w in seq[:4]:
+        if re.fullmatch(r"[\d.]+", w):
+            break
+        if content_stems(w):
+            out.append(stem(w))
+    return out[:2]
+
+
+def _numbers(text: str) -> list[tuple[str, list[str], list[str]]]:
+    """(number, two content stems before it, two after it) for each number in `text` ("%" is a word)."""
+    tokens = [_WORD_NUMBERS.get(w, w) for w in _TOKEN.findall(text.lower().replace("%", " percent "))]
+    return [(tok, _near(tokens[:i][::-1]), _near(tokens[i + 1:]))
+            for i, tok in enumerate(tokens) if re.fullmatch(r"\d+(?:\.\d+)?", tok)]
+
+
+def numeric(said: str, point: str, subject: frozenset[str] = frozenset()) -> str | None:
+    """Why `said` gives another number than `point` for the same thing, or None.
+
+    The same thing: the two content words right after the number are the same ("50% of the tokens" /
+    "15% of tokens", "three gates" / "two gates"), or, failing that, the word right before it is ("around
+    0.1" / "around 0.9"); and the claim shares at least half of the point's content stems around it (its
+    subject, `subject` being the card's own name words), so "two gates" in a claim about GRUs is not held
+    against an LSTM's "three gates" unless the point is about GRUs too.
+    """
+    said_stems = {w for w in content_stems(said) if not w.isdigit()}
+    for num, before, after in _numbers(said):
+        for pnum, pbefore, pafter in _numbers(point):
+            same_after = bool(after) and after[:1] == pafter[:1] and (min(len(after), len(pafter)) < 2
+                                                                      or after == pafter)
+            if pnum == num or not (same_after or (not after and before and before[:1] == pbefore[:1])):
+                continue
+            about = {w for w in content_stems(point) | subject if not w.isdigit()}
+            if len(about & said_stems) >= max(2, len(about) // 3):
+                return f"says {num} where the card says {pnum}"
+    return None
+
+
+def _negated_stems(text: str) -> set[str]:
+    """What each negator in `text` applies to: the first content stem after it ("do not saturate")."""
+    ws = words(text)
+    out: set[str] = set()
+    for i, w in enumerate(ws):
+        if w in NEGATORS or w.endswith("n't"):
+            out |= set([stem(x) for x in ws[i + 1:i + 4] if x not in STOPWORDS and x not in NEGATORS][:1])
+    return out
+
+
+def reversed_clause(said: str, point: str, subject: frozenset[str] = frozenset()) -> str | None:
+    """The grader's reversal test against `point` and each of its clauses.
+
+    An antonym swap or a crossing counts as it is. A negation ("never transfer" against "they transfer
+    between models") counts only when what is negated is something the other side says ("do not
+    saturate" says nothing about "ReLU has derivative 1 for positive inputs"), the clause holds most of
+    what the claim says beyond the card's `subject`, and neither side words a negation without a negator
+    ("independent of", "unlike").
+    """
+    said = plain(said)
+    said_stems = content_stems(said) - subject
+    for part in clauses(plain(point)):
+        why = reversal(said, part)
+        if not why:
+            continue
+        if not why.startswith("negates"):
+            return why
+        part_stems = content_stems(part)
+        covered = len(said_stems & part_stems) / len(said_stems) if said_stems else 0.0
+        negated_side, other = (said, part_stems) if negated(said) else (part, content_stems(said))
+        if (covered >= NEGATION_COVERAGE and _negated_stems(negated_side) & other
+                and not _IMPLICIT_NEGATION.search(said + " " + part)):
+            return why
+    return None
+
+
+def _call(text: str, start: int) -> str:
+    """The call that opens at `start` ("max(0, x)"), up to its matching parenthesis."""
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0 and text[i] == ")":
+            return text[start:i + 1]
+    return text[start:]
+
+
+def formula_sign(said: str, text: str) -> str | None:
+    """What a formula of `text` says against a claim that calls its subject negative, or None.
+
+    "ReLU outputs negative values for positive inputs" against "`ReLU(x) = max(0, x)` has derivative 0
+    for x < 0": max(0, ·) is never negative, so the answer is "ReLU is max(0, x), which is never
+    negative". Only a claim that says the thing outputs (returns, gives, is) something negative, without a
+    negation, is judged.
+    """
+    said_words = {w.lower() for w in words(said)}
+    stems = {stem(w) for w in said_words}
+    if not (said_words & _NEGATIVE) or negated(said) or not (stems & _OUTPUTS):
+        return None
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
+        for m in _NONNEG_FORMULA.finditer(sentence):
+            name = m.group(1).strip("*`")
+            if name.lower() in said_words and name.lower() not in {"is", "the", "a"}:
+                expr = _call(sentence, sentence.index("max(", m.start()))
+                return f"{name} is {expr}, which is never negative"
+    return None
