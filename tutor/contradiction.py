@@ -30,12 +30,14 @@ _BUT_NOT = re.compile(r"\s+(?:rather than|instead of)\s+", re.I)
 _POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
 _WORD_NUMBERS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
                  "seven": "7", "eight": "8", "nine": "9", "ten": "10", "twice": "2", "half": "0.5"}
-# A claim word that says what a thing outputs (the sign test needs one of these next to the sign word).
-_OUTPUTS = frozenset(stem(w) for w in ("output", "outputs", "return", "returns", "give", "gives", "produce",
-                                       "produces", "value", "values", "result", "be"))
+# "outputs negative values", "can be negative", "are negative": a sign said of what comes out, not of an input.
+_NEGATIVE_OUTPUT = re.compile(r"\b(?:outputs?|returns?|gives?|produces?|yields?|is|are|be|becomes?)\s+"
+                              r"(?:(?!for\b|when\b|on\b|if\b|to\b)\w+\s+){0,2}?negative\b", re.I)
+_ALWAYS = re.compile(r"\b(always|in every case|no matter what|the more\b.*\bthe better)\b", re.I)
+_TOO = re.compile(r"\btoo\s+(\w+)", re.I)
+_POSITIVE = frozenset({"positive", "nonnegative", "non-negative"})
 # "NAME(x) = max(0, x)", "**NAME** `max(0, z)`", "NAME is max(0, …)": the name and a formula that is never negative.
 _NONNEG_FORMULA = re.compile(r"([A-Za-z][\w-]*)\W{0,4}(?:\(\s*\w+\s*\)\s*)?(?:=|\bis\b)?\s*`?\s*max\(\s*0\s*,", re.I)
-_NEGATIVE = frozenset({"negative"})
 # A negated clause contradicts a positive claim only when it covers this share of the claim's own words.
 NEGATION_COVERAGE = 0.6
 # Words that negate without a negator: the grader's polarity count cannot see them, so such pairs are not judged.
@@ -143,6 +145,49 @@ def _call(text: str, start: int) -> str:
     return text[start:]
 
 
+def _base(word: str) -> str:
+    """A comparative's base: "higher" → "high", "larger" → "larg", "bigger" → "big" (stems compare)."""
+    w = word.lower()
+    if w.endswith("ier"):
+        return stem(w[:-3] + "y")
+    if w.endswith("er") and len(w) > 4:
+        w = w[:-2]
+        return stem(w[:-1] if len(w) > 2 and w[-1] == w[-2] else w)
+    return stem(w)
+
+
+def too_much(said: str, point: str) -> str | None:
+    """An "always" claim about more of something against a point on what goes wrong when it is too much.
+
+    "A higher learning rate always trains faster" against "a learning rate that is too high overshoots the
+    minimum …": the point names a failure of the very thing the claim says always helps.
+    """
+    if not _ALWAYS.search(said) or negated(said):
+        return None
+    said_bases = {_base(w) for w in words(said)}
+    for m in _TOO.finditer(point):
+        if _base(m.group(1)) in said_bases and len(content_stems(said) & content_stems(point)) >= 2:
+            return f"says always where the card says what goes wrong when it is too {m.group(1)}"
+    return None
+
+
+def negative_output(said: str) -> bool:
+    """The claim says something comes out negative ("outputs negative values", "can be negative"), not
+    merely that it talks about negative inputs ("ReLU outputs zero for negative inputs")."""
+    return bool(_NEGATIVE_OUTPUT.search(said)) and not negated(said)
+
+
+def sign_word(said: str, point: str, subject: frozenset[str]) -> str | None:
+    """Why a key point of the card the claim is about contradicts a claim that its subject comes out
+    negative: the point says it is positive ("softmax … positive and summing to 1"), or None."""
+    point_words = {w.lower() for w in words(point)}
+    if not negative_output(said) or not subject & content_stems(said) or "negative" in point_words:
+        return None
+    if point_words & _POSITIVE and not negated(point) and subject & content_stems(point):
+        return "says negative where the card says positive"
+    return None
+
+
 def formula_sign(said: str, text: str) -> str | None:
     """What a formula of `text` says against a claim that calls its subject negative, or None.
 
@@ -152,8 +197,7 @@ def formula_sign(said: str, text: str) -> str | None:
     negation, is judged.
     """
     said_words = {w.lower() for w in words(said)}
-    stems = {stem(w) for w in said_words}
-    if not (said_words & _NEGATIVE) or negated(said) or not (stems & _OUTPUTS):
+    if not negative_output(said):
         return None
     for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
         for m in _NONNEG_FORMULA.finditer(sentence):

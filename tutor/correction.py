@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tutor.cards import Card, KeyPoint
-from tutor.contradiction import clauses, formula_sign, numeric, plain, reversed_clause
+from tutor.contradiction import clauses, formula_sign, numeric, plain, reversed_clause, sign_word, too_much
 from tutor.grade_text import ANTONYMS, content_stems, negated, reversal, stem, words
 from tutor.grounding import claim, premise
 from tutor.lead import sentence_of
@@ -147,6 +147,10 @@ def correct(question: str, card: Card | None) -> Correction | None:
             return Correction((kp.point,), f"the claim {why}")
     for kp in card.key_points:
         why = numeric(said, kp.point, names)
+        if why:
+            return Correction((kp.point,), f"the claim {why}")
+    for kp in card.key_points:
+        why = sign_word(said, kp.point, names) or too_much(said, kp.point)
         if why:
             return Correction((kp.point,), f"the claim {why}")
     for text in [*(kp.point for kp in card.key_points), card.answer]:

@@ -61,6 +61,14 @@ def _with_match(answer: Answer, match: str, closest: str | None) -> Answer:
     return answer
 
 
+def _cards_titled(text: str, cards: dict[str, Card]) -> list[str]:
+    """Cards whose own name (the last part of the id, "learning-rate") `text` spells, longest first."""
+    folded = " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
+    found = [(len(slug), cid) for cid in cards if (slug := cid.rsplit("/", 1)[-1].replace("-", " "))
+             and (f" {slug} " in folded or f" {slug}s " in folded)]
+    return [cid for _, cid in sorted(found, reverse=True)]
+
+
 @dataclass
 class Tutor:
     config: Config = field(default_factory=Config)
@@ -208,13 +216,16 @@ class Tutor:
         it names is what it is about). Empty for an ordinary question.
 
         Every alias counts here, however many cards use its word: retrieval leaves widespread ones such as
-        "ReLU" (23 cards) alone, but in a claim the named thing is the subject to check.
+        "ReLU" (23 cards) alone, but in a claim the named thing is the subject to check. So does a card's
+        own name, its id ("training/learning-rate" in "a higher learning rate always …").
         """
         if not premise(question) or not passages:
             return []
         if self._claim_glossary is None:
             self._claim_glossary = replace(self.retriever.glossary, max_spread=10**9)
-        ids = [c for c in self._claim_glossary.cards_named(claim(question)) if c in self.index.cards]
+        said = claim(question)
+        ids = [c for c in self._claim_glossary.cards_named(said) if c in self.index.cards]
+        ids += [c for c in _cards_titled(said, self.index.cards) if c not in ids]
         have = {p.card_id: p for p in passages}
         source = {c.card_id: c.source for c in self.index.chunks if c.card_id in ids and c.card_id not in have}
         best = passages[0]
