@@ -33,7 +33,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="extractive", choices=["extractive", "local"])
     parser.add_argument("--model", default=None)
-    parser.add_argument("--split", default=None, choices=["tune", "held"])
+    parser.add_argument("--split", default=None, choices=["tune", "held", "held2"])
     parser.add_argument("--quiet", action="store_true", help="only the failures and the table")
     args = parser.parse_args()
     from tutor.tutor import Tutor
