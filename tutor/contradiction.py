@@ -28,6 +28,10 @@ _CLAUSES = re.compile(r"\s*[;:]\s*|\s+[-–—]\s+|,\s+(?:and|so|while|whereas|b
 # their captions" also names the right answer after them.
 _BUT_NOT = re.compile(r"\s+(?:rather than|instead of)\s+", re.I)
 _POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
+_SAME_AS = {"require": "need", "requires": "needs", "required": "needed", "output": "give", "outputs": "gives",
+            "produce": "give", "produces": "gives", "return": "give", "returns": "gives", "best": "better",
+            "worst": "worse", "fewest": "fewer"}
+_SAME = re.compile(r"\b(" + "|".join(_SAME_AS) + r")\b", re.I)
 _WORD_NUMBERS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
                  "seven": "7", "eight": "8", "nine": "9", "ten": "10", "twice": "2", "half": "0.5"}
 # "outputs negative values", "can be negative", "are negative": a sign said of what comes out, not of an input.
@@ -35,6 +39,9 @@ _NEGATIVE_OUTPUT = re.compile(r"\b(?:outputs?|returns?|gives?|produces?|yields?|
                               r"(?:(?!for\b|when\b|on\b|if\b|to\b)\w+\s+){0,2}?negative\b", re.I)
 _ALWAYS = re.compile(r"\b(always|in every case|no matter what|the more\b.*\bthe better)\b", re.I)
 _TOO = re.compile(r"\btoo\s+(\w+)", re.I)
+_RANGE = re.compile(r"\b(?:from|between)\s+(-?\d+(?:\.\d+)?)\s+(?:to|and)\s+(-?\d+(?:\.\d+)?)\b", re.I)
+# "p - y" against "p + y": the same short operands joined by another operator.
+_OPERATION = re.compile(r"(?<![\w-])(\w{1,3})\s+([-+*/])\s+(\w{1,3})(?![\w-])")
 _POSITIVE = frozenset({"positive", "nonnegative", "non-negative"})
 # "NAME(x) = max(0, x)", "**NAME** `max(0, z)`", "NAME is max(0, …)": the name and a formula that is never negative.
 _NONNEG_FORMULA = re.compile(r"([A-Za-z][\w-]*)\W{0,4}(?:\(\s*\w+\s*\)\s*)?(?:=|\bis\b)?\s*`?\s*max\(\s*0\s*,", re.I)
@@ -47,8 +54,9 @@ _TOKEN = re.compile(r"\d+(?:\.\d+)?|[a-z][a-z0-9]*(?:'[a-z]+)?")  # decimals who
 
 
 def plain(text: str) -> str:
-    """Possessives off ("a conv layer's parameter count" meets "the parameter count of a conv layer")."""
-    return _POSSESSIVE.sub("", text)
+    """Possessives off ("a conv layer's parameter count" meets "the parameter count of a conv layer") and
+    a few interchangeable words made one ("requires" / "needs", "outputs" / "gives", "best" / "better")."""
+    return _SAME.sub(lambda m: _SAME_AS[m.group(0).lower()], _POSSESSIVE.sub("", text))
 
 
 def clauses(text: str) -> list[str]:
@@ -87,10 +95,14 @@ def numeric(said: str, point: str, subject: frozenset[str] = frozenset()) -> str
     against an LSTM's "three gates" unless the point is about GRUs too.
     """
     said_stems = {w for w in content_stems(said) if not w.isdigit()}
+    for lo, hi in _RANGE.findall(said):  # "IoU ranges from 0 to 10" against "from 0 to 1"
+        for plo, phi in _RANGE.findall(point):
+            if (lo, hi) != (plo, phi) and (lo == plo or hi == phi) and len(subject & said_stems) >= 1:
+                return f"says {lo} to {hi} where the card says {plo} to {phi}"
     for num, before, after in _numbers(said):
         for pnum, pbefore, pafter in _numbers(point):
-            same_after = bool(after) and after[:1] == pafter[:1] and (min(len(after), len(pafter)) < 2
-                                                                      or after == pafter)
+            same_after = (bool(after and pafter) and (after[0] in pafter[:2] or pafter[0] in after[:2])
+                          and ("percent" in after) == ("percent" in pafter))  # 15% is no count of tokens
             if pnum == num or not (same_after or (not after and before and before[:1] == pbefore[:1])):
                 continue
             about = {w for w in content_stems(point) | subject if not w.isdigit()}
@@ -120,10 +132,14 @@ def reversed_clause(said: str, point: str, subject: frozenset[str] = frozenset()
     """
     said = plain(said)
     said_stems = content_stems(said) - subject
+    whole = {stem(w) for w in words(plain(point))}
     for part in clauses(plain(point)):
         why = reversal(said, part)
         if not why:
             continue
+        said_word = why.split("`")[1] if why.startswith("says `") else None
+        if said_word is not None and stem(said_word) in whole:
+            continue  # "inference" is in another clause of the point ("merged after training, so no inference …")
         if not why.startswith("negates"):
             return why
         part_stems = content_stems(part)
@@ -143,6 +159,21 @@ def _call(text: str, start: int) -> str:
         if depth == 0 and text[i] == ")":
             return text[start:i + 1]
     return text[start:]
+
+
+def formulas(text: str) -> set[str]:
+    """The short formulas of `text` ("p - y"), spacing and case normalised."""
+    return {f"{a.lower()} {op} {b.lower()}" for a, op, b in _OPERATION.findall(text)}
+
+
+def operator(said: str, point: str) -> str | None:
+    """Why `said` joins the same two short operands as `point` with another operator ("p + y" / "p - y")."""
+    ops = {(a.lower(), b.lower()): op for a, op, b in _OPERATION.findall(point)}
+    for a, op, b in _OPERATION.findall(said):
+        theirs = ops.get((a.lower(), b.lower()))
+        if theirs is not None and theirs != op and len(content_stems(said) & content_stems(point)) >= 2:
+            return f"says {a} {op} {b} where the card says {a} {theirs} {b}"
+    return None
 
 
 def _base(word: str) -> str:

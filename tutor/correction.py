@@ -18,7 +18,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tutor.cards import Card, KeyPoint
-from tutor.contradiction import clauses, formula_sign, numeric, plain, reversed_clause, sign_word, too_much
+from tutor.contradiction import (
+    clauses,
+    formula_sign,
+    formulas,
+    numeric,
+    operator,
+    plain,
+    reversed_clause,
+    sign_word,
+    too_much,
+)
 from tutor.grade_text import ANTONYMS, content_stems, negated, reversal, stem, words
 from tutor.grounding import claim, premise
 from tutor.lead import sentence_of
@@ -28,14 +38,15 @@ if TYPE_CHECKING:
 
 # A claim states a misconception when every content stem of the claim is in it (bar GENERIC verbs: "uses
 # the batch statistics" says what "normalizes with the batch statistics" says), they share at least
-# SHARED_MIN stems, and the misconception has at most MISSING_MAX the claim lacks (it may be more
-# specific). A claim word the misconception lacks is something we cannot judge: "epsilon is not a
-# learnable parameter" must not be answered as if it said "batch norm has no learnable parameters".
+# SHARED_MIN stems, and the misconception has at most MISSING_MAX (or half the shared count) the claim
+# lacks (it may be more specific); a formula of the claim ("p - y") must be in it as written. A claim
+# word the misconception lacks is something we cannot judge: "epsilon is not a learnable parameter" must
+# not be answered as if it said "batch norm has no learnable parameters".
 SHARED_MIN = 3
 # How many of the best passages are searched for a card that contradicts a learner's claim.
 CORRECTION_PASSAGES = 3
 MISSING_MAX = 1
-GENERIC = frozenset({"use", "make", "get", "give", "take", "work", "must", "should", "simpl"})
+GENERIC = frozenset({"use", "make", "get", "give", "take", "work", "must", "should", "simpl", "time", "all"})
 # A second key point joins the correction when it answers the claim nearly as well as the first.
 SECOND_SHARE = 0.8
 
@@ -57,18 +68,24 @@ class Correction:
 
 
 def subject(card: Card) -> frozenset[str]:
-    """The stems of the card's own name (its id's last part and its aliases): a misconception leaves its
-    subject implicit ("the scores are multiplied by sqrt(d_k)" on the attention card)."""
-    return frozenset(content_stems(" ".join([card.id.rsplit("/", 1)[-1].replace("-", " "), *card.aliases])))
+    """The stems of the card's own name (its id's last part): a misconception leaves its subject implicit
+    ("the scores are multiplied by sqrt(d_k)" on the attention card). Not its aliases: "key-value cache"
+    would excuse "keys and values" in a claim that the KV cache stores the queries."""
+    return frozenset(content_stems(card.id.rsplit("/", 1)[-1].replace("-", " ")))
 
 
-def _closeness(said_stems: set[str], part: str, implicit: frozenset[str] = frozenset()) -> tuple[int, int] | None:
+def _closeness(said: str, part: str, implicit: frozenset[str] = frozenset()) -> tuple[int, int] | None:
     """(stems the misconception has and the claim lacks, minus stems shared) when `part` is close
     enough to the claim, else None. Claim stems in `implicit` (the card's subject) need not be in it."""
-    stems = content_stems(plain(part))
-    shared, missing = len(stems & said_stems), len(stems - said_stems)
+    if formulas(said) - formulas(part):  # "is p - y" is not "is the squared error (y - p)^2"
+        return None
+    stems, said_stems = content_stems(plain(part)), content_stems(plain(said))
+    # Numbers and one-letter symbols are values, not what the claim is about ("0.5", "p", "y").
+    shared = len({w for w in stems & said_stems if len(w) > 1 and not w.isdigit()})
+    missing = len(stems - said_stems)
     unjudged = said_stems - stems - GENERIC - implicit
-    return (missing, -shared) if shared >= SHARED_MIN and missing <= MISSING_MAX and not unjudged else None
+    enough = shared >= SHARED_MIN and missing <= max(MISSING_MAX, shared // 2)
+    return (missing, -shared) if enough and not unjudged else None
 
 
 def _stated(said: str, card: Card) -> tuple[str, str] | None:
@@ -78,10 +95,9 @@ def _stated(said: str, card: Card) -> tuple[str, str] | None:
     and no antonym swap ("switched off" against "stays switched on"): a true claim worded like a
     misconception must never be contradicted.
     """
-    said_stems = content_stems(plain(said))
     implicit = subject(card)
     close = [(c, mis, part) for mis in card.misconceptions for part in clauses(mis)
-             if (c := _closeness(said_stems, part, implicit)) is not None]
+             if (c := _closeness(said, part, implicit)) is not None]
     if not close:
         return None
     _, mis, part = min(close, key=lambda x: x[0])
@@ -146,7 +162,7 @@ def correct(question: str, card: Card | None) -> Correction | None:
         if why:
             return Correction((kp.point,), f"the claim {why}")
     for kp in card.key_points:
-        why = numeric(said, kp.point, names)
+        why = numeric(said, kp.point, names) or operator(said, kp.point)
         if why:
             return Correction((kp.point,), f"the claim {why}")
     for kp in card.key_points:
