@@ -1,5 +1,7 @@
-"""False premises corrected, true claims left alone: the held-out premise set (tests/data/premises.jsonl,
-written from the cards before any tuning) through `Tutor.ask`, halves reported apart.
+"""False premises corrected, true claims left alone: the premise set (tests/data/premises.jsonl, written
+from the cards before any tuning) through `Tutor.ask`, its parts reported apart: `tune` (the levers of
+tutor/contradiction.py were shaped on it), `held` (first run only after they were; its failures were read
+afterwards) and `held2` (other cards, written before `held` was read).
 
 A false claim counts as corrected when the answer opens with the code's correction ("No: <key point> [1]",
 `lead == "correction"`), and as corrected from its own card when the correcting card is the row's card.

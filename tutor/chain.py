@@ -86,7 +86,8 @@ def prepare(
     NOT_IN_MATERIAL reply (see EXACT_NOTE). `lead`: the learner already sees the card's answer, so
     the model reads its key points without the card's opening (grounding `lean`), and on a `closest` match it is
     told the card is the closest material (CLOSEST_NOTE) instead of being offered the decline.
-    `correction`: code found the key point that contradicts the learner's claim; the model explains it.
+    `correction`: code found the key point that contradicts the learner's claim; the model explains that
+    fact and is not shown the claim.
     The system prompt never changes, so llama.cpp's prompt cache always covers it.
     """
     from langchain_core.messages import HumanMessage, SystemMessage
@@ -97,17 +98,22 @@ def prepare(
         budget = PASSAGE_TOKENS * (2 if detail else 1)
         given = [replace(p, text=_truncate(p.text, budget)) for p in passages[:PROMPT_PASSAGES]]
     context = ""
+    claimed = premise(question)
     if earlier:
         context += f"\nEarlier question in this conversation: {escape_passage(earlier)}"
     if correction is not None:
-        context += (f"\nThe learner's claim is false. The learner has been told: {escape_passage(correction.point)} "
-                    "[1]. Explain why, citing passages; never repeat the false claim as true.")
-    elif premise(question):
+        # The model never reads the false claim: told to correct it, qwen2.5-0.5b said it back as fact in 7 of
+        # 8 answers (bench/llm_premise.py, session 12), which replaced its part with the card. It explains
+        # the correct fact, which the learner has just been shown, instead.
+        question = f"Explain this: {correction.point}"
+        context += ("\nThe learner believed the opposite and has just been told this fact [1]. Explain it "
+                    "from the passages, citing them.")
+    elif claimed:
         # Only here, not in the system prompt: told to every question, the 0.5B model opened ordinary
         # answers with "No: the passage does not answer" (6 of 14 golden answers replaced).
         context += ("\nThe learner's message makes a claim. If the passages contradict it, start with \"No:\" "
                     "and give the correct fact with its citation; never repeat a false claim as true.")
-    if premise(question):
+    if claimed:
         context += "" if exact or correction is not None else "\n" + DECLINE_RULE
     elif exact:
         context += "\n" + EXACT_NOTE

@@ -117,11 +117,21 @@ def restates_claim(answer: str, question: str) -> bool:
     """
     if not premise(question):
         return False
-    from tutor.retrieve import terms
-
     said = claim(question)
     first = re.split(r"(?<=[.!?])\s", OPENING_NO.sub("", answer.strip()), maxsplit=1)[0]
     first = re.sub(r"\[\d+\]", "", first)
+    # Each clause on its own too: "ReLU outputs negative values for positive inputs because … never change"
+    # says the claim back although the sentence as a whole has a negation the claim lacks.
+    return any(_says(part, said) for part in [first, *_CLAUSE_BREAK.split(first)] if part)
+
+
+_CLAUSE_BREAK = re.compile(r",\s+|;\s+|\s+(?:because|since|so that|but|which|while|whereas)\s+", re.I)
+
+
+def _says(first: str, said: str) -> bool:
+    """`first` holds every content word of the claim `said` and as many negations."""
+    from tutor.retrieve import terms
+
     # Negations are counted apart; auxiliaries carry no claim ("has no" / "does not have").
     wanted = {w for w in terms(said) if not _NEGATION.fullmatch(w) and w not in _AUXILIARIES}
     if len(wanted) < 2:
