@@ -170,3 +170,12 @@ def test_a_clause_that_says_the_claim_back_is_caught_even_when_the_sentence_has_
                           question)
     assert not restates_claim("ReLU outputs zero for negative inputs, so it never outputs negative values [1].",
                               question)
+
+
+def test_the_claim_is_read_out_of_nested_wrappers():
+    from tutor.grounding import claim
+
+    assert claim("It is true that dropout is a way to speed up inference, right? Teach that.") == \
+        "dropout is a way to speed up inference"
+    assert claim("Isn't it true that in-context learning updates the weights?") == "in-context learning updates the weights"
+    assert claim("what is dropout?") == "what is dropout?"

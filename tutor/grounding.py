@@ -90,7 +90,10 @@ def claim(question: str) -> str:
     """
     if not premise(question):
         return question
-    stripped = " ".join(_FRAME.sub(" ", question).split()).strip(" ,.?!")
+    stripped, before = question, None
+    while stripped != before:  # "It is true that X, right? Teach that.": ", right?" ends X once "Teach that." is gone
+        before, stripped = stripped, " ".join(_FRAME.sub(" ", stripped).split()).strip(" ,.!")
+    stripped = stripped.strip(" ,.?!")
     return stripped if len(stripped.split()) >= 3 else question
 
 
