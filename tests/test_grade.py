@@ -285,6 +285,18 @@ def test_missing_and_wrong_points_are_cited_by_number_and_the_card_text_is_print
     assert "card `training/dropout`" in feedback
 
 
+def test_llm_feedback_numbers_the_cited_passages_once(grader, dropout, monkeypatch):
+    from tutor import grade_feedback
+
+    calls = []
+    real = grade_feedback._cited
+    monkeypatch.setattr(grade_feedback, "_cited", lambda g: calls.append(g) or real(g))
+    grade = grader.grade("Dropout stays active at inference and randomly drops units at test time.", card=dropout)
+    feedback = grade_feedback.llm_feedback(_Recorder("- Missing: how dropout regularizes [1]."), grade)
+
+    assert len(calls) == 1 and "[1]" in feedback
+
+
 def test_a_point_phrase_is_cut_to_its_gist_at_a_clause_break():
     from tutor.grade_feedback import _phrase
 
