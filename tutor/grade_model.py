@@ -4,7 +4,9 @@ Why a model: the rule-based scorer's thresholds (one cosine cut for "covered", o
 cannot weigh a dozen weak signals at once, and MiniLM alone barely separates a fluent wrong answer
 from a right one. Three parts, all plain numpy so grading needs nothing beyond numpy:
 - a multinomial logistic regression (L2, C = 1) over standardized features picks the label;
-- a ridge regression (alpha = 1) gives the score, clipped into the chosen label's range;
+- a ridge regression gives the score, clipped into the chosen label's range; its strength is chosen
+  from `ALPHAS` by an inner 5-fold cross-validation on the training rows alone (in-band share), so a
+  held-out fold never picks its own regularisation;
 - per label, a score interval learned on the training rows ("snap") keeps scores inside the bands
   people give (a "correct" answer scores 8-9.5, not 7.0 on the edge).
 The gaming guards in `tutor.grade` still cap the result afterwards; the model never lifts a capped answer.
@@ -27,7 +29,8 @@ from tutor.metrics import in_band
 LABELS = ("incorrect", "partial", "correct")
 RANGES = ((0.0, 2.9), (3.0, 6.9), (7.0, 10.0))  # the score range of each label (label_of's cut-offs)
 C = 1.0  # inverse L2 strength of the label classifier (scikit-learn's default)
-ALPHA = 1.0  # L2 strength of the score regression
+ALPHAS = (1.0, 3.0, 10.0, 30.0, 100.0)  # L2 strengths of the score regression tried by the inner CV
+INNER_FOLDS = 5
 MODEL_FILE = "grade_model.json"
 # A snap interval is at least this wide: a narrower one would turn the score into three fixed values
 # (every correct answer 8.0), which fits the bands but tells a learner nothing about how good it was.
@@ -114,21 +117,44 @@ def _snap(scores: list[float], labels: list[int], bands: list[list[float]]) -> l
     return out
 
 
-def train(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list[str] | tuple[str, ...],
-          trained_on: dict | None = None) -> ScoreModel:
-    """Fit the model on feature rows `x` with gold `labels` and score `bands` (the score target is the
-    band's centre). Deterministic: the same rows give the same weights."""
+def choose_alpha(x: np.ndarray, labels: list[str], bands: list[list[float]]) -> float:
+    """The ridge strength whose inner cross-validation (row i in fold i mod 5) puts most held-out scores in
+    their band; the first of `ALPHAS` on a tie. Deterministic."""
     x = np.asarray(x, float)
+    fold = np.arange(len(labels)) % INNER_FOLDS
+    best = (-1, ALPHAS[0])
+    for alpha in ALPHAS:
+        hits = 0
+        for f in range(INNER_FOLDS):
+            tr, te = np.nonzero(fold != f)[0], np.nonzero(fold == f)[0]
+            if not len(te) or len({labels[i] for i in tr}) < len(LABELS):
+                continue
+            model = train(x[tr], [labels[i] for i in tr], [bands[i] for i in tr], [str(i) for i in range(x.shape[1])],
+                          alpha=alpha)
+            hits += sum(in_band(round(model.predict(x[i])[0], 1), bands[i]) for i in te)
+        if hits > best[0]:
+            best = (hits, alpha)
+    return best[1]
+
+
+def train(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list[str] | tuple[str, ...],
+          trained_on: dict | None = None, alpha: float | None = None) -> ScoreModel:
+    """Fit the model on feature rows `x` with gold `labels` and score `bands` (the score target is the
+    band's centre); `alpha=None` chooses the ridge strength by `choose_alpha`. Deterministic: the same
+    rows give the same weights."""
+    x = np.asarray(x, float)
+    if alpha is None:
+        alpha = choose_alpha(x, labels, bands)
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     z = (x - mean) / scale
     y = np.array([(b[0] + b[1]) / 2 for b in bands], float)
     ix = np.array([LABELS.index(v) for v in labels])
-    w, b = _ridge(z, y, ALPHA)
+    w, b = _ridge(z, y, alpha)
     lw, lb = _logistic(z, ix, C)
     model = ScoreModel(list(names), _r(mean), _r(scale), [_r(row) for row in lw], _r(lb), _r(w), round(b, 6),
-                       [list(r) for r in RANGES], dict(trained_on or {}, rows=len(labels)))
+                       [list(r) for r in RANGES], dict(trained_on or {}, rows=len(labels), alpha=alpha))
     fitted = [model.predict(row) for row in x]
     model.snap = _snap([s for s, _ in fitted], [LABELS.index(lab) for _, lab in fitted], bands)
     return model
