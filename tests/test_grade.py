@@ -304,3 +304,20 @@ def test_a_point_phrase_is_cut_to_its_gist_at_a_clause_break():
     assert _phrase("short point", 14) == "short point"
     assert _phrase(text, 12) == "softmax is for mutually exclusive classes; multi-label uses independent sigmoids …"
     assert len(_phrase(" ".join(["word"] * 40), 12).split()) == 13
+
+
+def test_a_role_swap_between_the_terms_a_card_contrasts_is_a_wrong_statement():
+    card = Card.from_dict({
+        "id": "training/l1-vs-l2-regularization", "topic": "training",
+        "question": "What is the difference between L1 and L2 regularization?", "difficulty": 1,
+        "key_points": [{"point": "L1 penalizes the sum of absolute values of the weights, L2 the sum of their squares",
+                        "keywords": ["absolute values", "squares"]}],
+        "answer": "L1 regularization adds the absolute values of the weights to the loss, L2 adds their squares.",
+    })
+    grader = Grader(FakeEmbedder(), [card], model=None)
+
+    swapped = grader.grade("L1 adds the squared weights and L2 the absolute values.", card=card)
+    right = grader.grade("L1 adds the absolute values of the weights and L2 their squares.", card=card)
+
+    assert any(p.status == "wrong" and "says of `l2`" in p.why for p in swapped.points)
+    assert not any(p.status == "wrong" for p in right.points)
