@@ -107,10 +107,15 @@ def _snap(scores: list[float], labels: list[int], bands: list[list[float]]) -> l
     out = []
     for label, (lo0, hi0) in enumerate(RANGES):
         mine = [(s, b) for s, got, b in zip(scores, labels, bands, strict=True) if got == label]
+        raw = np.array([s for s, _ in mine], float)
+        shown = np.array([round(s, 1) for s, _ in mine], float)  # a score as reported, one decimal
+        b_lo, b_hi = np.array([b[0] for _, b in mine], float), np.array([b[1] for _, b in mine], float)
         best = (-1, lo0, hi0)
         for lo in np.arange(lo0, hi0 + 1e-9, 0.5):
             for hi in np.arange(lo + MIN_WIDTH, hi0 + 1e-9, 0.5):
-                hits = sum(in_band(round(float(np.clip(s, lo, hi)), 1), b) for s, b in mine)
+                # lo and hi are multiples of 0.5: clipping then rounding is the bound itself or the rounded score
+                value = np.where(raw < lo, lo, np.where(raw > hi, hi, shown))
+                hits = int(((b_lo <= value) & (value <= b_hi)).sum())
                 if hits > best[0]:
                     best = (hits, float(lo), float(hi))
         out.append([round(best[1], 2), round(best[2], 2)])
@@ -122,19 +127,17 @@ def choose_alpha(x: np.ndarray, labels: list[str], bands: list[list[float]]) -> 
     their band; the first of `ALPHAS` on a tie. Deterministic."""
     x = np.asarray(x, float)
     fold = np.arange(len(labels)) % INNER_FOLDS
-    best = (-1, ALPHAS[0])
-    for alpha in ALPHAS:
-        hits = 0
-        for f in range(INNER_FOLDS):
-            tr, te = np.nonzero(fold != f)[0], np.nonzero(fold == f)[0]
-            if not len(te) or len({labels[i] for i in tr}) < len(LABELS):
-                continue
-            model = train(x[tr], [labels[i] for i in tr], [bands[i] for i in tr], [str(i) for i in range(x.shape[1])],
-                          alpha=alpha)
-            hits += sum(in_band(round(model.predict(x[i])[0], 1), bands[i]) for i in te)
-        if hits > best[0]:
-            best = (hits, alpha)
-    return best[1]
+    hits = dict.fromkeys(ALPHAS, 0)
+    names = [str(i) for i in range(x.shape[1])]
+    for f in range(INNER_FOLDS):
+        tr, te = np.nonzero(fold != f)[0], np.nonzero(fold == f)[0]
+        if not len(te) or len({labels[i] for i in tr}) < len(LABELS):
+            continue
+        # one label classifier per fold: only the score regression depends on alpha
+        for alpha, model in zip(ALPHAS, _fit(x[tr], [labels[i] for i in tr], [bands[i] for i in tr], names, {},
+                                             ALPHAS), strict=True):
+            hits[alpha] += sum(in_band(round(model.predict(x[i])[0], 1), bands[i]) for i in te)
+    return max(ALPHAS, key=lambda a: (hits[a], -ALPHAS.index(a)))
 
 
 def train(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list[str] | tuple[str, ...],
@@ -145,19 +148,28 @@ def train(x: np.ndarray, labels: list[str], bands: list[list[float]], names: lis
     x = np.asarray(x, float)
     if alpha is None:
         alpha = choose_alpha(x, labels, bands)
+    return _fit(x, labels, bands, names, trained_on or {}, (alpha,))[0]
+
+
+def _fit(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list[str] | tuple[str, ...],
+         trained_on: dict, alphas: tuple[float, ...]) -> list[ScoreModel]:
+    """One model per ridge strength in `alphas`, all sharing one label classifier."""
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     z = (x - mean) / scale
     y = np.array([(b[0] + b[1]) / 2 for b in bands], float)
     ix = np.array([LABELS.index(v) for v in labels])
-    w, b = _ridge(z, y, alpha)
     lw, lb = _logistic(z, ix, C)
-    model = ScoreModel(list(names), _r(mean), _r(scale), [_r(row) for row in lw], _r(lb), _r(w), round(b, 6),
-                       [list(r) for r in RANGES], dict(trained_on or {}, rows=len(labels), alpha=alpha))
-    fitted = [model.predict(row) for row in x]
-    model.snap = _snap([s for s, _ in fitted], [LABELS.index(lab) for _, lab in fitted], bands)
-    return model
+    models = []
+    for alpha in alphas:
+        w, b = _ridge(z, y, alpha)
+        model = ScoreModel(list(names), _r(mean), _r(scale), [_r(row) for row in lw], _r(lb), _r(w), round(b, 6),
+                           [list(r) for r in RANGES], dict(trained_on, rows=len(labels), alpha=alpha))
+        fitted = [model.predict(row) for row in x]
+        model.snap = _snap([s for s, _ in fitted], [LABELS.index(lab) for _, lab in fitted], bands)
+        models.append(model)
+    return models
 
 
 def _r(values: np.ndarray) -> list[float]:
