@@ -306,18 +306,29 @@ def test_a_point_phrase_is_cut_to_its_gist_at_a_clause_break():
     assert len(_phrase(" ".join(["word"] * 40), 12).split()) == 13
 
 
-def test_a_role_swap_between_the_terms_a_card_contrasts_is_a_wrong_statement():
-    card = Card.from_dict({
-        "id": "training/l1-vs-l2-regularization", "topic": "training",
-        "question": "What is the difference between L1 and L2 regularization?", "difficulty": 1,
-        "key_points": [{"point": "L1 penalizes the sum of absolute values of the weights, L2 the sum of their squares",
-                        "keywords": ["absolute values", "squares"]}],
-        "answer": "L1 regularization adds the absolute values of the weights to the loss, L2 adds their squares.",
-    })
-    grader = Grader(FakeEmbedder(), [card], model=None)
+L1L2 = Card.from_dict({
+    "id": "training/l1-vs-l2-regularization", "topic": "training",
+    "question": "What is the difference between L1 and L2 regularization?", "difficulty": 1,
+    "key_points": [{"point": "L1 penalizes the sum of absolute values of the weights, L2 the sum of their squares",
+                    "keywords": ["absolute values", "squares"]}],
+    "answer": "L1 regularization adds the absolute values of the weights to the loss, L2 adds their squares.",
+})
 
-    swapped = grader.grade("L1 adds the squared weights and L2 the absolute values.", card=card)
-    right = grader.grade("L1 adds the absolute values of the weights and L2 their squares.", card=card)
+
+def test_a_role_swap_between_the_terms_a_card_contrasts_is_a_wrong_statement():
+    grader = Grader(FakeEmbedder(), [L1L2], model=None)
+
+    swapped = grader.grade("L1 adds the squared weights and L2 the absolute values.", card=L1L2)
+    right = grader.grade("L1 adds the absolute values of the weights and L2 their squares.", card=L1L2)
 
     assert any(p.status == "wrong" and "says of `l2`" in p.why for p in swapped.points)
     assert not any(p.status == "wrong" for p in right.points)
+
+
+def test_a_sentence_holding_a_wrong_clause_is_not_quoted_as_good():
+    grader = Grader(FakeEmbedder(), [L1L2], model=None)
+    sentence = "L2 penalizes the sum of absolute values of the weights, so L1 takes the sum of their squares."
+    grade = grader.grade(sentence, card=L1L2)
+
+    assert any(p.status == "wrong" and p.evidence in sentence for p in grade.points)  # a clause swaps the roles
+    assert all(p.evidence != sentence for p in grade.points if p.status in ("covered", "partly"))
