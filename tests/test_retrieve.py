@@ -351,3 +351,29 @@ def test_a_follow_up_that_moves_on_is_ranked_by_its_own_reading_first(alias_tuto
     moved = {p.card_id: p.score for p in on.search_in_context(question, history, 5)[1]}
     stayed = {p.card_id: p.score for p in off.search_in_context(question, history, 5)[1]}
     assert moved["architectures/lstm"] - moved["basics/softmax"] > stayed["architectures/lstm"] - stayed["basics/softmax"]
+
+
+# --- issue 13, session 12: the material's density around a question ----------------------------------
+
+
+def test_density_term_lowers_relevance_for_a_question_far_from_the_material(tutor_fake):
+    config = tutor_fake.config.with_(density_weight=1.0, density_k=1, density_center=0.3)
+    assert len(tutor_fake.index.chunks) >= 10  # the term needs 10 × k chunks
+    retriever = Retriever(tutor_fake.index, FakeEmbedder(), config)
+    near = FakeEmbedder.vector("What is dropout and why does it help?")
+    far = FakeEmbedder.vector("sourdough bread recipe oven temperature")
+    vecs = tutor_fake.index.vectors.reconstruct_batch(np.arange(len(tutor_fake.index.chunks), dtype=np.int64))
+    expected = float((vecs @ near).max()) - 0.3
+    assert retriever.density_term(near) == pytest.approx(expected, abs=1e-5)
+    assert retriever.density_term(far) < retriever.density_term(near)
+    # and it is what the passages' relevance adds to (cosine + coverage) / 2
+    top = retriever.search("What is dropout and why does it help?", k=1)[0]
+    assert top.relevance == pytest.approx(relevance(top.cosine, top.coverage) + expected, abs=1e-5)
+
+
+def test_density_term_is_off_on_an_index_too_small_for_a_neighbourhood(tutor_fake):
+    n = len(tutor_fake.index.chunks)
+    small = Retriever(tutor_fake.index, FakeEmbedder(), tutor_fake.config.with_(density_weight=1.0, density_k=n))
+    assert small.density_term(FakeEmbedder.vector("What is dropout?")) == 0.0
+    off = Retriever(tutor_fake.index, FakeEmbedder(), tutor_fake.config.with_(density_weight=0.0, density_k=1))
+    assert off.density_term(FakeEmbedder.vector("What is dropout?")) == 0.0

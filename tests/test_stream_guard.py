@@ -54,6 +54,15 @@ def test_a_recited_system_prompt_never_reaches_the_stream():
     assert shown.startswith("Sure, here are my rules. ") and len(shown[25:].split()) <= 2
 
 
+def test_a_credential_from_the_environment_never_reaches_the_stream(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef")
+    monkeypatch.setenv("TUTOR_INDEX_DIR", "index-folder-not-a-secret")
+    text = "The key is sk-test-0123456789abcdef and dropout zeroes units [1]."
+    released, guard = run(text, [text[:14], text[14:30], text[30:]])  # the key arrives split in two
+    assert guard.leaked and "sk-test" not in "".join(released)
+    assert "".join(run("Kept in index-folder-not-a-secret [1].")[0]) == "Kept in index-folder-not-a-secret [1]."
+
+
 def test_the_first_words_of_a_recital_are_held_until_the_next_words_decide():
     # "answer the learner's question" are prompt words: alone they are harmless, but they may open a recital.
     first = "My job: answer the learner's question. "

@@ -7,6 +7,7 @@ our system prompt is withheld. Small models follow injected orders readily, so t
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 
@@ -72,6 +73,13 @@ def strip_untrusted_markup(answer: str, sources: str) -> str:
 _OPEN_TAG = re.compile(r"<[a-z/!]", re.I)
 _CONTEXT = 400  # characters of earlier text that surely hold the last `run` words of any prompt run
 NOT_IN_MATERIAL = "NOT_IN_MATERIAL"
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$", re.I)
+
+
+def env_secrets() -> tuple[str, ...]:
+    """Values of this process's credential-like environment variables (…_KEY, …_TOKEN, …): a model
+    never receives them, but a stream that spells one out must not reach the page either."""
+    return tuple(v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8)
 
 
 class StreamGuard:
@@ -81,8 +89,9 @@ class StreamGuard:
     a recited system prompt or a foreign link would flash on screen before the check replaced it. This
     guard releases whole words (text up to the last whitespace) and holds back only what could still be
     unsafe:
-    - once anything received repeats `run` words of the prompt, nothing more is released (the chain
-      then replaces the answer with the curated one);
+    - once anything received repeats `run` words of the prompt, or spells out a credential from the
+      environment (`env_secrets`), nothing more is released (the chain then replaces the answer with the
+      curated one);
     - a trailing run of `hold_run` or more consecutive prompt words stays back until the next words show
       whether the recital goes on, so at most `hold_run - 1` words of a recital are ever shown;
     - a `<tag` or `[link](…)` that is still open stays back, so markup is judged whole; then links and
@@ -93,6 +102,7 @@ class StreamGuard:
 
     def __init__(self, prompt: str, sources: str, run: int = 8, hold_run: int = 3) -> None:
         self.prompt, self.sources, self.run, self.hold_run = prompt, sources, run, hold_run
+        self.secrets = env_secrets()
         self.leaked = False
         self._received = ""
         self._pending = ""
@@ -106,7 +116,7 @@ class StreamGuard:
         # so that much of the earlier text is all we keep.
         self._received = self._received[-_CONTEXT:] + piece
         self._pending += piece
-        if leaks_prompt(self._received, self.prompt, self.run):
+        if leaks_prompt(self._received, self.prompt, self.run) or any(v in self._received for v in self.secrets):
             self.leaked = True
             self._pending = ""
             return ""

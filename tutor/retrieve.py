@@ -5,6 +5,8 @@ on: the mean of the best dense cosine of a passage's chunks and the IDF-weighted
 content words that the passage contains. Cosine alone could not separate "what is BPTT" (0.34: MiniLM
 barely knows the abbreviation) from "how do I tune a postgres index" (0.34 against the tuning card);
 the lexical share does (1.0 vs 0.2), because words we never index ("postgres") weigh the most.
+A third part says whether the question is about our subject at all: how dense our material is around it
+(`Retriever.density_term`); one passage can meet an unrelated question by accident, many rarely do.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class Passage:
     title: str
     text: str
     score: float  # fused RRF score (the re-ranking in Retriever._collapse orders by more than this)
-    relevance: float  # calibrated: (best cosine + IDF-weighted query-term coverage) / 2
+    relevance: float  # calibrated: (best cosine + IDF-weighted query-term coverage) / 2 + Retriever.density_term
     cosine: float = 0.0
     coverage: float = 0.0  # IDF-weighted share of the query's content words the card (or window) contains
     question_cosine: float = 0.0  # cosine with the card's question chunk: does the card ask this question?
@@ -55,6 +57,11 @@ class Passage:
 # Below this cosine a passage is about something else, whatever words it shares: in-scope golden questions'
 # best cosine was 0.215 or more, and "how are you today?" met a window that says "today" at 0.03.
 _TOPICAL_COSINE = 0.2
+
+
+# The density term needs a neighbourhood that is a small part of the corpus: the k nearest of at least
+# this many times k chunks (our cards give 923 chunks for k 20; the test fixtures' six cards give ~30).
+_DENSITY_MIN_SHARE = 10
 
 
 # Word sets of cards met by queries, kept per process; at 1M chunks all of them would take GBs.
@@ -205,21 +212,41 @@ class Retriever:
             cos_of.update({i: float(v @ qvec[0]) for i, v in zip(missing, vecs, strict=True)})
         signals = rerank.Signals(cos_of, bm25_of, dense_order, set(named), prior)
         passages = self._collapse(query, fused, signals, k, qvec[0])
-        if expanded != query or self.query_map is not None:
-            self._raw_relevance(query, passages, raw)
+        self._raw_relevance(query, passages, raw, recompute=expanded != query or self.query_map is not None)
         return passages
 
-    def _raw_relevance(self, query: str, passages: list[Passage], raw: np.ndarray) -> None:
+    def _raw_relevance(self, query: str, passages: list[Passage], raw: np.ndarray, recompute: bool = True) -> None:
         """Relevance from the question as typed: an expansion or the query map decides ranking, never refusal.
 
         "nginx with SSL termination" expands SSL to self-supervised learning; scored on the expanded
-        text it cleared the refusal threshold.
+        text it cleared the refusal threshold. `recompute` re-reads the cosines (the query was changed for
+        ranking); either way the material's density around the question is added (`density_term`).
         """
+        bonus = self.density_term(raw)
         for p in passages:
-            ids = self._chunks_of()[p.card_id or p.chunk_id]
-            scale = np.array([self._relevance_scale(i) for i in ids])
-            p.cosine = float((self.index.vectors.reconstruct_batch(np.array(ids, dtype=np.int64)) @ raw * scale).max())
-            p.relevance = relevance(p.cosine, p.coverage)
+            if recompute:
+                ids = self._chunks_of()[p.card_id or p.chunk_id]
+                scale = np.array([self._relevance_scale(i) for i in ids])
+                vecs = self.index.vectors.reconstruct_batch(np.array(ids, dtype=np.int64))
+                p.cosine = float((vecs @ raw * scale).max())
+            p.relevance = relevance(p.cosine, p.coverage) + bonus
+
+    def density_term(self, raw: np.ndarray) -> float:
+        """How much of our material sits near the question, relative to a typical in-scope question.
+
+        One passage can match an unrelated question by accident ("my tests pass on my laptop but fail in
+        CI" met a scenario about results that change between runs at cosine 0.34); a question about our
+        subject has many chunks nearby. The mean cosine of the question's `density_k` nearest chunks,
+        less `density_center`, times `density_weight`, is added to every passage's relevance (one vector
+        search; numbers in the Config comment). An index of fewer than _DENSITY_MIN_SHARE × k chunks gets
+        no term: there the k nearest are much of the corpus, whatever the question.
+        """
+        weight, k = self.config.density_weight, self.config.density_k
+        if not weight or k < 1 or len(self.index.chunks) < _DENSITY_MIN_SHARE * k:
+            return 0.0
+        cos, ids = self.index.vectors.search(np.ascontiguousarray(raw[None], dtype=np.float32), k)
+        found = cos[0][ids[0] >= 0]
+        return weight * (float(found.mean()) - self.config.density_center) if found.size else 0.0
 
     def _relevance_scale(self, i: int) -> float:
         """How much a chunk's cosine counts in the refusal signal: a scenario's by Config.scenario_relevance."""
