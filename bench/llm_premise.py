@@ -5,7 +5,7 @@ apart: corrected by code from the card (tutor/correction.py, `lead == "correctio
 itself (no code correction, no curated fallback). Read the
 printed answers too: "No: <the claim>" with a different wording slips past the check.
 
-    python bench/llm_premise.py [--model qwen2.5-1.5b]
+    python bench/llm_premise.py [--model qwen2.5-1.5b] [--backend extractive]
 
 A fake-model test (tests/test_chain.py) guards the prompt rule; this measures what a real model does with it.
 """
@@ -33,6 +33,8 @@ def rows() -> list[dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
+    parser.add_argument("--backend", default="local", choices=["local", "extractive"],
+                        help="extractive: the code's corrections alone, no model (seconds)")
     args = parser.parse_args()
     from tutor import llm_server, models
     from tutor.grounding import restates_claim
@@ -47,7 +49,7 @@ def main() -> int:
     passed = by_code = by_model = 0
     results = []
     for row in rows():
-        answer = tutor.ask(row["input"], [], backend="local", model=args.model)
+        answer = tutor.ask(row["input"], [], backend=args.backend, model=args.model)
         text = answer.answer.strip()
         ok = (text.lower().startswith("no") and bool(answer.citations) and not restates_claim(text, row["input"]))
         passed += ok
@@ -58,7 +60,8 @@ def main() -> int:
                         "citations": len(answer.citations), "first_token_s": answer.first_token_s,
                         "answer": " ".join(text.split())[:200], "notice": answer.notice})
         print(json.dumps(results[-1]), flush=True)
-    llm_server.stop()
+    if args.backend == "local":
+        llm_server.stop()
     print(f"false premises corrected: {passed}/{len(results)} (by code from the card: {by_code}, "
           f"by the model itself: {by_model})")
     return 0

@@ -285,6 +285,18 @@ def test_missing_and_wrong_points_are_cited_by_number_and_the_card_text_is_print
     assert "card `training/dropout`" in feedback
 
 
+def test_llm_feedback_numbers_the_cited_passages_once(grader, dropout, monkeypatch):
+    from tutor import grade_feedback
+
+    calls = []
+    real = grade_feedback._cited
+    monkeypatch.setattr(grade_feedback, "_cited", lambda g: calls.append(g) or real(g))
+    grade = grader.grade("Dropout stays active at inference and randomly drops units at test time.", card=dropout)
+    feedback = grade_feedback.llm_feedback(_Recorder("- Missing: how dropout regularizes [1]."), grade)
+
+    assert len(calls) == 1 and "[1]" in feedback
+
+
 def test_a_point_phrase_is_cut_to_its_gist_at_a_clause_break():
     from tutor.grade_feedback import _phrase
 
@@ -292,3 +304,31 @@ def test_a_point_phrase_is_cut_to_its_gist_at_a_clause_break():
     assert _phrase("short point", 14) == "short point"
     assert _phrase(text, 12) == "softmax is for mutually exclusive classes; multi-label uses independent sigmoids …"
     assert len(_phrase(" ".join(["word"] * 40), 12).split()) == 13
+
+
+L1L2 = Card.from_dict({
+    "id": "training/l1-vs-l2-regularization", "topic": "training",
+    "question": "What is the difference between L1 and L2 regularization?", "difficulty": 1,
+    "key_points": [{"point": "L1 penalizes the sum of absolute values of the weights, L2 the sum of their squares",
+                    "keywords": ["absolute values", "squares"]}],
+    "answer": "L1 regularization adds the absolute values of the weights to the loss, L2 adds their squares.",
+})
+
+
+def test_a_role_swap_between_the_terms_a_card_contrasts_is_a_wrong_statement():
+    grader = Grader(FakeEmbedder(), [L1L2], model=None)
+
+    swapped = grader.grade("L1 adds the squared weights and L2 the absolute values.", card=L1L2)
+    right = grader.grade("L1 adds the absolute values of the weights and L2 their squares.", card=L1L2)
+
+    assert any(p.status == "wrong" and "says of `l2`" in p.why for p in swapped.points)
+    assert not any(p.status == "wrong" for p in right.points)
+
+
+def test_a_sentence_holding_a_wrong_clause_is_not_quoted_as_good():
+    grader = Grader(FakeEmbedder(), [L1L2], model=None)
+    sentence = "L2 penalizes the sum of absolute values of the weights, so L1 takes the sum of their squares."
+    grade = grader.grade(sentence, card=L1L2)
+
+    assert any(p.status == "wrong" and p.evidence in sentence for p in grade.points)  # a clause swaps the roles
+    assert all(p.evidence != sentence for p in grade.points if p.status in ("covered", "partly"))

@@ -136,3 +136,25 @@ def test_a_model_can_be_saved_and_loaded_back():
 
     assert gm.load(model.to_json()) == model
     assert replace(model, score_b=0.0) != model
+
+
+def test_the_ridge_strength_is_chosen_inside_the_training_rows_and_recorded():
+    x, labels, bands = _toy()
+    alpha = gm.choose_alpha(x, labels, bands)
+    model = gm.train(x, labels, bands, ["quality", "noise"])
+
+    assert alpha in gm.ALPHAS and alpha == gm.choose_alpha(x, labels, bands)  # deterministic
+    assert model.trained_on["alpha"] == alpha
+    assert gm.train(x, labels, bands, ["quality", "noise"], alpha=1.0).trained_on["alpha"] == 1.0
+
+
+def test_a_role_swap_is_a_contradiction_counted_apart_from_reversals():
+    from tutor.grade_evidence import contradiction, is_swap
+
+    point = "L1 penalizes the sum of absolute values of the weights, L2 the sum of their squares"
+    swap = contradiction("L1 adds the squared weights and L2 the absolute values.", point, (("l1", "l2"),))
+    negation = contradiction("L1 does not penalize the sum of absolute values of the weights", point)
+
+    assert is_swap(swap) and "`l2`" in swap
+    assert negation and not is_swap(negation) and not is_swap(None)
+    assert "n_swapped" in FEATURES

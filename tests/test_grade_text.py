@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.grade_text import addressed_to_grader, crossed, is_idk, manipulation_spans, reversal, shape, statements, stem
+from tutor.grade_text import (
+    addressed_to_grader,
+    contrasted_terms,
+    crossed,
+    is_idk,
+    manipulation_spans,
+    reversal,
+    role_swap,
+    shape,
+    statements,
+    stem,
+)
 
 
 def test_statements_are_sentences_then_their_clauses():
@@ -103,3 +114,38 @@ def test_swapped_bindings_are_caught(statement, point, swap):
 def test_reordered_clauses_are_not_a_swap():
     assert crossed("L2 penalizes squared weights and L1 penalizes absolute values",
                    "L1 penalizes absolute values, L2 penalizes squared weights") is None
+
+
+def test_a_card_id_names_the_terms_it_contrasts():
+    assert contrasted_terms("training/l1-vs-l2-regularization") == (("l1", "l2"),)
+    assert contrasted_terms("training/layer-norm-vs-batch-norm") == (("layer", "batch"),)
+    assert contrasted_terms("training/sgd-vs-adam-vs-rmsprop") == (("sgd", "adam"), ("sgd", "rmsprop"), ("adam", "rmsprop"))
+    assert contrasted_terms("training/dropout") == ()
+
+
+_L1L2 = (("l1", "l2"),)
+_SPARSE = ("L1 produces sparse weights (many exactly zero), useful for feature selection; "
+           "L2 shrinks all weights smoothly without zeroing them")
+_PENALTY = "L1 penalizes the sum of absolute values of the weights, L2 the sum of their squares"
+
+
+@pytest.mark.parametrize(("statement", "point", "swap"), [
+    ("L2 is the better choice for feature selection because it zeroes out the irrelevant features.", _SPARSE,
+     ("l2", "l1")),  # one term only, given the other's attributes
+    ("L1 adds the squared weights and L2 the absolute values.", _PENALTY, ("l2", "l1")),
+])
+def test_a_role_swap_between_two_terms_of_a_card_is_caught(statement, point, swap):
+    assert role_swap(statement, point, _L1L2) == swap
+
+
+@pytest.mark.parametrize(("statement", "point"), [
+    ("L1 uses absolute values and gives sparse weights;", _PENALTY),  # right
+    ("L2 uses squares and shrinks all weights smoothly.", _SPARSE),  # right
+    ("L2 does not give sparse weights", _SPARSE),  # a negated segment claims nothing
+    ("L1 uses the weights too", _PENALTY),  # one shared word ("weights") is chance
+    ("regression uses a linear output with MSE", "accuracy and F1 for classification versus MAE and RMSE for "
+     "regression"),  # the point names its terms after their attributes: not read
+])
+def test_a_right_or_unreadable_statement_is_not_a_role_swap(statement, point):
+    pairs = _L1L2 + (("classification", "regression"),)
+    assert role_swap(statement, point, pairs) is None

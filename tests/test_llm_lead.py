@@ -108,7 +108,11 @@ def test_unsupported_share_counts_only_checkable_sentences():
     assert unsupported_share("Yes.", [p]) is None
 
 
-def test_unsupported_sentences_are_dropped_when_a_supported_rest_remains(tutor_fake):
+def test_unsupported_sentences_are_dropped_when_a_supported_rest_remains(tutor_fake, monkeypatch):
+    from tutor import chain, checks
+
+    calls = []
+    monkeypatch.setattr(chain, "verdicts", lambda *a: calls.append(1) or checks.verdicts(*a))
     reply = ("Dropout randomly zeroes hidden units during training [1]. Bananas ripen faster beside apples "
              "in paper bags [1]. Mountains erode slowly under glaciers and persistent rainfall [1].")
     events, passages = stream(tutor_fake, model(reply), exact=True)
@@ -117,6 +121,7 @@ def test_unsupported_sentences_are_dropped_when_a_supported_rest_remains(tutor_f
     assert "Bananas" not in answer.answer and "Mountains" not in answer.answer
     assert answer.answer.endswith("Dropout randomly zeroes hidden units during training [1].")
     assert answer.extra["dropped_sentences"] == 2 and answer.extra["unsupported_share"] > 0.5
+    assert len(calls) == 1  # the sentences are judged once: the share and the drop read the same verdicts
 
 
 def test_an_answer_with_too_little_supported_left_falls_back_to_the_curated_one(tutor_fake):

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from tutor.answer import Answer, cite, extractive_answer, is_relevant
 from tutor.cards import Card
-from tutor.checks import cited_numbers, drop_unsupported, support, unsupported_share, validate
+from tutor.checks import cited_numbers, drop_unsupported, support, unsupported_share, validate, verdicts
 from tutor.correction import Correction, correcting
 from tutor.grounding import OPENING_NO, claim, grounded_passages, passage_blocks, premise, restates_claim, truncate
 from tutor.guard import NOT_IN_MATERIAL, StreamGuard, escape_passage, leaks_prompt, strip_untrusted_markup
@@ -86,7 +86,8 @@ def prepare(
     NOT_IN_MATERIAL reply (see EXACT_NOTE). `lead`: the learner already sees the card's answer, so
     the model reads its key points without the card's opening (grounding `lean`), and on a `closest` match it is
     told the card is the closest material (CLOSEST_NOTE) instead of being offered the decline.
-    `correction`: code found the key point that contradicts the learner's claim; the model explains it.
+    `correction`: code found the key point that contradicts the learner's claim; the model explains that
+    fact and is not shown the claim.
     The system prompt never changes, so llama.cpp's prompt cache always covers it.
     """
     from langchain_core.messages import HumanMessage, SystemMessage
@@ -97,17 +98,22 @@ def prepare(
         budget = PASSAGE_TOKENS * (2 if detail else 1)
         given = [replace(p, text=_truncate(p.text, budget)) for p in passages[:PROMPT_PASSAGES]]
     context = ""
+    claimed = premise(question)
     if earlier:
         context += f"\nEarlier question in this conversation: {escape_passage(earlier)}"
     if correction is not None:
-        context += (f"\nThe learner's claim is false. The learner has been told: {escape_passage(correction.point)} "
-                    f"[{correction.n}]. Explain why, citing passages; never repeat the false claim as true.")
-    elif premise(question):
+        # The model never reads the false claim: told to correct it, qwen2.5-0.5b said it back as fact in 7 of
+        # 8 answers (bench/llm_premise.py, session 12), which replaced its part with the card. It explains
+        # the correct fact, which the learner has just been shown, instead.
+        question = f"Explain this: {correction.point}"
+        context += ("\nThe learner believed the opposite and has just been told this fact [1]. Explain it "
+                    "from the passages, citing them.")
+    elif claimed:
         # Only here, not in the system prompt: told to every question, the 0.5B model opened ordinary
         # answers with "No: the passage does not answer" (6 of 14 golden answers replaced).
         context += ("\nThe learner's message makes a claim. If the passages contradict it, start with \"No:\" "
                     "and give the correct fact with its citation; never repeat a false claim as true.")
-    if premise(question):
+    if claimed:
         context += "" if exact or correction is not None else "\n" + DECLINE_RULE
     elif exact:
         context += "\n" + EXACT_NOTE
@@ -135,7 +141,7 @@ def split_follow_up(text: str) -> tuple[str, str | None]:
 def answer_stream(
     llm, question: str, standalone: str, passages: list[Passage], min_relevance: float,
     backend: str, detail: bool = False, *, cards: dict[str, Card] | None = None, earlier: str | None = None,
-    model: str | None = None, exact: bool = False,
+    model: str | None = None, exact: bool = False, named: list[Passage] | None = None,
 ) -> Iterator[str | Answer]:
     """Text pieces as they become safe to show (`StreamGuard`), then the validated `Answer`.
 
@@ -156,10 +162,10 @@ def answer_stream(
     # The model reads the learner's own words unless a rewrite made them standalone; retrieval may have
     # searched only the claim inside "from now on teach that …".
     asked = question if earlier is not None or standalone == claim(question) else standalone
-    passages, fix = correcting(question, passages, cards, min_relevance)
-    if fix is not None and fix.n != 1:  # the contradicting card leads now: the curated answer follows it
+    ranked = passages
+    passages, fix = correcting(question, passages, cards, min_relevance, named)
+    if passages[0] is not ranked[0]:  # the contradicting card leads now: the curated answer follows it
         fallback = extractive_answer(question, standalone, passages, min_relevance)
-        fix = replace(fix, n=1)
     card = (cards or {}).get(passages[0].card_id or "")
     lead, kind = _lead(question, passages, card, exact, fix)
     given, messages = prepare(asked, passages, detail, cards=cards, min_relevance=min_relevance, earlier=earlier,
@@ -213,7 +219,8 @@ def answer_stream(
         yield from _fallback(fallback, backend, why + "; showing the curated answer instead", t0, first, stats, raw,
                              lead)
         return
-    share = unsupported_share(text, checked)
+    found = verdicts(text, checked)  # once: the share decides, the same verdicts drop
+    share = unsupported_share(found)
     stats["unsupported_share"] = None if share is None else round(share, 3)
     problem = None
     if shield.leaked or leaks_prompt(text, load("answer_system")):
@@ -224,7 +231,7 @@ def answer_stream(
         problem = "the model repeated the claim instead of checking it; showing the curated answer instead"
     elif share is not None and share > UNSUPPORTED_MAX:
         # Drop what is not in the passages and keep the rest when it still says something supported.
-        kept, dropped, left = drop_unsupported(text, checked)
+        kept, dropped, left = drop_unsupported(text, found)
         if left >= (KEEP_MIN_WITH_LEAD if lead else KEEP_MIN_ALONE) and cited_numbers(kept):
             text, used = kept, cited_numbers(kept)
             stats["dropped_sentences"] = dropped

@@ -61,9 +61,15 @@ def cited_numbers(text: str) -> list[int]:
     return sorted({int(n) for n in _CITE.findall(text)})
 
 
-def _verdicts(text: str, passages: list[Passage]) -> list[tuple[str, bool]]:
+Verdicts = list[tuple[str, bool]]
+
+
+def verdicts(text: str, passages: list[Passage]) -> Verdicts:
     """(sentence, unsupported?) for each checkable sentence, by the eval's first, lexical test
-    (metrics.lexical_support): under half of a sentence's content words in every passage."""
+    (metrics.lexical_support): under half of a sentence's content words in every passage.
+
+    Computed once per answer: `unsupported_share` and `drop_unsupported` both read them.
+    """
     from tutor import metrics
 
     sources = [f"{p.title}\n{p.text}" for p in passages]
@@ -76,25 +82,25 @@ def _verdicts(text: str, passages: list[Passage]) -> list[tuple[str, bool]]:
     return out
 
 
-def unsupported_share(text: str, passages: list[Passage]) -> float | None:
+def unsupported_share(text: str | Verdicts, passages: list[Passage] | None = None) -> float | None:
     """Share of the answer's checkable sentences that no passage supports (None: nothing to check).
 
-    The follow-up line is split off before this, so a question never counts.
+    Takes the answer and its passages, or the `verdicts` already computed for them. The follow-up line
+    is split off before this, so a question never counts.
     """
-    verdicts = [bad for _, bad in _verdicts(text, passages)]
-    return sum(verdicts) / len(verdicts) if verdicts else None
+    found = verdicts(text, passages or []) if isinstance(text, str) else text
+    return sum(bad for _, bad in found) / len(found) if found else None
 
 
-def drop_unsupported(text: str, passages: list[Passage]) -> tuple[str, int, int]:
-    """The answer without its unsupported sentences, how many were dropped, and how many checkable,
-    supported sentences remain: the caller decides whether what remains is enough to show."""
-    verdicts = _verdicts(text, passages)
-    for sentence, bad in verdicts:
+def drop_unsupported(text: str, found: Verdicts) -> tuple[str, int, int]:
+    """The answer without the sentences `found` unsupported (its `verdicts`), how many were dropped, and
+    how many checkable, supported sentences remain: the caller decides whether what remains is enough."""
+    for sentence, bad in found:
         if bad:
             text = text.replace(sentence, "", 1)
     text = re.sub(r"[ \t]{2,}", " ", re.sub(r"\n{3,}", "\n\n", text)).strip()
-    dropped = sum(bad for _, bad in verdicts)
-    return text, dropped, len(verdicts) - dropped
+    dropped = sum(bad for _, bad in found)
+    return text, dropped, len(found) - dropped
 
 
 def _end_cite(sentence: str, n: int) -> str:

@@ -14,11 +14,21 @@ must not be contradicted. When nothing matches, the model checks the claim as be
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tutor.cards import Card, KeyPoint
+from tutor.contradiction import (
+    clauses,
+    formula_sign,
+    formulas,
+    numeric,
+    operator,
+    plain,
+    reversed_clause,
+    sign_word,
+    too_much,
+)
 from tutor.grade_text import ANTONYMS, content_stems, negated, reversal, stem, words
 from tutor.grounding import claim, premise
 from tutor.lead import sentence_of
@@ -28,17 +38,17 @@ if TYPE_CHECKING:
 
 # A claim states a misconception when every content stem of the claim is in it (bar GENERIC verbs: "uses
 # the batch statistics" says what "normalizes with the batch statistics" says), they share at least
-# SHARED_MIN stems, and the misconception has at most MISSING_MAX the claim lacks (it may be more
-# specific). A claim word the misconception lacks is something we cannot judge: "epsilon is not a
-# learnable parameter" must not be answered as if it said "batch norm has no learnable parameters".
+# SHARED_MIN stems, and the misconception has at most MISSING_MAX (or half the shared count) the claim
+# lacks (it may be more specific); a formula of the claim ("p - y") must be in it as written. A claim
+# word the misconception lacks is something we cannot judge: "epsilon is not a learnable parameter" must
+# not be answered as if it said "batch norm has no learnable parameters".
 SHARED_MIN = 3
 # How many of the best passages are searched for a card that contradicts a learner's claim.
 CORRECTION_PASSAGES = 3
 MISSING_MAX = 1
-GENERIC = frozenset({"use", "make", "get", "give", "take", "work"})
+GENERIC = frozenset({"use", "make", "get", "give", "take", "work", "must", "should", "simpl", "time", "all"})
 # A second key point joins the correction when it answers the claim nearly as well as the first.
 SECOND_SHARE = 0.8
-_CLAUSE = re.compile(r"\s*[;:]\s*|\s+[-–—]\s+")
 
 
 @dataclass(frozen=True)
@@ -47,23 +57,35 @@ class Correction:
 
     points: tuple[str, ...]
     why: str
-    n: int = 1  # the passage number of the card, for the citation
 
     @property
     def point(self) -> str:
         return "; ".join(self.points)
 
     def lead(self) -> str:
-        return "No: " + " ".join(f"{sentence_of(p)} [{self.n}]." for p in self.points)
+        """"No: <the point> [1].": the contradicting card is passage [1] (`correcting` moves it first)."""
+        return "No: " + " ".join(f"{sentence_of(p)} [1]." for p in self.points)
 
 
-def _closeness(said_stems: set[str], part: str) -> tuple[int, int] | None:
+def subject(card: Card) -> frozenset[str]:
+    """The stems of the card's own name (its id's last part): a misconception leaves its subject implicit
+    ("the scores are multiplied by sqrt(d_k)" on the attention card). Not its aliases: "key-value cache"
+    would excuse "keys and values" in a claim that the KV cache stores the queries."""
+    return frozenset(content_stems(card.id.rsplit("/", 1)[-1].replace("-", " ")))
+
+
+def _closeness(said: str, part: str, implicit: frozenset[str] = frozenset()) -> tuple[int, int] | None:
     """(stems the misconception has and the claim lacks, minus stems shared) when `part` is close
-    enough to the claim, else None."""
-    stems = content_stems(part)
-    shared, missing = len(stems & said_stems), len(stems - said_stems)
-    unjudged = said_stems - stems - GENERIC
-    return (missing, -shared) if shared >= SHARED_MIN and missing <= MISSING_MAX and not unjudged else None
+    enough to the claim, else None. Claim stems in `implicit` (the card's subject) need not be in it."""
+    if formulas(said) - formulas(part):  # "is p - y" is not "is the squared error (y - p)^2"
+        return None
+    stems, said_stems = content_stems(plain(part)), content_stems(plain(said))
+    # Numbers and one-letter symbols are values, not what the claim is about ("0.5", "p", "y").
+    shared = len({w for w in stems & said_stems if len(w) > 1 and not w.isdigit()})
+    missing = len(stems - said_stems)
+    unjudged = said_stems - stems - GENERIC - implicit
+    enough = shared >= SHARED_MIN and missing <= max(MISSING_MAX, shared // 2)
+    return (missing, -shared) if enough and not unjudged else None
 
 
 def _stated(said: str, card: Card) -> tuple[str, str] | None:
@@ -73,9 +95,9 @@ def _stated(said: str, card: Card) -> tuple[str, str] | None:
     and no antonym swap ("switched off" against "stays switched on"): a true claim worded like a
     misconception must never be contradicted.
     """
-    said_stems = content_stems(said)
-    close = [(c, mis, part) for mis in card.misconceptions for part in dict.fromkeys([mis, *_CLAUSE.split(mis)])
-             if (c := _closeness(said_stems, part)) is not None]
+    implicit = subject(card)
+    close = [(c, mis, part) for mis in card.misconceptions for part in clauses(mis)
+             if (c := _closeness(said, part, implicit)) is not None]
     if not close:
         return None
     _, mis, part = min(close, key=lambda x: x[0])
@@ -120,38 +142,61 @@ def _misconception(said: str, card: Card) -> tuple[str, list[str]] | None:
     return (found[0], points) if points else None
 
 
-def correct(question: str, card: Card | None, n: int = 1) -> Correction | None:
-    """The correction of a false premise in `question` from `card` (passage `n`), or None.
+def correct(question: str, card: Card | None) -> Correction | None:
+    """The correction of a false premise in `question` from `card`, or None.
 
-    None for an ordinary question, a claim the card does not contradict, or no card.
+    In order of certainty: the claim states one of the card's misconceptions; it reverses a key point
+    (or one clause of one) by an antonym or a negation; it gives another number than a key point for the
+    same thing; it calls negative what a formula of the card defines as max(0, …). None for an ordinary
+    question, a claim the card does not contradict, or no card.
     """
     if card is None or not premise(question):
         return None
     said = claim(question)
     found = _misconception(said, card)
     if found:
-        return Correction(tuple(found[1]), f"states the misconception: {found[0]}", n)
+        return Correction(tuple(found[1]), f"states the misconception: {found[0]}")
+    names = subject(card)
     for kp in card.key_points:
-        why = reversal(said, kp.point)
+        why = reversed_clause(said, kp.point, names)
         if why:
-            return Correction((kp.point,), f"the claim {why}", n)
+            return Correction((kp.point,), f"the claim {why}")
+    for kp in card.key_points:
+        why = numeric(said, kp.point, names) or operator(said, kp.point)
+        if why:
+            return Correction((kp.point,), f"the claim {why}")
+    for kp in card.key_points:
+        why = sign_word(said, kp.point, names) or too_much(said, kp.point)
+        if why:
+            return Correction((kp.point,), f"the claim {why}")
+    for text in [*(kp.point for kp in card.key_points), card.answer]:
+        fact = formula_sign(said, text)
+        if fact:
+            return Correction((fact,), "the claim calls negative what the card defines as max(0, …)")
     return None
 
 
 def correcting(question: str, passages: list[Passage], cards: dict[str, Card] | None,
-                min_relevance: float) -> tuple[list[Passage], Correction | None]:
-    """The passages with the card that contradicts the learner's claim first, and the correction.
+               min_relevance: float, named: list[Passage] | None = None) -> tuple[list[Passage], Correction | None]:
+    """The passages with the card that contradicts the learner's claim first, and its correction citing
+    that card as [1]: what both callers show.
 
-    For a claim the card whose misconception it states is the material to answer from, even when
-    retrieval ranked a neighbour above it ("dropout stays on at inference" found the card on dropout's
-    cost first, the dropout card second).
+    Candidates: the best CORRECTION_PASSAGES relevant passages, then `named`, the cards the claim names
+    by an alias (`Tutor.named_passages`). For a claim the card that contradicts it is the material to
+    answer from, even when retrieval ranked a neighbour above it ("dropout stays on at inference" found
+    the card on dropout's cost first) or missed it ("ReLU outputs negative values" found the dead-ReLU
+    card, not the activation card that defines ReLU as max(0, z)).
     """
     if not premise(question):
         return passages, None
+    top: list[Passage] = []
     for i, p in enumerate(passages[:CORRECTION_PASSAGES]):
         if i and p.relevance < min_relevance:
             break
-        fix = correct(question, (cards or {}).get(p.card_id or ""), i + 1)
+        top.append(p)
+    seen = {p.card_id for p in top}
+    for p in [*top, *(p for p in named or [] if p.card_id not in seen)]:
+        fix = correct(question, (cards or {}).get(p.card_id or ""))
         if fix is not None:
-            return [p, *passages[:i], *passages[i + 1:]], fix
+            return [p, *(q for q in passages if q is not p)], fix
     return passages, None

@@ -16,7 +16,7 @@ import numpy as np
 
 from tutor.cards import Card, KeyPoint
 from tutor.embed import Embedder
-from tutor.grade_text import content_stems, reversal, statements, stem, words
+from tutor.grade_text import ROLE_PAIRS, content_stems, contrasted_terms, reversal, role_swap, statements, stem, words
 
 
 @dataclass
@@ -105,6 +105,23 @@ def lexical(unit: str, point: KeyPoint) -> float:
     return len(target & unit_stems) / len(target) if target else 0.0
 
 
+SWAPPED = "says of"  # how a role swap's reason starts (`contradiction`); features count swaps apart
+
+
+def contradiction(statement: str, point: str, pairs: tuple[tuple[str, str], ...] = ROLE_PAIRS) -> str | None:
+    """Why `statement` contradicts `point`: a negation or antonym (`grade_text.reversal`), or two terms of
+    the same kind with their roles exchanged (`grade_text.role_swap`, `pairs` from the card's id)."""
+    why = reversal(statement, point)
+    if why is None and (swap := role_swap(statement, point, pairs)):
+        why = f"{SWAPPED} `{swap[0]}` what the point says of `{swap[1]}`"
+    return why
+
+
+def is_swap(why: str | None) -> bool:
+    """Whether a contradiction (an `Evidence.reversed` cell) is a role swap rather than a reversal."""
+    return bool(why) and why.startswith(SWAPPED)
+
+
 def gather(embedder: Embedder, rubric: Rubric, text: str) -> Evidence:
     """All learner statements embedded in one batch, matched against every point and misconception."""
     units = statements(text)
@@ -119,7 +136,8 @@ def gather(embedder: Embedder, rubric: Rubric, text: str) -> Evidence:
     # Polarity is judged on the smallest units only: in "X, so the net cannot rely on Y" the negation
     # belongs to the second clause, not to the whole sentence that also states X.
     atomic = [not any(j != i and v in u for j, v in enumerate(units)) for i, u in enumerate(units)]
-    rev = [[reversal(u, kp.point) if atomic[i] and (lex[i, j] > 0 or cos[i, j] > 0.5) else None
+    pairs = ROLE_PAIRS + contrasted_terms(rubric.source)
+    rev = [[contradiction(u, kp.point, pairs) if atomic[i] and (lex[i, j] > 0 or cos[i, j] > 0.5) else None
             for j, kp in enumerate(rubric.points)] for i, u in enumerate(units)]
     support = (vecs @ rubric.sentence_vecs.T).max(axis=1) if rubric.sentence_vecs is not None and len(
         rubric.sentence_vecs) else np.zeros(n, np.float32)

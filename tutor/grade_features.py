@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tutor.grade_evidence import Evidence, Rubric
+from tutor.grade_evidence import Evidence, Rubric, is_swap
 from tutor.grade_text import shape, words
 
 FEATURES = (
@@ -20,6 +20,7 @@ FEATURES = (
     "unsupported_share", "function_share", "n_points", "keyword_list", "log_words", "manipulation",
     "mis_cos_max", "mis_margin_max", "n_mis", "n_mis_loose", "n_reversed", "first_reversed", "n_sentences",
     "n_unsupported", "question_max", "question_mean", "relevance", "support_mean", "support_min", "top2",
+    "n_swapped",
 )
 _FIRST_WEIGHT = 1.5  # the first key point is the card's core claim (a fixed prior, not fitted)
 _REVERSAL_MATCH = 0.55  # a reversed statement counts when it is at least this close to its point
@@ -54,8 +55,10 @@ def features(rubric: Rubric, ev: Evidence, flags: list[str]) -> np.ndarray:
         margin = mis - unit_best
     else:
         mis, margin = np.zeros(n), np.full(n, -1.0)
-    reversed_ = [[r is not None and match[i, j] >= _REVERSAL_MATCH for j, r in enumerate(ev.reversed[i])]
-                 for i in range(n)]
+    # Role swaps ("L2 gives sparse weights" against a point on L1 vs L2) are counted on their own: they are
+    # wrong claims the words of the point are all in, where a negation or an antonym is one word off.
+    reversed_ = [[r is not None and not is_swap(r) and match[i, j] >= _REVERSAL_MATCH
+                  for j, r in enumerate(ev.reversed[i])] for i in range(n)]
     ns = n_sentences(ev)
     support = np.maximum(ev.support[:ns], unit_best[:ns]) if ev.support is not None else unit_best[:ns]
     question = ev.question_cos[:ns]
@@ -75,5 +78,6 @@ def features(rubric: Rubric, ev: Evidence, flags: list[str]) -> np.ndarray:
         question_mean=float(question.mean()), relevance=float(max(question.max(), ev.cos.max())),
         log_words=float(np.log1p(len(words(text)))), n_sentences=float(ns), function_share=sh.function_share,
         keyword_list=float(sh.keyword_list), n_points=float(k),
+        n_swapped=float(sum(any(is_swap(r) for r in row) for row in ev.reversed)),
     )
     return np.array([f[name] for name in FEATURES])

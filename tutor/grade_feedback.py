@@ -88,11 +88,15 @@ def _why(why: str) -> str:
     return why.removeprefix("the statement ") or "contradicts the card"
 
 
-def verdict_lines(grade: Grade) -> str:
+Cited = list[tuple[str, str]]
+
+
+def verdict_lines(grade: Grade, cited: Cited | None = None) -> str:
     """The verdicts as short notes grouped the way the feedback reads (good, missing, wrong): a small
     model that copies its input still gives readable feedback. Points are gists, the learner's words are
-    their deciding spans, and card passages appear as [n] only."""
-    ids = {passage: ref for ref, passage in _cited(grade)}
+    their deciding spans, and card passages appear as [n] only (`cited`: `_cited(grade)`, when the
+    caller has it already)."""
+    ids = {passage: ref for ref, passage in (_cited(grade) if cited is None else cited)}
 
     def span(g) -> str:
         return _phrase(g.evidence.replace('"', "'"), _SPAN_WORDS)
@@ -110,20 +114,20 @@ def verdict_lines(grade: Grade) -> str:
     return "\n".join(f"{title}:\n" + "\n".join(lines) for title, lines in parts) or "(no verdicts)"
 
 
-def feedback_messages(grade: Grade) -> tuple[str, str]:
+def feedback_messages(grade: Grade, cited: Cited | None = None) -> tuple[str, str]:
     """(system, user) for the LLM. The system prompt is fixed, byte for byte, so llama.cpp's prompt cache
     serves it; the per-answer part holds only short verdicts (the learner's spans stand in for the whole
     answer, passage ids for the passages), which keeps the first token within seconds on 2 cores."""
     flags = ", ".join(f for f in grade.flags if f in _FLAGS) or "none"
     user = load("grade_feedback_user").format(question=_phrase(grade.question or "", 40),
                                               score=f"{grade.score:.1f}", label=grade.label, flags=flags,
-                                              verdicts=verdict_lines(grade))
+                                              verdicts=verdict_lines(grade, cited))
     return load("grade_feedback"), user
 
 
-def card_passages(grade: Grade) -> str:
+def card_passages(grade: Grade, cited: Cited | None = None) -> str:
     """The cited card passages, printed by code under the LLM's wording."""
-    cited = _cited(grade)
+    cited = _cited(grade) if cited is None else cited
     if not cited:
         return ""
     where = f"card `{grade.card_id}`" if grade.card_id else "the reference"
@@ -136,7 +140,8 @@ def llm_feedback(llm, grade: Grade) -> str:
     from langchain_core.messages import HumanMessage, SystemMessage
 
     fallback = template_feedback(grade)
-    system, user = feedback_messages(grade)
+    cited = _cited(grade)  # numbered once: the prompt, the citation filter and the printed passages agree
+    system, user = feedback_messages(grade, cited)
     try:
         reply = str(llm.invoke([SystemMessage(system), HumanMessage(user)]).content).strip()
     except Exception:  # a feedback failure must never cost the grade
@@ -144,6 +149,6 @@ def llm_feedback(llm, grade: Grade) -> str:
     claimed = _SCORE_CLAIM.search(reply)
     if len(reply) < 20 or (claimed and abs(float(claimed.group(1)) - grade.score) > 0.05):
         return fallback
-    known = {ref for ref, _ in _cited(grade)}
+    known = {ref for ref, _ in cited}
     reply = _REF.sub(lambda m: m.group(0) if m.group(0) in known else "", reply)  # no invented citations
-    return f"**Score {grade.score:.1f}/10 ({grade.label}).**\n\n{reply}{card_passages(grade)}"
+    return f"**Score {grade.score:.1f}/10 ({grade.label}).**\n\n{reply}{card_passages(grade, cited)}"

@@ -4,7 +4,9 @@ Why a model: the rule-based scorer's thresholds (one cosine cut for "covered", o
 cannot weigh a dozen weak signals at once, and MiniLM alone barely separates a fluent wrong answer
 from a right one. Three parts, all plain numpy so grading needs nothing beyond numpy:
 - a multinomial logistic regression (L2, C = 1) over standardized features picks the label;
-- a ridge regression (alpha = 1) gives the score, clipped into the chosen label's range;
+- a ridge regression gives the score, clipped into the chosen label's range; its strength is chosen
+  from `ALPHAS` by an inner 5-fold cross-validation on the training rows alone (in-band share), so a
+  held-out fold never picks its own regularisation;
 - per label, a score interval learned on the training rows ("snap") keeps scores inside the bands
   people give (a "correct" answer scores 8-9.5, not 7.0 on the edge).
 The gaming guards in `tutor.grade` still cap the result afterwards; the model never lifts a capped answer.
@@ -27,7 +29,8 @@ from tutor.metrics import in_band
 LABELS = ("incorrect", "partial", "correct")
 RANGES = ((0.0, 2.9), (3.0, 6.9), (7.0, 10.0))  # the score range of each label (label_of's cut-offs)
 C = 1.0  # inverse L2 strength of the label classifier (scikit-learn's default)
-ALPHA = 1.0  # L2 strength of the score regression
+ALPHAS = (1.0, 3.0, 10.0, 30.0, 100.0)  # L2 strengths of the score regression tried by the inner CV
+INNER_FOLDS = 5
 MODEL_FILE = "grade_model.json"
 # A snap interval is at least this wide: a narrower one would turn the score into three fixed values
 # (every correct answer 8.0), which fits the bands but tells a learner nothing about how good it was.
@@ -104,34 +107,69 @@ def _snap(scores: list[float], labels: list[int], bands: list[list[float]]) -> l
     out = []
     for label, (lo0, hi0) in enumerate(RANGES):
         mine = [(s, b) for s, got, b in zip(scores, labels, bands, strict=True) if got == label]
+        raw = np.array([s for s, _ in mine], float)
+        shown = np.array([round(s, 1) for s, _ in mine], float)  # a score as reported, one decimal
+        b_lo, b_hi = np.array([b[0] for _, b in mine], float), np.array([b[1] for _, b in mine], float)
         best = (-1, lo0, hi0)
         for lo in np.arange(lo0, hi0 + 1e-9, 0.5):
             for hi in np.arange(lo + MIN_WIDTH, hi0 + 1e-9, 0.5):
-                hits = sum(in_band(round(float(np.clip(s, lo, hi)), 1), b) for s, b in mine)
+                # lo and hi are multiples of 0.5: clipping then rounding is the bound itself or the rounded score
+                value = np.where(raw < lo, lo, np.where(raw > hi, hi, shown))
+                hits = int(((b_lo <= value) & (value <= b_hi)).sum())
                 if hits > best[0]:
                     best = (hits, float(lo), float(hi))
         out.append([round(best[1], 2), round(best[2], 2)])
     return out
 
 
-def train(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list[str] | tuple[str, ...],
-          trained_on: dict | None = None) -> ScoreModel:
-    """Fit the model on feature rows `x` with gold `labels` and score `bands` (the score target is the
-    band's centre). Deterministic: the same rows give the same weights."""
+def choose_alpha(x: np.ndarray, labels: list[str], bands: list[list[float]]) -> float:
+    """The ridge strength whose inner cross-validation (row i in fold i mod 5) puts most held-out scores in
+    their band; the first of `ALPHAS` on a tie. Deterministic."""
     x = np.asarray(x, float)
+    fold = np.arange(len(labels)) % INNER_FOLDS
+    hits = dict.fromkeys(ALPHAS, 0)
+    names = [str(i) for i in range(x.shape[1])]
+    for f in range(INNER_FOLDS):
+        tr, te = np.nonzero(fold != f)[0], np.nonzero(fold == f)[0]
+        if not len(te) or len({labels[i] for i in tr}) < len(LABELS):
+            continue
+        # one label classifier per fold: only the score regression depends on alpha
+        for alpha, model in zip(ALPHAS, _fit(x[tr], [labels[i] for i in tr], [bands[i] for i in tr], names, {},
+                                             ALPHAS), strict=True):
+            hits[alpha] += sum(in_band(round(model.predict(x[i])[0], 1), bands[i]) for i in te)
+    return max(ALPHAS, key=lambda a: (hits[a], -ALPHAS.index(a)))
+
+
+def train(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list[str] | tuple[str, ...],
+          trained_on: dict | None = None, alpha: float | None = None) -> ScoreModel:
+    """Fit the model on feature rows `x` with gold `labels` and score `bands` (the score target is the
+    band's centre); `alpha=None` chooses the ridge strength by `choose_alpha`. Deterministic: the same
+    rows give the same weights."""
+    x = np.asarray(x, float)
+    if alpha is None:
+        alpha = choose_alpha(x, labels, bands)
+    return _fit(x, labels, bands, names, trained_on or {}, (alpha,))[0]
+
+
+def _fit(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list[str] | tuple[str, ...],
+         trained_on: dict, alphas: tuple[float, ...]) -> list[ScoreModel]:
+    """One model per ridge strength in `alphas`, all sharing one label classifier."""
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     z = (x - mean) / scale
     y = np.array([(b[0] + b[1]) / 2 for b in bands], float)
     ix = np.array([LABELS.index(v) for v in labels])
-    w, b = _ridge(z, y, ALPHA)
     lw, lb = _logistic(z, ix, C)
-    model = ScoreModel(list(names), _r(mean), _r(scale), [_r(row) for row in lw], _r(lb), _r(w), round(b, 6),
-                       [list(r) for r in RANGES], dict(trained_on or {}, rows=len(labels)))
-    fitted = [model.predict(row) for row in x]
-    model.snap = _snap([s for s, _ in fitted], [LABELS.index(lab) for _, lab in fitted], bands)
-    return model
+    models = []
+    for alpha in alphas:
+        w, b = _ridge(z, y, alpha)
+        model = ScoreModel(list(names), _r(mean), _r(scale), [_r(row) for row in lw], _r(lb), _r(w), round(b, 6),
+                           [list(r) for r in RANGES], dict(trained_on, rows=len(labels), alpha=alpha))
+        fitted = [model.predict(row) for row in x]
+        model.snap = _snap([s for s, _ in fitted], [LABELS.index(lab) for _, lab in fitted], bands)
+        models.append(model)
+    return models
 
 
 def _r(values: np.ndarray) -> list[float]:

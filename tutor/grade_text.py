@@ -232,3 +232,67 @@ def crossed(statement: str, point: str) -> tuple[str, str] | None:
                     if p[c] < p[a] < p[d] < p[b] and s[c] < s[b] < s[d] < s[a]:
                         return a, b
     return None
+
+
+# Role pairs: two terms of the same kind that a key point can contrast ("the encoder … , the decoder …").
+# The ANTONYMS pairs that name things rather than directions; cards add their own (`contrasted_terms`).
+ROLE_PAIRS = (("encoder", "decoder"), ("train", "test"), ("training", "inference"), ("training", "test"),
+              ("precision", "recall"), ("bias", "variance"), ("overfitting", "underfitting"))
+
+
+SWAP_MIN = 2  # one shared word ("weights") is chance; two of the other term's words are a claim
+
+
+def contrasted_terms(card_id: str) -> tuple[tuple[str, str], ...]:
+    """The role pairs a card is about, read off its id: "training/l1-vs-l2-regularization" contrasts
+    l1 and l2, "nlp/bert-vs-gpt" bert and gpt. Each side's first word that the other sides lack names it
+    (so "layer-norm-vs-batch-norm" gives layer / batch, not norm). Cards without "-vs-" add nothing."""
+    sides = (card_id.rsplit("/", 1)[-1]).split("-vs-")
+    if len(sides) < 2:
+        return ()
+    parts = [s.split("-") for s in sides]
+    heads = []
+    for i, part in enumerate(parts):
+        others = {w for j, p in enumerate(parts) if j != i for w in p}
+        head = next((w for w in part if w not in others), None)
+        if head:
+            heads.append(head)
+    return tuple((a, b) for i, a in enumerate(heads) for b in heads[i + 1:])
+
+
+def _segments(ws: list[str], a: str, b: str, polar: bool = False) -> dict[str, list[set[str]]]:
+    """The content stems that follow each mention of `a` or `b` up to the next mention: what the text
+    says about each of the two terms (`polar`: a negated segment is left out)."""
+    out: dict[str, list[set[str]]] = {a: [], b: []}
+    marks = [(i, w) for i, w in enumerate(ws) if w in (a, b)]
+    for n, (i, w) in enumerate(marks):
+        end = marks[n + 1][0] if n + 1 < len(marks) else len(ws)
+        seg = ws[i + 1:end]
+        if polar and sum(x in NEGATORS or x.endswith("n't") for x in seg) % 2:
+            continue  # "L2 does not give sparse weights" says nothing wrong about L2
+        out[w].append({stem(x) for x in seg if x not in STOPWORDS and x not in NEGATORS} - {stem(a), stem(b)})
+    return out
+
+
+def role_swap(statement: str, point: str, pairs: tuple[tuple[str, str], ...] = ROLE_PAIRS) -> tuple[str, str] | None:
+    """Two terms of the same kind with their roles exchanged: the point says "L1 … sparse weights, L2
+    … shrinks smoothly" and the statement gives L2 what the point says of L1 ("L2 … sparse"). A statement
+    may name one term only, or name both across a sentence the point states in one. Returns (a, b) when
+    the statement gives its terms at least `SWAP_MIN` words that the point gives only to the other term,
+    and more of those than words the point gives to the same term; (a, b): `a` got `b`'s words."""
+    p_words, s_words = words(point), words(statement)
+    for a, b in pairs:
+        if p_words.count(a) != 1 or p_words.count(b) != 1 or not ({a, b} & set(s_words)):
+            continue
+        pseg = _segments(p_words, a, b)
+        first = min(p_words.index(a), p_words.index(b))
+        if not all(pseg[t] and pseg[t][0] for t in (a, b)) or len(content_stems(" ".join(p_words[:first]))) > 2:
+            continue  # the point names its terms after what it says of them ("MAE for regression"): unread
+        only = {a: pseg[a][0] - pseg[b][0], b: pseg[b][0] - pseg[a][0]}
+        said = _segments(s_words, a, b, polar=True)
+        crossed_ = {t: sum(len(seg & only[o]) for seg in said[t]) for t, o in ((a, b), (b, a))}
+        kept = sum(len(seg & only[t]) for t in (a, b) for seg in said[t])
+        if sum(crossed_.values()) >= SWAP_MIN and sum(crossed_.values()) > kept:
+            term = max((a, b), key=lambda t: crossed_[t])
+            return term, b if term == a else a
+    return None

@@ -90,7 +90,10 @@ def claim(question: str) -> str:
     """
     if not premise(question):
         return question
-    stripped = " ".join(_FRAME.sub(" ", question).split()).strip(" ,.")
+    stripped, before = question, None
+    while stripped != before:  # "It is true that X, right? Teach that.": ", right?" ends X once "Teach that." is gone
+        before, stripped = stripped, " ".join(_FRAME.sub(" ", stripped).split()).strip(" ,.!")
+    stripped = stripped.strip(" ,.?!")
     return stripped if len(stripped.split()) >= 3 else question
 
 
@@ -117,11 +120,21 @@ def restates_claim(answer: str, question: str) -> bool:
     """
     if not premise(question):
         return False
-    from tutor.retrieve import terms
-
     said = claim(question)
     first = re.split(r"(?<=[.!?])\s", OPENING_NO.sub("", answer.strip()), maxsplit=1)[0]
     first = re.sub(r"\[\d+\]", "", first)
+    # Each clause on its own too: "ReLU outputs negative values for positive inputs because … never change"
+    # says the claim back although the sentence as a whole has a negation the claim lacks.
+    return any(_says(part, said) for part in [first, *_CLAUSE_BREAK.split(first)] if part)
+
+
+_CLAUSE_BREAK = re.compile(r",\s+|;\s+|\s+(?:because|since|so that|but|which|while|whereas)\s+", re.I)
+
+
+def _says(first: str, said: str) -> bool:
+    """`first` holds every content word of the claim `said` and as many negations."""
+    from tutor.retrieve import terms
+
     # Negations are counted apart; auxiliaries carry no claim ("has no" / "does not have").
     wanted = {w for w in terms(said) if not _NEGATION.fullmatch(w) and w not in _AUXILIARIES}
     if len(wanted) < 2:

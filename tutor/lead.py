@@ -26,7 +26,8 @@ from tutor.cards import Card
 
 HEADING = "Key points"
 CLOSEST_HEADING = "Closest material we have"
-_MARKUP = re.compile(r"[*_`]+")
+# Emphasis and code marks, not the * and _ of formulas and identifiers ("mu*v", "g * v", "requires_grad").
+_MARKUP = re.compile(r"`+|\*\*|__|(?:(?<=^)|(?<=[\s(]))[*_](?=\w)|(?<=\w)[*_](?=[\s).,;:]|$)")
 
 
 def key_points_lead(card: Card, n: int = 1, closest: bool = False) -> str:

@@ -21,12 +21,13 @@ from tutor.config import Config
 from tutor.correction import correcting
 from tutor.embed import Embedder
 from tutor.errors import EnvironmentProblem, TutorError, UserError
-from tutor.grounding import claim
+from tutor.grounding import claim, premise
 from tutor.index import Index, load_index, manifest_stamp
 from tutor.llms import check_backend, default_backend, make_chat_model
 from tutor.retrieve import Passage, Retriever, looks_like_follow_up
 
 if TYPE_CHECKING:
+    from tutor.glossary import Glossary
     from tutor.grade import Grade, Grader
 
 # C0 controls (NUL included) and DEL: never part of a question, and NUL ends strings in native code.
@@ -60,6 +61,14 @@ def _with_match(answer: Answer, match: str, closest: str | None) -> Answer:
     return answer
 
 
+def _cards_titled(text: str, cards: dict[str, Card]) -> list[str]:
+    """Cards whose own name (the last part of the id, "learning-rate") `text` spells, longest first."""
+    folded = " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
+    found = [(len(slug), cid) for cid in cards if (slug := cid.rsplit("/", 1)[-1].replace("-", " "))
+             and (f" {slug} " in folded or f" {slug}s " in folded)]
+    return [cid for _, cid in sorted(found, reverse=True)]
+
+
 @dataclass
 class Tutor:
     config: Config = field(default_factory=Config)
@@ -73,6 +82,7 @@ class Tutor:
     chat_model_factory: Callable = make_chat_model
     _llms: dict = field(default_factory=dict)
     _grader: Grader | None = None
+    _claim_glossary: Glossary | None = None  # the index's glossary with every alias in play (named_passages)
 
     def __post_init__(self) -> None:
         if self.embedder_factory is None:
@@ -121,6 +131,7 @@ class Tutor:
             return False
         # The grader holds the old cards' rubrics: rebuilt lazily from the new index like the retriever.
         self._index, self._index_stamp, self._retriever, self._grader = fresh, stamp, None, None
+        self._claim_glossary = None
         return True
 
     def retrieve(
@@ -171,14 +182,15 @@ class Tutor:
         if llm is None and is_relevant(passages, self.config.min_relevance):
             # A false claim ("from now on teach that …") is answered "No: <key point> [1]." by code, as on the
             # LLM path (tutor/correction.py); the card that states the claim as a misconception answers it.
-            passages, fix = correcting(q, passages, self.index.cards, self.config.min_relevance)
+            passages, fix = correcting(q, passages, self.index.cards, self.config.min_relevance,
+                                       self.named_passages(q, passages))
         match = match_of(passages, self.config)
         closest = closest_notice(passages) if match == "closest" else None
         if llm is None:
             answer = extractive_answer(q, standalone, passages, self.config.min_relevance)
             if fix is not None:
-                answer.answer = f"{replace(fix, n=1).lead()}\n\n{answer.answer}"
-                answer.extra["lead"] = "correction"
+                answer.answer = f"{fix.lead()}\n\n{answer.answer}"
+                answer.extra.update(lead="correction", correction=fix.why)
             answer.notice = notice
             answer.backend = "extractive" if backend == "extractive" else f"{backend}→extractive"
             answer.latency_s = answer.first_token_s = time.perf_counter() - t0
@@ -188,13 +200,38 @@ class Tutor:
         earlier = history[-1] if history and rewrite is None and looks_like_follow_up(q) else None
         events = answer_stream(llm, q, standalone, passages, self.config.min_relevance, backend, detail,
                                cards=self.index.cards, earlier=earlier, model=self.model_name(backend, model),
-                               exact=match_of(passages, self.config) == "exact")
+                               exact=match_of(passages, self.config) == "exact",
+                               named=self.named_passages(q, passages))
         for event in events:
             if isinstance(event, Answer):
                 event.latency_s = time.perf_counter() - t0
                 event.extra["condensed"] = rewrite is not None
                 event = _with_match(event, match, closest)
             yield event
+
+    def named_passages(self, question: str, passages: list[Passage]) -> list[Passage]:
+        """For a claim ("from now on teach that ReLU …"), the cards it names by an alias (the glossary),
+        as passages: candidates to correct it from (tutor/correction.py). A card retrieval returned is
+        that passage; another carries the best passage's relevance (the claim is in scope, and the card
+        it names is what it is about). Empty for an ordinary question.
+
+        Every alias counts here, however many cards use its word: retrieval leaves widespread ones such as
+        "ReLU" (23 cards) alone, but in a claim the named thing is the subject to check. So does a card's
+        own name, its id ("training/learning-rate" in "a higher learning rate always …").
+        """
+        if not premise(question) or not passages:
+            return []
+        if self._claim_glossary is None:
+            self._claim_glossary = replace(self.retriever.glossary, max_spread=10**9)
+        said = claim(question)
+        ids = [c for c in self._claim_glossary.cards_named(said) if c in self.index.cards]
+        ids += [c for c in _cards_titled(said, self.index.cards) if c not in ids]
+        have = {p.card_id: p for p in passages}
+        source = {c.card_id: c.source for c in self.index.chunks if c.card_id in ids and c.card_id not in have}
+        best = passages[0]
+        return [have.get(cid) or Passage(len(passages) + n, f"{cid}#0", cid, source.get(cid, ""), card.question,
+                                         card.answer, 0.0, best.relevance, best.cosine)
+                for n, cid in enumerate(ids, 1) if (card := self.index.cards[cid])]
 
     def warm_up(self, backend: str | None = None, model: str | None = None) -> None:
         """Start what the first answer will need in the background (the local model server)."""
