@@ -20,12 +20,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from retrieval_levers import CachedEmbedder
+from retrieval_levers import cached_index
 
-from tutor import embed, rerank
-from tutor.config import Config
+from tutor import rerank
 from tutor.evaluate import golden_paths, in_conversations, load_golden
-from tutor.index import load_index
 from tutor.retrieve import Retriever
 
 Group = tuple[np.ndarray, int]
@@ -76,11 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="write tutor/rerank_weights.json")
     parser.add_argument("--vectors", help="cache query vectors here between runs (PATH.json + PATH.npy)")
     args = parser.parse_args(argv)
-    config = Config().with_(index_dir=Path(args.index) if args.index else None)
-    embedder = CachedEmbedder(embed.MiniLMEmbedder())
-    if args.vectors:
-        embedder.load(Path(args.vectors))
-    index = load_index(config.index_dir, config, embedder.name)
+    config, embedder, index = cached_index(args.index, args.vectors)
     retriever = Retriever(index, embedder, config)
     dev = dev_groups(retriever, golden_paths(None), config.k)
     synth = synthetic_groups(retriever, config.k)

@@ -21,12 +21,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from retrieval_levers import CachedEmbedder
+from retrieval_levers import cached_index
 
-from tutor import embed
-from tutor.config import Config
 from tutor.evaluate import golden_paths, in_conversations, load_golden
-from tutor.index import load_index
 from tutor.lexicon import terms
 from tutor.report import UNCOVERED
 from tutor.retrieve import Passage, Retriever, relevance
@@ -55,11 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--band", type=float, default=0.06, help="in-scope rows within this of the threshold")
     parser.add_argument("--vectors", help="cache query vectors here between runs (PATH.json + PATH.npy)")
     args = parser.parse_args(argv)
-    config = Config().with_(index_dir=Path(args.index) if args.index else None)
-    embedder = CachedEmbedder(embed.MiniLMEmbedder())
-    if args.vectors:
-        embedder.load(Path(args.vectors))
-    retriever = Retriever(load_index(config.index_dir, config, embedder.name), embedder, config)
+    config, embedder, index = cached_index(args.index, args.vectors)
+    retriever = Retriever(index, embedder, config)
     line = config.min_relevance
     found: list[tuple[float, str]] = []
     for golden in load_golden(golden_paths(None)):

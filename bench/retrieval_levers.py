@@ -159,7 +159,7 @@ from tutor import embed
 from tutor.answerability import match_of
 from tutor.config import Config
 from tutor.evaluate import BUDGET_WORDS, golden_paths, in_conversations, load_golden, score_retrieval
-from tutor.index import load_index
+from tutor.index import Index, load_index
 from tutor.report import UNCOVERED
 from tutor.retrieve import Retriever
 
@@ -186,6 +186,15 @@ class CachedEmbedder:
     def save(self, path: Path) -> None:
         path.with_suffix(".json").write_text(json.dumps(list(self.cache)), encoding="utf-8")
         np.save(path.with_suffix(".npy"), np.vstack(list(self.cache.values())))
+
+
+def cached_index(index: str | None, vectors: str | None) -> tuple[Config, CachedEmbedder, Index]:
+    """The config, a vector-caching real embedder and the index the retrieval benches share."""
+    config = Config().with_(index_dir=Path(index) if index else None)
+    embedder = CachedEmbedder(embed.MiniLMEmbedder())
+    if vectors:
+        embedder.load(Path(vectors))
+    return config, embedder, load_index(config.index_dir, config, embedder.name)
 
 
 def parse_variant(text: str, base: Config) -> tuple[str, Config]:
@@ -291,11 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--map", help="a query map .npz (bench/learn_query_map.py) instead of the committed one")
     parser.add_argument("--map-scale", type=float, default=1.0, help="scale the map's residual (0: raw vectors)")
     args = parser.parse_args(argv)
-    base = Config().with_(index_dir=Path(args.index) if args.index else None)
-    embedder = CachedEmbedder(embed.MiniLMEmbedder())
-    if args.vectors:
-        embedder.load(Path(args.vectors))
-    index = load_index(base.index_dir, base, embedder.name)
+    base, embedder, index = cached_index(args.index, args.vectors)
     files = load_golden(golden_paths(args.golden))
     print(f"index {base.index_dir}: {len(index.chunks)} chunks, {len(index.cards)} cards; split {args.split or 'all'}")
     for text in args.variant or ["current:"]:
