@@ -127,11 +127,11 @@ def _score_points(rubric: Rubric, ev: Evidence, p: GradeParams) -> tuple[list[Po
                 wrong_unit[i] = (j, f"the statement {ev.reversed[i][j]}", None)
                 break
     grades = []
+    # A sentence holding a wrong clause covers nothing: feedback must not praise "X, so Y" when Y is wrong.
+    ok = [i for i in range(n) if i not in wrong_unit and not any(ev.units[w] in ev.units[i] for w in wrong_unit)]
     for j, kp in enumerate(rubric.points):
         weight = p.first_weight if j == 0 else 1.0
         wrong = [(i, why) for i, (jj, why, _) in wrong_unit.items() if jj == j]
-        # A sentence holding a wrong clause covers nothing: feedback must not praise "X, so Y" when Y is wrong.
-        ok = [i for i in range(n) if i not in wrong_unit and not any(ev.units[w] in ev.units[i] for w in wrong_unit)]
         best = max(ok, key=lambda i: match[i, j], default=None)
         value = float(match[best, j]) if best is not None else 0.0
         passage = rubric.passages[j] if j < len(rubric.passages) else ""
