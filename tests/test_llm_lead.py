@@ -8,6 +8,7 @@ from langchain_core.messages import AIMessage
 
 from tutor.answer import Answer
 from tutor.chain import CLOSEST_NOTE, DECLINE_RULE, EXACT_NOTE, answer_stream, prepare, unsupported_share
+from tutor.checks import verdicts
 from tutor.lead import CLOSEST_HEADING, HEADING, key_points_lead
 from tutor.prompts import load
 from tutor.retrieve import Passage
@@ -103,9 +104,9 @@ def test_a_model_that_still_declines_an_exact_match_shows_the_card_once(tutor_fa
 
 def test_unsupported_share_counts_only_checkable_sentences():
     p = Passage(1, "d#0", "t/d", "src", "Dropout", "Dropout zeroes random hidden units during training.", 1.0, 0.9)
-    assert unsupported_share("Dropout zeroes random hidden units [1].", [p]) == 0.0
-    assert unsupported_share("Yes. Bananas grow on tall tropical plants near beaches.", [p]) == 1.0
-    assert unsupported_share("Yes.", [p]) is None
+    assert unsupported_share(verdicts("Dropout zeroes random hidden units [1].", [p])) == 0.0
+    assert unsupported_share(verdicts("Yes. Bananas grow on tall tropical plants near beaches.", [p])) == 1.0
+    assert unsupported_share(verdicts("Yes.", [p])) is None
 
 
 def test_unsupported_sentences_are_dropped_when_a_supported_rest_remains(tutor_fake, monkeypatch):

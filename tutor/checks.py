@@ -82,13 +82,9 @@ def verdicts(text: str, passages: list[Passage]) -> Verdicts:
     return out
 
 
-def unsupported_share(text: str | Verdicts, passages: list[Passage] | None = None) -> float | None:
-    """Share of the answer's checkable sentences that no passage supports (None: nothing to check).
-
-    Takes the answer and its passages, or the `verdicts` already computed for them. The follow-up line
-    is split off before this, so a question never counts.
-    """
-    found = verdicts(text, passages or []) if isinstance(text, str) else text
+def unsupported_share(found: Verdicts) -> float | None:
+    """Share of the answer's checkable sentences that no passage supports, from its `verdicts` (None:
+    nothing to check). The follow-up line is split off before this, so a question never counts."""
     return sum(bad for _, bad in found) / len(found) if found else None
 
 
