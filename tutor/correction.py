@@ -157,18 +157,13 @@ def correct(question: str, card: Card | None) -> Correction | None:
     if found:
         return Correction(tuple(found[1]), f"states the misconception: {found[0]}")
     names = subject(card)
-    for kp in card.key_points:
-        why = reversed_clause(said, kp.point, names)
-        if why:
-            return Correction((kp.point,), f"the claim {why}")
-    for kp in card.key_points:
-        why = numeric(said, kp.point, names) or operator(said, kp.point)
-        if why:
-            return Correction((kp.point,), f"the claim {why}")
-    for kp in card.key_points:
-        why = sign_word(said, kp.point, names) or too_much(said, kp.point)
-        if why:
-            return Correction((kp.point,), f"the claim {why}")
+    checks = (lambda point: reversed_clause(said, point, names),  # most certain first, each over every point
+              lambda point: numeric(said, point, names) or operator(said, point),
+              lambda point: sign_word(said, point, names) or too_much(said, point))
+    for check in checks:
+        for kp in card.key_points:
+            if why := check(kp.point):
+                return Correction((kp.point,), f"the claim {why}")
     for text in [*(kp.point for kp in card.key_points), card.answer]:
         fact = formula_sign(said, text)
         if fact:

@@ -227,9 +227,13 @@ class Tutor:
         ids = [c for c in self._claim_glossary.cards_named(said) if c in self.index.cards]
         ids += [c for c in _cards_titled(said, self.index.cards) if c not in ids]
         have = {p.card_id: p for p in passages}
-        source = {c.card_id: c.source for c in self.index.chunks if c.card_id in ids and c.card_id not in have}
         best = passages[0]
-        return [have.get(cid) or Passage(len(passages) + n, f"{cid}#0", cid, source.get(cid, ""), card.question,
+
+        def source(cid: str) -> str:  # the card's file, from its question chunk (the retriever's cached map)
+            i = self.retriever.question_chunk(cid)
+            return self.index.chunks[i].source if i is not None else ""
+
+        return [have.get(cid) or Passage(len(passages) + n, f"{cid}#0", cid, source(cid), card.question,
                                          card.answer, 0.0, best.relevance, best.cosine)
                 for n, cid in enumerate(ids, 1) if (card := self.index.cards[cid])]
 
