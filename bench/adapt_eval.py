@@ -7,6 +7,32 @@ split: rank 1, hit@5, hit within 300 words, false refusals / refusal recall at t
 min_relevance, and at the best threshold for that model (the adapted model's cosines move).
 
     python bench/adapt_eval.py --split dev --model base --model /tmp/tune/d1 [--work /tmp/adapt-idx]
+
+Session 13 (181 cards, cards-only index of 923 chunks, 432 golden questions, dev split only; 2 cores
+under load 4-7 from other sessions, everything niced; deltas from `python -m tutor.adapt_train`, seed 13,
+torch 2 threads, anchors = question + also_asked + scenarios + aliases, 128 word pieces a target).
+"held-out top 1": phrasings held out of training (`--holdout 0.3`, 283 also_asked / scenario lines)
+finding their card by cosine against the answer windows; base .625.
+
+    delta                                           held-out  rank 1  hit@5  300 w  false ref  recall  CPU s
+    base (ONNX export, as shipped)                  .625      .774    .970   .848   .004       .974    -
+    d2 LoRA r8 last 2 layers, lr 5e-4, 1 epoch,     .640      .778    .974   .843   .009       .974    337
+       half the batches one topic
+    d3 LoRA r16 last 3 layers, lr 1e-3, 1 epoch,    .686      .778    .978   .826   .009       .974    408
+       every batch one topic (sibling negatives)
+    d4 as d3, nothing held out (every phrasing;  -         .791    .974   .839   .013       .949    334
+       the question chunk a target as well)
+    test, read once at the end: base            -         .812    .970   .847   .005       .949
+                                d4              -         .807    .970   .866   .010       .949
+(false refusals and recall at Config.min_relevance 0.232; at each model's best threshold all three reach
+recall 1.0 with .026 false refusals, d4 with .022 (test: base .020, d4 .010); uncovered questions flagged
+.846 / .846 / 1.0 / .923 on dev.)
+A full six-layer LoRA (r8, lr 3e-4) ran at ~10 CPU-s a step (98 steps, ~25 min under this load) and was
+stopped before it finished. Verdict: tried and lost. The adaptation learns the cards' own phrasings (held-out
+top 1 +6 points) but dev rank 1 moves +.004 (d2, d3) and +.017 (d4, short of the +.02 bar, with two more
+false refusals and one refusal missed at 0.232), and d4's gain does not hold on test (rank 1 −.005); the
+300-word hit moves both ways (dev −.009, test +.019). The dev misses are
+paraphrases in words the cards do not use; 1-2k phrasings written by the card authors do not teach them.
 """
 
 from __future__ import annotations

@@ -2,10 +2,14 @@
 
 MiniLM ranks a sibling card above the right one for many paraphrases (issue 13); no stronger embedder
 installs offline. `python -m tutor.adapt_train` fine-tunes low-rank factors (LoRA) on the cards' own
-phrasings and answers only, never on golden rows. The package ships the factors, not a model: per
+phrasings and answers only, never on golden rows. The format is meant to ship instead of a model: per
 adapted Linear layer, `NAME.A` (rank × in) and `NAME.B` (out × rank, scale folded in), fp16, in a
-safetensors file beside a JSON sidecar holding its sha256. Merging adds B @ A to each weight, once, at
-install time (tutor/onnx_export.py); queries run the merged ONNX export and never import torch.
+safetensors file (≈ 0.2-0.5 MB) beside a JSON sidecar holding its sha256; merging adds B @ A to each
+weight once, at install time, before the ONNX export.
+
+Not wired in: measured in session 13 (bench/adapt_eval.py) the best delta moved dev rank 1 .774 → .791
+and test .812 → .807, short of the +.02 that would pay for a second exported model, so nothing ships and
+no index or query uses this module. It stays as the tested groundwork for a later attempt.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ def save_delta(factors: dict[str, tuple[np.ndarray, np.ndarray]], folder: Path, 
         tensors[f"{name}.A"] = np.ascontiguousarray(a, dtype=np.float16)
         tensors[f"{name}.B"] = np.ascontiguousarray(b, dtype=np.float16)
     save_file(tensors, str(folder / DELTA_FILE))
+    (folder / DELTA_FILE).chmod(0o644)  # safetensors writes it owner-only; a package file is world-readable
     digest = sha256_file(folder / DELTA_FILE)
     sidecar = {**meta, "base_model": BASE_MODEL, "file": DELTA_FILE, "sha256": digest,
                "bytes": (folder / DELTA_FILE).stat().st_size}
