@@ -61,3 +61,18 @@ def test_merge_adds_the_low_rank_product_and_checks_shapes(tmp_path):
     with pytest.raises(ModelNotInstalled, match="lacks"):
         merged_weights(weights, delta)
     assert json.loads((tmp_path / SIDECAR_FILE).read_text())["bytes"] == (tmp_path / DELTA_FILE).stat().st_size
+
+
+def test_training_batches_never_pair_one_card_twice_and_topic_batches_stay_in_topic():
+    import random
+
+    from tutor.adapt_train import _batches
+
+    anchors = [(f"q{i}", "nlp" if i % 3 else "vision", i % 7) for i in range(60)]
+    batches = _batches(anchors, 4, random.Random(0), topic_share=1.0)
+    assert sorted(i for b in batches for i in b) == sorted(set(i for b in batches for i in b))
+    for batch in batches:
+        assert 1 < len(batch) <= 4
+        assert len({anchors[i][2] for i in batch}) == len(batch)  # a second pair of a card is a false negative
+        assert len({anchors[i][1] for i in batch}) == 1
+    assert _batches(anchors, 4, random.Random(0), 1.0) == batches  # seeded: the same plan every run
