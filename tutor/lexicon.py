@@ -27,9 +27,16 @@ from tutor.glossary import Glossary, build_glossary
 
 FILE = "lexicon.json"
 # Bump when what `build` writes changes meaning; an index holding another version is recomputed in memory.
-VERSION = 1
+# 2: a hyphenated compound with a one-character side ("Q-network", "t-SNE", "1-D", "top-k") is a term too.
+VERSION = 2
 
 _WORD = re.compile(r"[a-z0-9]+")
+# A one-character side of a hyphenated compound is dropped by the length rule below, and with it what the
+# compound names: "deep Q-network" read as "deep network" matched a plain architecture card as `exact`.
+# The compound joined ("qnetwork", "tsne", "1d", "topk") keeps it, and meets "1D" / "TSNE" written solid.
+# Not across another hyphen ("explaining-a-project"), nor with a digit other than "1-D" / "2-D" ("t-1" and
+# "1-p" are formulas).
+_COMPOUND = re.compile(r"(?<![a-z0-9-])(?:([a-z])-([a-z]{2,})|([a-z]{2,})-([a-z])|(\d)-(d))(?![a-z0-9-])")
 
 
 def terms(text: str) -> set[str]:
@@ -41,6 +48,9 @@ def terms(text: str) -> set[str]:
     for w in _WORD.findall(text.lower()):
         if w in stop or len(w) < 2:
             continue
+        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    for m in _COMPOUND.finditer(text.lower()):
+        w = "".join(filter(None, m.groups()))
         out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
     return out
 
