@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from tutor import query_map, rerank
+from tutor.answerability import only_instructions
 from tutor.chunk import PHRASING_KINDS, Chunk
 from tutor.config import Config
 from tutor.embed import Embedder
@@ -223,6 +224,8 @@ class Retriever:
         ranking); either way the material's density around the question is added (`density_term`).
         """
         bonus = self.density_term(raw)
+        # Nothing of ours to answer: words we never use carry most of the question, or it only sets a persona.
+        foreign = self.unknown_share(query) >= (self.config.max_unknown_share or 2.0) or only_instructions(query)
         for p in passages:
             if recompute:
                 ids = self._chunks_of()[p.card_id or p.chunk_id]
@@ -230,6 +233,24 @@ class Retriever:
                 vecs = self.index.vectors.reconstruct_batch(np.array(ids, dtype=np.int64))
                 p.cosine = float((vecs @ raw * scale).max())
             p.relevance = relevance(p.cosine, p.coverage) + bonus
+            if foreign:
+                p.relevance = min(p.relevance, 0.0)
+
+    def unknown_share(self, query: str) -> float:
+        """The IDF-weighted share of the question's content words that the corpus never uses (numbers aside).
+
+        A question on our subject brings words we know even when it describes another field ("my
+        movie-genre classifier must flag comedy and romance": .61 at most on the in-scope golden rows); one
+        about another subject is mostly words we lack ("async/await and promises in JavaScript": .76).
+        Lexical only, so it keeps its meaning when the embedder changes (Config.max_unknown_share).
+        """
+        qterms = terms(query)
+        if not qterms:
+            return 0.0
+        idf = self.idf()
+        weights = {t: idf.get(t, 2 * idf.max_idf) for t in qterms}
+        unknown = sum(w for t, w in weights.items() if t not in idf.df and not any(ch.isdigit() for ch in t))
+        return unknown / sum(weights.values())
 
     def density_term(self, raw: np.ndarray) -> float:
         """How much of our material sits near the question, relative to a typical in-scope question.
