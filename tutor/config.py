@@ -115,6 +115,12 @@ class Config:
     # row moves (every dev unrelated row above .65 was refused already); the test row it catches (.76,
     # "async/await and promises in JavaScript") was seen before the margin was chosen. 0 = off.
     max_unknown_share: float = 0.75
+    # Weigh query-term coverage by the IDF over the cards alone (Retriever.card_idf), not over cards and
+    # document windows, so a card's coverage reads the same on the default index (cards + the article) as
+    # on the cards-only index the thresholds are fitted on. Off: session 13, default index, it moved only
+    # rows next to a bar: dev lost (right first cards called exact −2, wrong exact +1, refusal flat), test
+    # won (refusal recall .974 → 1.0, uncovered flagged 9 → 10 of 13, wrong exact −1); cards-only unchanged.
+    coverage_card_idf: bool = False
     # Answerability (tutor/answerability.py): an answered question is an `exact` match when the top card's
     # relevance and its coverage of the question's words reach these, otherwise `closest`. Measured on
     # corpus/golden (416 questions, 19 uncovered deep-learning questions): 16/19 uncovered declined or

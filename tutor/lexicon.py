@@ -27,7 +27,8 @@ from tutor.glossary import Glossary, build_glossary
 
 FILE = "lexicon.json"
 # Bump when what `build` writes changes meaning; an index holding another version is recomputed in memory.
-# 2: a hyphenated compound with a one-character side ("Q-network", "t-SNE", "1-D", "top-k") is a term too.
+# 2: a hyphenated compound with a one-character side ("Q-network", "t-SNE", "1-D", "top-k") is a term too;
+#    "card_df" / "n_cards": the same statistics over cards alone (the coverage weights, tutor/retrieve.py).
 VERSION = 2
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -88,7 +89,9 @@ class Idf:
 def build(chunks: list[Chunk], cards: list[Card]) -> dict:
     """The lexicon of an index, as the JSON object `save` writes."""
     df, n_groups = document_frequency(chunks)
-    return {"version": VERSION, "glossary": build_glossary(cards).to_dict(), "df": df, "n_groups": n_groups}
+    card_df, n_cards = document_frequency(c for c in chunks if c.card_id)
+    return {"version": VERSION, "glossary": build_glossary(cards).to_dict(), "df": df, "n_groups": n_groups,
+            "card_df": card_df, "n_cards": n_cards}
 
 
 def save(lexicon: dict, folder: Path) -> None:

@@ -99,6 +99,7 @@ class Retriever:
         self._bm25: SparseIndex | None = None
         self._group_terms: dict[str, set[str]] = {}
         self._idf: Idf | None = None
+        self._card_idf: Idf | None = None
         self._glossary: Glossary | None = None
         self._question_chunk: dict[str, int] | None = None
         self._scenario_chunks: dict[str, list[int]] | None = None
@@ -141,6 +142,23 @@ class Retriever:
             self._idf = Idf(lexicon["df"], lexicon["n_groups"]) if lexicon else \
                 Idf(*document_frequency(self.index.chunks))
         return self._idf
+
+    def card_idf(self) -> Idf:
+        """IDF over the curated cards alone: the weights of query-term coverage.
+
+        With the seed article indexed beside the cards, the IDF over every group moved each card's coverage
+        (a word the article happens to use, "app", stopped weighing as unknown), so thresholds fitted on a
+        cards-only index read differently on the default one. Over cards alone, a card's coverage is the
+        same on both. An index of documents only falls back to the IDF over everything.
+        """
+        if self._card_idf is None:
+            lexicon = self.index.lexicon
+            if lexicon and "card_df" in lexicon:
+                df, n = lexicon["card_df"], lexicon["n_cards"]
+            else:
+                df, n = document_frequency(c for c in self.index.chunks if c.card_id)
+            self._card_idf = Idf(df, n) if n else self.idf()
+        return self._card_idf
 
     def group_terms(self, group: str) -> set[str]:
         """A card's (or document chunk's) content words, read when a query first meets it: per-query work
@@ -331,7 +349,7 @@ class Retriever:
         """
         if not qterms:
             return 0.0
-        idf = self.idf()
+        idf = self.card_idf() if self.config.coverage_card_idf else self.idf()
         weights = {t: idf.get(t, 2 * idf.max_idf) for t in qterms}
         return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
