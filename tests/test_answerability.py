@@ -114,3 +114,23 @@ def test_a_question_mostly_in_words_we_never_use_is_refused(tutor_fake):
 
     lenient = Tutor(tutor_fake.config.with_(max_unknown_share=0.0), embedder_factory=type(tutor_fake.embedder))
     assert max(p.relevance for p in lenient.retriever.search(foreign)) > 0.0  # the cap did the refusing
+
+
+def test_a_question_sharing_no_phrase_with_our_material_needs_more_relevance(tutor_fake):
+    from tutor.lexicon import pairs
+    from tutor.tutor import Tutor
+
+    retriever = tutor_fake.retriever
+    assert pairs("Docker layers and the build caches") == {"docker layer", "layer build", "build cache"}
+    ours = "What is dropout and why does it help?"
+    found = retriever.search(ours)
+    assert pairs(ours) & retriever.card_pairs() and retriever.phrase_penalty(ours, found) == 0.0
+    foreign = "Explain how dropout bakery glaze layers tumble quietly."
+    assert not pairs(foreign) & retriever.card_pairs()
+    assert retriever.phrase_penalty(foreign, retriever.search(foreign)) == tutor_fake.config.no_phrase_penalty > 0
+    assert retriever.phrase_penalty("dropout", retriever.search("dropout")) == 0.0  # too few pairs to judge
+    # the unknown-share cap would zero both readings of this made-up question: compare with it off
+    on = Tutor(tutor_fake.config.with_(max_unknown_share=0.0), embedder_factory=type(tutor_fake.embedder))
+    off = Tutor(on.config.with_(no_phrase_penalty=0.0), embedder_factory=type(tutor_fake.embedder))
+    gap = off.retriever.search(foreign)[0].relevance - on.retriever.search(foreign)[0].relevance
+    assert gap == pytest.approx(on.config.no_phrase_penalty)

@@ -28,7 +28,8 @@ from tutor.glossary import Glossary, build_glossary
 FILE = "lexicon.json"
 # Bump when what `build` writes changes meaning; an index holding another version is recomputed in memory.
 # 2: a hyphenated compound with a one-character side ("Q-network", "t-SNE", "1-D", "top-k") is a term too;
-#    "card_df" / "n_cards": the same statistics over cards alone (the coverage weights, tutor/retrieve.py).
+#    "card_df" / "n_cards": the same statistics over cards alone (the coverage weights, tutor/retrieve.py);
+#    "card_pairs": the cards' adjacent content-word pairs (Retriever.phrase_penalty).
 VERSION = 2
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -54,6 +55,20 @@ def terms(text: str) -> set[str]:
         w = "".join(filter(None, m.groups()))
         out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
     return out
+
+
+def pairs(text: str) -> set[str]:
+    """Adjacent content words ("build cache", "batch norm"), stopwords dropped, plurals folded as in `terms`.
+
+    Two words can each be ours while their pairing is not: "Docker layers and the build cache" shares
+    "layer" and "cache" with the KV-cache card and no phrase with anything we wrote.
+    """
+    from tutor.sparse import stopwords
+
+    stop = stopwords()
+    words = [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+             for w in _WORD.findall(text.lower()) if w not in stop and len(w) >= 2]
+    return {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
 
 
 def group_key(chunk: Chunk) -> str:
@@ -91,7 +106,16 @@ def build(chunks: list[Chunk], cards: list[Card]) -> dict:
     df, n_groups = document_frequency(chunks)
     card_df, n_cards = document_frequency(c for c in chunks if c.card_id)
     return {"version": VERSION, "glossary": build_glossary(cards).to_dict(), "df": df, "n_groups": n_groups,
-            "card_df": card_df, "n_cards": n_cards}
+            "card_df": card_df, "n_cards": n_cards, "card_pairs": sorted(card_pairs(chunks))}
+
+
+def card_pairs(chunks: Iterable[Chunk]) -> set[str]:
+    """Every word pair of the curated cards (~30k for 181 cards; documents' pairs are read per query)."""
+    out: set[str] = set()
+    for c in chunks:
+        if c.card_id:
+            out.update(pairs(c.embed_text()))
+    return out
 
 
 def save(lexicon: dict, folder: Path) -> None:

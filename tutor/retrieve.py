@@ -23,7 +23,7 @@ from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.glossary import Glossary, build_glossary
 from tutor.index import Index
-from tutor.lexicon import Idf, document_frequency, glossary_of, group_key, terms
+from tutor.lexicon import Idf, card_pairs, document_frequency, glossary_of, group_key, pairs, terms
 from tutor.sparse import SparseIndex
 
 _FOLLOW_UP = re.compile(
@@ -100,6 +100,8 @@ class Retriever:
         self._group_terms: dict[str, set[str]] = {}
         self._idf: Idf | None = None
         self._card_idf: Idf | None = None
+        self._group_pairs: dict[str, set[str]] = {}
+        self._card_pairs: set[str] | None = None
         self._glossary: Glossary | None = None
         self._question_chunk: dict[str, int] | None = None
         self._scenario_chunks: dict[str, list[int]] | None = None
@@ -241,7 +243,7 @@ class Retriever:
         text it cleared the refusal threshold. `recompute` re-reads the cosines (the query was changed for
         ranking); either way the material's density around the question is added (`density_term`).
         """
-        bonus = self.density_term(raw)
+        bonus = self.density_term(raw) - self.phrase_penalty(query, passages)
         # Nothing of ours to answer: words we never use carry most of the question, or it only sets a persona.
         foreign = self.unknown_share(query) >= (self.config.max_unknown_share or 2.0) or only_instructions(query)
         for p in passages:
@@ -253,6 +255,45 @@ class Retriever:
             p.relevance = relevance(p.cosine, p.coverage) + bonus
             if foreign:
                 p.relevance = min(p.relevance, 0.0)
+
+    def phrase_penalty(self, query: str, passages: list[Passage]) -> float:
+        """Config.no_phrase_penalty when a question of several word pairs shares none with its shortlist.
+
+        A question on our subject reuses our phrases ("batch size", "learning rate", "attention head")
+        even when it is worded freely; one from another field can match single words and no pairs
+        ("Docker layers and the build cache": "layer" and "cache" against the KV-cache card). The pairs
+        read are every card's (a fixed set of the curated corpus) and those of the document windows found
+        for this question (cached like their terms), so the check does not grow with the documents.
+        Reading only the passages found, cards included, flagged 26 in-scope dev questions instead of a
+        handful. Questions of fewer than Config.phrase_min_pairs pairs are left alone.
+        """
+        penalty = self.config.no_phrase_penalty
+        if not penalty or not passages:
+            return 0.0
+        qpairs = pairs(query)
+        if len(qpairs) < self.config.phrase_min_pairs:
+            return 0.0
+        if qpairs & self.card_pairs():
+            return 0.0
+        return 0.0 if any(qpairs & self.group_pairs(p.chunk_id) for p in passages if p.card_id is None) else penalty
+
+    def card_pairs(self) -> set[str]:
+        """Every word pair of the curated cards: saved by ingest in the lexicon, else computed once here."""
+        if self._card_pairs is None:
+            lexicon = self.index.lexicon
+            self._card_pairs = set(lexicon["card_pairs"]) if lexicon and "card_pairs" in lexicon else \
+                card_pairs(self.index.chunks)
+        return self._card_pairs
+
+    def group_pairs(self, group: str) -> set[str]:
+        if group not in self._group_pairs:
+            if len(self._group_pairs) >= _GROUP_TERMS_KEPT:
+                self._group_pairs.clear()
+            found: set[str] = set()
+            for i in self._chunks_of().get(group, []):
+                found.update(pairs(self.index.chunks[i].embed_text()))
+            self._group_pairs[group] = found
+        return self._group_pairs[group]
 
     def unknown_share(self, query: str) -> float:
         """The IDF-weighted share of the question's content words that the corpus never uses (numbers aside).
