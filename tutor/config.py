@@ -121,8 +121,8 @@ class Config:
     # met the KV-cache card at .302), phrases rarely do. Lexical, so it survives an embedder swap.
     # Session 13, fitted on dev by bench/fit_refusal.py: the least penalty that refuses every dev
     # unrelated row without a shared phrase (.070) plus a .03 margin; the dev in-scope rows without one
-    # start at .46 (9-11 of 230 rows, most of them follow-ups). Refusal recall dev .961 → .980 (65 unrelated
-    # rows incl. the 22 new), test 1.0 both (cards-only); false refusals, rank 1 and exact unchanged on
+    # start at .46 (9-11 of 230 rows, most of them follow-ups). Refusal recall dev .961 → .980 (50 unrelated
+    # dev rows incl. 11 new ones), test 1.0 both (cards-only); false refusals, rank 1 and exact unchanged on
     # both; default index alike. Test's lowest in-scope row without a shared phrase (.368) had been seen
     # before the margin was chosen; the midpoint rule (.15) would refuse it. 0 = off.
     no_phrase_penalty: float = 0.10
