@@ -408,3 +408,22 @@ def test_conversation_ranking_does_not_move_with_the_refusal_density_term(tutor_
     a, b = off.search_in_context(question, history, 5)[1], on.search_in_context(question, history, 5)[1]
     assert b[0].relevance != pytest.approx(a[0].relevance)  # the term is on ...
     assert [(p.card_id, round(p.score, 9)) for p in a] == [(p.card_id, round(p.score, 9)) for p in b]  # ... ranking same
+
+
+def test_query_vectors_are_remembered_read_only_and_bounded(tutor_fake):
+    """A repeated question is not embedded again, the cached rows are the embedder's own and cannot be
+    changed by a caller, and the oldest queries are forgotten past the cache's size."""
+    retriever = tutor_fake.retriever
+    embedder = retriever.embedder
+    first = [p.card_id for p in retriever.search("what does dropout do at test time", 3)]
+    count = embedder.encoded
+    assert [p.card_id for p in retriever.search("what does dropout do at test time", 3)] == first
+    assert embedder.encoded == count
+    vecs = retriever.query_vectors(["what does dropout do at test time", "a brand new question"])
+    assert embedder.encoded == count + 1
+    np.testing.assert_allclose(vecs[1], FakeEmbedder.vector("a brand new question"), atol=1e-6)
+    with pytest.raises(ValueError):
+        retriever._qvecs["a brand new question"][0] = 9.0
+    retriever.QUERY_CACHE = 2
+    retriever.query_vectors(["q one", "q two"])
+    assert list(retriever._qvecs) == ["q one", "q two"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+[-*•]\s+|(?<=\))\s*\.\s*")
@@ -87,6 +88,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix stripper: enough that "normalizes", "normalized" and "normalization" meet."""
     w = word.lower()
@@ -103,8 +105,11 @@ def stem(word: str) -> str:
     return w
 
 
-def content_stems(text: str) -> set[str]:
-    return {stem(w) for w in words(text) if w not in STOPWORDS and w not in NEGATORS}
+@lru_cache(maxsize=8192)
+def content_stems(text: str) -> frozenset[str]:
+    """Cached (a grade compares each learner sentence with every point, synonym and misconception), and
+    frozen so that no caller can change what the next one gets."""
+    return frozenset(stem(w) for w in words(text) if w not in STOPWORDS and w not in NEGATORS)
 
 
 def sentences(text: str) -> list[str]:

@@ -165,8 +165,12 @@ def summary(values: Sequence[float]) -> dict:
 
 # ---- citation support --------------------------------------------------------------------------------
 
-def content_words(text: str) -> set[str]:
-    """Lower-cased words minus stop words and one-letter tokens, with a plural `s` folded away."""
+@lru_cache(maxsize=8192)
+def content_words(text: str) -> frozenset[str]:
+    """Lower-cased words minus stop words and one-letter tokens, with a plural `s` folded away.
+
+    Cached: the eval and the citation checks judge the same passages against many claims (≈ 66k calls
+    over ≈ 2k distinct texts in one `tutor eval`), so the regex and folding ran again and again."""
     out = set()
     for w in _WORD.findall(text.lower()):
         if w in _STOP or (len(w) < 2 and not w.isdigit()):
@@ -174,7 +178,7 @@ def content_words(text: str) -> set[str]:
         if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
             w = w[:-1]
         out.add(w)
-    return out
+    return frozenset(out)
 
 
 def lexical_support(claim: str, source: str) -> float | None:

@@ -12,6 +12,8 @@ A third part says whether the question is about our subject at all: how dense ou
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -107,6 +109,8 @@ class Retriever:
         self._scenario_chunks: dict[str, list[int]] | None = None
         self._chunk_ids: dict[str, list[int]] | None = None
         self._qterms: dict[int, set[str]] = {}
+        self._qvecs: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._qvecs_lock = threading.Lock()
         # bench/learn_rank.py collects (query, candidate keys, feature rows) here to train the re-ranker.
         self.feature_sink: list[tuple[str, list[str], np.ndarray]] | None = None
         # tutor/query_map.py: the learned query-side map for this embedder (None: raw vectors rank).
@@ -192,6 +196,27 @@ class Retriever:
             self._bm25 = self.index.sparse or build([c.embed_text() for c in self.index.chunks])
         return self._bm25
 
+    QUERY_CACHE = 512
+
+    def query_vectors(self, texts: list[str]) -> np.ndarray:
+        """The texts' vectors, the last QUERY_CACHE queries remembered: a follow-up is searched in several
+        readings that repeat the previous question, and `tutor eval` retrieves every question twice (once
+        to score retrieval, once inside the answer). Read-only rows, so no caller can change a cached one."""
+        with self._qvecs_lock:
+            known = {t: self._qvecs[t] for t in texts if t in self._qvecs}
+            for t in known:
+                self._qvecs.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            fresh = np.asarray(self.embedder.encode(missing), dtype=np.float32)
+            with self._qvecs_lock:
+                for t, v in zip(missing, fresh, strict=True):
+                    v.setflags(write=False)
+                    known[t] = self._qvecs[t] = v
+                while len(self._qvecs) > self.QUERY_CACHE:
+                    self._qvecs.popitem(last=False)
+        return np.vstack([known[t] for t in texts])
+
     def search(self, query: str, k: int | None = None, pool: int = 50, prior: str | None = None) -> list[Passage]:
         """The k best passages for one standalone query; `prior` is a card the conversation is about."""
         k = k or self.config.k
@@ -199,7 +224,7 @@ class Retriever:
         pool = min(pool, n)
         # Relevance keeps reading the words the user typed; ranking reads the glossary's expansion too.
         expanded = self.glossary.expand(query) if self.config.expand_aliases else query
-        vecs = self.embedder.encode([expanded] if expanded == query else [expanded, query])
+        vecs = self.query_vectors([expanded] if expanded == query else [expanded, query])
         qvec, raw = query_map.apply(vecs[:1], self.query_map), vecs[-1]
         cosines, dense_ids = self.index.vectors.search(np.ascontiguousarray(qvec, dtype=np.float32), pool)
         cos_of = {int(i): float(s) for i, s in zip(dense_ids[0], cosines[0], strict=True) if i >= 0}
