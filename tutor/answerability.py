@@ -25,6 +25,12 @@ moved to 0.40 / 0.30 (figures in the Config comment). Tried on dev and not kept:
 rarest known word (or two) in the top card (exact precision .867 → .919 but right first cards still
 exact .892 → .449), an unknown-word share cap (.35: precision +.005, right exact −.08), and a relevance
 gap to the second passage (.05: precision .895, right exact .778).
+
+Session 13: the lexicon keeps a hyphenated compound with a one-letter side ("Q-network" → "qnetwork"), so
+"why does a deep Q-network need a target network" no longer reads as a question about deep networks
+(a wrong `exact` → closest). Tried on dev and not kept: `exact` barred when the question names something
+capitalized that the corpus never uses ("Gumbel-softmax"): dev lost 2 right exacts ("Paris",
+"Euclidean") and fixed none. `only_instructions` below is a refusal rule (tutor/retrieve.py reads it).
 """
 
 from __future__ import annotations

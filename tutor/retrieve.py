@@ -7,6 +7,9 @@ barely knows the abbreviation) from "how do I tune a postgres index" (0.34 again
 the lexical share does (1.0 vs 0.2), because words we never index ("postgres") weigh the most.
 A third part says whether the question is about our subject at all: how dense our material is around it
 (`Retriever.density_term`); one passage can meet an unrelated question by accident, many rarely do.
+Two lexical checks keep their meaning whatever the embedder: a question sharing no word pair with our
+material loses `Config.no_phrase_penalty`, and one mostly in words we never use (`Retriever.unknown_share`)
+or made only of persona instructions (`answerability.only_instructions`) gets relevance 0.
 """
 
 from __future__ import annotations
