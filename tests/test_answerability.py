@@ -103,7 +103,20 @@ def test_a_persona_only_message_is_refused_even_when_it_borrows_our_words(tutor_
     assert answer.refused and answer.match == "none"
 
 
-def test_a_question_mostly_in_words_we_never_use_is_refused(tutor_fake):
+@pytest.fixture
+def lexical_checks(monkeypatch):
+    """The fixture corpus is too small for the lexical refusal checks (tutor/retrieve.py turns them off
+    under _LEXICAL_MIN_GROUPS groups); these tests switch them on to see them work."""
+    monkeypatch.setattr("tutor.retrieve._LEXICAL_MIN_GROUPS", 0)
+
+
+def test_the_lexical_checks_are_off_on_a_corpus_too_small_to_say_what_is_ours(tutor_fake):
+    foreign = "Why does dropout of zorblax quuxwidgets flummox the glarbnet?"
+    assert tutor_fake.retriever.unknown_share(foreign) > tutor_fake.config.max_unknown_share
+    assert max(p.relevance for p in tutor_fake.retriever.search(foreign)) > 0.0
+
+
+def test_a_question_mostly_in_words_we_never_use_is_refused(tutor_fake, lexical_checks):
     retriever = tutor_fake.retriever
     assert retriever.unknown_share("What is dropout and why does it help?") == 0.0
     assert retriever.unknown_share("dropout 2048") == 0.0  # numbers are not foreign words
@@ -116,7 +129,7 @@ def test_a_question_mostly_in_words_we_never_use_is_refused(tutor_fake):
     assert max(p.relevance for p in lenient.retriever.search(foreign)) > 0.0  # the cap did the refusing
 
 
-def test_a_question_sharing_no_phrase_with_our_material_needs_more_relevance(tutor_fake):
+def test_a_question_sharing_no_phrase_with_our_material_needs_more_relevance(tutor_fake, lexical_checks):
     from tutor.lexicon import pairs
     from tutor.tutor import Tutor
 

@@ -49,13 +49,11 @@ def test_a_question_channel_attack_never_reaches_the_page(case, tutor_fake, monk
     llm = Recorder(messages=iter([AIMessage(reply)] * 3), sent=[])
     if case["category"] in ("false-premise", "links-markup"):
         # The hashing fake embedder scores these messages below the threshold, so the model would never
-        # be reached (nor do the fixture cards know their words and phrases: the unknown-share cap and the
-        # phrase penalty are off too); that the real MiniLM keeps them in scope is tested in
-        # test_integration_retrieval.py.
+        # be reached; that the real MiniLM keeps them in scope is tested in test_integration_retrieval.py.
         # Here: the correction is kept, and the links and markup the model obeys never show.
         from dataclasses import replace
 
-        tutor_fake.config = replace(tutor_fake.config, min_relevance=0.0, max_unknown_share=0.0, no_phrase_penalty=0.0)
+        tutor_fake.config = replace(tutor_fake.config, min_relevance=0.0)
     tutor_fake.chat_model_factory = lambda backend, config, model, max_tokens: llm
     events = list(tutor_fake.stream(case["input"], backend="local"))
     answer = events[-1]

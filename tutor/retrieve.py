@@ -70,6 +70,11 @@ _TOPICAL_COSINE = 0.2
 _DENSITY_MIN_SHARE = 10
 
 
+# The lexical refusal checks (unknown-word share, shared phrases) need a corpus whose vocabulary says what
+# our subject is: in the test fixtures' six cards nearly every word and pair of a real question is unknown.
+_LEXICAL_MIN_GROUPS = 50
+
+
 # Word sets of cards met by queries, kept per process; at 1M chunks all of them would take GBs.
 _GROUP_TERMS_KEPT = 100_000
 
@@ -271,9 +276,11 @@ class Retriever:
         text it cleared the refusal threshold. `recompute` re-reads the cosines (the query was changed for
         ranking); either way the material's density around the question is added (`density_term`).
         """
-        bonus = self.density_term(raw) - self.phrase_penalty(query, passages)
+        lexical = self.idf().n >= _LEXICAL_MIN_GROUPS
+        bonus = self.density_term(raw) - (self.phrase_penalty(query, passages) if lexical else 0.0)
         # Nothing of ours to answer: words we never use carry most of the question, or it only sets a persona.
-        foreign = self.unknown_share(query) >= (self.config.max_unknown_share or 2.0) or only_instructions(query)
+        foreign = (lexical and self.unknown_share(query) >= (self.config.max_unknown_share or 2.0)) \
+            or only_instructions(query)
         for p in passages:
             if recompute:
                 ids = self._chunks_of()[p.card_id or p.chunk_id]
