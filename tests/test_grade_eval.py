@@ -29,7 +29,7 @@ def rows(n: int = 30) -> list[dict]:
     return out
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def section() -> dict:
     return eg.grading_section(Grader(FakeEmbedder(), [DROPOUT]), rows(), n_candidates=12)
 
@@ -92,7 +92,21 @@ def test_without_comparisons_the_gated_figures_are_the_same_and_markdown_still_r
     lean = eg.grading_section(Grader(FakeEmbedder(), [DROPOUT]), rows(), n_candidates=12, compare=False)
 
     assert "rules" not in lean and "baseline" not in lean and "fitted_on_all_rows" not in lean
+    assert "over_fold_seeds" not in lean
     for key in ("label_agreement", "share_in_score_band", "manipulation_above_band"):
         assert lean["splits"]["test"][key] == section["splits"]["test"][key]
         assert lean[key] == section[key]
     assert "| label_agreement |" in "\n".join(eg.markdown(lean))
+
+
+def test_the_section_also_averages_the_cv_over_several_fold_seeds(section):
+    seeds = section["over_fold_seeds"]
+    grader = Grader(FakeEmbedder(), [DROPOUT])
+    prepared = eg.prepare_rows(grader, rows())
+    one = eg.over_seeds(prepared, seeds=(eg.SEED,))
+
+    assert seeds["seeds"] == list(eg.FOLD_SEEDS) and len(seeds["seeds"]) >= 5
+    for key in eg.HEADLINE:
+        assert seeds["min"][key] <= seeds[key] <= seeds["max"][key]
+        assert one[key] == section[key]  # seed SEED alone is the headline figure
+    assert "Averaged over" in "\n".join(eg.markdown(section))
