@@ -30,7 +30,9 @@ Session 13: the lexicon keeps a hyphenated compound with a one-letter side ("Q-n
 "why does a deep Q-network need a target network" no longer reads as a question about deep networks
 (a wrong `exact` → closest). Tried on dev and not kept: `exact` barred when the question names something
 capitalized that the corpus never uses ("Gumbel-softmax"): dev lost 2 right exacts ("Paris",
-"Euclidean") and fixed none. `only_instructions` below is a refusal rule (tutor/retrieve.py reads it).
+"Euclidean") and fixed none; `exact` barred when the top card shares no word pair with the question: dev
+lost 14 right exacts to fix 2 wrong ones and 1 uncovered row. `only_instructions` below is a refusal rule
+(tutor/retrieve.py reads it).
 """
 
 from __future__ import annotations
