@@ -38,6 +38,15 @@ def test_a_more_relevant_card_lower_on_the_shortlist_makes_the_top_one_only_clos
     assert match_of(shortlist, CONFIG) == expected
 
 
+def test_a_more_relevant_document_window_does_not_make_the_top_card_only_closest():
+    """The seed article restates many interview questions word for word, so its window can outscore the
+    card that answers them ("Explain the bias-variance tradeoff" did on the default index); a window is
+    material beside the cards, not a rival answer. A more relevant card still is."""
+    window = passage(0.7, 0.9, card_id=None)
+    assert match_of([passage(0.6, 0.5), window], CONFIG) == "exact"
+    assert match_of([passage(0.6, 0.5), window, passage(0.65, 0.5, "training/weight-decay")], CONFIG) == "closest"
+
+
 def test_the_closest_notice_names_the_material_used():
     notice = closest_notice([passage(0.35, 0.1)])
     assert "closest" in notice and "What is dropout?" in notice

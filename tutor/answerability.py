@@ -7,9 +7,11 @@ card): answering it as if the card were the answer misleads. `match_of` says whi
 - `none`: nothing clears the refusal threshold (the answer declines);
 - `exact`: the top card is clearly about the question: its relevance clears a higher bar than refusal's,
   it contains enough of the question's key terms (IDF-weighted coverage, unseen words weighing the
-  most: "NeRF", "TensorRT", "CycleGAN" are what a loosely related card lacks), and no other passage of
-  the shortlist is more relevant. When one is, the ranking was a close call between cards (fusion and
-  re-ranking weigh more than relevance does), and a close call is what `closest` is for;
+  most: "NeRF", "TensorRT", "CycleGAN" are what a loosely related card lacks), and no other card of
+  the shortlist is more relevant (a window of a document may be: the seed article restates interview
+  questions word for word, which is no sign that another card is the answer). When one is, the ranking
+  was a close call between cards (fusion and re-ranking weigh more than relevance does), and a close call
+  is what `closest` is for;
 - `closest`: we answer from the top card but say plainly that it is the closest material.
 
 The thresholds (Config.exact_min_relevance, Config.exact_min_coverage) were measured by
@@ -78,7 +80,7 @@ def match_of(passages: list[Passage], config: Config) -> str:
     if top.card_id is None:  # a window of a document: material, never a curated answer to this question
         return "closest"
     exact = top.relevance >= config.exact_min_relevance and top.coverage >= config.exact_min_coverage \
-        and top.relevance >= max((p.relevance for p in passages[1:]), default=0.0)
+        and top.relevance >= max((p.relevance for p in passages[1:] if p.card_id is not None), default=0.0)
     return "exact" if exact else "closest"
 
 
