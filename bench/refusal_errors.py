@@ -1,7 +1,8 @@
 """Refusal error analysis: the unrelated questions we answer, and the in-scope ones near the refusal line.
 
 For each such row it prints the top passage's relevance and its parts (best cosine, IDF-weighted
-coverage, the density term), which kind of chunk gave the best cosine (question / answer / scenario), and
+coverage, the density term, the phrase penalty; CAPPED when the unknown-share or persona rule
+zeroed it), which kind of chunk gave the best cosine (question / answer / scenario), and
 the query's words the corpus never uses (document frequency 0 in the index's lexicon) with their share
 of the query's IDF weight. It reads the split you name only: tune on dev, read test for figures.
 
@@ -40,9 +41,12 @@ def describe(retriever: Retriever, question: str, p: Passage) -> str:
     weight = {t: idf.get(t, 2 * idf.max_idf) for t in qterms}
     unknown = sorted(t for t in qterms if t not in idf.df)
     share = sum(weight[t] for t in unknown) / (sum(weight.values()) or 1.0)
-    density = p.relevance - relevance(p.cosine, p.coverage)
+    density = retriever.density_term(raw)
+    phrase = retriever.phrase_penalty(question, [p])  # 0, or Config.no_phrase_penalty: no word pair shared
+    capped = " CAPPED" if p.relevance <= 0.0 < relevance(p.cosine, p.coverage) + density - phrase else ""
     return (f"rel {p.relevance:.3f} cos {p.cosine:.3f} cov {p.coverage:.3f} density {density:+.3f} "
-            f"win {kind:<8} unknown {len(unknown)}/{len(qterms)} ({share:.2f}) {unknown} → {p.card_id or p.chunk_id}")
+            f"phrase {0.0 - phrase:+.2f}{capped} win {kind:<8} unknown {len(unknown)}/{len(qterms)} ({share:.2f}) "
+            f"{unknown} → {p.card_id or p.chunk_id}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,3 +67,21 @@ def test_an_index_from_before_the_lexicon_is_upgraded_by_ingest_without_reembedd
 def test_a_lexicon_of_another_version_is_ignored_not_misread(built_index, monkeypatch):
     monkeypatch.setattr(lexicon, "VERSION", lexicon.VERSION + 1)
     assert lexicon.load(built_index.index_dir) is None
+
+
+def test_a_one_letter_side_of_a_hyphenated_compound_is_kept_joined():
+    # "deep Q-network" must not read as "deep network": the joined compound is a term of its own,
+    # and it meets the same name written solid ("1D", "TSNE").
+    assert {"qnetwork", "network"} <= lexicon.terms("Why does a deep Q-network need a target network?")
+    assert {"tsne", "1d", "topk", "unet"} <= lexicon.terms("t-SNE, 1-D convolutions, top-k sampling, U-Nets")
+    assert lexicon.terms("a 1D convolution") & lexicon.terms("a 1-D convolution") >= {"1d"}
+    # formulas and compounds across another hyphen stay as they were
+    assert lexicon.terms("t-1 and 1-p") == set()
+    assert lexicon.terms("explaining-a-project") == {"explaining", "project"}
+
+
+def test_the_card_only_idf_counts_cards_and_leaves_documents_out(built_index):
+    retriever = _retriever(built_index, lexicon_on=True)
+    cards = len(retriever.index.cards)
+    assert retriever.card_idf().n == cards <= retriever.idf().n
+    assert _retriever(built_index, lexicon_on=False).card_idf().df == retriever.card_idf().df  # saved = in memory

@@ -108,6 +108,31 @@ class Config:
     density_weight: float = 0.5
     density_k: int = 20
     density_center: float = 0.4
+    # A question whose content words are mostly ones the corpus never uses (IDF-weighted share, numbers
+    # aside: Retriever.unknown_share) is about something we lack: its relevance is capped at 0 (refused).
+    # Lexical, so it survives an embedder swap. Session 13: the highest share of any in-scope golden row is
+    # .65 on dev (.60 test); the cap is that dev maximum plus a .10 margin (bench/fit_refusal.py). No dev
+    # row moves (every dev unrelated row above .65 was refused already); the test row it catches (.76,
+    # "async/await and promises in JavaScript") was seen before the margin was chosen. 0 = off.
+    max_unknown_share: float = 0.75
+    # A question of at least phrase_min_pairs adjacent content-word pairs that shares none of them with our
+    # cards (or the document windows it found) loses no_phrase_penalty of relevance
+    # (Retriever.phrase_penalty): single words can meet by accident ("Docker layers and the build cache"
+    # met the KV-cache card at .302), phrases rarely do. Lexical, so it survives an embedder swap.
+    # Session 13, fitted on dev by bench/fit_refusal.py: the least penalty that refuses every dev
+    # unrelated row without a shared phrase (.070) plus a .03 margin; the dev in-scope rows without one
+    # start at .46 (9-11 of 230 rows, most of them follow-ups). Refusal recall dev .961 → .980 (50 unrelated
+    # dev rows incl. 11 new ones), test 1.0 both (cards-only); false refusals, rank 1 and exact unchanged on
+    # both; default index alike. Test's lowest in-scope row without a shared phrase (.368) had been seen
+    # before the margin was chosen; the midpoint rule (.15) would refuse it. 0 = off.
+    no_phrase_penalty: float = 0.10
+    phrase_min_pairs: int = 3
+    # Weigh query-term coverage by the IDF over the cards alone (Retriever.card_idf), not over cards and
+    # document windows, so a card's coverage reads the same on the default index (cards + the article) as
+    # on the cards-only index the thresholds are fitted on. Off: session 13, default index, it moved only
+    # rows next to a bar: dev lost (right first cards called exact −2, wrong exact +1, refusal flat), test
+    # won (refusal recall .974 → 1.0, uncovered flagged 9 → 10 of 13, wrong exact −1); cards-only unchanged.
+    coverage_card_idf: bool = False
     # Answerability (tutor/answerability.py): an answered question is an `exact` match when the top card's
     # relevance and its coverage of the question's words reach these, otherwise `closest`. Measured on
     # corpus/golden (416 questions, 19 uncovered deep-learning questions): 16/19 uncovered declined or

@@ -27,9 +27,18 @@ from tutor.glossary import Glossary, build_glossary
 
 FILE = "lexicon.json"
 # Bump when what `build` writes changes meaning; an index holding another version is recomputed in memory.
-VERSION = 1
+# 2: a hyphenated compound with a one-character side ("Q-network", "t-SNE", "1-D", "top-k") is a term too;
+#    "card_df" / "n_cards": the same statistics over cards alone (the coverage weights, tutor/retrieve.py);
+#    "card_pairs": the cards' adjacent content-word pairs (Retriever.phrase_penalty).
+VERSION = 2
 
 _WORD = re.compile(r"[a-z0-9]+")
+# A one-character side of a hyphenated compound is dropped by the length rule below, and with it what the
+# compound names: "deep Q-network" read as "deep network" matched a plain architecture card as `exact`.
+# The compound joined ("qnetwork", "tsne", "1d", "topk") keeps it, and meets "1D" / "TSNE" written solid.
+# Not across another hyphen ("explaining-a-project"), nor with a digit other than "1-D" / "2-D" ("t-1" and
+# "1-p" are formulas).
+_COMPOUND = re.compile(r"(?<![a-z0-9-])(?:([a-z])-([a-z]{2,})|([a-z]{2,})-([a-z])|(\d)-(d))(?![a-z0-9-])")
 
 
 def terms(text: str) -> set[str]:
@@ -42,7 +51,24 @@ def terms(text: str) -> set[str]:
         if w in stop or len(w) < 2:
             continue
         out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    for m in _COMPOUND.finditer(text.lower()):
+        w = "".join(filter(None, m.groups()))
+        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
     return out
+
+
+def pairs(text: str) -> set[str]:
+    """Adjacent content words ("build cache", "batch norm"), stopwords dropped, plurals folded as in `terms`.
+
+    Two words can each be ours while their pairing is not: "Docker layers and the build cache" shares
+    "layer" and "cache" with the KV-cache card and no phrase with anything we wrote.
+    """
+    from tutor.sparse import stopwords
+
+    stop = stopwords()
+    words = [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+             for w in _WORD.findall(text.lower()) if w not in stop and len(w) >= 2]
+    return {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
 
 
 def group_key(chunk: Chunk) -> str:
@@ -78,7 +104,18 @@ class Idf:
 def build(chunks: list[Chunk], cards: list[Card]) -> dict:
     """The lexicon of an index, as the JSON object `save` writes."""
     df, n_groups = document_frequency(chunks)
-    return {"version": VERSION, "glossary": build_glossary(cards).to_dict(), "df": df, "n_groups": n_groups}
+    card_df, n_cards = document_frequency(c for c in chunks if c.card_id)
+    return {"version": VERSION, "glossary": build_glossary(cards).to_dict(), "df": df, "n_groups": n_groups,
+            "card_df": card_df, "n_cards": n_cards, "card_pairs": sorted(card_pairs(chunks))}
+
+
+def card_pairs(chunks: Iterable[Chunk]) -> set[str]:
+    """Every word pair of the curated cards (~30k for 181 cards; documents' pairs are read per query)."""
+    out: set[str] = set()
+    for c in chunks:
+        if c.card_id:
+            out.update(pairs(c.embed_text()))
+    return out
 
 
 def save(lexicon: dict, folder: Path) -> None:

@@ -7,6 +7,9 @@ barely knows the abbreviation) from "how do I tune a postgres index" (0.34 again
 the lexical share does (1.0 vs 0.2), because words we never index ("postgres") weigh the most.
 A third part says whether the question is about our subject at all: how dense our material is around it
 (`Retriever.density_term`); one passage can meet an unrelated question by accident, many rarely do.
+Two lexical checks keep their meaning whatever the embedder: a question sharing no word pair with our
+material loses `Config.no_phrase_penalty`, and one mostly in words we never use (`Retriever.unknown_share`)
+or made only of persona instructions (`answerability.only_instructions`) gets relevance 0.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from tutor import query_map, rerank
+from tutor.answerability import only_instructions
 from tutor.chunk import PHRASING_KINDS, Chunk
 from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.glossary import Glossary, build_glossary
 from tutor.index import Index
-from tutor.lexicon import Idf, document_frequency, glossary_of, group_key, terms
+from tutor.lexicon import Idf, card_pairs, document_frequency, glossary_of, group_key, pairs, terms
 from tutor.sparse import SparseIndex
 
 _FOLLOW_UP = re.compile(
@@ -66,6 +70,11 @@ _TOPICAL_COSINE = 0.2
 _DENSITY_MIN_SHARE = 10
 
 
+# The lexical refusal checks (unknown-word share, shared phrases) need a corpus whose vocabulary says what
+# our subject is: in the test fixtures' six cards nearly every word and pair of a real question is unknown.
+_LEXICAL_MIN_GROUPS = 50
+
+
 # Word sets of cards met by queries, kept per process; at 1M chunks all of them would take GBs.
 _GROUP_TERMS_KEPT = 100_000
 
@@ -100,6 +109,9 @@ class Retriever:
         self._bm25: SparseIndex | None = None
         self._group_terms: dict[str, set[str]] = {}
         self._idf: Idf | None = None
+        self._card_idf: Idf | None = None
+        self._group_pairs: dict[str, set[str]] = {}
+        self._card_pairs: set[str] | None = None
         self._glossary: Glossary | None = None
         self._question_chunk: dict[str, int] | None = None
         self._scenario_chunks: dict[str, list[int]] | None = None
@@ -144,6 +156,23 @@ class Retriever:
             self._idf = Idf(lexicon["df"], lexicon["n_groups"]) if lexicon else \
                 Idf(*document_frequency(self.index.chunks))
         return self._idf
+
+    def card_idf(self) -> Idf:
+        """IDF over the curated cards alone: the weights of query-term coverage.
+
+        With the seed article indexed beside the cards, the IDF over every group moved each card's coverage
+        (a word the article happens to use, "app", stopped weighing as unknown), so thresholds fitted on a
+        cards-only index read differently on the default one. Over cards alone, a card's coverage is the
+        same on both. An index of documents only falls back to the IDF over everything.
+        """
+        if self._card_idf is None:
+            lexicon = self.index.lexicon
+            if lexicon and "card_df" in lexicon:
+                df, n = lexicon["card_df"], lexicon["n_cards"]
+            else:
+                df, n = document_frequency(c for c in self.index.chunks if c.card_id)
+            self._card_idf = Idf(df, n) if n else self.idf()
+        return self._card_idf
 
     def group_terms(self, group: str) -> set[str]:
         """A card's (or document chunk's) content words, read when a query first meets it: per-query work
@@ -247,7 +276,11 @@ class Retriever:
         text it cleared the refusal threshold. `recompute` re-reads the cosines (the query was changed for
         ranking); either way the material's density around the question is added (`density_term`).
         """
-        bonus = self.density_term(raw)
+        lexical = self.idf().n >= _LEXICAL_MIN_GROUPS
+        bonus = self.density_term(raw) - (self.phrase_penalty(query, passages) if lexical else 0.0)
+        # Nothing of ours to answer: words we never use carry most of the question, or it only sets a persona.
+        foreign = (lexical and self.unknown_share(query) >= (self.config.max_unknown_share or 2.0)) \
+            or only_instructions(query)
         for p in passages:
             if recompute:
                 ids = self._chunks_of()[p.card_id or p.chunk_id]
@@ -255,6 +288,63 @@ class Retriever:
                 vecs = self.index.vectors.reconstruct_batch(np.array(ids, dtype=np.int64))
                 p.cosine = float((vecs @ raw * scale).max())
             p.relevance = relevance(p.cosine, p.coverage) + bonus
+            if foreign:
+                p.relevance = min(p.relevance, 0.0)
+
+    def phrase_penalty(self, query: str, passages: list[Passage]) -> float:
+        """Config.no_phrase_penalty when a question of several word pairs shares none with its shortlist.
+
+        A question on our subject reuses our phrases ("batch size", "learning rate", "attention head")
+        even when it is worded freely; one from another field can match single words and no pairs
+        ("Docker layers and the build cache": "layer" and "cache" against the KV-cache card). The pairs
+        read are every card's (a fixed set of the curated corpus) and those of the document windows found
+        for this question (cached like their terms), so the check does not grow with the documents.
+        Reading only the passages found, cards included, flagged 26 in-scope dev questions instead of a
+        handful. Questions of fewer than Config.phrase_min_pairs pairs are left alone.
+        """
+        penalty = self.config.no_phrase_penalty
+        if not penalty or not passages:
+            return 0.0
+        qpairs = pairs(query)
+        if len(qpairs) < self.config.phrase_min_pairs:
+            return 0.0
+        if qpairs & self.card_pairs():
+            return 0.0
+        return 0.0 if any(qpairs & self.group_pairs(p.chunk_id) for p in passages if p.card_id is None) else penalty
+
+    def card_pairs(self) -> set[str]:
+        """Every word pair of the curated cards: saved by ingest in the lexicon, else computed once here."""
+        if self._card_pairs is None:
+            lexicon = self.index.lexicon
+            self._card_pairs = set(lexicon["card_pairs"]) if lexicon and "card_pairs" in lexicon else \
+                card_pairs(self.index.chunks)
+        return self._card_pairs
+
+    def group_pairs(self, group: str) -> set[str]:
+        if group not in self._group_pairs:
+            if len(self._group_pairs) >= _GROUP_TERMS_KEPT:
+                self._group_pairs.clear()
+            found: set[str] = set()
+            for i in self._chunks_of().get(group, []):
+                found.update(pairs(self.index.chunks[i].embed_text()))
+            self._group_pairs[group] = found
+        return self._group_pairs[group]
+
+    def unknown_share(self, query: str) -> float:
+        """The IDF-weighted share of the question's content words that the corpus never uses (numbers aside).
+
+        A question on our subject brings words we know even when it describes another field ("my
+        movie-genre classifier must flag comedy and romance": .61 at most on the in-scope golden rows); one
+        about another subject is mostly words we lack ("async/await and promises in JavaScript": .76).
+        Lexical only, so it keeps its meaning when the embedder changes (Config.max_unknown_share).
+        """
+        qterms = terms(query)
+        if not qterms:
+            return 0.0
+        idf = self.idf()
+        weights = {t: idf.get(t, 2 * idf.max_idf) for t in qterms}
+        unknown = sum(w for t, w in weights.items() if t not in idf.df and not any(ch.isdigit() for ch in t))
+        return unknown / sum(weights.values())
 
     def density_term(self, raw: np.ndarray) -> float:
         """How much of our material sits near the question, relative to a typical in-scope question.
@@ -335,7 +425,7 @@ class Retriever:
         """
         if not qterms:
             return 0.0
-        idf = self.idf()
+        idf = self.card_idf() if self.config.coverage_card_idf else self.idf()
         weights = {t: idf.get(t, 2 * idf.max_idf) for t in qterms}
         return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
