@@ -31,6 +31,9 @@ base cosines and was not re-fitted here).
 (false refusals and recall at Config.min_relevance 0.232; at each model's best threshold all three reach
 recall 1.0 with .026 false refusals, d4 with .022 (test: base .020, d4 .010); uncovered questions flagged
 .846 / .846 / 1.0 / .923 on dev.)
+Re-read on main at b18cef1 (s13-answer's refusal work merged): ranking figures identical; refusal at 0.232,
+base → d4: dev false refusals .004 → .013, recall .980 → .961; test .005 → .015, recall 1.0 → .980. At
+each model's best threshold both reach recall 1.0, base with .004 / .005 false refusals, d4 .013 / .015.
 A full six-layer LoRA (r8, lr 3e-4) ran at ~10 CPU-s a step (98 steps, ~25 min under this load) and was
 stopped before it finished. Verdict: tried and lost. The adaptation learns the cards' own phrasings (held-out
 top 1 +6 points) but dev rank 1 moves +.004 (d2, d3) and +.017 (d4, short of the +.02 bar, with two more
