@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -177,14 +178,19 @@ class Retriever:
     def group_terms(self, group: str) -> set[str]:
         """A card's (or document chunk's) content words, read when a query first meets it: per-query work
         stays the same at 600 or 1M chunks."""
-        if group not in self._group_terms:
-            if len(self._group_terms) >= _GROUP_TERMS_KEPT:  # a long-running server over a huge corpus
-                self._group_terms.clear()
-            ts: set[str] = set()
+        return self._per_group(self._group_terms, group, terms)
+
+    def _per_group(self, cache: dict[str, set[str]], group: str, read: Callable[[str], set[str]]) -> set[str]:
+        """`read` over a group's chunks, united and kept in `cache` (emptied when it grows past
+        _GROUP_TERMS_KEPT: a long-running server over a huge corpus)."""
+        if group not in cache:
+            if len(cache) >= _GROUP_TERMS_KEPT:
+                cache.clear()
+            found: set[str] = set()
             for i in self._chunks_of().get(group, []):
-                ts.update(terms(self.index.chunks[i].embed_text()))
-            self._group_terms[group] = ts
-        return self._group_terms[group]
+                found.update(read(self.index.chunks[i].embed_text()))
+            cache[group] = found
+        return cache[group]
 
     def _chunks_of(self) -> dict[str, list[int]]:
         if self._chunk_ids is None:
@@ -321,14 +327,7 @@ class Retriever:
         return self._card_pairs
 
     def group_pairs(self, group: str) -> set[str]:
-        if group not in self._group_pairs:
-            if len(self._group_pairs) >= _GROUP_TERMS_KEPT:
-                self._group_pairs.clear()
-            found: set[str] = set()
-            for i in self._chunks_of().get(group, []):
-                found.update(pairs(self.index.chunks[i].embed_text()))
-            self._group_pairs[group] = found
-        return self._group_pairs[group]
+        return self._per_group(self._group_pairs, group, pairs)
 
     def unknown_share(self, query: str) -> float:
         """The IDF-weighted share of the question's content words that the corpus never uses (numbers aside).
