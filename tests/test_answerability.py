@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tutor.answer import Answer
-from tutor.answerability import MATCHES, closest_notice, match_of, only_instructions
+from tutor.answerability import MATCHES, closest_notice, match_of, only_instructions, subject_pairs
 from tutor.config import Config
 from tutor.retrieve import Passage
 
@@ -156,3 +156,41 @@ def test_a_question_sharing_no_phrase_with_our_material_needs_more_relevance(tut
     off = Tutor(on.config.with_(no_phrase_penalty=0.0), embedder_factory=type(tutor_fake.embedder))
     gap = off.retriever.search(foreign)[0].relevance - on.retriever.search(foreign)[0].relevance
     assert gap == pytest.approx(on.config.no_phrase_penalty)
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("How is word error rate computed for a speech model?", {"word error"}),
+    ("How does the Gumbel-softmax trick let gradients through?", {"gumbel softmax", "softmax trick"}),
+    ("How do you measure box overlap?", {"measure box"}),  # the pronoun names nothing
+    ("How would you code a dropout layer?", set()),  # "code a": one word left, no pair
+    ("What is dropout?", set()),  # one word: no pair to look for
+    ("After a big learning rate my units died. Why?", set()),  # no "how does / what is" opening
+])
+def test_subject_pairs_reads_the_first_two_words_of_what_is_asked_about(question, expected):
+    assert subject_pairs(question) == expected
+
+
+def test_a_top_card_without_the_questions_subject_needs_the_higher_relevance_bar_to_be_exact():
+    """An uncovered question ("How is word error rate computed?") meets a card with each of its words but
+    not its subject; below Config.exact_subject_relevance that card is only the closest material."""
+    config = CONFIG.with_(exact_subject_relevance=0.5)
+    lacking = passage(0.45, 0.5)
+    lacking.names_subject = False
+    assert match_of([lacking], config) == "closest"
+    assert match_of([lacking], config.with_(exact_subject_relevance=0.0)) == "exact"  # the bar off
+    lacking.relevance = 0.55
+    assert match_of([lacking], config) == "exact"  # clearly about the question all the same
+    assert match_of([passage(0.45, 0.5)], config) == "exact"  # names the subject: the usual bars
+
+
+def test_the_retriever_marks_which_cards_name_the_subject(tutor_fake, monkeypatch):
+    """Only the card that says "batch normalization" names that subject; on a corpus as small as the
+    fixtures' the lexical check stays off and every card counts as naming it."""
+    import tutor.retrieve
+
+    question = "How does batch normalization help training?"
+    assert all(p.names_subject for p in tutor_fake.retriever.search(question, 6))
+    monkeypatch.setattr(tutor.retrieve, "_LEXICAL_MIN_GROUPS", 0)
+    named = {p.card_id: p.names_subject for p in tutor_fake.retriever.search(question, 6)}
+    assert named.pop("training/batch-normalization") is True
+    assert named and not any(named.values())

@@ -35,6 +35,11 @@ capitalized that the corpus never uses ("Gumbel-softmax"): dev lost 2 right exac
 "Euclidean") and fixed none; `exact` barred when the top card shares no word pair with the question: dev
 lost 14 right exacts to fix 2 wrong ones and 1 uncovered row. `only_instructions` below is a refusal rule
 (tutor/retrieve.py reads it).
+
+Session 13, later: `exact` below Config.exact_subject_relevance needs the top card to contain the question's
+subject as a phrase (`subject_pairs`): "How is word error rate computed …" met the attention card, which
+has each of those words but never "word error"; an uncovered question's subject is the thing we lack, a
+covered one's is usually written in its card. Figures in the Config comment.
 """
 
 from __future__ import annotations
@@ -43,11 +48,21 @@ import re
 from typing import TYPE_CHECKING
 
 from tutor.config import Config
+from tutor.lexicon import pairs
 
 if TYPE_CHECKING:  # tutor/retrieve.py reads `only_instructions` below when it scores relevance
     from tutor.retrieve import Passage
 
 MATCHES = ("exact", "closest", "none")
+
+# "How does the X …", "What is a X …": the words after the question word, its auxiliary and an article name
+# the thing asked about (its subject). Other wordings ("After I used …") have no subject read here.
+_SUBJECT = re.compile(r"^\s*(?:how|what|why|when|which|where|who)\s+(?:does|do|is|are|was|were|can|could|would"
+                      r"|should|did|will)\s+(?:(?:the|a|an)\s+)?(.+)$", re.I | re.S)
+# Pronouns and quantifiers open a clause without naming anything ("How would you code …"): skipped. A
+# grammatical list, not one drawn from any golden row.
+_NOT_SUBJECT = frozenset({"i", "you", "we", "they", "he", "she", "it", "its", "their", "my", "our", "your", "his",
+                          "her", "this", "that", "these", "those", "some", "any", "one", "people", "someone"})
 
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 # A sentence that tells the tutor who to be or how to talk: a persona, not a question.
@@ -72,6 +87,22 @@ def only_instructions(question: str) -> bool:
     return bool(sentences) and all(_PERSONA.search(s) for s in sentences)
 
 
+def subject_pairs(question: str) -> set[str]:
+    """The word pairs (tutor.lexicon.pairs) of the first two words of the question's subject, or none.
+
+    "How does the Gumbel-softmax trick let …" → {"gumbel softmax", "softmax trick"}; "How is word error
+    rate computed" → {"word error"}. Two words, not a whole noun phrase: without a part-of-speech tagger
+    the phrase's end is unknown, and its first two words are the likeliest to be the name itself.
+    """
+    m = _SUBJECT.match(question)
+    if not m:
+        return set()
+    words = m.group(1).split()
+    while words and words[0].lower().strip(",'’") in _NOT_SUBJECT:
+        words = words[1:]
+    return pairs(" ".join(words[:2]))
+
+
 def match_of(passages: list[Passage], config: Config) -> str:
     """exact | closest | none for a ranking (best first)."""
     if not passages or passages[0].relevance < config.min_relevance:
@@ -80,7 +111,8 @@ def match_of(passages: list[Passage], config: Config) -> str:
     if top.card_id is None:  # a window of a document: material, never a curated answer to this question
         return "closest"
     exact = top.relevance >= config.exact_min_relevance and top.coverage >= config.exact_min_coverage \
-        and top.relevance >= max((p.relevance for p in passages[1:] if p.card_id is not None), default=0.0)
+        and top.relevance >= max((p.relevance for p in passages[1:] if p.card_id is not None), default=0.0) \
+        and (top.names_subject or top.relevance >= config.exact_subject_relevance)
     return "exact" if exact else "closest"
 
 

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from tutor import query_map, rerank
-from tutor.answerability import only_instructions
+from tutor.answerability import only_instructions, subject_pairs
 from tutor.chunk import PHRASING_KINDS, Chunk
 from tutor.config import Config
 from tutor.embed import Embedder
@@ -52,6 +52,7 @@ class Passage:
     cosine: float = 0.0
     coverage: float = 0.0  # IDF-weighted share of the query's content words the card (or window) contains
     question_cosine: float = 0.0  # cosine with the card's question chunk: does the card ask this question?
+    names_subject: bool = True  # the card has the question's subject phrase (answerability.subject_pairs)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -273,7 +274,19 @@ class Retriever:
         signals = rerank.Signals(cos_of, bm25_of, dense_order, set(named), prior)
         passages = self._collapse(query, fused, signals, k, qvec[0])
         self._raw_relevance(query, passages, raw, recompute=expanded != query or self.query_map is not None)
+        self.mark_subject(query, passages)
         return passages
+
+    def mark_subject(self, question: str, passages: list[Passage]) -> None:
+        """Set each card passage's `names_subject`: does the card contain the question's subject phrase?
+
+        Read by answerability.match_of. Lexical, so only on a corpus whose vocabulary says what our subject
+        is (the test fixtures' six cards share few phrases with any question). In a conversation the turn's
+        own words decide (search_in_context calls this again), not a reading that prepends the history.
+        """
+        wanted = subject_pairs(question) if self.idf().n >= _LEXICAL_MIN_GROUPS else set()
+        for p in passages:
+            p.names_subject = not wanted or p.card_id is None or bool(wanted & self.group_pairs(p.card_id))
 
     def _raw_relevance(self, query: str, passages: list[Passage], raw: np.ndarray, recompute: bool = True) -> None:
         """Relevance from the question as typed: an expansion or the query map decides ranking, never refusal.
@@ -506,4 +519,5 @@ class Retriever:
         for rank, (score, p) in enumerate(ranked, 1):
             p.rank, p.score = rank, score
             out.append(p)
+        self.mark_subject(question, out)
         return rewrite or (combined if follow_up else question), out
