@@ -163,6 +163,7 @@ def test_a_question_sharing_no_phrase_with_our_material_needs_more_relevance(tut
     ("How does the Gumbel-softmax trick let gradients through?", {"gumbel softmax", "softmax trick"}),
     ("How do you measure box overlap?", {"measure box"}),  # the pronoun names nothing
     ("How would you code a dropout layer?", set()),  # "code a": one word left, no pair
+    ("How does its predecessor, which sums squares, behave?", set()),  # the comma ends the subject
     ("What is dropout?", set()),  # one word: no pair to look for
     ("After a big learning rate my units died. Why?", set()),  # no "how does / what is" opening
 ])

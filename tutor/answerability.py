@@ -92,12 +92,13 @@ def subject_pairs(question: str) -> set[str]:
 
     "How does the Gumbel-softmax trick let …" → {"gumbel softmax", "softmax trick"}; "How is word error
     rate computed" → {"word error"}. Two words, not a whole noun phrase: without a part-of-speech tagger
-    the phrase's end is unknown, and its first two words are the likeliest to be the name itself.
+    the phrase's end is unknown, and its first two words are the likeliest to be the name itself. A comma
+    or other mark ends it sooner ("How does its predecessor, which sums …" names one word: no pair).
     """
     m = _SUBJECT.match(question)
     if not m:
         return set()
-    words = m.group(1).split()
+    words = re.split(r"[,;:?!()]", m.group(1), maxsplit=1)[0].split()  # punctuation ends the phrase
     while words and words[0].lower().strip(",'’") in _NOT_SUBJECT:
         words = words[1:]
     return pairs(" ".join(words[:2]))
