@@ -43,10 +43,10 @@ row (.251); it stays .232 in Config: on the default index it would refuse one mo
 Session 13, later (Config.exact_subject_relevance 0.47, applied in both rows; ~15 s niced under load, 22 s CPU):
 
     default index: fitted = Config (.233, .75, .40 / .30, .10)
-    config    dev    .980    .004       .891        19           .881         14/14        .770
+    config    dev    .980    .004       .892        19           .887         14/14        .770
     config    test   .980    .000       .867        21           .840         15/17        .807
     cards-only index: fitted .247 (not adopted, as above), exact .40 / .30
-    config    dev    .980    .004       .884        20           .854         14/14        .774
+    config    dev    .980    .004       .884        20           .860         14/14        .774
     config    test   1.000   .005       .879        19           .841         15/17        .812
 """
 

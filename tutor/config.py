@@ -152,9 +152,11 @@ class Config:
     # ... and, when the top card lacks the question's subject as a phrase (Passage.names_subject,
     # answerability.subject_pairs: "word error" of "How is word error rate computed"), this relevance.
     # Session 13, default index (cards + the article), dev: every bar in 0.45-0.49 ties (0.44: one uncovered
-    # row fewer, 0.50: one right exact fewer); 0.47 is the middle. Off → 0.47 (bench: /tmp harness mirrored
-    # by `tutor eval`, figures in the session-13 report): uncovered flagged dev 12 → 14 of 14, test 12 → 15
-    # of 17; right first cards still exact dev 159 → 158 of 177; wrong exact claims unchanged. 0 turns it off.
+    # row fewer, 0.50: one right exact fewer); 0.47 is the middle. Off → 0.47 (`tutor --index DIR eval`, rows
+    # with kind uncovered-dl): uncovered declined or flagged dev 12 → 14 of 14, test 12 → 15 of 17; right
+    # first cards still exact dev 159 → 159 of 177, test 140 → 139 of 163; wrong exact claims 21 / 21
+    # unchanged; false refusals unchanged. Cards-only index: uncovered dev 12 → 14, test 14 → 15 of 17.
+    # bench/fit_refusal.py applies it as it is (not fitted). 0 turns it off.
     exact_subject_relevance: float = 0.47
     max_question_chars: int = 2000
     max_answer_chars: int = 8000
