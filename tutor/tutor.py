@@ -200,7 +200,7 @@ class Tutor:
         earlier = history[-1] if history and rewrite is None and looks_like_follow_up(q) else None
         events = answer_stream(llm, q, standalone, passages, self.config.min_relevance, backend, detail,
                                cards=self.index.cards, earlier=earlier, model=self.model_name(backend, model),
-                               exact=match_of(passages, self.config) == "exact",
+                               exact=match == "exact",
                                named=self.named_passages(q, passages))
         for event in events:
             if isinstance(event, Answer):
