@@ -78,10 +78,3 @@ def test_a_one_letter_side_of_a_hyphenated_compound_is_kept_joined():
     # formulas and compounds across another hyphen stay as they were
     assert lexicon.terms("t-1 and 1-p") == set()
     assert lexicon.terms("explaining-a-project") == {"explaining", "project"}
-
-
-def test_the_card_only_idf_counts_cards_and_leaves_documents_out(built_index):
-    retriever = _retriever(built_index, lexicon_on=True)
-    cards = len(retriever.index.cards)
-    assert retriever.card_idf().n == cards <= retriever.idf().n
-    assert _retriever(built_index, lexicon_on=False).card_idf().df == retriever.card_idf().df  # saved = in memory

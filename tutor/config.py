@@ -127,12 +127,10 @@ class Config:
     # before the margin was chosen; the midpoint rule (.15) would refuse it. 0 = off.
     no_phrase_penalty: float = 0.10
     phrase_min_pairs: int = 3
-    # Weigh query-term coverage by the IDF over the cards alone (Retriever.card_idf), not over cards and
-    # document windows, so a card's coverage reads the same on the default index (cards + the article) as
-    # on the cards-only index the thresholds are fitted on. Off: session 13, default index, it moved only
-    # rows next to a bar: dev lost (right first cards called exact −2, wrong exact +1, refusal flat), test
-    # won (refusal recall .974 → 1.0, uncovered flagged 9 → 10 of 13, wrong exact −1); cards-only unchanged.
-    coverage_card_idf: bool = False
+    # Tried in session 13 and removed: weighing query-term coverage by the IDF over the cards alone (not
+    # cards and document windows). Default index: dev lost (right first cards called exact −2, wrong exact
+    # +1, refusal flat), test won (refusal recall .974 → 1.0, uncovered flagged 9 → 10 of 13); cards-only
+    # unchanged.
     # Answerability (tutor/answerability.py): an answered question is an `exact` match when the top card's
     # relevance and its coverage of the question's words reach these, otherwise `closest`. Measured on
     # corpus/golden (416 questions, 19 uncovered deep-learning questions): 16/19 uncovered declined or

@@ -28,7 +28,6 @@ from tutor.glossary import Glossary, build_glossary
 FILE = "lexicon.json"
 # Bump when what `build` writes changes meaning; an index holding another version is recomputed in memory.
 # 2: a hyphenated compound with a one-character side ("Q-network", "t-SNE", "1-D", "top-k") is a term too;
-#    "card_df" / "n_cards": the same statistics over cards alone (the coverage weights, tutor/retrieve.py);
 #    "card_pairs": the cards' adjacent content-word pairs (Retriever.phrase_penalty).
 VERSION = 2
 
@@ -104,9 +103,8 @@ class Idf:
 def build(chunks: list[Chunk], cards: list[Card]) -> dict:
     """The lexicon of an index, as the JSON object `save` writes."""
     df, n_groups = document_frequency(chunks)
-    card_df, n_cards = document_frequency(c for c in chunks if c.card_id)
     return {"version": VERSION, "glossary": build_glossary(cards).to_dict(), "df": df, "n_groups": n_groups,
-            "card_df": card_df, "n_cards": n_cards, "card_pairs": sorted(card_pairs(chunks))}
+            "card_pairs": sorted(card_pairs(chunks))}
 
 
 def card_pairs(chunks: Iterable[Chunk]) -> set[str]:

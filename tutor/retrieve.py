@@ -111,7 +111,6 @@ class Retriever:
         self._bm25: SparseIndex | None = None
         self._group_terms: dict[str, set[str]] = {}
         self._idf: Idf | None = None
-        self._card_idf: Idf | None = None
         self._group_pairs: dict[str, set[str]] = {}
         self._card_pairs: set[str] | None = None
         self._glossary: Glossary | None = None
@@ -158,23 +157,6 @@ class Retriever:
             self._idf = Idf(lexicon["df"], lexicon["n_groups"]) if lexicon else \
                 Idf(*document_frequency(self.index.chunks))
         return self._idf
-
-    def card_idf(self) -> Idf:
-        """IDF over the curated cards alone: the weights of query-term coverage.
-
-        With the seed article indexed beside the cards, the IDF over every group moved each card's coverage
-        (a word the article happens to use, "app", stopped weighing as unknown), so thresholds fitted on a
-        cards-only index read differently on the default one. Over cards alone, a card's coverage is the
-        same on both. An index of documents only falls back to the IDF over everything.
-        """
-        if self._card_idf is None:
-            lexicon = self.index.lexicon
-            if lexicon and "card_df" in lexicon:
-                df, n = lexicon["card_df"], lexicon["n_cards"]
-            else:
-                df, n = document_frequency(c for c in self.index.chunks if c.card_id)
-            self._card_idf = Idf(df, n) if n else self.idf()
-        return self._card_idf
 
     def group_terms(self, group: str) -> set[str]:
         """A card's (or document chunk's) content words, read when a query first meets it: per-query work
@@ -277,6 +259,11 @@ class Retriever:
         self.mark_subject(query, passages)
         return passages
 
+    def lexical_checks(self) -> bool:
+        """Whether the lexical checks run: only on a corpus whose vocabulary says what our subject is
+        (_LEXICAL_MIN_GROUPS)."""
+        return self.idf().n >= _LEXICAL_MIN_GROUPS
+
     def mark_subject(self, question: str, passages: list[Passage]) -> None:
         """Set each card passage's `names_subject`: does the card contain the question's subject phrase?
 
@@ -284,7 +271,7 @@ class Retriever:
         is (the test fixtures' six cards share few phrases with any question). In a conversation the turn's
         own words decide (search_in_context calls this again), not a reading that prepends the history.
         """
-        wanted = subject_pairs(question) if self.idf().n >= _LEXICAL_MIN_GROUPS else set()
+        wanted = subject_pairs(question) if self.lexical_checks() else set()
         for p in passages:
             p.names_subject = not wanted or p.card_id is None or bool(wanted & self.group_pairs(p.card_id))
 
@@ -295,7 +282,7 @@ class Retriever:
         text it cleared the refusal threshold. `recompute` re-reads the cosines (the query was changed for
         ranking); either way the material's density around the question is added (`density_term`).
         """
-        lexical = self.idf().n >= _LEXICAL_MIN_GROUPS
+        lexical = self.lexical_checks()
         bonus = self.density_term(raw) - (self.phrase_penalty(query, passages) if lexical else 0.0)
         # Nothing of ours to answer: words we never use carry most of the question, or it only sets a persona.
         foreign = (lexical and self.unknown_share(query) >= (self.config.max_unknown_share or 2.0)) \
@@ -351,12 +338,8 @@ class Retriever:
         Lexical only, so it keeps its meaning when the embedder changes (Config.max_unknown_share).
         """
         qterms = terms(query)
-        if not qterms:
-            return 0.0
-        idf = self.idf()
-        weights = {t: idf.get(t, 2 * idf.max_idf) for t in qterms}
-        unknown = sum(w for t, w in weights.items() if t not in idf.df and not any(ch.isdigit() for ch in t))
-        return unknown / sum(weights.values())
+        known = self.idf().df
+        return self.weighted_share(qterms, {t for t in qterms if t not in known and not any(c.isdigit() for c in t)})
 
     def density_term(self, raw: np.ndarray) -> float:
         """How much of our material sits near the question, relative to a typical in-scope question.
@@ -437,7 +420,7 @@ class Retriever:
         """
         if not qterms:
             return 0.0
-        idf = self.card_idf() if self.config.coverage_card_idf else self.idf()
+        idf = self.idf()
         weights = {t: idf.get(t, 2 * idf.max_idf) for t in qterms}
         return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
