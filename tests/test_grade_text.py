@@ -10,6 +10,7 @@ from tutor.grade_text import (
     crossed,
     is_idk,
     manipulation_spans,
+    negated,
     reversal,
     role_swap,
     shape,
@@ -94,6 +95,26 @@ def test_negated_and_reversed_statements_are_caught(statement, point, why):
 
 def test_a_statement_about_something_else_is_not_a_reversal():
     assert reversal("GPUs do not like small batches", "dropout is applied during training") is None
+
+
+def test_a_short_clause_denying_a_long_points_words_is_a_reversal():
+    # The clause shares too few of the long point's words for the whole-point overlap, but the words its
+    # negator denies ("use the running averages") are the point's own.
+    point = "at inference it uses running averages of mean and variance collected during training (eval mode)"
+    assert "denies `use running averages`" in (reversal("At test time it does not use the running averages;", point)
+                                                or "")
+    # Denying something the point does not say, or a point that is itself negative, is no reversal.
+    assert reversal("At test time it does not use the batch statistics;", point) is None
+    assert reversal("it does not use running averages", "it does not use running averages at all") is None
+
+
+@pytest.mark.parametrize("statement", [
+    "Use the teacher's full probability vector (soft targets), not just the label",
+    "it is not only used in training; at inference it uses running averages",
+    "wrap validation in torch.no_grad() and call model.eval()",
+])
+def test_not_only_and_code_identifiers_are_not_negations(statement):
+    assert not negated(statement)
 
 
 def test_a_pair_word_on_both_sides_is_not_a_reversal():

@@ -181,9 +181,27 @@ def shape(text: str) -> Shape:
     return Shape(len(w), share, len(_VERBISH.findall(text.lower())), len(segments), mean)
 
 
+# Words after a negator that keep it from denying what follows ("not only X but Y", "not always").
+_SOFT = _wordset("only just merely simply necessarily always all every entirely quite exactly much")
+
+
+def _denies(ws: list[str], i: int) -> bool:
+    """Whether ws[i] is a negator that denies what follows: "not only X" and "not just X" assert X."""
+    return (ws[i] in NEGATORS or ws[i].endswith("n't")) and not (i + 1 < len(ws) and ws[i + 1] in _SOFT)
+
+
+_IDENTIFIER = re.compile(r"(\w)_(?=\w)")
+
+
+def _prose_words(text: str) -> list[str]:
+    """`words`, with code identifiers kept whole: `no_grad` names a function, it negates nothing."""
+    return words(_IDENTIFIER.sub(r"\1", text))
+
+
 def negated(text: str) -> bool:
     """Odd number of negators: the statement asserts the opposite of its positive reading."""
-    return sum(w in NEGATORS or w.endswith("n't") for w in words(text)) % 2 == 1
+    ws = _prose_words(text)
+    return sum(_denies(ws, i) for i in range(len(ws))) % 2 == 1
 
 
 def reversal(statement: str, point: str) -> str | None:
@@ -196,7 +214,10 @@ def reversal(statement: str, point: str) -> str | None:
     s_stems, p_stems = {stem(w) for w in words(statement)}, {stem(w) for w in words(point)}
     shared = content_stems(point)
     overlap = len(shared & s_stems) / len(shared) if shared else 0.0
-    if overlap < 0.4:  # a statement about something else cannot reverse this point
+    if overlap < 0.4:  # a statement about something else cannot reverse this point …
+        # … unless it denies the point's own words (a short clause against a long point)
+        if not negated(point) and (denied := denied_claim(statement, shared)):
+            return f"denies `{denied}`, which the point asserts"
         return None
     for a, b in ANTONYMS:
         for x, y in ((a, b), (b, a)):
@@ -208,6 +229,28 @@ def reversal(statement: str, point: str) -> str | None:
         return f"swaps `{swap[0]}` and `{swap[1]}` relative to the point"
     if overlap >= 0.6 and negated(statement) != negated(point):
         return "negates the point"
+    return None
+
+
+_SCOPE = re.compile(r"[,;:.!?()]|\s(?:but|and|so|because|since|while|whereas|though|instead|rather)\s")
+
+
+def denied_claim(statement: str, point_stems: frozenset[str]) -> str | None:
+    """The words a negator in `statement` denies, when they are the point's own: "at test time it does
+    not use the running averages" against "at inference it uses running averages …". The whole-sentence
+    overlap misses it when the point is long; the negator's scope (up to the clause's end) does not.
+
+    The first content word after the negator and at least one more must both be the point's words."""
+    for clause in _SCOPE.split(statement.lower()):
+        ws = _prose_words(clause)
+        for i in range(len(ws)):
+            if not _denies(ws, i):
+                continue
+            scope = [x for x in ws[i + 1:] if x not in STOPWORDS and x not in NEGATORS][:4]
+            if len(scope) < 2 or stem(scope[0]) not in point_stems:
+                continue
+            if sum(stem(x) in point_stems for x in scope) >= 2:
+                return " ".join(scope)
     return None
 
 
