@@ -110,3 +110,23 @@ def test_the_section_also_averages_the_cv_over_several_fold_seeds(section):
         assert seeds["min"][key] <= seeds[key] <= seeds["max"][key]
         assert one[key] == section[key]  # seed SEED alone is the headline figure
     assert "Averaged over" in "\n".join(eg.markdown(section))
+
+
+def test_each_grading_row_is_recorded_and_compare_names_the_rows_whose_band_flipped(section, tmp_path):
+    import json
+
+    from tutor.evaluate import _row_flips
+
+    records: list[dict] = []
+    lean = eg.grading_section(Grader(FakeEmbedder(), [DROPOUT]), rows(), n_candidates=12, compare=False,
+                              per_row=records)
+    assert [r["id"] for r in records] == [r["id"] for r in rows()]
+    share = sum(r["in_band"] for r in records) / len(records)
+    assert share == pytest.approx(lean["share_in_score_band"])
+    assert all(r["set"] == "grading" and r["held_out_label"] in ("correct", "partial", "incorrect")
+               for r in records)
+    old = tmp_path / "rows.jsonl"
+    old.write_text("".join(json.dumps(r) + "\n" for r in records))
+    moved = [dict(r, in_band=not r["in_band"]) if r["id"] == "r3" else r for r in records]
+    lines = _row_flips(old, moved)
+    assert len(lines) == 1 and lines[0].startswith("held-out grade in band now") and lines[0].endswith("r3")

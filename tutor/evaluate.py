@@ -264,7 +264,7 @@ def evaluate(tutor: TutorLike, files: list[GoldenFile], backend: str = "extracti
     if grading_rows and grader is None and hasattr(tutor, "grader"):  # the rubric grader: evaluate_grading.py
         from tutor.evaluate_grading import attach_splits, grading_section
 
-        report["grading"] = grading_section(tutor.grader, grading_rows, compare=compare)
+        report["grading"] = grading_section(tutor.grader, grading_rows, compare=compare, per_row=rows)
         attach_splits(report)
     report["config"]["seconds"] = round(time.perf_counter() - started, 2)
     return report, rows
@@ -317,6 +317,7 @@ def _row_flips(old_rows: Path, new_rows: list[dict]) -> list[str]:
     new = {(r["file"], r["id"]): r for r in new_rows}
     checks: dict[str, Callable[[dict], bool | None]] = {
         "retrieval hit": lambda r: r.get("hit"),
+        "held-out grade in band": lambda r: r.get("in_band"),
         "refusal": lambda r: None if "refused" not in r else r["refused"] == (r["set"] == "out_of_scope")}
     lines = []
     for name, ok in checks.items():

@@ -221,12 +221,15 @@ def _manipulation_above_band(prepared: list, scores: Sequence[float]) -> int:
                if (row.get("category") == "manipulation" or "manipulation" in flags) and s > row["score_band"][1])
 
 
-def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDIDATES, compare: bool = True) -> dict:
+def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDIDATES, compare: bool = True,
+                    per_row: list[dict] | None = None) -> dict:
     """Everything `tutor eval` reports about grading; the headline figures are held-out.
 
     `compare=False` leaves out the rule-score refits, the similarity baseline and the CV over other fold
     seeds: they are there to show what the learned score beats and how much the headline owes to one
-    split; nothing gates on them, and the CI gate need not pay for them.
+    split; nothing gates on them, and the CI gate need not pay for them. `per_row` receives one record a row
+    (held-out and shipped score, in band or not): `tutor eval` writes them to rows.jsonl, so that --compare
+    names the grading rows that moved.
     """
     if not rows:
         return {"status": "no grading rows", "n": 0}
@@ -250,6 +253,12 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
                      f"{' [' + r['category'] + ']' if r.get('category') else ''}"}
              for r, s in zip(rows, held, strict=True)
              if label_of(s) != r["label"] or not m.in_band(s, r["score_band"])]
+    if per_row is not None:
+        per_row.extend({"id": r["id"], "file": r.get("file"), "set": "grading", "split": r.get("split"),
+                        "category": r.get("category"), "label": r["label"], "score_band": r["score_band"],
+                        "held_out": s, "held_out_label": label_of(s), "shipped": g,
+                        "in_band": m.in_band(s, r["score_band"])}
+                       for r, s, g in zip(rows, held, shipped, strict=True))
     section = {"status": "evaluated", **metrics(rows, held),
                "held_out": f"learned score, {FOLDS}-fold cross-validation (weights refitted per fold)",
                "manipulation_above_band": _manipulation_above_band(prepared, held),
