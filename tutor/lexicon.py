@@ -40,6 +40,11 @@ _WORD = re.compile(r"[a-z0-9]+")
 _COMPOUND = re.compile(r"(?<![a-z0-9-])(?:([a-z])-([a-z]{2,})|([a-z]{2,})-([a-z])|(\d)-(d))(?![a-z0-9-])")
 
 
+def _fold(w: str) -> str:
+    """The crude plural fold `terms` and `pairs` share: "gradients" → "gradient", "loss" stays."""
+    return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+
+
 def terms(text: str) -> set[str]:
     """Content words, lower-cased, with a crude plural fold so "gradients" matches "gradient"."""
     from tutor.sparse import stopwords
@@ -49,10 +54,9 @@ def terms(text: str) -> set[str]:
     for w in _WORD.findall(text.lower()):
         if w in stop or len(w) < 2:
             continue
-        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+        out.add(_fold(w))
     for m in _COMPOUND.finditer(text.lower()):
-        w = "".join(filter(None, m.groups()))
-        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+        out.add(_fold("".join(filter(None, m.groups()))))
     return out
 
 
@@ -65,8 +69,7 @@ def pairs(text: str) -> set[str]:
     from tutor.sparse import stopwords
 
     stop = stopwords()
-    words = [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
-             for w in _WORD.findall(text.lower()) if w not in stop and len(w) >= 2]
+    words = [_fold(w) for w in _WORD.findall(text.lower()) if w not in stop and len(w) >= 2]
     return {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
 
 
