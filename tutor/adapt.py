@@ -14,7 +14,6 @@ no index or query uses this module. It stays as the tested groundwork for a late
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from tutor.errors import ModelNotInstalled
+from tutor.index import sha256_file
 
 BASE_MODEL = "all-MiniLM-L6-v2"
 DELTA_FILE = "minilm_adapt.safetensors"
@@ -50,10 +50,6 @@ def adapted_name(sha256: str) -> str:
 
 def packaged_delta_dir() -> Path:
     return Path(str(resources.files("tutor") / "data"))
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def save_delta(factors: dict[str, tuple[np.ndarray, np.ndarray]], folder: Path, meta: dict) -> str:
