@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from tutor.grade_text import NEGATORS, STOPWORDS, content_stems, negated, reversal, stem, words
+from tutor.grade_text import NEGATORS, STOPWORDS, content_stems, is_negator, negated, reversal, stem, words
 
 # Clause boundaries inside a key point or misconception: a learner's claim usually restates one clause.
 _CLAUSES = re.compile(r"\s*[;:]\s*|\s+[-–—]\s+|,\s+(?:and|so|while|whereas|but|which)?\s*|\s+(?:while|whereas|so that|"
@@ -116,7 +116,7 @@ def _negated_stems(text: str) -> set[str]:
     ws = words(text)
     out: set[str] = set()
     for i, w in enumerate(ws):
-        if w in NEGATORS or w.endswith("n't"):
+        if is_negator(w):
             out |= set([stem(x) for x in ws[i + 1:i + 4] if x not in STOPWORDS and x not in NEGATORS][:1])
     return out
 

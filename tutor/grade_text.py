@@ -185,9 +185,14 @@ def shape(text: str) -> Shape:
 _SOFT = _wordset("only just merely simply necessarily always all every entirely quite exactly much")
 
 
+def is_negator(word: str) -> bool:
+    """A negator word, contractions included ("doesn't", "won't"): the one test every negation check uses."""
+    return word in NEGATORS or word.endswith("n't")
+
+
 def _denies(ws: list[str], i: int) -> bool:
     """Whether ws[i] is a negator that denies what follows: "not only X" and "not just X" assert X."""
-    return (ws[i] in NEGATORS or ws[i].endswith("n't")) and not (i + 1 < len(ws) and ws[i + 1] in _SOFT)
+    return is_negator(ws[i]) and not (i + 1 < len(ws) and ws[i + 1] in _SOFT)
 
 
 _IDENTIFIER = re.compile(r"(\w)_(?=\w)")
@@ -316,7 +321,7 @@ def _segments(ws: list[str], a: str, b: str, polar: bool = False) -> dict[str, l
     for n, (i, w) in enumerate(marks):
         end = marks[n + 1][0] if n + 1 < len(marks) else len(ws)
         seg = ws[i + 1:end]
-        if polar and sum(x in NEGATORS or x.endswith("n't") for x in seg) % 2:
+        if polar and sum(map(is_negator, seg)) % 2:
             continue  # "L2 does not give sparse weights" says nothing wrong about L2
         out[w].append({stem(x) for x in seg if x not in STOPWORDS and x not in NEGATORS} - {stem(a), stem(b)})
     return out
