@@ -9,7 +9,11 @@
 Features are computed once with the real MiniLM (about a minute on 2 cores), then each figure is a refit
 per fold (seconds). Figures: share in band / label agreement / QWK.
 
-    python bench/grade_transfer.py [--rounds g-238] [--seeds 8]
+    python bench/grade_transfer.py [--rounds g-238] [--seeds 8] [--claims]
+
+`--claims` instead reads bench/claim_pairs.jsonl (one-sentence right / wrong claims, each tied to a key
+point) and prints how often the grader's rules call each kind wrong: the recall and false-alarm rate that
+any new wrong-claim detector has to beat.
 
 Session 15 (396 rows: g-001…g-238 from sessions 7-13, g-239…g-396 written this session on the 79 cards no
 row covered, blind to the grader; 2 cores):
@@ -28,6 +32,12 @@ which MiniLM cosine, keywords and the negation/antonym rules do not see. The fir
 blunter. The new rows' wrong-claim signals fire almost as often on complete answers (misconception match
 25-39% of complete answers, 52% of mixed ones).
 
+`--claims` (session 15): the rules call 15% of the 543 wrong claims wrong (11% on the claim's own point) and
+4% of the 543 right ones (3.7% on their own point). That is the grader's blind spot in one figure.
+
+bench/claim_pairs.jsonl is kept as the measuring stick for the next meaning judge: a judge that cannot
+tell its right claims from its wrong ones on held-out cards will not help the grader.
+
 Levers measured on the 396 rows (dev-only 8-seed CV unless said; base .767 / .770 / .759), none kept:
 
     lever                                                              dev 8-seed CV          verdict
@@ -45,6 +55,17 @@ Levers measured on the 396 rows (dev-only 8-seed CV unless said; base .767 / .77
       held-out cards' pairs, 62% contradiction recall, 13 min on
       2 cores. Its contradiction count is 1.80 per complete answer
       and 1.74 per mixed one: synthetic flips do not teach real errors
+    the same judge with 1,086 candidate-voice claims added             dev 8-seed .759-.771,   lost
+      (bench/claim_pairs.jsonl: per card 3 right and 3 wrong one-       all-rows CV .742-.749
+      sentence claims, each tied to a key point, written from the       (base .744)
+      cards by helpers who never saw the golden rows) beside 5,000
+      of the synthetic pairs: on held-out cards' claims, right ones
+      judged entailed 69%, wrong ones contradicted 49%; contradictions
+      per complete answer 2.06, per mixed one 2.11
+    pronoun resolution: "it" in a learner statement read as the        .752 / .760 / .751      lost
+      question's subject ("What is X, …") before matching ("at
+      inference it stays switched on" is .46 from the misconception
+      "dropout stays switched on at inference", "dropout stays …" .71)
     Qwen2.5-Coder-1.5B fact-checks each learner sentence against the   not pursued
       key points and misconceptions (TRUE / FALSE / NONE), 36 dev
       rows, ~5.5 s a grade: a FALSE in 30% of first-round correct
@@ -76,9 +97,28 @@ from tutor.evaluate_grading import (  # noqa: E402
     metrics,
     prepare_rows,
 )
-from tutor.grade import Grader  # noqa: E402
+from tutor.grade import GradeParams, Grader, _score_points  # noqa: E402
 
 GOLDEN = ROOT / "corpus" / "golden" / "grading.jsonl"
+CLAIMS = ROOT / "bench" / "claim_pairs.jsonl"
+
+
+def claims_report(grader: Grader) -> None:
+    """Per label of bench/claim_pairs.jsonl: the share of claims the rules call wrong (any point, and the
+    claim's own point)."""
+    cards = {c.id: c for c in grader.cards}
+    counts: dict[str, list[int]] = {}
+    for line in CLAIMS.read_text(encoding="utf-8").splitlines():
+        claim = json.loads(line)
+        rubric = grader.rubric_for(cards[claim["card_id"]])
+        ev, _ = grader.evidence(claim["statement"], rubric)
+        points, _ = _score_points(rubric, ev, GradeParams())
+        wrong = [g.point for g in points if g.status == "wrong"]
+        own = rubric.points[claim["point"]].point in wrong
+        n = counts.setdefault(claim["label"], [0, 0, 0])
+        n[0], n[1], n[2] = n[0] + 1, n[1] + bool(wrong), n[2] + own
+    for label, (n, any_wrong, own) in sorted(counts.items()):
+        print(f"{label:>5} claims {n:4d}: called wrong {any_wrong / n:.3f} (on their own point {own / n:.3f})")
 
 
 def grouped_cv(prepared: list, x: np.ndarray, seed: int, folds: int = 5) -> list[float]:
@@ -106,7 +146,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", default="g-238", help="comma-separated last id of each authoring round but the last")
     ap.add_argument("--seeds", type=int, default=8)
+    ap.add_argument("--claims", action="store_true", help="the rules against bench/claim_pairs.jsonl")
     args = ap.parse_args()
+    if args.claims:
+        claims_report(Grader(MiniLMEmbedder(), load_cards(ROOT / "corpus" / "cards"), model=None))
+        return 0
     rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
     prepared = prepare_rows(Grader(MiniLMEmbedder(), load_cards(ROOT / "corpus" / "cards"), model=None), rows)
     x = feature_matrix(prepared)
