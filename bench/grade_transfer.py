@@ -66,6 +66,10 @@ Levers measured on the 396 rows (dev-only 8-seed CV unless said; base .767 / .77
       question's subject ("What is X, …") before matching ("at
       inference it stays switched on" is .46 from the misconception
       "dropout stays switched on at inference", "dropout stays …" .71)
+    the claims as card content: each card's 3 wrong claims added to     .757 / .758 / .761      lost
+      its misconceptions (a bigger bug library), and also its 3 right    .739 / .737 / .741      lost
+      ones to their points' synonyms: more near-polarity texts to
+      match fire on right answers as often as on wrong ones
     Qwen2.5-Coder-1.5B fact-checks each learner sentence against the   not pursued
       key points and misconceptions (TRUE / FALSE / NONE), 36 dev
       rows, ~5.5 s a grade: a FALSE in 30% of first-round correct
