@@ -65,7 +65,8 @@ Levers measured on the 396 rows (dev-only 8-seed CV unless said; base .767 / .77
     pronoun resolution: "it" in a learner statement read as the        .752 / .760 / .751      lost
       question's subject ("What is X, …") before matching ("at
       inference it stays switched on" is .46 from the misconception
-      "dropout stays switched on at inference", "dropout stays …" .71)
+      "dropout stays switched on at inference", "dropout stays …" .71);
+      only the misconception match reading the resolved text:         .760 / .762 / .751      lost
     the claims as card content: each card's 3 wrong claims added to     .757 / .758 / .761      lost
       its misconceptions (a bigger bug library), and also its 3 right    .739 / .737 / .741      lost
       ones to their points' synonyms: more near-polarity texts to
