@@ -128,17 +128,11 @@ def claims_report(grader: Grader) -> None:
 
 def grouped_cv(prepared: list, x: np.ndarray, seed: int, folds: int = 5) -> list[float]:
     """Held-out scores with every card's rows in one fold."""
-    rows = [p[0] for p in prepared]
-    cards = sorted({r.get("card_id") or r["id"] for r in rows})
+    keys = [p[0].get("card_id") or p[0]["id"] for p in prepared]
+    cards = sorted(set(keys))
     random.Random(seed).shuffle(cards)
     fold = {c: i % folds for i, c in enumerate(cards)}
-    held = [0.0] * len(rows)
-    for k in range(folds):
-        train = [i for i, r in enumerate(rows) if fold[r.get("card_id") or r["id"]] != k]
-        test = [i for i, r in enumerate(rows) if fold[r.get("card_id") or r["id"]] == k]
-        for i, value in zip(test, learned_scores(prepared, train, test, x=x), strict=True):
-            held[i] = value
-    return held
+    return learned_cross_validate(prepared, folds, x=x, fold_of={i: fold[k] for i, k in enumerate(keys)})
 
 
 def _line(name: str, figures: list[dict]) -> str:
@@ -159,7 +153,6 @@ def main() -> int:
     rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
     prepared = prepare_rows(Grader(MiniLMEmbedder(), load_cards(ROOT / "corpus" / "cards"), model=None), rows)
     x = feature_matrix(prepared)
-    rows = [p[0] for p in prepared]
     print(f"{len(rows)} rows; figures: {' / '.join(HEADLINE)}")
     seeds = range(args.seeds)
     print(_line("row CV", [metrics(rows, learned_cross_validate(prepared, seed=s, x=x)) for s in seeds]))

@@ -135,10 +135,11 @@ def learned_scores(prepared: list, train_ix: list[int], test_ix: list[int],
 
 
 def learned_cross_validate(prepared: list, folds: int = FOLDS, seed: int = SEED,
-                           x: np.ndarray | None = None) -> list[float]:
-    """Held-out learned scores: each fold scored by a model fitted on the other folds."""
+                           x: np.ndarray | None = None, fold_of: dict[int, int] | None = None) -> list[float]:
+    """Held-out learned scores: each fold scored by a model fitted on the other folds (`fold_of`: row index →
+    fold, when the rows are not to be shuffled into folds, e.g. one fold per group of cards)."""
     x = feature_matrix(prepared) if x is None else x
-    fold_of = _folds(len(prepared), folds, seed)
+    fold_of = _folds(len(prepared), folds, seed) if fold_of is None else fold_of
     held = [0.0] * len(prepared)
     for f in range(folds):
         train_ix = [i for i in range(len(prepared)) if fold_of[i] != f]
