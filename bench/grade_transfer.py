@@ -76,6 +76,46 @@ Levers measured on the 396 rows (dev-only 8-seed CV unless said; base .767 / .77
       rows, ~5.5 s a grade: a FALSE in 30% of first-round correct
       answers and 100% of first-round wrong ones, but in 2 of 3 new
       correct answers and 1 of 3 new wrong ones
+
+Session 16. Where the row CV's errors are (396 rows, 4-seed mean scores, shipped features): 63 rows score
+above their band, all in the wrong-claim categories (negation 19 of 44, fluent-wrong 19 of 56, mixed 14 of
+46, misconception 11 of 49); 42 score below, all on right answers (complete 18 of 65, partial-missing 10,
+terse-right 8, padded 6). Labels: 19 of 98 correct rows graded partial, 21 + 29 of 159 partial rows graded
+correct / incorrect, 21 of 139 incorrect rows graded partial. The complete rows scored low differ from the
+ones in band in two features: misconception matches (n_mis .94 against .32 a row) and the share of points
+matched at .6 (.66 against .93). A learner who *denies* a misconception is one cause: g-287 ("not the same
+as self-supervised", "unlabeled data from another distribution can hurt") covers all 5 points and is told
+it holds both misconceptions. Levers on that side (dev 8-seed CV, base .767 / .770 / .759; all-rows base
+.745 / .756 / .759), none kept:
+
+    lever                                                              dev          all rows     verdict
+    a misconception reversed by the statement (negation or antonym,    .767 / .774  .755 / .765  wash on
+      grade_text.reversal, swaps excluded) no longer matches it          / .764       / .776     dev
+      (both features and verdicts); 24 other fold seeds, paired:
+      dev wins / losses 10/9, 9/7, 10/11 (a wash), all rows 14/3,
+      13/4, 22/2. It also fires on 12 of 49 misconception rows
+      (g-254: "even with purely linear layers, stacking more of them
+      gives more expressive power" against "… even when there are no
+      non-linear activations": the negator is only in the
+      misconception), so feedback would hide real beliefs as often
+      as it stops blaming denials
+    the same with contradiction.reversed_clause (stricter)            .770 / .776  .752 / .763  wash
+                                                                         / .765       / .771
+    the same judged on clauses only, a sentence inheriting its best-   .768 / .770  .749 / .759  wash
+      matching clause's verdict                                         / .759       / .768
+    windows of two consecutive sentences as extra units for coverage   .735 / .744  .741 / .752  lost
+      (a point said over two short sentences: "train = fit the           / .741       / .760
+      weights. val = everything you decide …")
+    the misconception cosine lowered by how much closer the statement  .770 / .770  .738 / .747  lost
+      is to a card sentence than to any key point (× .5; × 1:             / .760       / .745
+      .759 / .757 / .743)
+
+Token PMI with Qwen2.5-0.5B (transformers reading the GGUF, 2 cores): log p(claim token | card answer) −
+log p(token | the card's question alone), on the first 96 claims of bench/claim_pairs.jsonl. Mean PMI
+tells wrong from right with AUC .63 (sum .65); the lowest token PMI points the wrong way (AUC .33: right
+paraphrases use words the card did not, wrong claims copy the card's words and change one). Conditioning
+boosts topical words ("clean accuracy" +11.7 in a wrong claim); the word that makes a claim wrong
+("sharper", "weaker", "immune") barely moves. 9 s a card. Not pursued.
 """
 
 from __future__ import annotations
