@@ -10,6 +10,7 @@ from conftest import CARDS, FakeEmbedder
 from tutor.cards import Card
 from tutor.errors import UserError
 from tutor.grade import GradeParams, Grader, label_of
+from tutor.grade_evidence import gather
 
 MISCONCEPTION = "dropout stays active at inference and randomly drops units at test time"
 
@@ -65,6 +66,16 @@ def test_a_statement_matching_a_misconception_is_wrong_and_not_correct(grader, d
     assert [h.misconception for h in grade.misconceptions] == [MISCONCEPTION]
     assert grade.misconceptions[0].evidence.startswith("Dropout stays active")
     assert grade.label != "correct"  # a long answer with one wrong core claim is not "correct"
+
+
+def test_denying_a_misconception_is_not_holding_it(grader, dropout):
+    denial = "Dropout does not stay active at inference and randomly drops units at test time."
+    rubric = grader.rubric_for(dropout)
+
+    assert gather(grader.embedder, rubric, denial).mis_cos.max() == 0.0  # (0.84 before the denial test)
+    assert gather(grader.embedder, rubric, denial.replace("does not stay", "stays")).mis_cos.max() > 0.8
+    grade = grader.grade(FULL + " " + denial, card=dropout)
+    assert not grade.misconceptions and not any("misconception" in p.why for p in grade.points)
 
 
 def test_a_negated_key_point_is_wrong_not_covered(grader, dropout):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tutor.grade_evidence import denies
 from tutor.grade_text import (
     addressed_to_grader,
     contrasted_terms,
@@ -170,3 +171,20 @@ def test_a_role_swap_between_two_terms_of_a_card_is_caught(statement, point, swa
 def test_a_right_or_unreadable_statement_is_not_a_role_swap(statement, point):
     pairs = _L1L2 + (("classification", "regression"),)
     assert role_swap(statement, point, pairs) is None
+
+
+@pytest.mark.parametrize(("statement", "misconception", "expected"), [
+    ("Semi-supervised is not the same as self-supervised learning.",
+     "semi-supervised learning is the same as self-supervised learning", True),
+    ("Dropout does not remove neurons permanently.", "dropout removes the dropped neurons permanently", True),
+    ("Semi-supervised learning is the same as self-supervised learning.",
+     "semi-supervised learning is the same as self-supervised learning", False),
+    # the misconception itself denies: restating it is holding it, not rejecting it
+    ("Without activation functions the gradients become zero during backprop.",
+     "without activations the gradients become zero, so the network cannot train", False),
+    # a negation about something else in the sentence is no rejection
+    ("bf16 has more mantissa precision than fp16, so it cannot overflow.", "bf16 has more mantissa precision than fp16",
+     False),
+])
+def test_a_learner_who_denies_a_misconception_rejects_it(statement, misconception, expected):
+    assert denies(statement, misconception) is expected
