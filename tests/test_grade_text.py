@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.grade_evidence import denies
 from tutor.grade_text import (
     addressed_to_grader,
     contrasted_terms,
@@ -18,6 +17,7 @@ from tutor.grade_text import (
     statements,
     stem,
 )
+from tutor.rejection import denies, negates
 
 
 def test_statements_are_sentences_then_their_clauses():
@@ -188,3 +188,16 @@ def test_a_right_or_unreadable_statement_is_not_a_role_swap(statement, point):
 ])
 def test_a_learner_who_denies_a_misconception_rejects_it(statement, misconception, expected):
     assert denies(statement, misconception) is expected
+
+
+@pytest.mark.parametrize(("clause", "misconception", "expected"), [
+    ("Dropout is not used at inference", "dropout stays switched on at inference time", True),
+    ("Dropout stays on at inference", "dropout stays switched on at inference time", False),
+    # the misconception is the negated side: the learner restating it positively holds it
+    ("the network trains fine with linear layers", "without activations the network cannot train", False),
+    # negated, but about other things than the misconception says
+    ("you don't have to write the label-encoding step yourself",
+     "an autoencoder needs labelled data to train", False),
+])
+def test_a_negated_clause_on_the_misconceptions_words_rejects_it(clause, misconception, expected):
+    assert negates(clause, misconception) is expected

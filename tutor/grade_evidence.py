@@ -16,18 +16,8 @@ import numpy as np
 
 from tutor.cards import Card, KeyPoint
 from tutor.embed import Embedder
-from tutor.grade_text import (
-    ROLE_PAIRS,
-    content_stems,
-    contrasted_terms,
-    denied_claim,
-    negated,
-    reversal,
-    role_swap,
-    statements,
-    stem,
-    words,
-)
+from tutor.grade_text import ROLE_PAIRS, content_stems, contrasted_terms, reversal, role_swap, statements, stem, words
+from tutor.rejection import drop_rejected
 
 
 @dataclass
@@ -116,7 +106,6 @@ def lexical(unit: str, point: KeyPoint) -> float:
     return len(target & unit_stems) / len(target) if target else 0.0
 
 
-_DENIAL_CHECK = 0.5  # misconception cosines below this are too weak to matter to any rule or feature
 SWAPPED = "says of"  # how a role swap's reason starts (`contradiction`); features count swaps apart
 
 
@@ -134,19 +123,6 @@ def is_swap(why: str | None) -> bool:
     return bool(why) and why.startswith(SWAPPED)
 
 
-def denies(statement: str, misconception: str) -> bool:
-    """Whether `statement` rejects the misconception in its own words ("semi-supervised is not the same as
-    self-supervised" against "semi-supervised learning is the same as self-supervised learning").
-
-    A sentence embedding cannot see the "not", so without this a learner who names a common mistake in
-    order to rule it out is graded as holding it. Only a negator on the learner's side counts, whose scope
-    is the misconception's own words (`denied_claim`), and only when the misconception itself denies
-    nothing: "without activations the gradients become zero" restated is not a rejection."""
-    if negated(misconception) or denied_claim(misconception, content_stems(statement)):
-        return False
-    return denied_claim(statement, content_stems(misconception)) is not None
-
-
 def gather(embedder: Embedder, rubric: Rubric, text: str) -> Evidence:
     """All learner statements embedded in one batch, matched against every point and misconception."""
     units = statements(text)
@@ -158,12 +134,10 @@ def gather(embedder: Embedder, rubric: Rubric, text: str) -> Evidence:
     cos = np.column_stack([(vecs @ pv.T).max(axis=1) for pv in rubric.point_vecs]) if k else np.zeros((n, 0))
     lex = np.array([[lexical(u, kp) for kp in rubric.points] for u in units], dtype=np.float32).reshape(n, k)
     mis_cos = vecs @ rubric.mis_vecs.T if len(rubric.mis_vecs) else np.zeros((n, 0), np.float32)
-    for i, m in zip(*np.nonzero(mis_cos >= _DENIAL_CHECK), strict=True):
-        if denies(units[i], rubric.misconceptions[m]):
-            mis_cos[i, m] = 0.0  # a rejected belief is no match: neither a wrong statement nor a feature
     # Polarity is judged on the smallest units only: in "X, so the net cannot rely on Y" the negation
     # belongs to the second clause, not to the whole sentence that also states X.
     atomic = [not any(j != i and v in u for j, v in enumerate(units)) for i, u in enumerate(units)]
+    drop_rejected(units, atomic, rubric.misconceptions, mis_cos)
     pairs = ROLE_PAIRS + contrasted_terms(rubric.source)
     rev = [[contradiction(u, kp.point, pairs) if atomic[i] and (lex[i, j] > 0 or cos[i, j] > 0.5) else None
             for j, kp in enumerate(rubric.points)] for i, u in enumerate(units)]

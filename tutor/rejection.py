@@ -1,0 +1,53 @@
+"""A learner who rejects a misconception is not holding it.
+
+Interview answers often name a common mistake in order to rule it out: "semi-supervised is not the same
+as self-supervised", "dropout is not used at inference". A sentence embedding cannot see the "not", so
+the statement lands right on the misconception it denies, and the grader used to call the learner wrong
+for being right. `drop_rejected` clears those matches before any rule or feature reads them; a cleared
+cell is simply no match, neither a wrong statement nor evidence of one.
+
+Both tests are lexical and err on the side of keeping a match (a real wrong belief left unflagged is
+the worse mistake for a tutor): see bench/grade_transfer.py for what each one changed on the golden rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tutor.grade_text import content_stems, denied_claim, negated
+
+CHECK_FROM = 0.5  # misconception cosines below this are too weak to matter to any rule or feature
+CLAUSE_OVERLAP = 0.4  # share of a negated clause's content words that must be the misconception's own
+
+
+def denies(statement: str, misconception: str) -> bool:
+    """A negator on the learner's side whose scope is the misconception's own words (`denied_claim`),
+    while the misconception itself denies nothing: "without activations the gradients become zero"
+    restated is holding that belief, not rejecting it."""
+    if negated(misconception) or denied_claim(misconception, content_stems(statement)):
+        return False
+    return denied_claim(statement, content_stems(misconception)) is not None
+
+
+def negates(clause: str, misconception: str) -> bool:
+    """A single clause ("dropout is not used at inference") that is negated where the misconception
+    ("dropout stays switched on at inference time") is not, and mostly says the misconception's words.
+    Only for clauses: in a sentence the negation may belong to another clause ("…, so the net can't
+    rely on one unit")."""
+    stems = content_stems(clause)
+    if not stems or negated(misconception) or not negated(clause):
+        return False
+    return len(stems & content_stems(misconception)) / len(stems) >= CLAUSE_OVERLAP
+
+
+def drop_rejected(units: list[str], atomic: list[bool], misconceptions: list[str], mis_cos: np.ndarray) -> None:
+    """Zero `mis_cos[i, m]` (in place) where unit i rejects misconception m; a sentence whose clause
+    negates the misconception is cleared with it."""
+    for i, m in zip(*np.nonzero(mis_cos >= CHECK_FROM), strict=True):
+        if denies(units[i], misconceptions[m]):
+            mis_cos[i, m] = 0.0
+    for i, m in zip(*np.nonzero(mis_cos >= CHECK_FROM), strict=True):
+        if atomic[i] and negates(units[i], misconceptions[m]):
+            for j, unit in enumerate(units):
+                if units[i] in unit:
+                    mis_cos[j, m] = 0.0
