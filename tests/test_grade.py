@@ -78,6 +78,13 @@ def test_denying_a_misconception_is_not_holding_it(grader, dropout):
     assert not grade.misconceptions and not any("misconception" in p.why for p in grade.points)
 
 
+def test_a_misconception_reported_as_a_common_mistake_is_not_held(grader, dropout):
+    warned = grader.grade(FULL + " A common mistake is to think dropout stays active at inference and randomly "
+                          "drops units at test time.", card=dropout)
+
+    assert not warned.misconceptions and not any("misconception" in p.why for p in warned.points)
+
+
 def test_a_negated_key_point_is_wrong_not_covered(grader, dropout):
     grade = grader.grade("Dropout does not randomly zero units during training.", card=dropout)
 

@@ -17,7 +17,7 @@ from tutor.grade_text import (
     statements,
     stem,
 )
-from tutor.rejection import denies, negates
+from tutor.rejection import denies, negates, reports
 
 
 def test_statements_are_sentences_then_their_clauses():
@@ -201,3 +201,16 @@ def test_a_learner_who_denies_a_misconception_rejects_it(statement, misconceptio
 ])
 def test_a_negated_clause_on_the_misconceptions_words_rejects_it(clause, misconception, expected):
     assert negates(clause, misconception) is expected
+
+
+@pytest.mark.parametrize(("statement", "expected"), [
+    ("A common mistake is to think dropout stays on at inference", True),
+    ("People often assume batch norm uses the batch statistics at test time", True),
+    ("It is a myth that deeper networks always do better", True),
+    ("The usual misconception is that Adam always generalizes better", True),
+    ("Dropout stays on at inference", False),
+    ("The model makes a mistake that costs accuracy", False),
+    ("I think dropout stays on at inference", False),  # the learner's own belief, held
+])
+def test_a_belief_reported_as_a_mistake_is_not_asserted(statement, expected):
+    assert reports(statement) is expected

@@ -3,14 +3,17 @@
 Interview answers often name a common mistake in order to rule it out: "semi-supervised is not the same
 as self-supervised", "dropout is not used at inference". A sentence embedding cannot see the "not", so
 the statement lands right on the misconception it denies, and the grader used to call the learner wrong
-for being right. `drop_rejected` clears those matches before any rule or feature reads them; a cleared
-cell is simply no match, neither a wrong statement nor evidence of one.
+for being right. The same goes for a belief reported as a mistake ("people often assume …").
+`drop_rejected` clears those matches before any rule or feature reads them; a cleared cell is simply no
+match, neither a wrong statement nor evidence of one.
 
-Both tests are lexical and err on the side of keeping a match (a real wrong belief left unflagged is
+The tests are lexical and err on the side of keeping a match (a real wrong belief left unflagged is
 the worse mistake for a tutor): see bench/grade_transfer.py for what each one changed on the golden rows.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
@@ -18,6 +21,27 @@ from tutor.grade_text import content_stems, denied_claim, negated
 
 CHECK_FROM = 0.5  # misconception cosines below this are too weak to matter to any rule or feature
 CLAUSE_OVERLAP = 0.4  # share of a negated clause's content words that must be the misconception's own
+
+
+# A belief reported, not held: "a common mistake is to think …", "people often assume …", "it is a myth
+# that …", "contrary to popular belief, …". What follows is the belief the learner is warning about.
+_REPORTED = re.compile(
+    r"\b(?:common|classic|typical|frequent|big)\s+(?:mistake|misconception|myth|pitfall|trap|misunderstanding)"
+    r"\s+(?:is\s+)?(?:to\s+(?:think|assume|believe|say)|that)\b"
+    r"|\b(?:mistake|pitfall|trap)\s+is\s+to\s+(?:think|assume|believe|say)\b"
+    r"|\b(?:misconception|myth)\s+(?:is\s+)?that\b"
+    r"|\b(?:people|many|some|beginners|candidates|folks|newcomers)\s+(?:often\s+|sometimes\s+|wrongly\s+|mistakenly\s+)?"
+    r"(?:think|believe|assume|claim)\b"
+    r"|\b(?:it\s+is|it's)\s+(?:a\s+myth|wrong|false|not\s+true|incorrect)\s+(?:to\s+say\s+)?that\b"
+    r"|\bcontrary\s+to\s+(?:popular\s+|common\s+)?belief\b"
+    r"|\b(?:wrongly|mistakenly)\s+(?:think|believe|assume)",
+    re.I)
+
+
+def reports(statement: str) -> bool:
+    """The statement reports a belief as a mistake instead of asserting it ("a common mistake is to think
+    dropout stays on at inference")."""
+    return _REPORTED.search(statement) is not None
 
 
 def denies(statement: str, misconception: str) -> bool:
@@ -44,7 +68,7 @@ def drop_rejected(units: list[str], atomic: list[bool], misconceptions: list[str
     """Zero `mis_cos[i, m]` (in place) where unit i rejects misconception m; a sentence whose clause
     negates the misconception is cleared with it."""
     for i, m in zip(*np.nonzero(mis_cos >= CHECK_FROM), strict=True):
-        if denies(units[i], misconceptions[m]):
+        if denies(units[i], misconceptions[m]) or reports(units[i]):
             mis_cos[i, m] = 0.0
     for i, m in zip(*np.nonzero(mis_cos >= CHECK_FROM), strict=True):
         if atomic[i] and negates(units[i], misconceptions[m]):
