@@ -114,3 +114,23 @@ def test_bad_rows_get_an_error_line_and_the_batch_goes_on_then_exits_1(capsys, b
     assert [row["id"] for row in lines] == ["a", "line-2", "no-answer", "no-card", "nothing", "b"]
     assert [("error" in row) for row in lines] == [False, True, True, True, True, False]
     assert "answer" in lines[2]["error"] and "training/nope" in lines[3]["error"]
+
+
+def test_a_batch_row_may_name_its_card_as_card_like_the_flag(capsys, built_index, fake_minilm, tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join([
+        json.dumps({"id": "flag-name", "card": "training/dropout", "answer": ANSWER}),
+        json.dumps({"id": "both", "card": "training/dropout", "card_id": "architectures/lstm", "answer": ANSWER}),
+    ]) + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, built_index, "--from", str(path), "--json")
+
+    first, second = json_lines(out)
+    assert first["card_id"] == "training/dropout" and first["label"] == "correct"
+    assert code == 1 and "different cards" in second["error"]
+
+
+def test_an_empty_batch_says_so_and_exits_1(capsys, built_index, fake_minilm, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n\n"))
+    code, out, err = run(capsys, built_index, "--from", "-", "--json")
+
+    assert code == 1 and out == "" and "nothing to grade: stdin has no rows" in err

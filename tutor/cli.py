@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--answer-file", help="read the answer from a file")
     p.add_argument("--reference", help="a model answer to grade against when no card matches")
     p.add_argument("--backend", default=None, help="extractive (default: template feedback) | local | openai")
-    p.add_argument("--from", dest="from_file", help="JSONL of {id, question, answer, reference?} rows; - = stdin")
+    p.add_argument("--from", dest="from_file", help="JSONL of {id, question|card, answer, reference?} rows, - = stdin")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_grade)
 

@@ -72,16 +72,21 @@ def grade_row(tutor: Tutor, row: dict, backend: str | None) -> Grade:
     answer = row.get("answer")
     if not isinstance(answer, str):
         raise UserError("the row needs an `answer` string")
-    for key in ("question", "reference", "card_id"):
+    for key in ("question", "reference", "card_id", "card"):
         if row.get(key) is not None and not isinstance(row[key], str):
             raise UserError(f"`{key}` must be a string")
-    return tutor.grade(answer, card_id=row.get("card_id"), question=row.get("question"),
+    # `card` is what the single-answer form calls it (--card); the output row says `card_id`
+    card, card_id = row.get("card"), row.get("card_id")
+    if card and card_id and card != card_id:
+        raise UserError(f"`card` ({card}) and `card_id` ({card_id}) name different cards: give one")
+    return tutor.grade(answer, card_id=card_id or card, question=row.get("question"),
                        reference=row.get("reference"), backend=backend)
 
 
 def grade_batch(tutor: Tutor, source: str, backend: str | None) -> int:
-    failed = 0
+    failed = rows = 0
     for n, row in _rows(source):
+        rows += 1
         if isinstance(row, str):
             out = {"id": f"line-{n}", "error": row}
         else:
@@ -92,6 +97,9 @@ def grade_batch(tutor: Tutor, source: str, backend: str | None) -> int:
                 out = {"id": row_id, "error": exc.message}
         failed += "error" in out
         print(json.dumps(out, ensure_ascii=False), flush=True)
+    if not rows:
+        raise UserError(f"nothing to grade: {'stdin' if source == '-' else source} has no rows",
+                        fix='one JSON object per line: {"id": "1", "card": "training/dropout", "answer": "…"}')
     if failed:
         print(f"error: {failed} row(s) could not be graded (see their \"error\" lines)", file=sys.stderr)
     return 1 if failed else 0
