@@ -209,6 +209,15 @@ def test_feedback_quotes_the_learner_and_cites_the_card_for_what_is_missing(grad
     assert "What was missing" in grade.feedback and "card `training/dropout`" in grade.feedback
 
 
+def test_feedback_quotes_drop_bold_markers_a_sentence_split_left_unbalanced(grader, dropout):
+    grade = grader.grade("**Dropout** randomly zeroes units during training. **Inverted dropout** scales "
+                         "activations so inference needs no change.", card=dropout)
+
+    quotes = [line for line in grade.feedback.splitlines() if line.startswith("- “")]
+    assert quotes and not any("**" in line for line in quotes)
+    assert "“Dropout randomly zeroes units during training.”" in grade.feedback
+
+
 def test_a_grade_serializes_to_json_with_the_agreed_fields(grader, dropout):
     d = json.loads(json.dumps(grader.grade(FULL, card=dropout).to_dict()))
 

@@ -22,8 +22,13 @@ _WHY_WORDS = 16  # why a statement is wrong (a misconception's text)
 _FLAGS = ("manipulation", "empty", "keyword_list", "off_topic")
 
 
+_EMPHASIS = re.compile(r"\*\*|__")
+
+
 def _quote(text: str) -> str:
-    text = " ".join(text.split())
+    """One line, at most _MAX_QUOTE characters, without bold markers: a sentence cut out of "**Inverted
+    dropout** scales …" keeps one `**`, which would turn the rest of the feedback bold."""
+    text = " ".join(_EMPHASIS.sub("", text).split())
     return text if len(text) <= _MAX_QUOTE else text[: _MAX_QUOTE - 1].rstrip() + "…"
 
 
