@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer a question from the tutor's material, with citations")
     p.add_argument("question", nargs="?")
-    p.add_argument("--backend", default=None, help="extractive | local | openai")
+    p.add_argument("--backend", default=None, help="extractive | local | openai (default: $TUTOR_BACKEND, else "
+                   "local once a model is installed, else extractive)")
     p.add_argument("--model", default=None, help="local model name or GGUF path, or the API's model name")
     p.add_argument("-k", type=int, default=None)
     p.add_argument("--detail", action="store_true", help="a longer, more thorough answer")
