@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import CARDS, FakeEmbedder
 
-from tutor.answer import extractive_answer, nearest_topics
+from tutor.answer import SUGGEST_MIN_COSINE, extractive_answer, nearest_topics, refusal_text
 from tutor.errors import IndexMissing, UserError
 from tutor.retrieve import Passage
 from tutor.tutor import Tutor
@@ -53,7 +53,7 @@ def test_below_min_relevance_it_refuses_with_nearest_topics_and_no_citations(tut
     assert answer.refused
     assert answer.citations == []
     assert not cited_numbers(answer.answer)
-    for title in nearest_topics(answer.passages):
+    for title in nearest_topics(answer.passages, min_cosine=SUGGEST_MIN_COSINE):
         assert title in answer.answer
     assert CARDS["training/dropout"]["question"] in answer.answer
 
@@ -138,3 +138,12 @@ def test_a_missing_index_is_reported_before_any_llm_is_started(config):
 
     with pytest.raises(IndexMissing):
         tutor.ask("What is dropout?", backend="local")
+
+
+def test_a_refusal_suggests_only_questions_that_are_near(monkeypatch):
+    near, far = passage(1, "a/near", 0.1, title="near card"), passage(2, "a/far", 0.1, title="far card")
+    near.cosine, far.cosine = SUGGEST_MIN_COSINE + 0.1, SUGGEST_MIN_COSINE - 0.1
+
+    assert "near card" in refusal_text([near, far]) and "far card" not in refusal_text([near, far])
+    nothing_near = refusal_text([far])
+    assert "outside the material" in nothing_near and "help with" not in nothing_near
