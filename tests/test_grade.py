@@ -75,7 +75,7 @@ def test_denying_a_misconception_is_not_holding_it(grader, dropout):
     assert gather(grader.embedder, rubric, denial).mis_cos.max() == 0.0  # (0.84 before the denial test)
     assert gather(grader.embedder, rubric, denial.replace("does not stay", "stays")).mis_cos.max() > 0.8
     grade = grader.grade(FULL + " " + denial, card=dropout)
-    assert not grade.misconceptions and not any("misconception" in p.why for p in grade.points)
+    assert not grade.misconceptions and not any(p.status == "wrong" for p in grade.points)
 
 
 def test_a_misconception_reported_as_a_common_mistake_is_not_held(grader, dropout):

@@ -137,10 +137,12 @@ def gather(embedder: Embedder, rubric: Rubric, text: str) -> Evidence:
     # Polarity is judged on the smallest units only: in "X, so the net cannot rely on Y" the negation
     # belongs to the second clause, not to the whole sentence that also states X.
     atomic = [not any(j != i and v in u for j, v in enumerate(units)) for i, u in enumerate(units)]
-    drop_rejected(units, atomic, rubric.misconceptions, mis_cos)
+    # A statement that rejects a misconception has spent its negation on it: "you should not stop the
+    # first time the loss goes up" denies that belief and does not reverse "training halts when …".
+    rejecting = drop_rejected(units, atomic, rubric.misconceptions, mis_cos)
     pairs = ROLE_PAIRS + contrasted_terms(rubric.source)
-    rev = [[contradiction(u, kp.point, pairs) if atomic[i] and (lex[i, j] > 0 or cos[i, j] > 0.5) else None
-            for j, kp in enumerate(rubric.points)] for i, u in enumerate(units)]
+    rev = [[contradiction(u, kp.point, pairs) if atomic[i] and i not in rejecting and (lex[i, j] > 0 or
+            cos[i, j] > 0.5) else None for j, kp in enumerate(rubric.points)] for i, u in enumerate(units)]
     support = (vecs @ rubric.sentence_vecs.T).max(axis=1) if rubric.sentence_vecs is not None and len(
         rubric.sentence_vecs) else np.zeros(n, np.float32)
     return Evidence(units, cos, lex, mis_cos, rev, vecs @ rubric.question_vec, support)

@@ -64,14 +64,18 @@ def negates(clause: str, misconception: str) -> bool:
     return len(stems & content_stems(misconception)) / len(stems) >= CLAUSE_OVERLAP
 
 
-def drop_rejected(units: list[str], atomic: list[bool], misconceptions: list[str], mis_cos: np.ndarray) -> None:
+def drop_rejected(units: list[str], atomic: list[bool], misconceptions: list[str], mis_cos: np.ndarray) -> set[int]:
     """Zero `mis_cos[i, m]` (in place) where unit i rejects misconception m; a sentence whose clause
-    negates the misconception is cleared with it."""
+    negates the misconception is cleared with it. Returns the units that reject one."""
+    rejecting: set[int] = set()
     for i, m in zip(*np.nonzero(mis_cos >= CHECK_FROM), strict=True):
         if denies(units[i], misconceptions[m]) or reports(units[i]):
             mis_cos[i, m] = 0.0
+            rejecting.add(int(i))
     for i, m in zip(*np.nonzero(mis_cos >= CHECK_FROM), strict=True):
         if atomic[i] and negates(units[i], misconceptions[m]):
             for j, unit in enumerate(units):
                 if units[i] in unit:
                     mis_cos[j, m] = 0.0
+                    rejecting.add(j)
+    return rejecting
