@@ -17,7 +17,7 @@ from tutor.grade_text import (
     statements,
     stem,
 )
-from tutor.rejection import denies, negates, reports
+from tutor.rejection import denies, negates, opposes, reports
 
 
 def test_statements_are_sentences_then_their_clauses():
@@ -214,3 +214,16 @@ def test_a_negated_clause_on_the_misconceptions_words_rejects_it(clause, misconc
 ])
 def test_a_belief_reported_as_a_mistake_is_not_asserted(statement, expected):
     assert reports(statement) is expected
+
+
+@pytest.mark.parametrize(("clause", "misconception", "expected"), [
+    ("Semi-supervised learning is different from self-supervised learning",
+     "semi-supervised learning is the same as self-supervised learning", True),
+    # the antonym arrives with a different subject: a swapped claim, not a rejection
+    ("In self-attention the queries come from one sequence and the keys and values from a different one",
+     "in cross-attention the queries, keys and values all come from the same sequence", False),
+    ("Semi-supervised learning is the same as self-supervised learning",
+     "semi-supervised learning is the same as self-supervised learning", False),
+])
+def test_a_clause_saying_the_antonym_of_a_misconception_opposes_it(clause, misconception, expected):
+    assert opposes(clause, misconception) is expected

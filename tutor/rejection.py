@@ -17,10 +17,11 @@ import re
 
 import numpy as np
 
-from tutor.grade_text import content_stems, denied_claim, negated
+from tutor.grade_text import ANTONYMS, content_stems, denied_claim, negated, stem
 
 CHECK_FROM = 0.5  # misconception cosines below this are too weak to matter to any rule or feature
 CLAUSE_OVERLAP = 0.4  # share of a negated clause's content words that must be the misconception's own
+OPPOSITE_OVERLAP = 0.8  # share of the misconception's other content words a clause saying its antonym repeats
 
 
 # A belief reported, not held: "a common mistake is to think …", "people often assume …", "it is a myth
@@ -64,6 +65,20 @@ def negates(clause: str, misconception: str) -> bool:
     return len(stems & content_stems(misconception)) / len(stems) >= CLAUSE_OVERLAP
 
 
+def opposes(clause: str, misconception: str) -> bool:
+    """A clause that says the misconception with one term turned into its antonym and little else changed
+    ("semi-supervised learning is different from self-supervised learning" against "… is the same as …").
+    Nearly all of the misconception's other words must be there: "in self-attention … from a different
+    one" against "in cross-attention … all from the same sequence" changes the subject too."""
+    said, belief = content_stems(clause), content_stems(misconception)
+    for a, b in ANTONYMS:
+        for x, y in ((stem(a), stem(b)), (stem(b), stem(a))):
+            if x in belief and y not in belief and y in said and x not in said:
+                rest = belief - {x}
+                return bool(rest) and len(rest & said) / len(rest) >= OPPOSITE_OVERLAP
+    return False
+
+
 def drop_rejected(units: list[str], atomic: list[bool], misconceptions: list[str], mis_cos: np.ndarray) -> set[int]:
     """Zero `mis_cos[i, m]` (in place) where unit i rejects misconception m; a sentence whose clause
     negates the misconception is cleared with it. Returns the units that reject one."""
@@ -73,7 +88,7 @@ def drop_rejected(units: list[str], atomic: list[bool], misconceptions: list[str
             mis_cos[i, m] = 0.0
             rejecting.add(int(i))
     for i, m in zip(*np.nonzero(mis_cos >= CHECK_FROM), strict=True):
-        if atomic[i] and negates(units[i], misconceptions[m]):
+        if atomic[i] and (negates(units[i], misconceptions[m]) or opposes(units[i], misconceptions[m])):
             for j, unit in enumerate(units):
                 if units[i] in unit:
                     mis_cos[j, m] = 0.0
