@@ -72,7 +72,8 @@ def test_denying_a_misconception_is_not_holding_it(grader, dropout):
     denial = "Dropout does not stay active at inference and randomly drops units at test time."
     rubric = grader.rubric_for(dropout)
 
-    assert gather(grader.embedder, rubric, denial).mis_cos.max() == 0.0  # (0.84 before the denial test)
+    ev = gather(grader.embedder, rubric, denial)
+    assert ev.mis_cos.max() == pytest.approx(ev.cos.max()) and ev.cos.max() < 0.84  # lowered to its best point
     assert gather(grader.embedder, rubric, denial.replace("does not stay", "stays")).mis_cos.max() > 0.8
     grade = grader.grade(FULL + " " + denial, card=dropout)
     assert not grade.misconceptions and not any(p.status == "wrong" for p in grade.points)

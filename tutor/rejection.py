@@ -79,18 +79,25 @@ def opposes(clause: str, misconception: str) -> bool:
     return False
 
 
-def drop_rejected(units: list[str], atomic: list[bool], misconceptions: list[str], mis_cos: np.ndarray) -> set[int]:
-    """Zero `mis_cos[i, m]` (in place) where unit i rejects misconception m; a sentence whose clause
-    negates the misconception is cleared with it. Returns the units that reject one."""
+def drop_rejected(units: list[str], atomic: list[bool], misconceptions: list[str], mis_cos: np.ndarray,
+                  ceiling: np.ndarray) -> set[int]:
+    """Lower `mis_cos[i, m]` (in place) to `ceiling[i]`, the unit's best key-point cosine, where unit i
+    rejects misconception m; a sentence whose clause rejects it is lowered with it. Returns the units that
+    reject one.
+
+    Lowered, not zeroed: no rule then calls the statement wrong (it is no closer to the misconception than
+    to a key point), while the learned score's features stay in the range it was fitted on. Zeroing put
+    them far outside it: a one-line denial that covers no key point scored 8.0, "correct"."""
     rejecting: set[int] = set()
-    for i, m in zip(*np.nonzero(mis_cos >= CHECK_FROM), strict=True):
+    hits = [(int(i), int(m)) for i, m in zip(*np.nonzero(mis_cos >= CHECK_FROM), strict=True)]
+    for i, m in hits:
         if denies(units[i], misconceptions[m]) or reports(units[i]):
-            mis_cos[i, m] = 0.0
-            rejecting.add(int(i))
-    for i, m in zip(*np.nonzero(mis_cos >= CHECK_FROM), strict=True):
+            mis_cos[i, m] = min(mis_cos[i, m], ceiling[i])
+            rejecting.add(i)
+    for i, m in hits:
         if atomic[i] and (negates(units[i], misconceptions[m]) or opposes(units[i], misconceptions[m])):
             for j, unit in enumerate(units):
                 if units[i] in unit:
-                    mis_cos[j, m] = 0.0
+                    mis_cos[j, m] = min(mis_cos[j, m], ceiling[j])
                     rejecting.add(j)
     return rejecting
