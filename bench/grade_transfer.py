@@ -120,10 +120,19 @@ it holds both misconceptions. Levers on that side (dev 8-seed CV, base .767 / .7
       is to a card sentence than to any key point (× .5; × 1:             / .760       / .745
       .759 / .757 / .743)
 
-With both kept tests the shipped model (refit on the dev rows) reads .727 / .763 / .785 on the test split
-(before: .727 / .763 / .773); `tutor eval`'s all-rows 8-seed CV .748 / .758 / .768 (before .745 / .756 /
-.759). A third, `reports` ("a common mistake is to think …"), matches no golden row or claim: it changes
-no figure and is there for the learners who answer that way.
+Also kept, on top (same figures; dev 8-seed / test split of the shipped model):
+- a statement that rejects a misconception is not also read as reversing a key point ("you should not
+  stop the first time the loss goes up" marked "training halts when …" wrong): dev .773 / .777 / .767,
+  paired a wash (8/6, 8/5, 8/6); test .727 / .763 / .785 → .732 / .768 / .789;
+- `opposes`: a clause saying the misconception's antonym with 80% of its other words ("… is different
+  from …" against "… is the same as …"): fires on no dev row; test unchanged;
+- the rejected cell lowered to the statement's best key-point cosine instead of zeroed: zero put the
+  features outside their fitted range, and a one-line denial covering no point scored 8.0 "correct"
+  (now 1.3; capping at .45 gives 1.6 and dev .773 / .777 / .767): dev .775 / .778 / .769, test
+  .727 / .763 / .785, all-rows CV .746 / .757 / .766.
+Session 15's shipped model read .727 / .763 / .773 on the test split. A last test, `reports` ("a common
+mistake is to think …"), matches no golden row or claim, so it changes no figure; it is there for the
+learners who answer that way.
 
 Token PMI with Qwen2.5-0.5B (transformers reading the GGUF, 2 cores): log p(claim token | card answer) −
 log p(token | the card's question alone), on the first 96 claims of bench/claim_pairs.jsonl. Mean PMI
