@@ -4,8 +4,8 @@ Interview answers often name a common mistake in order to rule it out: "semi-sup
 as self-supervised", "dropout is not used at inference". A sentence embedding cannot see the "not", so
 the statement lands right on the misconception it denies, and the grader used to call the learner wrong
 for being right. The same goes for a belief reported as a mistake ("people often assume …").
-`drop_rejected` clears those matches before any rule or feature reads them; a cleared cell is simply no
-match, neither a wrong statement nor evidence of one.
+`drop_rejected` lowers those matches before any rule or feature reads them, to no more than the
+statement's best key-point match: neither a wrong statement nor evidence of one.
 
 The tests are lexical and err on the side of keeping a match (a real wrong belief left unflagged is
 the worse mistake for a tutor): see bench/grade_transfer.py for what each one changed on the golden rows.
