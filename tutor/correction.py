@@ -29,7 +29,7 @@ from tutor.contradiction import (
     sign_word,
     too_much,
 )
-from tutor.grade_text import ANTONYMS, content_stems, negated, reversal, stem, words
+from tutor.grade_text import antonym_swaps, content_stems, negated, reversal, stem, words
 from tutor.grounding import claim, premise
 from tutor.lead import sentence_of
 
@@ -114,8 +114,7 @@ def _contrasts(claim_text: str, point: KeyPoint) -> int:
     ("at test time" against "collected during training"): such a point states what the claim gets wrong."""
     said = {stem(w) for w in words(claim_text)}
     bag = {stem(w) for w in words(" ".join([point.point, *point.phrases]))}
-    return sum(1 for a, b in ANTONYMS for x, y in ((a, b), (b, a))
-               if stem(x) in said and stem(x) not in bag and stem(y) in bag and stem(y) not in said)
+    return sum(1 for _ in antonym_swaps(said, bag))
 
 
 def _answering(card: Card, about: set[str], claim_text: str) -> list[str]:

@@ -9,6 +9,7 @@ gaming guards run before any model is touched.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Set
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -209,6 +210,16 @@ def negated(text: str) -> bool:
     return sum(_denies(ws, i) for i in range(len(ws))) % 2 == 1
 
 
+def antonym_swaps(said: Set[str], point: Set[str]) -> Iterator[tuple[str, str]]:
+    """Each antonym pair (as words: the point's side, then the statement's) whose one side is only in the
+    `point` stems and whose other side is only in the `said` stems, in `ANTONYMS` order."""
+    for a, b in ANTONYMS:
+        for x, y in ((a, b), (b, a)):
+            sx, sy = stem(x), stem(y)
+            if sx in point and sy not in point and sy in said and sx not in said:
+                yield x, y
+
+
 def reversal(statement: str, point: str) -> str | None:
     """Why `statement` contradicts `point` (a negation or an antonym swap), or None.
 
@@ -224,11 +235,8 @@ def reversal(statement: str, point: str) -> str | None:
         if not negated(point) and (denied := denied_claim(statement, shared)):
             return f"denies `{denied}`, which the point asserts"
         return None
-    for a, b in ANTONYMS:
-        for x, y in ((a, b), (b, a)):
-            sx, sy = stem(x), stem(y)
-            if sx in p_stems and sy not in p_stems and sy in s_stems and sx not in s_stems:
-                return f"says `{y}` where the point says `{x}`"
+    for x, y in antonym_swaps(s_stems, p_stems):
+        return f"says `{y}` where the point says `{x}`"
     swap = crossed(statement, point)
     if swap:
         return f"swaps `{swap[0]}` and `{swap[1]}` relative to the point"

@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from tutor.grade_text import ANTONYMS, content_stems, denied_claim, negated, stem
+from tutor.grade_text import antonym_swaps, content_stems, denied_claim, negated, stem
 
 CHECK_FROM = 0.5  # misconception cosines below this are too weak to matter to any rule or feature
 CLAUSE_OVERLAP = 0.4  # share of a negated clause's content words that must be the misconception's own
@@ -71,11 +71,9 @@ def opposes(clause: str, misconception: str) -> bool:
     Nearly all of the misconception's other words must be there: "in self-attention … from a different
     one" against "in cross-attention … all from the same sequence" changes the subject too."""
     said, belief = content_stems(clause), content_stems(misconception)
-    for a, b in ANTONYMS:
-        for x, y in ((stem(a), stem(b)), (stem(b), stem(a))):
-            if x in belief and y not in belief and y in said and x not in said:
-                rest = belief - {x}
-                return bool(rest) and len(rest & said) / len(rest) >= OPPOSITE_OVERLAP
+    for x, _ in antonym_swaps(said, belief):
+        rest = belief - {stem(x)}
+        return bool(rest) and len(rest & said) / len(rest) >= OPPOSITE_OVERLAP
     return False
 
 
