@@ -140,7 +140,7 @@ def test_a_missing_index_is_reported_before_any_llm_is_started(config):
         tutor.ask("What is dropout?", backend="local")
 
 
-def test_a_refusal_suggests_only_questions_that_are_near(monkeypatch):
+def test_a_refusal_suggests_only_questions_that_are_near():
     near, far = passage(1, "a/near", 0.1, title="near card"), passage(2, "a/far", 0.1, title="far card")
     near.cosine, far.cosine = SUGGEST_MIN_COSINE + 0.1, SUGGEST_MIN_COSINE - 0.1
 
