@@ -50,6 +50,8 @@ def test_text_addressed_to_the_grader_is_recognized(text):
     "The reward model scores each response and PPO maximizes that score with a KL penalty.",
     "Early stopping monitors the validation loss and should restore the best checkpoint.",
     "The evaluation set must never be used for tuning.",
+    "Common splits are 80/10/10 or 70/15/15, and with millions of samples 1% each is plenty.",
+    "A 10/10/80 split leaves too little data for training.",
 ])
 def test_ordinary_answers_are_not_taken_for_manipulation(text):
     assert not manipulation_spans(text)

@@ -53,6 +53,8 @@ ANTONYMS = (
     ("high", "low"), ("sharper", "flatter"), ("sharpen", "flatten"), ("maximize", "minimize"),
     ("same", "different"), ("parallel", "sequential"), ("simple", "complex"), ("huge", "tiny"),
     ("remove", "add"), ("always", "never"), ("lower", "raise"),
+    ("help", "hurt"), ("improve", "hurt"), ("improve", "worsen"), ("fast", "slow"), ("cheap", "expensive"),
+    ("stable", "unstable"), ("linear", "nonlinear"), ("early", "late"),
 )
 
 _IDK = re.compile(
@@ -67,7 +69,7 @@ _MARKER = re.compile(
     r"\b(?:system|developer|assistant)\s*(?:override|prompt|mode|message)?\s*:|system\s+override|developer\s+mode"
     r"|you\s+are\s+now\b|you\s+are\s+a\s+(?:helpful\s+)?(?:grader|evaluator|assistant)|new\s+instructions"
     r"|ignore\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier)\s+instructions"
-    r"|</?\s*\w*(?:grade|grading|instruction|answer|system|score)\w*\s*>|\b10\s*(?:/|out\s+of)\s*10\b"
+    r"|</?\s*\w*(?:grade|grading|instruction|answer|system|score)\w*\s*>|(?<![\d/.])\b10\s*(?:/|out\s+of)\s*10\b(?!\s*/\s*\d)"
     r"|\bpre-?approved\b"
     r"|[\"']?(?:score|label)[\"']?\s*[=:]\s*[\"']?(?:10|ten|100|correct)\b|\bmin_score\b|grading_mode",
     re.I,
