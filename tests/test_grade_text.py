@@ -52,6 +52,7 @@ def test_text_addressed_to_the_grader_is_recognized(text):
     "The evaluation set must never be used for tuning.",
     "Common splits are 80/10/10 or 70/15/15, and with millions of samples 1% each is plenty.",
     "A 10/10/80 split leaves too little data for training.",
+    "Nesterov takes the gradient at the look-ahead point rather than where you are now.",
 ])
 def test_ordinary_answers_are_not_taken_for_manipulation(text):
     assert not manipulation_spans(text)
@@ -98,6 +99,18 @@ def test_negated_and_reversed_statements_are_caught(statement, point, why):
 
 def test_a_statement_about_something_else_is_not_a_reversal():
     assert reversal("GPUs do not like small batches", "dropout is applied during training") is None
+
+
+@pytest.mark.parametrize(("statement", "point"), [
+    # the point's negation is on words the statement does not say
+    ("ReLU has derivative 0 for negative inputs and 1 for positive inputs",
+     "ReLU has derivative 0 for negative and 1 for positive inputs and no derivative at exactly zero"),
+    # the statement's negation is an aside on words the point does not use
+    ("F1 is the harmonic mean of precision and recall, not the arithmetic mean",
+     "F1 is the harmonic mean of precision and recall"),
+])
+def test_a_negation_on_other_words_does_not_reverse_the_point(statement, point):
+    assert reversal(statement, point) is None
 
 
 def test_a_short_clause_denying_a_long_points_words_is_a_reversal():

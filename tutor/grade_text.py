@@ -54,7 +54,7 @@ ANTONYMS = (
     ("same", "different"), ("parallel", "sequential"), ("simple", "complex"), ("huge", "tiny"),
     ("remove", "add"), ("always", "never"), ("lower", "raise"),
     ("help", "hurt"), ("improve", "hurt"), ("improve", "worsen"), ("fast", "slow"), ("cheap", "expensive"),
-    ("stable", "unstable"), ("linear", "nonlinear"), ("early", "late"),
+    ("stable", "unstable"), ("linear", "nonlinear"), ("early", "late"), ("most", "least"),
 )
 
 _IDK = re.compile(
@@ -67,7 +67,7 @@ _IDK = re.compile(
 # the grader / rubric AND asks for something (ignore, rate, mark, output, give full credit …).
 _MARKER = re.compile(
     r"\b(?:system|developer|assistant)\s*(?:override|prompt|mode|message)?\s*:|system\s+override|developer\s+mode"
-    r"|you\s+are\s+now\b|you\s+are\s+a\s+(?:helpful\s+)?(?:grader|evaluator|assistant)|new\s+instructions"
+    r"|you\s+are\s+now\s+(?:a|an|the|in|my|acting|playing|free|unrestricted|jailbroken|dan)\b|you\s+are\s+a\s+(?:helpful\s+)?(?:grader|evaluator|assistant)|new\s+instructions"
     r"|ignore\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier)\s+instructions"
     r"|</?\s*\w*(?:grade|grading|instruction|answer|system|score)\w*\s*>|(?<![\d/.])\b10\s*(?:/|out\s+of)\s*10\b(?!\s*/\s*\d)"
     r"|\bpre-?approved\b"
@@ -242,9 +242,17 @@ def reversal(statement: str, point: str) -> str | None:
     swap = crossed(statement, point)
     if swap:
         return f"swaps `{swap[0]}` and `{swap[1]}` relative to the point"
-    if overlap >= 0.6 and negated(statement) != negated(point):
+    if overlap >= 0.6 and negated(statement) != negated(point) and _negation_meets(statement, point):
         return "negates the point"
     return None
+
+
+def _negation_meets(statement: str, point: str) -> bool:
+    """Whether the negated side denies words the other side states. A polarity difference alone is not
+    a reversal: "ReLU has derivative 0 for negative inputs" against "ReLU has no derivative at exactly
+    zero", or an aside like "not the arithmetic mean" in a sentence that states the point."""
+    neg, other = (statement, point) if negated(statement) else (point, statement)
+    return denied_claim(neg, content_stems(other)) is not None
 
 
 _SCOPE = re.compile(r"[,;:.!?()]|\s(?:but|and|so|because|since|while|whereas|though|instead|rather)\s")
