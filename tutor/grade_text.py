@@ -218,8 +218,14 @@ def antonym_swaps(said: Set[str], point: Set[str]) -> Iterator[tuple[str, str]]:
     for a, b in ANTONYMS:
         for x, y in ((a, b), (b, a)):
             sx, sy = stem(x), stem(y)
-            if sx in point and sy not in point and sy in said and sx not in said:
+            if sx in point and sy not in point and sy in said and sx not in said and not _both_poles(sx, point):
                 yield x, y
+
+
+def _both_poles(sx: str, point: Set[str]) -> bool:
+    """Whether `point` also holds an opposite of `sx` ("a small student … a large teacher"): it states both
+    sides of the contrast, so a statement using the other side's synonym ("a big teacher") swaps nothing."""
+    return any(stem(b if stem(a) == sx else a) in point for a, b in ANTONYMS if sx in (stem(a), stem(b)))
 
 
 def reversal(statement: str, point: str) -> str | None:
