@@ -17,7 +17,7 @@ from tutor.grade_text import (
     statements,
     stem,
 )
-from tutor.rejection import denies, negates, opposes, reports
+from tutor.rejection import denies, negates, opposes, reports, widens
 
 
 def test_statements_are_sentences_then_their_clauses():
@@ -206,6 +206,20 @@ def test_a_right_or_unreadable_statement_is_not_a_role_swap(statement, point):
 ])
 def test_a_learner_who_denies_a_misconception_rejects_it(statement, misconception, expected):
     assert denies(statement, misconception) is expected
+
+
+@pytest.mark.parametrize(("statement", "misconception", "expected"), [
+    ("The student learns from more than just the teacher's hard labels.",
+     "the student learns only from the teacher's hard labels", True),
+    ("Adding more data does not always help the model.", "adding more data always helps the model", True),
+    # stating the exclusive belief, or widening something else, is no correction
+    ("The student learns from the teacher's hard labels only.", "the student learns only from the teacher's hard labels",
+     False),
+    ("Not only is it slower, it needs hard labels.", "the student learns only from the teacher's soft "
+     "targets and hard labels and logits", False),
+])
+def test_a_learner_who_widens_an_only_or_always_belief_corrects_it(statement, misconception, expected):
+    assert widens(statement, misconception) is expected
 
 
 @pytest.mark.parametrize(("clause", "misconception", "expected"), [

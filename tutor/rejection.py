@@ -77,6 +77,23 @@ def opposes(clause: str, misconception: str) -> bool:
     return False
 
 
+_EXCLUSIVE = re.compile(r"\b(?:only|just|solely|merely|always|every|all|any)\b", re.I)
+_WIDENED = re.compile(
+    r"\b(?:not|n't|never)\s+(?:only|just|merely|solely|always|necessarily|every|all)\b"
+    r"|\bmore\s+than\s+(?:just|only|merely)\b|\bnot\s+limited\s+to\b", re.I)
+WIDEN_OVERLAP = 0.5  # share of the misconception's content words the widening statement repeats
+
+
+def widens(statement: str, misconception: str) -> bool:
+    """A belief that something holds only / always ("the student learns only from the hard labels") met
+    by a statement that says it is not only / not always so ("it learns from more than just the hard
+    labels"): the statement corrects the belief rather than holding it."""
+    if not _EXCLUSIVE.search(misconception) or not _WIDENED.search(statement.replace("’", "'")):
+        return False
+    belief = content_stems(misconception)
+    return bool(belief) and len(belief & content_stems(statement)) / len(belief) >= WIDEN_OVERLAP
+
+
 def drop_rejected(units: list[str], atomic: list[bool], misconceptions: list[str], mis_cos: np.ndarray,
                   ceiling: np.ndarray) -> set[int]:
     """Lower `mis_cos[i, m]` (in place) to `ceiling[i]`, the unit's best key-point cosine, where unit i
@@ -89,7 +106,7 @@ def drop_rejected(units: list[str], atomic: list[bool], misconceptions: list[str
     rejecting: set[int] = set()
     hits = [(int(i), int(m)) for i, m in zip(*np.nonzero(mis_cos >= CHECK_FROM), strict=True)]
     for i, m in hits:
-        if denies(units[i], misconceptions[m]) or reports(units[i]):
+        if denies(units[i], misconceptions[m]) or reports(units[i]) or widens(units[i], misconceptions[m]):
             mis_cos[i, m] = min(mis_cos[i, m], ceiling[i])
             rejecting.add(i)
     for i, m in hits:
