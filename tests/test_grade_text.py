@@ -108,6 +108,8 @@ def test_a_statement_about_something_else_is_not_a_reversal():
     # the statement's negation is an aside on words the point does not use
     ("F1 is the harmonic mean of precision and recall, not the arithmetic mean",
      "F1 is the harmonic mean of precision and recall"),
+    # the point negates with a verb ("avoids"); denying the same thing agrees with it
+    ("with byte-level BPE nothing is out of vocabulary", "subword tokenization avoids out-of-vocabulary words"),
     # the point states both sides of the contrast; "big" is its "large", not a swap of its "small"
     ("you have a big, accurate teacher and train a smaller student to reproduce its outputs",
      "a small student model is trained to mimic the outputs of a large teacher"),

@@ -240,7 +240,8 @@ def reversal(statement: str, point: str) -> str | None:
     overlap = len(shared & s_stems) / len(shared) if shared else 0.0
     if overlap < 0.4:  # a statement about something else cannot reverse this point …
         # … unless it denies the point's own words (a short clause against a long point)
-        if not negated(point) and (denied := denied_claim(statement, shared)):
+        if not negated(point) and not _privative_only(point, statement) and (
+                denied := denied_claim(statement, shared)):
             return f"denies `{denied}`, which the point asserts"
         return None
     for x, y in antonym_swaps(s_stems, p_stems):
@@ -248,9 +249,21 @@ def reversal(statement: str, point: str) -> str | None:
     swap = crossed(statement, point)
     if swap:
         return f"swaps `{swap[0]}` and `{swap[1]}` relative to the point"
-    if overlap >= 0.6 and negated(statement) != negated(point) and _negation_meets(statement, point):
+    if (overlap >= 0.6 and negated(statement) != negated(point) and not _privative_only(point, statement)
+            and _negation_meets(statement, point)):
         return "negates the point"
     return None
+
+
+# Verbs and phrases that negate without a negator: "subword units avoid out-of-vocabulary words".
+_PRIVATIVE = re.compile(r"\b(?:avoid(?:s|ed|ing)?|prevent(?:s|ed|ing)?|eliminat(?:e|es|ed|ing)|without|free\s+of|"
+                        r"lacks?|fails?\s+to|unable|no\s+longer)\b", re.I)
+
+
+def _privative_only(point: str, statement: str) -> bool:
+    """The point denies something without a negator ("avoids out-of-vocabulary words") and the statement
+    does not repeat that word: the statement's "nothing is out of vocabulary" agrees with it."""
+    return _PRIVATIVE.search(point) is not None and _PRIVATIVE.search(statement) is None
 
 
 def _negation_meets(statement: str, point: str) -> bool:
