@@ -158,6 +158,18 @@ def test_reordered_clauses_are_not_a_swap():
                    "L1 penalizes absolute values, L2 penalizes squared weights") is None
 
 
+@pytest.mark.parametrize(("statement", "point"), [
+    ("SGD uses a fixed learning rate for everything (plus momentum usually)",
+     "SGD (usually with momentum) uses one global learning rate for all parameters"),
+    ("forget decides what to erase from the cell, input decides how much of the new candidate to add",
+     "the forget gate decides how much of the old cell state to keep or erase"),
+])
+def test_a_moved_aside_is_not_a_swap(statement, point):
+    # The crossing words are no pair of terms: the statement says the point in another order.
+    assert crossed(statement, point) is None
+    assert reversal(statement, point) is None
+
+
 def test_a_card_id_names_the_terms_it_contrasts():
     assert contrasted_terms("training/l1-vs-l2-regularization") == (("l1", "l2"),)
     assert contrasted_terms("training/layer-norm-vs-batch-norm") == (("layer", "batch"),)
