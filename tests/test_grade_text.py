@@ -27,6 +27,12 @@ def test_statements_are_sentences_then_their_clauses():
     assert "at test time it is switched off." in units
 
 
+def test_a_result_clause_after_a_bare_so_is_a_unit_of_its_own():
+    units = statements("Dropout zeroes activations during training so units cannot co-adapt.")
+    assert "units cannot co-adapt." in units
+    assert "Dropout zeroes activations during training" in units
+
+
 @pytest.mark.parametrize(("a", "b"), [("normalizes", "normalized"), ("normalization", "normalize"),
                                       ("gradients", "gradient"), ("training", "trained")])
 def test_stemming_meets_word_forms(a, b):

@@ -18,7 +18,10 @@ _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+[-*•]\s+|(?<=\))\s*\.\s*")
 # Clause boundaries inside a sentence: a learner often puts a right and a wrong claim in one sentence
 # ("X is true, but Y"), and the grader must be able to quote and judge each part on its own.
 _WHOLE_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-_CLAUSE = re.compile(r",?\s+(?:but|while|whereas|although|though|however)\s+|,\s+(?:and|so|which)\s+|:\s+", re.I)
+# A bare " so " too: "X so Y" states a result the card often keeps as a point of its own ("zeroes activations
+# during training so units cannot co-adapt"); dev 8-seed CV .724 → .733 in band, 16 of 16 other fold seeds won.
+_CLAUSE = re.compile(r",?\s+(?:but|while|whereas|although|though|however)\s+|,\s+(?:and|so|which)\s+|:\s+"
+                     r"|\s+so\s+(?:that\s+)?(?=\w)", re.I)
 
 def _wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
