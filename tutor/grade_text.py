@@ -96,12 +96,14 @@ def words(text: str) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light suffix stripper: enough that "normalizes", "normalized" and "normalization" meet."""
+    """A light suffix stripper: enough that "normalizes", "normalized" and "normalization" meet, and
+    "saturates" / "saturation", "compute" / "computation" (-ation once became -ate, which met no verb form)."""
     w = word.lower()
     if len(w) <= 3 or not w.isalpha():
         return w
     for suffix, repl in (("isations", "ize"), ("izations", "ize"), ("isation", "ize"), ("ization", "ize"),
-                         ("ational", "ate"), ("ations", "ate"), ("ation", "ate"), ("ising", "ize"),
+                         ("ational", ""), ("ations", ""), ("ation", ""), ("ating", ""), ("ated", ""), ("ates", ""),
+                         ("ate", ""), ("ising", "ize"),
                          ("izing", "ize"), ("ised", "ize"), ("ized", "ize"), ("ises", "ize"), ("izes", "ize"),
                          ("ise", "ize"), ("ize", "ize"), ("ities", "ity"), ("ness", ""), ("ments", ""), ("ment", ""),
                          ("ingly", ""), ("edly", ""), ("ing", ""), ("ies", "y"), ("ied", "y"), ("ed", ""),
