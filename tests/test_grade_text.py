@@ -36,7 +36,9 @@ def test_a_result_clause_after_a_bare_so_is_a_unit_of_its_own():
 @pytest.mark.parametrize(("a", "b"), [("normalizes", "normalized"), ("normalization", "normalize"),
                                       ("gradients", "gradient"), ("training", "trained"),
                                       ("activation", "activated"), ("saturation", "saturates"),
-                                      ("adaptation", "adapt"), ("computation", "compute")])
+                                      ("adaptation", "adapt"), ("computation", "compute"),
+                                      ("embeddings", "embedding"), ("overfitting", "overfit"),
+                                      ("sparsity", "sparse"), ("convergence", "converges")])
 def test_stemming_meets_word_forms(a, b):
     assert stem(a) == stem(b)
 
