@@ -275,10 +275,16 @@ def reversal(statement: str, point: str) -> str | None:
     swap = crossed(statement, point)
     if swap:
         return f"swaps `{swap[0]}` and `{swap[1]}` relative to the point"
-    if (overlap >= 0.6 and negated(statement) != negated(point) and not _privative_only(point, statement)
-            and _negation_meets(statement, point)):
-        return "negates the point"
-    return None
+    if overlap < 0.6 or _privative_only(point, statement):
+        return None
+    negated_statement = negated(statement)
+    if negated_statement == negated(point):
+        return None
+    # The negated side must deny words the other side states. A polarity difference alone is not a
+    # reversal: "ReLU has derivative 0 for negative inputs" against "ReLU has no derivative at exactly
+    # zero", or an aside like "not the arithmetic mean" in a sentence that states the point.
+    neg, other = (statement, point) if negated_statement else (point, statement)
+    return "negates the point" if denied_claim(neg, content_stems(other)) is not None else None
 
 
 # Verbs and phrases that negate without a negator: "subword units avoid out-of-vocabulary words".
@@ -290,14 +296,6 @@ def _privative_only(point: str, statement: str) -> bool:
     """The point denies something without a negator ("avoids out-of-vocabulary words") and the statement
     does not repeat that word: the statement's "nothing is out of vocabulary" agrees with it."""
     return _PRIVATIVE.search(point) is not None and _PRIVATIVE.search(statement) is None
-
-
-def _negation_meets(statement: str, point: str) -> bool:
-    """Whether the negated side denies words the other side states. A polarity difference alone is not
-    a reversal: "ReLU has derivative 0 for negative inputs" against "ReLU has no derivative at exactly
-    zero", or an aside like "not the arithmetic mean" in a sentence that states the point."""
-    neg, other = (statement, point) if negated(statement) else (point, statement)
-    return denied_claim(neg, content_stems(other)) is not None
 
 
 _SCOPE = re.compile(r"[,;:.!?()]|\s(?:but|and|so|because|since|while|whereas|though|instead|rather)\s")
