@@ -22,6 +22,7 @@ test: install models-test browser postgres
 # The ONNX export is checked on every install (sha256, ≈ 0.3 s) and redone when missing or corrupt.
 install: $(VENV)/.installed
 	$(PY) -m tutor.onnx_export
+	$(PY) -m tutor.judge --check
 	@# An editable install leaves tutor/ uncompiled: with PYTHONDONTWRITEBYTECODE set (as on this machine) each
 	@# cold `tutor` call compiled ~35 modules again (≈ 0.06 CPU-s). Written once here; redone when a file changes.
 	$(PY) -m compileall -q tutor app_pages
@@ -29,7 +30,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch first: the CPU wheel; a plain `torch` requirement would pull a multi-GB CUDA build.
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[app,local,api,grade,pdf,team,dev]"
+	$(PIP) install -e ".[app,local,api,grade,judge,pdf,team,dev]"
 	touch $@
 
 index: install

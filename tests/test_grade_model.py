@@ -17,7 +17,7 @@ from tutor import grade_model as gm
 from tutor import grade_train as gt
 from tutor.cards import Card
 from tutor.grade import Grader, default_model, label_of
-from tutor.grade_features import FEATURES, features
+from tutor.grade_features import ALL_FEATURES, FEATURES, features
 
 ROOT = Path(__file__).resolve().parent.parent
 DROPOUT = Card.from_dict({"id": "training/dropout", "topic": "training", **CARDS["training/dropout"]})
@@ -25,11 +25,13 @@ GOOD = ("Dropout randomly zeroes units during training. It acts as a regularizer
         "Inverted dropout scales activations so inference needs no change.")
 
 
-def test_retraining_from_the_committed_features_reproduces_the_committed_weights():
+@pytest.mark.parametrize("names, file", [(ALL_FEATURES, "grade_model.json"), (FEATURES, "grade_model_lexical.json")])
+def test_retraining_from_the_committed_features_reproduces_the_committed_weights(names, file):
     saved = gt.load_feature_file()
-    model = gt.fit_rows(saved["rows"], saved["sha256"])
+    model = gt.fit_rows(saved["rows"], saved["sha256"], names)
 
-    assert model.to_json() == (ROOT / "tutor" / "grade_model.json").read_text(encoding="utf-8"), \
+    assert model.features == list(names)
+    assert model.to_json() == (ROOT / "tutor" / file).read_text(encoding="utf-8"), \
         "retrain: python -m tutor.grade_train --from-features"
 
 
@@ -39,8 +41,8 @@ def test_the_committed_features_were_made_from_the_current_golden_file():
 
     assert saved["sha256"] == gt.sha256(gt.GOLDEN), "golden grading rows changed: python -m tutor.grade_train"
     assert [r["id"] for r in saved["rows"]] == [r["id"] for r in golden]
-    assert saved["features"] == list(FEATURES) and all(len(r["x"]) == len(FEATURES) for r in saved["rows"])
-    assert default_model().trained_on["sha256"] == saved["sha256"]
+    assert saved["features"] == list(ALL_FEATURES) and all(len(r["x"]) == len(ALL_FEATURES) for r in saved["rows"])
+    assert default_model().trained_on["sha256"] == saved["sha256"] == default_model(judged=True).trained_on["sha256"]
     assert (ROOT / "tutor" / "grade_model.json").stat().st_size < 200_000
 
 
@@ -100,6 +102,42 @@ def test_tutor_grade_model_rules_switches_the_default_off(monkeypatch):
     assert default_model() is None
     monkeypatch.delenv("TUTOR_GRADE_MODEL")
     assert isinstance(default_model(), gm.ScoreModel)
+
+
+class _FixedJudge:
+    """A judge that calls every pair a conflict of `margin`: the evidence gains the judge's columns."""
+
+    def __init__(self, margin: float) -> None:
+        self.margin, self.pairs = margin, []
+
+    def conflict(self, pairs):
+        self.pairs += pairs
+        return np.full(len(pairs), self.margin, np.float32)
+
+
+def test_a_grader_with_a_judge_reads_its_margins_into_the_judged_model():
+    lexical = Grader(FakeEmbedder(), [DROPOUT])
+    judged = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(5.0))
+    rubric = judged.rubric_for(DROPOUT)
+    ev, flags = judged.evidence(GOOD, rubric)
+    col = dict(zip(ALL_FEATURES, features(rubric, ev, flags, ALL_FEATURES), strict=True))
+
+    assert lexical.model.features == list(FEATURES) and judged.model.features == list(ALL_FEATURES)
+    assert col["contra_max"] == 5.0 and col["contra_n4"] == len(ev.conflict) >= 3
+    assert 1 <= col["contra_points"] <= len(DROPOUT.key_points)
+    # each sentence is read beside its best point and card sentences; each point beside its best statement
+    premises = [p for _, p in judged.judge.pairs]
+    assert any(p.startswith(DROPOUT.key_points[0].point) and len(p) > len(DROPOUT.key_points[0].point) + 20
+               for p in premises)
+    assert {kp.point for kp in DROPOUT.key_points} <= set(premises)
+    assert lexical.evidence(GOOD, rubric)[0].conflict is None
+
+
+def test_the_judged_model_scores_a_conflicting_answer_lower_than_an_agreeing_one():
+    calm = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0)).grade(GOOD, card=DROPOUT)
+    conflicting = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(6.0)).grade(GOOD, card=DROPOUT)
+
+    assert conflicting.score < calm.score
 
 
 def test_features_of_an_empty_answer_and_of_a_real_one():

@@ -8,7 +8,7 @@ import sys
 
 from tutor import onnx_export
 from tutor.config import Config
-from tutor.errors import TutorError
+from tutor.errors import ModelNotInstalled, TutorError
 
 _PACKAGES = {
     "torch": "core", "sentence-transformers": "core", "faiss-cpu": "core", "bm25s": "core",
@@ -64,6 +64,15 @@ def _onnx_export() -> str:
     return f"{', '.join(manifest['files'])} (torch {manifest['torch']}, exported {manifest['exported_at']})"
 
 
+def _judge() -> str:
+    from tutor import judge
+
+    problem = judge.check()  # sha256 of the model file, like the ONNX export's
+    if problem:
+        raise ModelNotInstalled(f"{problem}; grading falls back to its lexical model", fix=judge.FIX)
+    return f"grading judge {judge.NAME} verified in {judge.package_dir()}"
+
+
 def _index(config: Config) -> str:
     from tutor.embed import MiniLMEmbedder
     from tutor.index import load_index
@@ -85,6 +94,7 @@ def diagnose(config: Config) -> list[dict]:
         _check("tokenizer", lambda: _tokenizer(config)),
         _check("onnx", _onnx_export),
         _check("embedder", _embedder),
+        _check("judge", _judge),
         _check("index", lambda: _index(config)),
     ]
 

@@ -24,7 +24,7 @@ import numpy as np
 from tutor import metrics as m
 from tutor.cards import Card
 from tutor.grade import LABELS, GradeParams, Grader, label_of, score
-from tutor.grade_features import features
+from tutor.grade_features import FEATURES, feature_names, features
 from tutor.grade_model import train
 from tutor.grade_text import content_stems
 
@@ -118,8 +118,15 @@ def _folds(n: int, folds: int, seed: int = SEED) -> dict[int, int]:
     return {i: k % folds for k, i in enumerate(order)}
 
 
+def prepared_names(prepared: list) -> tuple[str, ...]:
+    """The feature columns these rows have: the judge's only when a judge read every one of them."""
+    names = {feature_names(ev) for _, _, ev, _ in prepared if ev.units}
+    return names.pop() if len(names) == 1 else FEATURES
+
+
 def feature_matrix(prepared: list) -> np.ndarray:
-    return np.array([features(rubric, ev, flags) for _, rubric, ev, flags in prepared])
+    names = prepared_names(prepared)
+    return np.array([features(rubric, ev, flags, names) for _, rubric, ev, flags in prepared])
 
 
 def learned_scores(prepared: list, train_ix: list[int], test_ix: list[int],
@@ -129,7 +136,7 @@ def learned_scores(prepared: list, train_ix: list[int], test_ix: list[int],
     x = feature_matrix(prepared) if x is None else x
     rows = [p[0] for p in prepared]
     model = train(x[train_ix], [rows[i]["label"] for i in train_ix], [rows[i]["score_band"] for i in train_ix],
-                  [str(i) for i in range(x.shape[1])])
+                  prepared_names(prepared))
     return [round(score(rubric, ev, params or GradeParams(), list(flags), model)[0], 1)
             for _, rubric, ev, flags in (prepared[i] for i in test_ix)]
 

@@ -30,6 +30,7 @@ from tutor.grade_features import features, n_sentences
 from tutor.grade_model import ScoreModel
 from tutor.grade_model import load as load_model
 from tutor.grade_text import is_idk, manipulation_spans, shape, without
+from tutor.judge import Judge
 
 LABELS = ("incorrect", "partial", "correct")
 
@@ -162,7 +163,7 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str], model:
     the gaming guards cap the value either way."""
     if "empty" in flags or not ev.units:
         return 0.0, _missed(rubric, p), []
-    learned = model.predict(features(rubric, ev, flags))[0] if model is not None else None
+    learned = model.predict(features(rubric, ev, flags, model.features))[0] if model is not None else None
     points, hits = _score_points(rubric, ev, p)
     weighted = [g for g in points if g.weight > 0]
     total = sum(g.weight for g in weighted) or 1.0
@@ -209,13 +210,14 @@ def _missed(rubric: Rubric, p: GradeParams) -> list[PointGrade]:
 
 
 @functools.cache
-def _committed_model() -> ScoreModel:
-    return load_model()
+def _committed_model(judged: bool = False) -> ScoreModel:
+    return load_model(judged=judged)
 
 
-def default_model() -> ScoreModel | None:
-    """The committed learned scorer; TUTOR_GRADE_MODEL=rules grades with the rules alone."""
-    return None if os.environ.get("TUTOR_GRADE_MODEL", "").lower() == "rules" else _committed_model()
+def default_model(judged: bool = False) -> ScoreModel | None:
+    """The committed learned scorer (`judged`: the one that reads the judge's features);
+    TUTOR_GRADE_MODEL=rules grades with the rules alone."""
+    return None if os.environ.get("TUTOR_GRADE_MODEL", "").lower() == "rules" else _committed_model(judged)
 
 
 def prepare(answer: str) -> tuple[str, list[str]]:
@@ -237,6 +239,9 @@ class Grader:
     `find_card(question, reference) -> Card | None` is the card lookup; the Tutor passes its
     retriever's. The default compares the question with each card's question and also-asked phrasings,
     more strictly when a reference could serve instead.
+
+    `judge` (tutor.judge) reads each statement beside the card; with one, the default model is the one
+    fitted on its features, without one the lexical model (same rows, no judge columns).
     """
 
     embedder: Embedder
@@ -246,8 +251,13 @@ class Grader:
     find_card: Callable[[str, str | None], Card | None] | None = None
     feedback: Callable[[Grade, Rubric], str] | None = None
     model: ScoreModel | None = field(default_factory=default_model)  # None: the rule-based score
+    judge: Judge | None = None
     _rubrics: dict[object, Rubric] = field(default_factory=dict)
     _question_index: tuple[np.ndarray, list[Card]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.judge is not None and self.model is not None and self.model is _committed_model(False):
+            self.model = default_model(judged=True)
 
     def rubric_for(self, card: Card) -> Rubric:
         # Key-point embeddings once per card and process, keyed on the card's content as well as its id:
@@ -299,7 +309,7 @@ class Grader:
 
     def evidence(self, answer: str, rubric: Rubric) -> tuple[Evidence, list[str]]:
         text, flags = prepare(answer)
-        ev = gather(self.embedder, rubric, "" if "empty" in flags else text)
+        ev = gather(self.embedder, rubric, "" if "empty" in flags else text, self.judge)
         return ev, flags
 
     def grade(self, answer: str, *, card: Card | None = None, question: str | None = None,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tutor.grade_evidence import Evidence, Rubric, is_swap
+from tutor.grade_evidence import Evidence, Rubric, is_swap, n_sentences
 from tutor.grade_text import shape, words
 
 FEATURES = (
@@ -27,30 +27,32 @@ FEATURES = (
     "n_unsupported", "question_max", "question_mean", "relevance", "support_mean", "support_min", "top2",
     "n_swapped",
 )
+# The contradiction judge's margins (tutor.judge), present when a judge read the answer: the largest and
+# the number above 4 over the sentences, and the points whose best statement the judge says conflicts
+# with them (margin above 3, among points some statement matches at 0.5). Round cut-offs from the
+# margins' scale (paraphrase ≈ 0, contradiction ≈ 5), not tuned on the golden rows.
+JUDGE_FEATURES = ("contra_max", "contra_n4", "contra_points")
+ALL_FEATURES = FEATURES + JUDGE_FEATURES
 _FIRST_WEIGHT = 1.5  # the first key point is the card's core claim (a fixed prior, not fitted)
 _REVERSAL_MATCH = 0.55  # a reversed statement counts when it is at least this close to its point
 _ON_TOPIC = 0.25  # question cosine above which a sentence is meant as part of the answer
 _SUPPORTED = 0.45  # best cosine to the card below which a sentence says nothing the card says
 
 
-def n_sentences(ev: Evidence) -> int:
-    """Sentences come first in `units`; clauses repeat their text, so shape is read off the sentences."""
-    seen = ""
-    for n, u in enumerate(ev.units):
-        if u in seen:
-            return n
-        seen += " " + u
-    return len(ev.units)
+def feature_names(ev: Evidence) -> tuple[str, ...]:
+    """The columns this evidence can fill: the judge's only when a judge read it."""
+    return ALL_FEATURES if ev.conflict is not None else FEATURES
 
 
-def features(rubric: Rubric, ev: Evidence, flags: list[str]) -> np.ndarray:
-    """One row of `FEATURES` for an answer (flags: the guards raised before grading)."""
-    f = dict.fromkeys(FEATURES, 0.0)
+def features(rubric: Rubric, ev: Evidence, flags: list[str], names: tuple[str, ...] | list[str] = FEATURES
+             ) -> np.ndarray:
+    """One row of `names` (columns of `ALL_FEATURES`) for an answer (flags: the guards raised before grading)."""
+    f = dict.fromkeys(ALL_FEATURES, 0.0)
     k, n = len(rubric.points), len(ev.units)
     f["manipulation"] = float("manipulation" in flags)
     f["empty"] = float("empty" in flags or n == 0 or k == 0)
     if f["empty"]:
-        return np.array([f[name] for name in FEATURES])
+        return np.array([f[name] for name in names])
     w = np.array([_FIRST_WEIGHT] + [1.0] * (k - 1))
     match = 0.5 * ev.cos + 0.5 * ev.lex
     best_match, best_cos, best_lex = match.max(axis=0), ev.cos.max(axis=0), ev.lex.max(axis=0)
@@ -85,4 +87,8 @@ def features(rubric: Rubric, ev: Evidence, flags: list[str]) -> np.ndarray:
         n_points=float(k),
         n_swapped=float(sum(any(is_swap(r) for r in row) for row in ev.reversed)),
     )
-    return np.array([f[name] for name in FEATURES])
+    if ev.conflict is not None:
+        c = ev.conflict if len(ev.conflict) else np.array([-3.0])
+        f.update(contra_max=float(c.max()), contra_n4=float((c > 4).sum()),
+                 contra_points=float(((ev.point_conflict > 3) & (best_match >= 0.5)).sum()))
+    return np.array([f[name] for name in names])

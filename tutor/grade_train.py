@@ -1,9 +1,11 @@
 """Train the learned grading score offline: `python -m tutor.grade_train [--from-features]`.
 
 Embeds every labelled answer of corpus/golden/grading.jsonl with the real MiniLM (a few minutes on
-2 cores), writes the feature rows to corpus/golden/grading_features.json and fits
-`tutor/grade_model.json` on the dev rows (corpus/golden/README.md: the test split is never used for
-tuning, so the shipped weights' test figure is an honest one and the CI gate can read it).
+2 cores) and the contradiction judge (tutor.judge), writes the feature rows to
+corpus/golden/grading_features.json and fits `tutor/grade_model.json` (every feature) and
+`tutor/grade_model_lexical.json` (no judge features, for graders without a judge) on the dev rows
+(corpus/golden/README.md: the test split is never used for tuning, so the shipped weights' test figure
+is an honest one and the CI gate can read it).
 `--from-features` refits from the committed feature rows alone (seconds, no model):
 tests/test_grade_model.py checks that this reproduces the committed weights and that the feature
 file was made from the current golden file (its sha256), so a golden edit without a retrain fails
@@ -23,13 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tutor.grade_features import FEATURES, features
-from tutor.grade_model import MODEL_FILE, ScoreModel, train
+from tutor.grade_features import ALL_FEATURES, FEATURES, features
+from tutor.grade_model import LEXICAL_MODEL_FILE, MODEL_FILE, ScoreModel, train
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "corpus" / "golden" / "grading.jsonl"
 FEATURE_FILE = ROOT / "corpus" / "golden" / "grading_features.json"
 MODEL_PATH = Path(__file__).resolve().parent / MODEL_FILE
+LEXICAL_MODEL_PATH = Path(__file__).resolve().parent / LEXICAL_MODEL_FILE
 
 
 def sha256(path: Path) -> str:
@@ -39,16 +42,18 @@ def sha256(path: Path) -> str:
 def feature_rows(prepared: list) -> list[dict]:
     """One {id, label, score_band, x} per prepared (row, rubric, evidence, flags), x rounded for JSON."""
     return [{"id": row["id"], "split": row.get("split"), "label": row["label"], "score_band": row["score_band"],
-             "x": [round(float(v), 6) for v in features(rubric, ev, flags)]}
+             "x": [round(float(v), 6) for v in features(rubric, ev, flags, ALL_FEATURES)]}
             for row, rubric, ev, flags in prepared]
 
 
-def fit_rows(rows: list[dict], source_sha256: str) -> ScoreModel:
-    """The model fitted on the dev rows (on every row when none carries a split)."""
+def fit_rows(rows: list[dict], source_sha256: str, names: tuple[str, ...] = ALL_FEATURES) -> ScoreModel:
+    """The model over `names` (FEATURES: the lexical one) fitted on the dev rows (on every row when none
+    carries a split); `rows` carry every column of ALL_FEATURES."""
     if any(r.get("split") for r in rows):
         rows = [r for r in rows if r.get("split") == "dev"]
-    x = np.array([r["x"] for r in rows], float)
-    return train(x, [r["label"] for r in rows], [r["score_band"] for r in rows], FEATURES,
+    columns = [ALL_FEATURES.index(n) for n in names]
+    x = np.array([r["x"] for r in rows], float)[:, columns]
+    return train(x, [r["label"] for r in rows], [r["score_band"] for r in rows], names,
                  {"file": "corpus/golden/grading.jsonl", "split": "dev", "sha256": source_sha256})
 
 
@@ -57,7 +62,7 @@ def load_feature_file(path: Path = FEATURE_FILE) -> dict:
 
 
 def write_feature_file(rows: list[dict], source_sha256: str, path: Path = FEATURE_FILE) -> None:
-    body = {"features": list(FEATURES), "source": "corpus/golden/grading.jsonl", "sha256": source_sha256,
+    body = {"features": list(ALL_FEATURES), "source": "corpus/golden/grading.jsonl", "sha256": source_sha256,
             "rows": rows}
     path.write_text(json.dumps(body, separators=(",", ":")) + "\n", encoding="utf-8")
 
@@ -67,9 +72,11 @@ def embed_golden() -> list[dict]:
     from tutor.embed import MiniLMEmbedder
     from tutor.evaluate_grading import prepare_rows
     from tutor.grade import Grader
+    from tutor.judge import load_judge
 
     rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
-    grader = Grader(MiniLMEmbedder(), load_cards(ROOT / "corpus" / "cards"), model=None)
+    grader = Grader(MiniLMEmbedder(), load_cards(ROOT / "corpus" / "cards"), model=None,
+                    judge=load_judge(required=True))
     return feature_rows(prepare_rows(grader, rows))
 
 
@@ -84,10 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         rows, digest = embed_golden(), sha256(GOLDEN)
         write_feature_file(rows, digest)
-    model = fit_rows(rows, digest)
-    MODEL_PATH.write_text(model.to_json(), encoding="utf-8")
-    print(f"{MODEL_PATH.name}: trained on {model.trained_on['rows']} of {len(rows)} rows ({digest[:12]}…)",
-          file=sys.stderr)
+    for path, names in ((MODEL_PATH, ALL_FEATURES), (LEXICAL_MODEL_PATH, FEATURES)):
+        model = fit_rows(rows, digest, names)
+        path.write_text(model.to_json(), encoding="utf-8")
+        print(f"{path.name}: trained on {model.trained_on['rows']} of {len(rows)} rows ({digest[:12]}…)",
+              file=sys.stderr)
     return 0
 
 

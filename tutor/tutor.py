@@ -23,6 +23,7 @@ from tutor.embed import Embedder
 from tutor.errors import EnvironmentProblem, TutorError, UserError
 from tutor.grounding import claim, premise
 from tutor.index import Index, load_index, manifest_stamp
+from tutor.judge import Judge, load_judge
 from tutor.llms import check_backend, default_backend, make_chat_model
 from tutor.retrieve import Passage, Retriever, looks_like_follow_up
 
@@ -81,10 +82,15 @@ class Tutor:
     _retriever: Retriever | None = None
     chat_model_factory: Callable = make_chat_model
     _llms: dict = field(default_factory=dict)
+    # The grader's contradiction judge (tutor.judge); None means the installed one with the real embedder
+    # and none with a test's fake embedder, whose evidence the judged model was not fitted on.
+    judge_factory: Callable[[], Judge | None] | None = None
     _grader: Grader | None = None
     _claim_glossary: Glossary | None = None  # the index's glossary with every alias in play (named_passages)
 
     def __post_init__(self) -> None:
+        if self.judge_factory is None:
+            self.judge_factory = load_judge if self.embedder_factory is None else (lambda: None)
         if self.embedder_factory is None:
             self.embedder_factory = embed.MiniLMEmbedder
 
@@ -273,7 +279,8 @@ class Tutor:
         if self._grader is None:
             from tutor.grade import Grader  # here: asking never needs the grader's imports (~30 ms)
 
-            self._grader = Grader(self.embedder, self.cards, self.config, find_card=self.card_for_question)
+            self._grader = Grader(self.embedder, self.cards, self.config, find_card=self.card_for_question,
+                                  judge=self.judge_factory())
         return self._grader
 
     def card_for_question(self, question: str, reference: str | None = None) -> Card | None:
