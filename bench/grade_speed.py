@@ -1,4 +1,5 @@
-"""Grading latency without the LLM: p50 / p95 per answer, wall and CPU seconds, learned vs rules.
+"""Grading latency without the LLM: p50 / p95 per answer, wall and CPU seconds; the judged model (with
+the contradiction judge, tutor/judge.py), the lexical learned model and the rules.
 
 Grades every answer of corpus/golden/grading.jsonl (or the first --limit) with the real MiniLM, after
 the card rubrics are built once (a running app caches them per card, so they are not a grade's cost),
@@ -61,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     embedder.encode(["warm up"])
     cards = load_cards(ROOT / "corpus" / "cards")
     load_before = load_average()
-    figures = {"learned": measure(Grader(embedder, cards, model=default_model()), rows, args.rounds),
+    from tutor.judge import load_judge
+
+    figures = {"judged": measure(Grader(embedder, cards, judge=load_judge(required=True)), rows, args.rounds),
+               "learned": measure(Grader(embedder, cards, model=default_model()), rows, args.rounds),
                "rules": measure(Grader(embedder, cards, model=None), rows, args.rounds),
                "load_avg": [load_before, load_average()], "target_p50_ms": 150}
     if args.json:
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"grading latency, {len(rows)} golden answers × {args.rounds}, load {load_before:.1f} → "
           f"{figures['load_avg'][1]:.1f} (shared machine: CPU ms beside wall ms)")
-    for name in ("learned", "rules"):
+    for name in ("judged", "learned", "rules"):
         f = figures[name]
         print(f"  {name:8s} wall p50 {f['wall_p50_ms']:6.1f} ms  p95 {f['wall_p95_ms']:6.1f} ms   "
               f"CPU p50 {f['cpu_p50_ms']:6.1f} ms  p95 {f['cpu_p95_ms']:6.1f} ms   (target p50 ≤ 150 ms)")

