@@ -51,6 +51,11 @@ class Evidence:
     conflict: np.ndarray | None = None  # (sentences,)
     point_conflict: np.ndarray | None = None  # (points,)
 
+    @property
+    def match(self) -> np.ndarray:
+        """(units, points) cosine and keyword match, half each: how well a statement makes a point."""
+        return 0.5 * self.cos + 0.5 * self.lex
+
 
 def n_sentences(ev: Evidence) -> int:
     """Sentences come first in `units`; clauses repeat their text, so shape is read off the sentences."""
@@ -139,7 +144,7 @@ def is_swap(why: str | None) -> bool:
     return bool(why) and why.startswith(SWAPPED)
 
 
-def judge_conflicts(judge: Judge, rubric: Rubric, ev: Evidence, vecs: np.ndarray) -> None:
+def judge_conflicts(judge: Judge, rubric: Rubric, ev: Evidence, to_card: np.ndarray | None) -> None:
     """Fill `ev.conflict` and `ev.point_conflict` in one batch of judge pairs (sentences + points).
 
     A sentence is read beside its best point and the card's two sentences nearest it, in card order, so a
@@ -148,12 +153,12 @@ def judge_conflicts(judge: Judge, rubric: Rubric, ev: Evidence, vecs: np.ndarray
     agreement / QWK): neither .738 / .755 / .754; sentence view .737 / .763 / .765; point view
     .738 / .764 / .766; both (features contra_max, contra_n4, contra_points) .754 / .777 / .781."""
     ns, k = n_sentences(ev), len(rubric.points)
-    match = 0.5 * ev.cos + 0.5 * ev.lex
+    match = ev.match
     pairs = []
     for i in range(ns):
         premise = rubric.points[int(match[i].argmax())].point
-        if rubric.sentences and rubric.sentence_vecs is not None:
-            near = sorted(np.argsort(-(rubric.sentence_vecs @ vecs[i]))[:2])
+        if rubric.sentences and to_card is not None:
+            near = sorted(np.argsort(-to_card[i])[:2])
             premise = f"{premise}. " + " ".join(rubric.sentences[t] for t in near)
         pairs.append((ev.units[i], premise))
     best = match.argmax(axis=0)
@@ -183,9 +188,11 @@ def gather(embedder: Embedder, rubric: Rubric, text: str, judge: Judge | None = 
     pairs = ROLE_PAIRS + contrasted_terms(rubric.source)
     rev = [[contradiction(u, kp.point, pairs) if atomic[i] and i not in rejecting and (lex[i, j] > 0 or
             cos[i, j] > 0.5) else None for j, kp in enumerate(rubric.points)] for i, u in enumerate(units)]
-    support = (vecs @ rubric.sentence_vecs.T).max(axis=1) if rubric.sentence_vecs is not None and len(
-        rubric.sentence_vecs) else np.zeros(n, np.float32)
+    # (units, card sentences) cosines: the support feature's maximum and the judge's nearest card sentences
+    to_card = vecs @ rubric.sentence_vecs.T if rubric.sentence_vecs is not None and len(
+        rubric.sentence_vecs) else None
+    support = to_card.max(axis=1) if to_card is not None else np.zeros(n, np.float32)
     ev = Evidence(units, cos, lex, mis_cos, rev, vecs @ rubric.question_vec, support)
     if judge is not None and k:
-        judge_conflicts(judge, rubric, ev, vecs)
+        judge_conflicts(judge, rubric, ev, to_card)
     return ev

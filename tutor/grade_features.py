@@ -54,7 +54,7 @@ def features(rubric: Rubric, ev: Evidence, flags: list[str], names: tuple[str, .
     if f["empty"]:
         return np.array([f[name] for name in names])
     w = np.array([_FIRST_WEIGHT] + [1.0] * (k - 1))
-    match = 0.5 * ev.cos + 0.5 * ev.lex
+    match = ev.match
     best_match, best_cos, best_lex = match.max(axis=0), ev.cos.max(axis=0), ev.lex.max(axis=0)
     unit_best = ev.cos.max(axis=1)
     if ev.mis_cos.shape[1]:

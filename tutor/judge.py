@@ -78,19 +78,22 @@ class Judge:
         self._opening = threading.Lock()
 
     def _open(self):
-        # The shipped graph fixes the sequence at 160 tokens; padding every pair to 160 made a pair cost
-        # ~60 ms on 2 cores, with the length left free it costs ~10 ms. The graph has no length constants.
+        # The shipped graph fixes the sequence at 160 tokens; freed here, a pair padded to its own length
+        # costs ~10 ms on 2 cores against ~60 ms at 160. But the shipped tokenizer.json itself pads every
+        # pair to 160, and `conflict` masks in all of it: the committed features and weights were made
+        # that way, so grading still pays ~60 ms a pair (found in review; see the issue 9 note).
         with self._opening:
             if self._session is None:
                 import onnx
                 import onnxruntime as ort
 
+                from tutor.onnx_embed import threads
+
                 graph = onnx.load(str(self._folder / MODEL))
                 for tensor in graph.graph.input:
                     tensor.type.tensor_type.shape.dim[1].dim_param = "tokens"
                 options = ort.SessionOptions()
-                options.intra_op_num_threads = int(os.environ.get("TUTOR_EMBED_THREADS") or
-                                                   min(os.cpu_count() or 1, 4))
+                options.intra_op_num_threads = threads()  # MiniLM's cap (TUTOR_EMBED_THREADS) for both
                 self._session = ort.InferenceSession(graph.SerializeToString(), options,
                                                      providers=["CPUExecutionProvider"])
         return self._session

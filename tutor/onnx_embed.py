@@ -24,7 +24,7 @@ import numpy as np
 from tutor.onnx_export import FILES, FUSED, MAX_SEQ_LENGTH, MODEL_NAME, OPTIMIZED, TOKENIZER, model_dir, read_manifest
 
 
-def _threads() -> int:
+def threads() -> int:
     # onnxruntime's default pool size is every core; TUTOR_EMBED_THREADS caps it beside a busy LLM server.
     return int(os.environ.get("TUTOR_EMBED_THREADS") or min(os.cpu_count() or 1, 4))
 
@@ -76,7 +76,7 @@ class OnnxMiniLM:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = _threads()
+        options.intra_op_num_threads = threads()
         options.inter_op_num_threads = 1
         # Spinning workers burn a core waiting for work; on a shared 2-core machine that core is someone's.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
