@@ -247,6 +247,7 @@ from tutor.evaluate_grading import (  # noqa: E402
     prepare_rows,
 )
 from tutor.grade import GradeParams, Grader, _score_points  # noqa: E402
+from tutor.judge import load_judge  # noqa: E402
 
 GOLDEN = ROOT / "corpus" / "golden" / "grading.jsonl"
 CLAIMS = ROOT / "bench" / "claim_pairs.jsonl"
@@ -254,11 +255,12 @@ CLAIMS = ROOT / "bench" / "claim_pairs.jsonl"
 
 def claims_report(grader: Grader) -> None:
     """Per label of bench/claim_pairs.jsonl: the share of claims the rules call wrong (any point, and the
-    claim's own point)."""
+    claim's own point); then, with the judge installed, how well its margin (statement against its point)
+    tells wrong claims from right ones."""
     cards = {c.id: c for c in grader.cards}
     counts: dict[str, list[int]] = {}
-    for line in CLAIMS.read_text(encoding="utf-8").splitlines():
-        claim = json.loads(line)
+    claims = [json.loads(line) for line in CLAIMS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for claim in claims:
         rubric = grader.rubric_for(cards[claim["card_id"]])
         ev, _ = grader.evidence(claim["statement"], rubric)
         points, _ = _score_points(rubric, ev, GradeParams())
@@ -268,6 +270,18 @@ def claims_report(grader: Grader) -> None:
         n[0], n[1], n[2] = n[0] + 1, n[1] + bool(wrong), n[2] + own
     for label, (n, any_wrong, own) in sorted(counts.items()):
         print(f"{label:>5} claims {n:4d}: called wrong {any_wrong / n:.3f} (on their own point {own / n:.3f})")
+    judge = load_judge()
+    if judge is None:
+        return
+    margin = judge.conflict([(c["statement"], cards[c["card_id"]].key_points[c["point"]].point) for c in claims])
+    wrong_m = np.array([m for m, c in zip(margin, claims, strict=True) if c["label"] == "wrong"])
+    right_m = np.array([m for m, c in zip(margin, claims, strict=True) if c["label"] == "right"])
+    auc = float((wrong_m[:, None] > right_m[None, :]).mean() + 0.5 * (wrong_m[:, None] == right_m[None, :]).mean())
+    print(f"judge {judge.name}: AUC {auc:.3f} (wrong vs right claims, statement against its point)")
+    for fpr in (0.026, 0.10):
+        cut = np.quantile(right_m, 1 - fpr)
+        print(f"  at {fpr:.1%} of right claims called wrong (margin > {cut:.2f}): "
+              f"{(wrong_m > cut).mean():.3f} of wrong")
 
 
 def grouped_cv(prepared: list, x: np.ndarray, seed: int, folds: int = 5) -> list[float]:

