@@ -220,6 +220,27 @@ with the two nearest card sentences in the premise. Feature sets, 676 rows (dev 
 
 Cost: ~10 ms a short pair and ~45 ms a sentence with its card premise on 2 cores, about 4 + k pairs an
 answer; loading the graph ~2.9 s once per process.
+
+Session 19: what session 18 shipped was not what it measured. The package's tokenizer.json pads every pair
+to 160 tokens and the judge masked all of them in; and the graph quantizes each product's input on the fly,
+one range per tensor, so a pair's margin moved with its batch (mean |change| .52, correlation .90 between
+batches of 16 and single pairs). Claim pairs, statement against its point (AUC / wrong flagged at 2.6% /
+at 10% of right claims called wrong):
+
+    batches of 16, padded to the longest (session 18's measurement)    .819 / —    / —
+    one pair at a time, on-the-fly ranges                              .787 / .335 / .536
+    one pair at a time, fixed ranges (tutor/judge_calibrate.py)        .833 / .459 / .630
+
+Fixed ranges are the widest each quantized tensor reached over batches of 16 pairs made from the cards
+alone. The grader refit on them (676 rows; all-rows 8-seed CV / test split fitted on dev):
+
+    session 18 as shipped (padded to 160, masked in)     .756/.784/.783   .746/.775/.780
+    padded per batch of 16                               .759/.789/.789   .751/.775/.780
+    one pair at a time, fixed ranges (shipped)           .754/.782/.785   .754/.772/.778
+
+A wash for the grade, but each margin is now a function of its pair alone. Speed (bench/grade_speed.py,
+120 answers): judged p50 490 ms → 181 ms (no pads, and points no statement makes are not read) → 123 ms
+(pairs side by side, one core each).
 """
 
 from __future__ import annotations

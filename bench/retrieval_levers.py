@@ -48,6 +48,13 @@ lever measured with a throwaway patch, none kept):
       (answers "5" for 7 of 8) / pointwise yes-no        question pointwise
       log-probabilities with the order as a prior
 
+Session 19: the grader's contradiction judge (tutor/judge.py, a DeBERTa-v3 pair classifier) as a question
+re-ranker, reading the question beside each top-5 card's question and also_asked (328 non-follow-up rows of
+a cards-only eval). Its margin barely differs between the expected card and the others (mean over a card's
+questions +1.99 / +1.42 on dev, +1.88 / +1.56 on test); with the pipeline's order as a prior, rank 1 dev
+.805 stays .805 at weight .1 and falls from .2 on (.763 at .2, .609 at .5); test likewise. Lost: it was
+trained to find conflicts, not answers.
+
     python bench/retrieval_levers.py --index DIR --vectors /tmp/vec --split dev \
         --variant hand:rerank_weights=0.5/1/0.6 --variant learned:rerank_weights=none
 
