@@ -241,6 +241,19 @@ alone. The grader refit on them (676 rows; all-rows 8-seed CV / test split fitte
 A wash for the grade, but each margin is now a function of its pair alone. Speed (bench/grade_speed.py,
 120 answers): judged p50 490 ms → 181 ms (no pads, and points no statement makes are not read) → 123 ms
 (pairs side by side, one core each).
+
+Then the judge reading each statement that matches a misconception (cosine ≥ .5) against that misconception
+(agreeing ≈ 0, denying ≈ +5), so "dropout is not on at test time" stops counting as the misconception it
+names. Dev 8-seed CV / test split fitted on dev (in band / agreement / QWK):
+
+    shipped                                              .746/.774/.775   .754/.772/.778
+    + statements agreeing with one (n_mis's rule, < 2)   .755/.776/.773   .757/.778/.783
+    + the lowest such margin                             .755/.781/.784   .731/.754/.761
+    + agreeing and denying counts; loose-rule variants;   .750-.754 / .775-.777 / .773-.777   —
+      n_mis replaced by the agreeing count
+
+The best dev variant loses 8 test rows; the one that holds on test is within a row or two on dev. Not
+adopted: more judge pairs per answer for no gain that dev and test agree on.
 """
 
 from __future__ import annotations
