@@ -10,7 +10,8 @@ margin of about +5, paraphrases about 0 and unrelated pairs about -3. On bench/c
 right and 543 wrong learner claims, each against its key point) the margin separates wrong from right
 with AUC .83, and at 2.6% of right claims called wrong it flags 46% of the wrong ones (the lexical rules
 flag 14% there; `python bench/grade_transfer.py --claims`). Each pair is read alone, its quantizers held
-to fixed ranges (tutor/judge_calibrate.py). It never sets a score: its margins are three features of the learned grader.
+to fixed ranges (tutor/judge_calibrate.py). It never sets a score: its margins are three features of the
+learned grader.
 
 The package names no licence; PyPI's terms let every user reproduce and use what is uploaded there. The
 grader works without it (`python -m tutor.judge --check` says whether it is installed): then it uses the
