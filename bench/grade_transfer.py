@@ -254,6 +254,17 @@ names. Dev 8-seed CV / test split fitted on dev (in band / agreement / QWK):
 
 The best dev variant loses 8 test rows; the one that holds on test is within a row or two on dev. Not
 adopted: more judge pairs per answer for no gain that dev and test agree on.
+
+And two richer premises, against the false conflicts on complete answers (right statements of another
+scope): each sentence beside its point and the three nearest card sentences (not two), and each point's
+best statement beside the point and the card passage it comes from. Dev 8-seed CV / test split:
+
+    shipped                                              .746/.774/.775   .754/.772/.778
+    sentence: three nearest card sentences               .755/.773/.773   .719/.749/.752
+    point: point + its card passage                      .735/.762/.761   .716/.737/.740
+    both                                                 .742/.761/.761   .713/.734/.741
+
+Both lose on test (12-13 rows in band); not adopted.
 """
 
 from __future__ import annotations
