@@ -93,3 +93,19 @@ def test_the_real_judge_reads_a_pair_alone_and_tells_a_reversal_from_a_paraphras
     alone = np.array([judge.conflict([p])[0] for p in pairs])
     np.testing.assert_allclose(together, alone, atol=1e-5)
     assert together[0] > together[1] + 2  # the reversal conflicts; the paraphrase does not
+
+
+def test_unusable_ranges_leave_the_grader_on_its_lexical_model(tmp_path, monkeypatch):
+    if judge_mod.package_dir() is None:
+        pytest.skip("the judge package is not installed")
+    stale = tmp_path / "judge_ranges.json"
+    stale.write_text(json.dumps({"model_sha256": "0" * 64, "ranges": {}}), encoding="utf-8")
+    monkeypatch.setattr(judge_mod, "RANGES_FILE", stale)
+    judge_mod._installed.cache_clear()
+    try:
+        assert load_judge() is None
+        assert "another judge model" in judge_mod.check()
+        with pytest.raises(ModelNotInstalled, match="another judge model"):
+            load_judge(required=True)
+    finally:
+        judge_mod._installed.cache_clear()

@@ -160,7 +160,13 @@ def fix_ranges(graph, ranges: dict[str, list[float]]) -> None:
 @functools.cache
 def _installed() -> Judge | None:
     folder = package_dir()
-    return Judge(folder) if folder is not None and (folder / MODEL).is_file() else None
+    if folder is None or not (folder / MODEL).is_file():
+        return None
+    try:
+        load_ranges()  # unusable ranges: grade with the lexical model (`tutor doctor` says why), not fail
+    except (OSError, ValueError, KeyError, ModelNotInstalled):
+        return None
+    return Judge(folder)
 
 
 def load_judge(required: bool = False) -> Judge | None:
