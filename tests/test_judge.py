@@ -109,3 +109,17 @@ def test_unusable_ranges_leave_the_grader_on_its_lexical_model(tmp_path, monkeyp
             load_judge(required=True)
     finally:
         judge_mod._installed.cache_clear()
+
+
+def test_calibration_replaces_stale_ranges_instead_of_refusing_them(tmp_path, monkeypatch):
+    from tutor import judge_calibrate
+
+    if judge_mod.model_problem():
+        pytest.skip("the judge package is not installed")
+    stale = tmp_path / "judge_ranges.json"
+    stale.write_text(json.dumps({"model_sha256": "0" * 64, "ranges": {}}), encoding="utf-8")
+    monkeypatch.setattr(judge_calibrate, "RANGES_FILE", stale)
+    monkeypatch.setattr(judge_calibrate, "measure_ranges", lambda folder, pairs: {"x": [-1.0, 1.0]})
+    assert judge_calibrate.main() == 0
+    written = json.loads(stale.read_text(encoding="utf-8"))
+    assert written["model_sha256"] == judge_mod.MODEL_SHA256 and written["ranges"] == {"x": [-1.0, 1.0]}

@@ -52,8 +52,8 @@ def package_dir() -> Path | None:
     return Path(spec.origin).parent if spec and spec.origin else None
 
 
-def check() -> str:
-    """Why the judge cannot run, or "" when its package is installed and its model matches the pinned hash."""
+def model_problem() -> str:
+    """Why the judge's package cannot run, or "" when it is installed and its model matches the pinned hash."""
     folder = package_dir()
     if folder is None:
         return f"the grading judge package `{PACKAGE}` is not installed"
@@ -63,11 +63,31 @@ def check() -> str:
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
     if digest != MODEL_SHA256:
         return f"the grading judge's model fails its sha256 ({digest[:12]}…, expected {MODEL_SHA256[:12]}…)"
+    return ""
+
+
+def ranges_problem() -> str:
+    """Why the committed quantizer ranges cannot be used (missing, corrupt, another model's), or ""."""
     try:
         load_ranges()
     except (OSError, ValueError, KeyError, ModelNotInstalled) as exc:
         return f"the grading judge's ranges ({RANGES_FILE.name}) are unusable: {exc}"
     return ""
+
+
+def check() -> str:
+    """Why the judge cannot grade, or "" when its model and its ranges are both good."""
+    return model_problem() or ranges_problem()
+
+
+def load_graph(folder: Path):
+    """The judge's ONNX graph with its sequence length freed (the shipped graph fixes it at 160 tokens)."""
+    import onnx
+
+    graph = onnx.load(str(folder / MODEL))
+    for tensor in graph.graph.input:
+        tensor.type.tensor_type.shape.dim[1].dim_param = "tokens"
+    return graph
 
 
 class Judge:
@@ -92,14 +112,11 @@ class Judge:
         # ~50 ms at 160. Its on-the-fly activation quantizers get the fixed ranges of judge_ranges.json.
         with self._opening:
             if self._session is None:
-                import onnx
                 import onnxruntime as ort
 
                 from tutor.onnx_embed import threads
 
-                graph = onnx.load(str(self._folder / MODEL))
-                for tensor in graph.graph.input:
-                    tensor.type.tensor_type.shape.dim[1].dim_param = "tokens"
+                graph = load_graph(self._folder)
                 fix_ranges(graph, load_ranges())
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = 1  # one core a pair, threads() pairs at once (MiniLM's cap)
@@ -160,11 +177,8 @@ def fix_ranges(graph, ranges: dict[str, list[float]]) -> None:
 @functools.cache
 def _installed() -> Judge | None:
     folder = package_dir()
-    if folder is None or not (folder / MODEL).is_file():
-        return None
-    try:
-        load_ranges()  # unusable ranges: grade with the lexical model (`tutor doctor` says why), not fail
-    except (OSError, ValueError, KeyError, ModelNotInstalled):
+    # Unusable ranges: grade with the lexical model (`tutor doctor` says why) rather than fail each grade.
+    if folder is None or not (folder / MODEL).is_file() or ranges_problem():
         return None
     return Judge(folder)
 
