@@ -102,6 +102,15 @@ def test_a_question_of_undecodable_bytes_is_a_user_error_not_a_traceback(capsys,
     assert code == 1 and "no letters or digits" in err and out == ""
 
 
+@pytest.mark.parametrize("variable", ["TUTOR_LLM_TIMEOUT", "TUTOR_HYDE"])
+def test_a_setting_that_is_not_a_number_exits_1_naming_it(capsys, built_index, fake_minilm, monkeypatch, variable):
+    monkeypatch.setenv(variable, "fast")
+
+    code, out, err = run(capsys, "--index", str(built_index.index_dir), "retrieve", "what is dropout")
+
+    assert code == 1 and f"{variable}='fast' is not a number" in err and f"export {variable}=" in err and out == ""
+
+
 def test_a_malformed_card_exits_1_naming_file_and_line(capsys, config, fake_minilm, write_card):
     path = write_card(config.sources[0], "training/dropout", topic="cooking")
 

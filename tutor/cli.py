@@ -190,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from tutor.config import Config
 
-    config = Config().with_(index_dir=Path(args.index) if args.index else None)
     try:
+        config = Config().with_(index_dir=Path(args.index) if args.index else None)
         return args.func(args, config)
     except TutorError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -23,6 +23,17 @@ def default_sources() -> list[Path]:
     return sources
 
 
+def env_float(name: str, default: float) -> float:
+    """A number from the environment; a typo is a clear error that names the variable, not a traceback."""
+    text = os.environ.get(name, "").strip()
+    try:
+        return float(text) if text else default
+    except ValueError:
+        from tutor.errors import UserError
+
+        raise UserError(f"{name}={text!r} is not a number", fix=f"export {name}={default:g}  or unset it") from None
+
+
 def data_home() -> Path:
     """Where models and learner progress live (outside the repo so a re-clone keeps them)."""
     return Path(os.environ.get("TUTOR_HOME") or Path.home() / ".cache" / "tutor")
@@ -79,6 +90,11 @@ class Config:
     # (follow-ups .744 → .814), hit@5 and false refusals unchanged on both. The confidence is the top
     # passage's (cosine + coverage) / 2, without the refusal side's density term (with it: test .807).
     reading_confidence: float = 2.0
+    # HyDE (tutor/hyde.py): with a model on, a fresh question's dense query vector plus this times the
+    # vector of the model's short hypothetical answer. Off (0): with the packaged 0.5B it moved dev rank 1
+    # by +0 to +6 questions of 230 depending on the prompt wording, at ~2 s before the first text
+    # (bench/hyde.py). TUTOR_HYDE=0.6 turns it on, e.g. for a stronger model behind an OpenAI-style API.
+    hyde_weight: float = field(default_factory=lambda: env_float("TUTOR_HYDE", 0.0))
     prior_weight: float = 1.0  # in a conversation, a vote at rank 1 for the previous turn's card
     # A follow-up that moves on: when it names another card by one of that card's aliases ("How is that
     # different from a VAE?" after the autoencoder card), its own reading leads, not the reading prefixed
@@ -164,7 +180,7 @@ class Config:
     llm_backend: str = field(default_factory=lambda: os.environ.get("TUTOR_BACKEND", ""))
     # Empty means tutor.models.default_model() (TUTOR_LLM_MODEL, else `tutor llm install --default`'s pick).
     llm_model: str = field(default_factory=lambda: os.environ.get("TUTOR_LLM_MODEL", ""))
-    llm_timeout_s: float = field(default_factory=lambda: float(os.environ.get("TUTOR_LLM_TIMEOUT", "120")))
+    llm_timeout_s: float = field(default_factory=lambda: env_float("TUTOR_LLM_TIMEOUT", 120.0))
 
     def with_(self, **changes: object) -> Config:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

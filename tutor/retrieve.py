@@ -214,8 +214,11 @@ class Retriever:
                     self._qvecs.popitem(last=False)
         return np.vstack([known[t] for t in texts])
 
-    def search(self, query: str, k: int | None = None, pool: int = 50, prior: str | None = None) -> list[Passage]:
-        """The k best passages for one standalone query; `prior` is a card the conversation is about."""
+    def search(self, query: str, k: int | None = None, pool: int = 50, prior: str | None = None,
+               hint: str | None = None) -> list[Passage]:
+        """The k best passages for one standalone query; `prior` is a card the conversation is about;
+        `hint` is a model's hypothetical answer to the query (tutor/hyde.py): its vector moves the dense
+        ranking towards the material's own vocabulary, never the relevance that decides refusal."""
         k = k or self.config.k
         n = len(self.index.chunks)
         pool = min(pool, n)
@@ -223,6 +226,9 @@ class Retriever:
         expanded = self.glossary.expand(query) if self.config.expand_aliases else query
         vecs = self.query_vectors([expanded] if expanded == query else [expanded, query])
         qvec, raw = query_map.apply(vecs[:1], self.query_map), vecs[-1]
+        if hint and self.config.hyde_weight:
+            mixed = qvec[0] + self.config.hyde_weight * self.query_vectors([hint])[0]
+            qvec = (mixed / max(float(np.linalg.norm(mixed)), 1e-12)).astype(np.float32)[None, :]
         cosines, dense_ids = self.index.vectors.search(np.ascontiguousarray(qvec, dtype=np.float32), pool)
         cos_of = {int(i): float(s) for i, s in zip(dense_ids[0], cosines[0], strict=True) if i >= 0}
         fused: dict[int, float] = {}
@@ -255,7 +261,8 @@ class Retriever:
             cos_of.update({i: float(v @ qvec[0]) for i, v in zip(missing, vecs, strict=True)})
         signals = rerank.Signals(cos_of, bm25_of, dense_order, set(named), prior)
         passages = self._collapse(query, fused, signals, k, qvec[0])
-        self._raw_relevance(query, passages, raw, recompute=expanded != query or self.query_map is not None)
+        self._raw_relevance(query, passages, raw,
+                            recompute=expanded != query or self.query_map is not None or bool(hint))
         self.mark_subject(query, passages)
         return passages
 
@@ -451,7 +458,8 @@ class Retriever:
         return any(t not in have for t in terms(question) if 0 < df.get(t, 0) <= limit)
 
     def search_in_context(
-        self, question: str, history: list[str] | None, k: int | None = None, rewrite: str | None = None
+        self, question: str, history: list[str] | None, k: int | None = None, rewrite: str | None = None,
+        hint: str | None = None,
     ) -> tuple[str, list[Passage]]:
         """Retrieve for a turn of a conversation.
 
@@ -464,7 +472,7 @@ class Retriever:
         """
         k = k or self.config.k
         if not history:
-            return question, self.search(question, k)
+            return question, self.search(question, k, hint=hint)
         combined = f"{history[-1]} {question}"
         follow_up = looks_like_follow_up(question)
         own = self.config.own_reading_weight

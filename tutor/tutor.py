@@ -22,6 +22,8 @@ from tutor.correction import correcting
 from tutor.embed import Embedder
 from tutor.errors import EnvironmentProblem, TutorError, UserError
 from tutor.grounding import claim, premise
+from tutor.hyde import MAX_TOKENS as HYDE_TOKENS
+from tutor.hyde import hypothetical_answer
 from tutor.index import Index, load_index, manifest_stamp
 from tutor.judge import Judge, load_judge
 from tutor.llms import check_backend, default_backend, make_chat_model
@@ -147,10 +149,11 @@ class Tutor:
         self.refresh_index()
         return self.retriever.search_in_context(q, history, k)
 
-    def chat_model(self, backend: str, model: str | None = None, detail: bool = False):
-        key = (backend, model, detail)
+    def chat_model(self, backend: str, model: str | None = None, detail: bool = False, hyde: bool = False):
+        key = (backend, model, detail, hyde)
         if key not in self._llms:
-            self._llms[key] = self.chat_model_factory(backend, self.config, model, 700 if detail else 320)
+            tokens = HYDE_TOKENS if hyde else 700 if detail else 320
+            self._llms[key] = self.chat_model_factory(backend, self.config, model, tokens)
         return self._llms[key]
 
     def stream(
@@ -179,7 +182,13 @@ class Tutor:
         # they find nothing in scope. Each condense call cost 2-10 s on 2 cores, and fusing both
         # heuristic readings already matched or beat the rewrite on the golden follow-ups.
         # "From now on teach that X": retrieve on X, so the false claim is corrected from the material.
-        standalone, passages = retriever.search_in_context(claim(q), history, k)
+        # A fresh question is searched with the model's short hypothetical answer too (tutor/hyde.py):
+        # ranking only, ~1.5 s of the 0.5B. A follow-up has its readings and, if needed, the rewrite.
+        hint, t_hint = None, time.perf_counter()
+        if llm is not None and not history and self.config.hyde_weight:
+            hint = hypothetical_answer(self.chat_model(backend, model, hyde=True), claim(q))
+        t_hint = time.perf_counter() - t_hint
+        standalone, passages = retriever.search_in_context(claim(q), history, k, hint=hint)
         rewrite = None
         if llm is not None and history and not is_relevant(passages, self.config.min_relevance):
             rewrite = condense(llm, history, q)
@@ -212,6 +221,8 @@ class Tutor:
             if isinstance(event, Answer):
                 event.latency_s = time.perf_counter() - t0
                 event.extra["condensed"] = rewrite is not None
+                if hint is not None:
+                    event.extra["hyde_s"] = round(t_hint, 3)
                 event = _with_match(event, match, closest)
             yield event
 
