@@ -246,20 +246,24 @@ def test_an_llm_words_the_feedback_but_the_score_stays_the_codes(tutor_fake):
     assert grade.score == template.score and grade.feedback.startswith(f"**Score {grade.score:.1f}/10")
 
 
-@pytest.mark.parametrize("reply", ["Great answer, 10/10!", RuntimeError("server down")])
-def test_a_failing_or_rescoring_llm_falls_back_to_the_template(tutor_fake, reply):
+@pytest.mark.parametrize("failure", ["rescores", "dies"])
+def test_a_failing_or_rescoring_llm_falls_back_to_the_template(tutor_fake, failure):
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+    answer = "Dropout randomly zeroes units during training."
+    code_score = tutor_fake.grade(answer, card_id="training/dropout").score
+    other = 2.0 if code_score > 6 else 10.0  # a score the code did not give
 
     class Dying(GenericFakeChatModel):
         def _generate(self, *args, **kwargs):
-            raise reply
+            raise RuntimeError("server down")
 
-    llm = Dying(messages=iter([])) if isinstance(reply, Exception) else _fake_llm(reply)
+    llm = Dying(messages=iter([])) if failure == "dies" else _fake_llm(f"Great answer, {other:.0f}/10!")
     tutor_fake.chat_model_factory = lambda *a: llm
-    grade = tutor_fake.grade("Dropout randomly zeroes units during training.", card_id="training/dropout",
-                             backend="openai")
+    grade = tutor_fake.grade(answer, card_id="training/dropout", backend="openai")
 
-    assert "What was missing" in grade.feedback and "10/10" not in grade.feedback
+    assert "What was missing" in grade.feedback and "Great answer" not in grade.feedback
+    assert grade.score == code_score
 
 
 def test_tutor_cards_are_the_indexed_cards(tutor_fake):
