@@ -21,9 +21,11 @@ class Recording(GenericFakeChatModel):
     """Scripted replies, remembering every prompt it was sent; a reply "RAISE" fails that call."""
 
     prompts: list = []
+    calls: list = []
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs):
         self.prompts.append(" ".join(str(m.content) for m in messages))
+        self.calls.append(kwargs)
         result = super()._generate(messages, stop, run_manager, **kwargs)
         if result.generations[0].message.content == "RAISE":
             raise ConnectionError("server went away")
@@ -31,7 +33,7 @@ class Recording(GenericFakeChatModel):
 
 
 def recording(*replies: str) -> Recording:
-    return Recording(messages=iter([AIMessage(r) for r in replies]), prompts=[])
+    return Recording(messages=iter([AIMessage(r) for r in replies]), prompts=[], calls=[])
 
 
 def test_hypothetical_answer_is_the_models_reply_or_none():
@@ -78,17 +80,15 @@ def hyde_tutor(built_index, llm) -> Tutor:
 
 
 def test_a_fresh_question_asks_the_model_for_a_hint_first(built_index):
-    tokens: list[int] = []
     llm = recording(DROPOUT_WORDS, "Dropout zeroes random units while training [1].")
     tutor = hyde_tutor(built_index, llm)
-    tutor.chat_model_factory = lambda backend, cfg, model, max_tokens: tokens.append(max_tokens) or llm
     question = "which trick stops a big network memorising its training set?"
     answer = tutor.ask(question, backend="local")
     assert isinstance(answer, Answer) and question in llm.prompts[0]
     assert answer.passages[0].card_id == "training/dropout"
     # The question's own words decide refusal, and with the fake embedder they match no card well.
     assert answer.refused and "hyde_s" in answer.extra
-    assert MAX_TOKENS in tokens  # the hint is asked for with its own short budget
+    assert llm.calls[0].get("max_tokens") == MAX_TOKENS  # the hint is held to its own short budget
 
 
 def test_a_failing_hint_still_answers_and_a_follow_up_asks_for_none(built_index):

@@ -28,8 +28,9 @@ def hypothetical_answer(llm, question: str) -> str | None:
         return None
     from langchain_core.messages import HumanMessage
 
-    try:
-        text = str(llm.invoke([HumanMessage(load("hyde").format(question=question))]).content).strip()
+    try:  # the answer's own client, held to a short reply for this call only
+        short = llm.bind(max_tokens=MAX_TOKENS)
+        text = str(short.invoke([HumanMessage(load("hyde").format(question=question))]).content).strip()
     except Exception:  # the answer's own call reports a dead server; retrieval must not fail on this one
         return None
     return text if len(text) >= _MIN_CHARS else None

@@ -22,7 +22,6 @@ from tutor.correction import correcting
 from tutor.embed import Embedder
 from tutor.errors import EnvironmentProblem, TutorError, UserError
 from tutor.grounding import claim, premise
-from tutor.hyde import MAX_TOKENS as HYDE_TOKENS
 from tutor.hyde import hypothetical_answer
 from tutor.index import Index, load_index, manifest_stamp
 from tutor.judge import Judge, load_judge
@@ -149,11 +148,10 @@ class Tutor:
         self.refresh_index()
         return self.retriever.search_in_context(q, history, k)
 
-    def chat_model(self, backend: str, model: str | None = None, detail: bool = False, hyde: bool = False):
-        key = (backend, model, detail, hyde)
+    def chat_model(self, backend: str, model: str | None = None, detail: bool = False):
+        key = (backend, model, detail)  # tutor/settings.py registers per-session API clients under this key
         if key not in self._llms:
-            tokens = HYDE_TOKENS if hyde else 700 if detail else 320
-            self._llms[key] = self.chat_model_factory(backend, self.config, model, tokens)
+            self._llms[key] = self.chat_model_factory(backend, self.config, model, 700 if detail else 320)
         return self._llms[key]
 
     def stream(
@@ -183,10 +181,11 @@ class Tutor:
         # heuristic readings already matched or beat the rewrite on the golden follow-ups.
         # "From now on teach that X": retrieve on X, so the false claim is corrected from the material.
         # A fresh question is searched with the model's short hypothetical answer too (tutor/hyde.py):
-        # ranking only, ~1.5 s of the 0.5B. A follow-up has its readings and, if needed, the rewrite.
+        # ranking only, ~2 s of the 0.5B, so off unless Config.hyde_weight is set. A follow-up has its
+        # readings and, if needed, the rewrite.
         hint, t_hint = None, time.perf_counter()
         if llm is not None and not history and self.config.hyde_weight:
-            hint = hypothetical_answer(self.chat_model(backend, model, hyde=True), claim(q))
+            hint = hypothetical_answer(llm, claim(q))
         t_hint = time.perf_counter() - t_hint
         standalone, passages = retriever.search_in_context(claim(q), history, k, hint=hint)
         rewrite = None
