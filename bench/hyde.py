@@ -45,7 +45,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from retrieval_levers import cached_index, run, summary
+from retrieval_levers import cached_index, group_lines, run, summary, summary_line
 
 from tutor.answerability import match_of
 from tutor.evaluate import golden_paths, load_golden
@@ -69,7 +69,7 @@ class HintedRetriever(Retriever):
 
 def make_hints(files, split: str | None, model: str | None, path: Path) -> dict[str, str]:
     from tutor.config import Config
-    from tutor.hyde import MAX_TOKENS, hypothetical_answer
+    from tutor.hyde import hypothetical_answer
     from tutor.llms import make_chat_model
 
     known = {}
@@ -79,7 +79,7 @@ def make_hints(files, split: str | None, model: str | None, path: Path) -> dict[
               if r["set"] in ("question", "out_of_scope") and not r.get("previous")
               and (not split or r.get("split", split) == split) and r["question"] not in known]
     if wanted:
-        llm = make_chat_model("local", Config(), model, MAX_TOKENS)
+        llm = make_chat_model("local", Config(), model)  # as Tutor.stream: the hint binds its own 80 tokens
         with path.open("a") as out:
             for i, q in enumerate(wanted, 1):
                 t = time.perf_counter()
@@ -114,14 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     for weight in args.weight or [0.0, 0.3, 0.6, 1.0]:
         config = replace(base, hyde_weight=weight)
         rows = run(HintedRetriever(index, embedder, config), files, args.split, config.k)
-        s = summary(rows, config.min_relevance, config)
-        print(f"\nweight {weight:<5}" + "  ".join(f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
-                                                 for key, value in s.items()))
-        for kind in ("direct", "paraphrase", "followup"):
-            g = [r for r in rows if r["set"] == "question" and r.get("kind") == kind]
-            if g:
-                print(f"  {kind:<11}n {len(g):3d}  rank1 {np.mean([r.get('rank') == 1 for r in g]):.3f}  "
-                      f"hit@5 {np.mean([r['hit'] for r in g]):.3f}  hit300 {np.mean([r['budget_hit'] for r in g]):.3f}")
+        print("\n" + summary_line(f"weight {weight}", summary(rows, config.min_relevance, config)))
+        print("\n".join(group_lines(rows, "kind", config.min_relevance)))
     if args.vectors:
         embedder.save(Path(args.vectors))
     return 0

@@ -291,6 +291,25 @@ def summary(rows: list[dict], min_relevance: float, config: Config | None = None
     return out
 
 
+def summary_line(name: str, s: dict) -> str:
+    return f"{name:<14}" + "  ".join(f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
+                                     for key, value in s.items())
+
+
+def group_lines(rows: list[dict], by: str, min_relevance: float) -> list[str]:
+    """hit@5, hit in the first 300 words and rank 1 of the golden questions, per `kind` or `topic`."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        if r["set"] == "question":
+            groups.setdefault(str(r.get(by)), []).append(r)
+    lines = []
+    for group, members in sorted(groups.items()):
+        g = summary(members, min_relevance)
+        lines.append(f"  {group:<14}n {g['n']:3d}  hit@5 {g['hit@5']:.3f}  hit300 {g['hit300']:.3f}  "
+                     f"rank1 {g['rank1']:.3f}")
+    return lines
+
+
 def answerability(rows: list[dict], min_relevance: float) -> list[str]:
     """How exact / closest would split the answered rows, for a grid of the two thresholds.
 
@@ -339,18 +358,10 @@ def main(argv: list[str] | None = None) -> int:
             retriever.query_map = retriever.query_map * args.map_scale
         rows = run(retriever, files, args.split, config.k)
         s = summary(rows, config.min_relevance, config)
-        print(f"\n{name:<14}" + "  ".join(f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
-                                           for key, value in s.items()))
+        print("\n" + summary_line(name, s))
         if args.answerability:
             print("\n".join(answerability(rows, config.min_relevance)))
-        groups: dict[str, list[dict]] = {}
-        for r in rows:
-            if r["set"] == "question":
-                groups.setdefault(str(r.get(args.by)), []).append(r)
-        for group, members in sorted(groups.items()):
-            g = summary(members, config.min_relevance)
-            print(f"  {group:<14}n {g['n']:3d}  hit@5 {g['hit@5']:.3f}  hit300 {g['hit300']:.3f}  "
-                  f"rank1 {g['rank1']:.3f}")
+        print("\n".join(group_lines(rows, args.by, config.min_relevance)))
         if args.misses:
             for r in rows:
                 if r["set"] == "question" and r.get("card_id") and r.get("rank") != 1:

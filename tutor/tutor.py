@@ -183,10 +183,11 @@ class Tutor:
         # A fresh question is searched with the model's short hypothetical answer too (tutor/hyde.py):
         # ranking only, ~2 s of the 0.5B, so off unless Config.hyde_weight is set. A follow-up has its
         # readings and, if needed, the rewrite.
-        hint, t_hint = None, time.perf_counter()
+        hint, hyde_s = None, 0.0
         if llm is not None and not history and self.config.hyde_weight:
+            t_hint = time.perf_counter()
             hint = hypothetical_answer(llm, claim(q))
-        t_hint = time.perf_counter() - t_hint
+            hyde_s = time.perf_counter() - t_hint
         standalone, passages = retriever.search_in_context(claim(q), history, k, hint=hint)
         rewrite = None
         if llm is not None and history and not is_relevant(passages, self.config.min_relevance):
@@ -221,7 +222,7 @@ class Tutor:
                 event.latency_s = time.perf_counter() - t0
                 event.extra["condensed"] = rewrite is not None
                 if hint is not None:
-                    event.extra["hyde_s"] = round(t_hint, 3)
+                    event.extra["hyde_s"] = round(hyde_s, 3)
                 event = _with_match(event, match, closest)
             yield event
 
