@@ -147,7 +147,7 @@ def test_out_of_scope_and_grading_sets_are_well_formed(cards):
     assert len(grading) >= 90
     labels = [g["label"] for g in grading]
     # No label may be rare: a fifth at least. (The rows added for thin categories, negation, misconception,
-    # partial-missing, are mostly partial or incorrect by nature: correct is 228 of 868 now.)
+    # partial-missing, are mostly partial or incorrect by nature: correct is 272 of 1012 now.)
     for label in ("correct", "partial", "incorrect"):
         assert labels.count(label) >= len(grading) // 5, label
     for g in grading:
@@ -205,6 +205,20 @@ def test_grading_labels_agree_with_their_score_bands():
         if g["label"] == "correct" and lo < 7:
             problems.append(f"{g['id']}: a correct answer's band must start at 7 or above")
     assert not problems, "\n".join(problems)
+
+
+def test_second_rater_scores_name_golden_rows_and_carry_their_own_labels():
+    """bench/grade_raters.py reads these against the golden file: a renamed or dropped row would silently
+    shrink the study, a label that disagrees with its score would count twice."""
+    golden = {g["id"] for g in rows("grading.jsonl")}
+    rated = [json.loads(line) for line in (REPO_ROOT / "bench" / "rater_scores.jsonl").read_text().splitlines()]
+    by_rater: dict[str, set[str]] = {}
+    for r in rated:
+        assert r["id"] in golden, r
+        low, high = LABEL_RANGES[r["label"]]
+        assert low <= r["score"] < high or (r["label"] == "correct" and r["score"] == high), r
+        by_rater.setdefault(r["rater"], set()).add(r["id"])
+    assert len(by_rater) >= 2 and len({frozenset(ids) for ids in by_rater.values()}) == 1  # same rows each
 
 
 def test_every_grading_category_has_at_least_five_rows():
