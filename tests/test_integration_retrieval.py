@@ -73,6 +73,16 @@ def test_an_off_topic_question_is_refused(real_tutor):
     assert answer.citations == []
 
 
+def test_an_off_topic_turn_in_a_conversation_is_refused_as_it_would_be_alone(real_tutor):
+    # as `tutor chat` keeps it: each turn's standalone reading
+    history = ["what is batch normalization", "what is batch normalization and why does it behave differently at inference?"]
+    answer = real_tutor.ask("what is the capital of France?", history=history, backend="extractive")
+
+    assert answer.refused and answer.citations == []
+    follow_up = real_tutor.ask("what about the scale and shift it learns?", history=history[:1], backend="extractive")
+    assert not follow_up.refused and follow_up.citations
+
+
 # --- the console command in a subprocess -------------------------------------------------------------------
 
 def tutor_cmd(*argv: str, cwd) -> subprocess.CompletedProcess:

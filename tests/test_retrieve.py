@@ -271,9 +271,33 @@ def test_a_prior_card_gains_a_vote_at_rank_one_and_no_other_card_moves(tutor_fak
 
 
 def test_in_a_conversation_the_previous_card_stays_in_view(tutor_fake):
-    _, passages = tutor_fake.retrieve("what is the difference from the other kind", k=2,
-                                      history=["How does an LSTM work?"])
+    # The fixture's eight cards never use "other" or "kind", so the stray check (tested below) would read
+    # this turn as leaving the conversation; the real corpus uses both words. The prior is tested here.
+    retriever = Retriever(tutor_fake.index, FakeEmbedder(), tutor_fake.config.with_(stray_cosine=0.0))
+    _, passages = retriever.search_in_context("what is the difference from the other kind",
+                                              ["How does an LSTM work?"], k=2)
     assert "architectures/lstm" in [p.card_id for p in passages]
+
+
+@pytest.mark.parametrize("turn", ["what is the capital of France?", "Recommend a good hotel in Lisbon for next weekend."])
+def test_a_turn_that_leaves_the_conversation_is_judged_alone(tutor_fake, turn):
+    history = ["What is dropout and why does it help?"]
+    alone = tutor_fake.retrieve(turn)[1]
+    standalone, in_conversation = tutor_fake.retrieve(turn, history=history)
+
+    assert tutor_fake.retriever.strays(turn, history)
+    assert standalone == turn  # not glued to the dropout question
+    assert [(p.card_id, p.relevance) for p in in_conversation] == [(p.card_id, p.relevance) for p in alone]
+    assert in_conversation[0].relevance < tutor_fake.config.min_relevance  # so it is refused, as alone
+    # with the check off, the reading prefixed with the dropout question lends it dropout's relevance
+    glued = Retriever(tutor_fake.index, FakeEmbedder(), tutor_fake.config.with_(stray_cosine=0.0))
+    assert glued.search_in_context(turn, history)[1][0].relevance >= tutor_fake.config.min_relevance
+
+
+@pytest.mark.parametrize("turn", ["what about at inference time?", "How is it scaled at test time?",
+                                  "How does dropout compare with weight decay?"])
+def test_a_turn_about_the_conversation_stays_in_it(tutor_fake, turn):
+    assert not tutor_fake.retriever.strays(turn, ["What is dropout and why does it help?"])
 
 
 def test_reranking_by_coverage_alone_puts_the_best_covering_card_first(tutor_fake):

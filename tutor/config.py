@@ -96,6 +96,15 @@ class Config:
     # (bench/hyde.py). TUTOR_HYDE=0.6 turns it on, e.g. for a stronger model behind an OpenAI-style API.
     hyde_weight: float = field(default_factory=lambda: env_float("TUTOR_HYDE", 0.0))
     prior_weight: float = 1.0  # in a conversation, a vote at rank 1 for the previous turn's card
+    # A turn with no referring word ("it", "that", "and …"), with a word the material never uses, that the
+    # material does not cover and whose MiniLM cosine to the previous question and to the conversation's
+    # card is below this has left the conversation ("what is the capital of France?" after batch norm): it
+    # is retrieved, and refused or flagged, as if asked alone; the reading prefixed with the previous
+    # question made it an "exact" batch-norm answer. Below ~0.2 MiniLM reads texts as unrelated. Session 21
+    # (cards-only index; each out-of-scope question put after a random golden question): unrelated ones
+    # refused 12 → 74 of 100, uncovered deep-learning ones 1 → 6 of 31; golden follow-ups cut loose 0 of
+    # 104, and every golden figure unchanged on both splits. 0 turns the check off.
+    stray_cosine: float = 0.2
     # A follow-up that moves on: when it names another card by one of that card's aliases ("How is that
     # different from a VAE?" after the autoencoder card), its own reading leads, not the reading prefixed
     # with the previous question. Dev follow-ups rank 1 .639 → .656, test .744 both, no hit@5 lost.

@@ -457,6 +457,31 @@ class Retriever:
         have = self.group_terms(card_id)
         return any(t not in have for t in terms(question) if 0 < df.get(t, 0) <= limit)
 
+    def strays(self, question: str, history: list[str]) -> bool:
+        """Has this turn left the conversation for something the material does not cover? Only a turn with
+        no referring word and a word the material never uses can: "what about it?" is about the
+        conversation whatever its cosines say. The
+        reading prefixed with the previous question would otherwise carry that question's relevance over
+        to any next turn, so "what is the capital of France?" got batch norm as an exact answer."""
+        floor = self.config.stray_cosine
+        if not floor or _FOLLOW_UP.search(question):
+            return False
+        df = self.idf().df  # a turn in the material's own words ("the difference from the other kind") stays
+        if all(df.get(t, 0) for t in terms(question)):
+            return False
+        own = self.search(question, 1)
+        if own and own[0].relevance >= self.config.min_relevance:
+            return False
+        q, previous = self.query_vectors([question, history[-1]])
+        if float(q @ previous) >= floor:
+            return False
+        card = self.conversation_card(history)
+        ids = self._chunks_of().get(card, []) if card else []
+        if not ids:
+            return True
+        vecs = self.index.vectors.reconstruct_batch(np.array(ids, dtype=np.int64))
+        return float((vecs @ q).max()) < floor
+
     def search_in_context(
         self, question: str, history: list[str] | None, k: int | None = None, rewrite: str | None = None,
         hint: str | None = None,
@@ -471,8 +496,8 @@ class Retriever:
         reading's votes are scaled by how relevant its own top passage is (Config.reading_confidence).
         """
         k = k or self.config.k
-        if not history:
-            return question, self.search(question, k, hint=hint)
+        if not history or self.strays(question, history):
+            return question, self.search(question, k, hint=hint if not history else None)
         combined = f"{history[-1]} {question}"
         follow_up = looks_like_follow_up(question)
         own = self.config.own_reading_weight
