@@ -39,6 +39,20 @@ def test_a_command_word_inside_an_answer_is_just_text():
     assert console("it depends\nskip\n\n")[0].read_answer("?") == "it depends\nskip"
 
 
+def test_an_answer_that_is_not_utf8_is_refused_and_read_again():
+    con, out = console("drop\udcffout\nmore\n\nzeroes units\n\n")  # \udcff: the byte 0xff, surrogate-escaped
+    assert con.read_answer("?") == "zeroes units"
+    assert "error: your answer is not UTF-8 text (byte 0xff at character 5); type it again" in out.getvalue()
+
+
+def test_a_strict_stdin_hands_undecodable_bytes_on_instead_of_raising():
+    strict = io.TextIOWrapper(io.BytesIO(b"caf\xe9\n\ncafe\n\ncaf\xe9?\ncafe?\n"), encoding="utf-8")
+    con = Console(strict, io.StringIO())
+    assert con.read_answer("?") == "cafe" and con.read_line("> ") == "cafe?"
+    assert "your answer is not UTF-8 text (byte 0xe9 at character 4)" in con.out.getvalue()
+    assert "that line is not UTF-8 text (byte 0xe9 at character 4)" in con.out.getvalue()
+
+
 def test_quiz_round_with_hint_grade_and_probe(store, cards):
     ticks = iter(range(1000))  # a clock that moves a second per call keeps the stored order deterministic
     session = PracticeSession(store, FakeGrader(), cards, "alice", topic="training", difficulty=2,
@@ -104,8 +118,10 @@ def cli_env(monkeypatch, tmp_path, built_index, fake_minilm):
     return ["--index", str(built_index.index_dir)]
 
 
-def run(capsys, monkeypatch, argv, stdin=""):
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+def run(capsys, monkeypatch, argv, stdin: str | bytes = ""):
+    """bytes are read as a terminal under a UTF-8 locale reads them: strictly (a bad byte would raise)."""
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
+                        if isinstance(stdin, bytes) else io.StringIO(stdin))
     code = main(argv)
     out, err = capsys.readouterr()
     assert "Traceback" not in err
@@ -137,6 +153,23 @@ def test_cli_interview_saves_the_scorecard(capsys, monkeypatch, cli_env, tmp_pat
                        "dropout zeroes units\n\nskip\nsoftmax\n\nskip\nno idea\n\nskip\n")
     assert code == 0 and f"scorecard saved to {out_md}" in out
     assert out_md.read_text().startswith("# Mock interview scorecard — alice")
+
+
+def test_cli_sessions_refuse_bytes_that_are_not_utf8_and_go_on(capsys, monkeypatch, cli_env, cards, tmp_path):
+    card = next(c for c in cards if c.id == "training/dropout")
+    typed = b"drop\xffout\n\n" + full_answer(card).encode() + b"\n\n\n"
+    code, out, err = run(capsys, monkeypatch, [*cli_env, "quiz", "--topic", "training", "--difficulty", "1"], typed)
+    assert code == 0 and "your answer is not UTF-8 text (byte 0xff at character 5); type it again" in out
+    assert "Score 10.0/10 — correct" in out
+
+    code, out, _ = run(capsys, monkeypatch, [*cli_env, "interview", "--questions", "1", "--seed", "1", "--topics",
+                                             "training", "--out", str(tmp_path / "iv.md")], typed)
+    assert code == 0 and "your answer is not UTF-8 text (byte 0xff" in out and "scorecard saved" in out
+
+    code, out, _ = run(capsys, monkeypatch, [*cli_env, "chat"], b"what is drop\xffout?\nWhat is dropout?\nquit\n")
+    assert code == 0 and "that line is not UTF-8 text (byte 0xff at character 13)" in out and "Sources:" in out
+    with open_store(None, tmp_path / "home") as s:
+        assert [c.question for c in s.conversations("alice")] == ["What is dropout?"]
 
 
 def test_cli_chat_stores_the_conversation(capsys, monkeypatch, cli_env, tmp_path):
