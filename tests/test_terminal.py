@@ -155,6 +155,52 @@ def test_cli_interview_saves_the_scorecard(capsys, monkeypatch, cli_env, tmp_pat
     assert out_md.read_text().startswith("# Mock interview scorecard — alice")
 
 
+def test_cli_interview_out_is_checked_before_the_first_question(capsys, monkeypatch, cli_env, tmp_path):
+    for out_arg, said in [(tmp_path, f"{tmp_path} is a folder; tutor interview --out takes a file name"),
+                          (tmp_path / "nowhere" / "card.md", f"the folder {tmp_path / 'nowhere'} does not exist")]:
+        code, out, err = run(capsys, monkeypatch, [*cli_env, "interview", "--out", str(out_arg)], "dropout\n\n")
+        assert code == 1 and said in err and "Mock interview" not in out
+    with open_store(None, tmp_path / "home") as s:
+        assert s.reviews("alice") == [] and s.scorecards("alice") == []
+
+
+class _InterruptedAfter(io.StringIO):
+    """Typed input that ends in Ctrl-C once its lines are read."""
+
+    def readline(self, *args):
+        line = super().readline(*args)
+        if line == "":
+            raise KeyboardInterrupt
+        return line
+
+
+def test_cli_interview_interrupted_by_ctrl_c_still_saves_the_scorecard(capsys, monkeypatch, cli_env, tmp_path):
+    out_md = tmp_path / "card.md"
+    monkeypatch.setattr("sys.stdin", _InterruptedAfter("dropout zeroes units\n\nskip\n"))
+    code = main([*cli_env, "interview", "--questions", "3", "--seed", "1", "--out", str(out_md)])
+    out, err = capsys.readouterr()
+    assert code == 0 and "interrupted: the interview ends here" in out and f"scorecard saved to {out_md}" in out
+    with open_store(None, tmp_path / "home") as s:
+        [saved] = s.scorecards("alice")
+    assert len(saved.data["results"]) == 1 and out_md.read_text() == saved.markdown
+
+
+def test_an_interview_that_fails_midway_stores_the_scorecard_of_what_was_answered(store, cards):
+    grader = FakeGrader()
+
+    def failing(answer, *, card):
+        if grader.calls:
+            raise RuntimeError("the grader broke")
+        return grader(answer, card=card)
+
+    iv = MockInterview(store, failing, cards, "alice", questions=3, seed=3, now=lambda: T0)
+    con, _ = console("cell state\n\nskip\nno idea\n\n")
+    with pytest.raises(RuntimeError, match="grader broke"):
+        run_interview(iv, con)
+    [saved] = store.scorecards("alice")
+    assert [r["answer"] for r in saved.data["results"]] == ["cell state"]
+
+
 def test_cli_sessions_refuse_bytes_that_are_not_utf8_and_go_on(capsys, monkeypatch, cli_env, cards, tmp_path):
     card = next(c for c in cards if c.id == "training/dropout")
     typed = b"drop\xffout\n\n" + full_answer(card).encode() + b"\n\n\n"

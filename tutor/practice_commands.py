@@ -75,19 +75,22 @@ def cmd_interview(args: argparse.Namespace, config: Config) -> int:
 
     from tutor.config import data_home
     from tutor.interview import MockInterview
+    from tutor.out_file import check_out_file, write_whole
     from tutor.terminal import Console, run_interview
 
     profile = _profile(args)
     topics = [t for part in (args.topics or []) for t in part.split(",") if t] or None
+    # before the first question: a bad --out found after the interview would cost the learner its file
+    out = check_out_file(Path(args.out), "tutor interview --out", "scorecard.md") if args.out else None
     tutor, cards = _tutor_cards(config)
     with _store(args) as store:
         interview = MockInterview(store, grade_fn(tutor, cards), cards, profile, minutes=args.minutes,
                                   topics=topics, questions=args.questions, seed=args.seed)
         card = run_interview(interview, Console(sys.stdin, sys.stderr if args.json else sys.stdout))
-    out = Path(args.out) if args.out else data_home() / "scorecards" / \
-        f"{profile}-{datetime.fromisoformat(card.started_at):%Y%m%d-%H%M%S}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(card.to_markdown(), encoding="utf-8")
+    if out is None:
+        out = data_home() / "scorecards" / f"{profile}-{datetime.fromisoformat(card.started_at):%Y%m%d-%H%M%S}.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+    write_whole(out, card.to_markdown(), fix="the scorecard is kept in your progress: tutor progress export FILE.json")
     if args.json:
         print(json.dumps({**card.to_dict(), "saved_to": str(out)}, ensure_ascii=False))
     else:

@@ -9,6 +9,7 @@ plain aligned text otherwise (pipes, files, tests).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import sys
@@ -152,16 +153,35 @@ def run_quiz(session, con: Console, limit: int | None = None) -> dict:
 
 
 def run_interview(interview, con: Console):
-    """The timed interview; returns the Scorecard (also when the learner quits early)."""
+    """The timed interview; returns the Scorecard, also when the learner quits early or presses Ctrl-C.
+
+    Whatever stops it, the answers given so far end in a stored scorecard: Ctrl-C ends the interview as
+    `quit` does, and an error (the store or a model failing) stores the scorecard before it is raised.
+    """
     con.say(f"Mock interview: {interview.minutes:g} minutes, topics {', '.join(interview.topics)}. "
             "No hints. Answer, then an empty line; `skip` or `quit`.")
+    try:
+        _interview_rounds(interview, con)
+    except KeyboardInterrupt:
+        con.say("\ninterrupted: the interview ends here")
+    except BaseException:
+        if interview.results:
+            with contextlib.suppress(Exception):
+                interview.finish()
+        raise
+    card = interview.finish()
+    con.say("\n" + card.to_markdown())
+    return card
+
+
+def _interview_rounds(interview, con: Console) -> None:
     while (q := interview.next_question()) is not None:
         left = int(interview.remaining().total_seconds() // 60)
         con.say(f"\n[{len(interview.results) + 1}] {q.card.topic} · level {q.card.difficulty} · {left} min left")
         con.say(q.card.question)
         reply = con.read_answer("Your answer:", (SKIP, QUIT))
         if reply == QUIT:
-            break
+            return
         if reply == SKIP:
             reply = ""  # an interviewer still notes a question you passed on
         try:
@@ -171,10 +191,7 @@ def run_interview(interview, con: Console):
             outcome = interview.submit("")
         con.say(f"Score {outcome.grade.score:.1f}/10 — {outcome.grade.label}")
         if not _ask_probe(interview, con):
-            break
-    card = interview.finish()
-    con.say("\n" + card.to_markdown())
-    return card
+            return
 
 
 def run_chat(tutor, con: Console, on_answer=None, backend: str | None = None) -> int:
