@@ -231,11 +231,30 @@ def test_cli_chat_stores_the_conversation(capsys, monkeypatch, cli_env, tmp_path
     (["quiz", "--profile", "a b"], "profile name"),
     (["progress", "import", "/nonexistent.json"], "does not exist"),
     (["progress", "export"], "give the file"),
+    (["progress", "export", "/"], "/ is a folder; tutor progress export takes a file name"),
+    (["progress", "export", "/nonexistent/dir/me.json"], "the folder /nonexistent/dir does not exist"),
+    (["progress", "import", "/"], "/ is a folder"),
     (["interview", "--minutes", "0"], "--minutes must be positive"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_1(capsys, monkeypatch, cli_env, argv, message):
     code, _, err = run(capsys, monkeypatch, [*cli_env, *argv])
     assert code == 1 and message in err and err.startswith("error:")
+
+
+def test_cli_export_that_cannot_be_written_leaves_the_earlier_file(capsys, monkeypatch, cli_env, tmp_path):
+    import errno
+    import os
+
+    export = tmp_path / "mine.json"
+    export.write_text("earlier export")
+
+    def disk_full(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    code, _, err = run(capsys, monkeypatch, [*cli_env, "progress", "export", str(export)])
+    assert code == 1 and f"could not write {export} (No space left on device)" in err
+    assert export.read_text() == "earlier export" and [p.name for p in tmp_path.iterdir() if "mine" in p.name] == ["mine.json"]
 
 
 def test_cli_import_of_a_non_export_is_exit_1(capsys, monkeypatch, cli_env, tmp_path):

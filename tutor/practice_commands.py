@@ -108,9 +108,11 @@ def cmd_progress(args: argparse.Namespace, config: Config) -> int:
     profile = None if args.all else _profile(args)
     with _store(args) as store:
         if args.action == "export":
+            from tutor.out_file import write_whole
+
             path = _file(args, "export")
             data = store.export(profile)
-            path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+            write_whole(path, json.dumps(data, ensure_ascii=False, indent=1))
             print(f"exported {len(data['reviews'])} reviews, {len(data['conversations'])} conversations, "
                   f"{len(data['scorecards'])} scorecards → {path}")
             return 0
@@ -140,7 +142,13 @@ def _file(args: argparse.Namespace, action: str) -> Path:
     if not args.file:
         raise UserError(f"give the file: tutor progress {action} FILE.json")
     path = Path(args.file)
-    if action == "import" and not path.is_file():
+    if action == "export":
+        from tutor.out_file import check_out_file
+
+        return check_out_file(path, "tutor progress export", "progress.json")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; give a file made by tutor progress export")
+    if not path.is_file():
         raise UserError(f"{path} does not exist; give a file made by tutor progress export")
     return path
 
