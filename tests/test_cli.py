@@ -102,6 +102,19 @@ def test_a_question_of_undecodable_bytes_is_a_user_error_not_a_traceback(capsys,
     assert code == 1 and "the question is not UTF-8 text (byte 0xff at character 1)" in err and out == ""
 
 
+def test_a_pdf_that_is_not_one_fails_ingest_naming_it_and_the_index_is_untouched(capsys, built_index, fake_minilm,
+                                                                                tmp_path):
+    pdf = tmp_path / "notes.pdf"
+    pdf.write_bytes(bytes(range(256)) * 8)
+    manifest = (built_index.index_dir / "manifest.json").read_bytes()
+
+    code, out, err = run(capsys, "--index", str(built_index.index_dir), "ingest", "--only", str(built_index.sources[0]),
+                         str(pdf))
+
+    assert code == 1 and f"{pdf}: not a readable PDF" in err and out == ""
+    assert (built_index.index_dir / "manifest.json").read_bytes() == manifest
+
+
 @pytest.mark.parametrize("variable", ["TUTOR_LLM_TIMEOUT", "TUTOR_HYDE"])
 def test_a_setting_that_is_not_a_number_exits_1_naming_it(capsys, built_index, fake_minilm, monkeypatch, variable):
     monkeypatch.setenv(variable, "fast")
