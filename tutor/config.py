@@ -34,6 +34,20 @@ def env_float(name: str, default: float) -> float:
         raise UserError(f"{name}={text!r} is not a number", fix=f"export {name}={default:g}  or unset it") from None
 
 
+def default_index_dir() -> Path:
+    return Path(os.environ.get("TUTOR_INDEX_DIR", "index"))
+
+
+def ingest_command(index_dir: Path, *options: str) -> str:
+    """The `tutor ingest` command line that (re)builds the index at `index_dir`, for fix hints: a folder
+    other than the default is named with --index, else the hint would rebuild ./index instead."""
+    import shlex
+
+    if Path(index_dir).resolve() == default_index_dir().resolve():
+        return " ".join(["tutor ingest", *options])
+    return " ".join(["tutor --index", shlex.quote(str(index_dir)), "ingest", *options])
+
+
 def data_home() -> Path:
     """Where models and learner progress live (outside the repo so a re-clone keeps them)."""
     return Path(os.environ.get("TUTOR_HOME") or Path.home() / ".cache" / "tutor")
@@ -41,7 +55,7 @@ def data_home() -> Path:
 
 @dataclass(frozen=True)
 class Config:
-    index_dir: Path = field(default_factory=lambda: Path(os.environ.get("TUTOR_INDEX_DIR", "index")))
+    index_dir: Path = field(default_factory=default_index_dir)
     sources: tuple[Path, ...] = field(default_factory=lambda: tuple(default_sources()))
     embed_model: str = "all-MiniLM-L6-v2"
     # Chunking, measured by bench/chunk_sizes.py on the 277 golden questions (hit@5 / hit in 300 words /
