@@ -218,6 +218,14 @@ def test_cli_sessions_refuse_bytes_that_are_not_utf8_and_go_on(capsys, monkeypat
         assert [c.question for c in s.conversations("alice")] == ["What is dropout?"]
 
 
+def test_cli_quiz_json_prints_only_the_summary_on_stdout(capsys, monkeypatch, cli_env, cards):
+    card = next(c for c in cards if c.id == "training/dropout")
+    code, out, err = run(capsys, monkeypatch, [*cli_env, "quiz", "--topic", "training", "--difficulty", "1",
+                                               "--limit", "1", "--json"], f"{full_answer(card)}\n\nskip\n")
+    assert code == 0 and json.loads(out) == {"answered": 1, "mean_score": 10.0}
+    assert "Score 10.0/10" in err  # the dialogue
+
+
 def test_cli_chat_stores_the_conversation(capsys, monkeypatch, cli_env, tmp_path):
     code, out, _ = run(capsys, monkeypatch, [*cli_env, "chat"], "What is dropout?\nquit\n")
     assert code == 0 and "Sources:" in out

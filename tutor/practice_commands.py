@@ -64,7 +64,7 @@ def cmd_quiz(args: argparse.Namespace, config: Config) -> int:
     with _store(args) as store:
         session = PracticeSession(store, grade_fn(tutor, cards), cards, profile, topic=args.topic,
                                   difficulty=args.difficulty, due_only=args.due)
-        summary = run_quiz(session, Console(), limit=args.limit)
+        summary = run_quiz(session, Console(sys.stdin, sys.stderr if args.json else sys.stdout), limit=args.limit)
     if args.json:
         print(json.dumps(summary))
     return 0
@@ -177,7 +177,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--difficulty", type=int, default=None, help="1 screening · 2 standard · 3 senior")
     p.add_argument("--due", action="store_true", help="only cards due for review")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="stop after N graded answers")
-    p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    p.add_argument("--json", action="store_true", help="print a JSON summary at the end (the dialogue goes to stderr)")
     add_store_options(p)
     p.set_defaults(func=cmd_quiz)
 
