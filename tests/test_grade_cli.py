@@ -169,3 +169,10 @@ def test_a_batch_row_that_is_not_utf8_fails_alone(capsys, built_index, fake_mini
     assert lines[2]["error"] == "the answer is not UTF-8 text (a lone surrogate U+D800 at character 5)"
     assert lines[0]["label"] == "correct" and "score" in lines[3]
 
+
+def test_an_unknown_backend_fails_a_batch_once_before_any_row(capsys, built_index, fake_minilm, tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps(ROWS[0]) + "\n", encoding="utf-8")
+    code, out, err = run(capsys, built_index, "--from", str(path), "--backend", "nonsense", "--json")
+
+    assert code == 1 and out == "" and "unknown backend `nonsense`" in err

@@ -226,6 +226,22 @@ def test_cli_quiz_json_prints_only_the_summary_on_stdout(capsys, monkeypatch, cl
     assert "Score 10.0/10" in err  # the dialogue
 
 
+def test_cli_chat_with_an_unknown_backend_fails_before_the_first_question(capsys, monkeypatch, cli_env):
+    code, out, err = run(capsys, monkeypatch, [*cli_env, "chat", "--backend", "nonsense"], "What is dropout?\n")
+    assert code == 1 and "unknown backend `nonsense`" in err and out == ""
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["quiz", "--limit", "-3"], "argument --limit: must be at least 1, not -3"),
+    (["quiz", "--limit", "0"], "argument --limit: must be at least 1, not 0"),
+    (["interview", "--questions", "two"], "argument --questions: must be a whole number, not 'two'"),
+])
+def test_cli_counts_below_one_are_refused_by_the_argument_parser(capsys, cli_env, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        main([*cli_env, *argv])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_cli_chat_stores_the_conversation(capsys, monkeypatch, cli_env, tmp_path):
     code, out, _ = run(capsys, monkeypatch, [*cli_env, "chat"], "What is dropout?\nquit\n")
     assert code == 0 and "Sources:" in out

@@ -130,6 +130,12 @@ def jsonl_objects(source: str) -> Iterator[tuple[int, str, dict | str]]:
         yield n, where, row if isinstance(row, dict) else f"{where}: each line must be a JSON object"
 
 
+def no_rows(source: str, verb: str, example: str = '{"id": "1", "question": "what is dropout"}') -> UserError:
+    """The error for a `--from` batch without a single row; `example` is one row the command takes."""
+    return UserError(f"nothing to {verb}: {'stdin' if source == '-' else source} has no rows",
+                     fix=f"one JSON object per line, e.g. {example}")
+
+
 def read_batch(source: str, required: tuple[str, ...] = ("id", "question")) -> list[dict]:
     """The rows of a `--from` batch in input order; a row that cannot be used is `{"id", "error"}`.
 

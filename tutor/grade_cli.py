@@ -12,10 +12,11 @@ import json
 import sys
 from pathlib import Path
 
-from tutor.batch import jsonl_objects
+from tutor.batch import jsonl_objects, no_rows
 from tutor.config import Config
 from tutor.errors import UserError
 from tutor.grade import Grade
+from tutor.llms import check_backend
 from tutor.tutor import Tutor
 from tutor.user_text import read_utf8
 
@@ -62,6 +63,8 @@ def grade_row(tutor: Tutor, row: dict, backend: str | None) -> Grade:
 
 
 def grade_batch(tutor: Tutor, source: str, backend: str | None) -> int:
+    if backend:
+        check_backend(backend)  # once, not as every row's error
     failed = rows = 0
     for n, _where, row in jsonl_objects(source):
         rows += 1
@@ -76,8 +79,7 @@ def grade_batch(tutor: Tutor, source: str, backend: str | None) -> int:
         failed += "error" in out
         print(json.dumps(out, ensure_ascii=False), flush=True)
     if not rows:
-        raise UserError(f"nothing to grade: {'stdin' if source == '-' else source} has no rows",
-                        fix='one JSON object per line: {"id": "1", "card": "training/dropout", "answer": "…"}')
+        raise no_rows(source, "grade", '{"id": "1", "card": "training/dropout", "answer": "…"}')
     if failed:
         print(f"error: {failed} row(s) could not be graded (see their \"error\" lines)", file=sys.stderr)
     return 1 if failed else 0

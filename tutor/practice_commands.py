@@ -19,6 +19,17 @@ if TYPE_CHECKING:
     from tutor.config import Config
 
 
+def positive_int(text: str) -> int:
+    """argparse type for counts (-k, --limit, --questions): a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def add_store_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default=None, help="learner profile (default: $TUTOR_PROFILE or your OS user)")
     p.add_argument("--db", default=None, help="progress store: postgresql://… or sqlite:///FILE "
@@ -157,10 +168,13 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     import uuid
     from dataclasses import asdict
 
+    from tutor.llms import check_backend
     from tutor.progress import Conversation
     from tutor.terminal import Console, run_chat
     from tutor.tutor import Tutor
 
+    if args.backend:
+        check_backend(args.backend)  # before the first question, not as every answer's error
     profile, thread = _profile(args), uuid.uuid4().hex
     with _store(args) as store:
         def keep(question: str, answer) -> None:
@@ -176,7 +190,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--topic", default=None)
     p.add_argument("--difficulty", type=int, default=None, help="1 screening · 2 standard · 3 senior")
     p.add_argument("--due", action="store_true", help="only cards due for review")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="stop after N graded answers")
+    p.add_argument("--limit", type=positive_int, default=None, metavar="N", help="stop after N graded answers")
     p.add_argument("--json", action="store_true", help="print a JSON summary at the end (the dialogue goes to stderr)")
     add_store_options(p)
     p.set_defaults(func=cmd_quiz)
@@ -184,7 +198,7 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("interview", help="timed mock interview across topics, ending with a scorecard")
     p.add_argument("--minutes", type=float, default=30)
     p.add_argument("--topics", nargs="*", default=None, help="topics (space or comma separated; default all)")
-    p.add_argument("--questions", type=int, default=None, metavar="N", help="stop after N questions")
+    p.add_argument("--questions", type=positive_int, default=None, metavar="N", help="stop after N questions")
     p.add_argument("--seed", type=int, default=None, help="fix the question order")
     p.add_argument("--out", default=None, metavar="FILE.md", help="where to save the scorecard")
     p.add_argument("--json", action="store_true", help="print the scorecard as JSON (the dialogue goes to stderr)")
