@@ -113,3 +113,12 @@ def test_non_utf8_text_is_a_corpus_error_naming_the_file(tmp_path):
 
     with pytest.raises(CorpusError, match="latin1.txt"):
         load_document(path)
+
+
+@pytest.mark.parametrize("data", [b"", b"%PDF-1.7\n" + bytes(range(256)) * 4, bytes(range(256)) * 8])
+def test_a_pdf_that_cannot_be_read_is_a_corpus_error_naming_the_file(tmp_path, data):
+    path = tmp_path / "notes.pdf"
+    path.write_bytes(data)
+
+    with pytest.raises(CorpusError, match=f"{path}: not a readable PDF"):
+        load_document(path)

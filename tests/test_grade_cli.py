@@ -134,3 +134,45 @@ def test_an_empty_batch_says_so_and_exits_1(capsys, built_index, fake_minilm, mo
     code, out, err = run(capsys, built_index, "--from", "-", "--json")
 
     assert code == 1 and out == "" and "nothing to grade: stdin has no rows" in err
+
+
+# --- text that is not UTF-8: a clear error, never a tokenizer's TypeError ------------------------------------
+
+def test_an_answer_of_undecodable_bytes_exits_1_naming_the_byte(capsys, built_index, fake_minilm):
+    answer = b"drop\xffout zeroes units".decode("utf-8", "surrogateescape")  # what argv holds for such bytes
+    code, out, err = run(capsys, built_index, "--card", "training/dropout", "--answer", answer)
+
+    assert code == 1 and out == ""
+    assert "the answer is not UTF-8 text (byte 0xff at character 5)" in err
+
+
+def test_an_answer_file_that_is_not_utf8_exits_1_naming_the_file(capsys, built_index, fake_minilm, tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("Dropout z\xe9roes units".encode("latin-1"))
+    code, out, err = run(capsys, built_index, "--card", "training/dropout", "--answer-file", str(path))
+
+    assert code == 1 and out == ""
+    assert f"{path}: not UTF-8 text (byte 0xe9 at offset 9)" in err and "iconv" in err
+
+
+def test_a_batch_row_that_is_not_utf8_fails_alone(capsys, built_index, fake_minilm, monkeypatch):
+    data = (json.dumps(ROWS[0]).encode() + b"\n"
+            + b'{"id": "bad", "card": "training/dropout", "answer": "drop\xffout"}\n'
+            + json.dumps({"id": "escaped", "card": "training/dropout", "answer": "drop\ud800out"}).encode() + b"\n"
+            + json.dumps(ROWS[1]).encode() + b"\n")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape"))
+    code, out, err = run(capsys, built_index, "--from", "-", "--json")
+
+    lines = json_lines(out)
+    assert code == 1 and [row["id"] for row in lines] == ["a", "line-2", "escaped", "b"]
+    assert lines[1]["error"] == "<stdin>:2: not UTF-8 text (byte 0xff at offset 57)"
+    assert lines[2]["error"] == "the answer is not UTF-8 text (a lone surrogate U+D800 at character 5)"
+    assert lines[0]["label"] == "correct" and "score" in lines[3]
+
+
+def test_an_unknown_backend_fails_a_batch_once_before_any_row(capsys, built_index, fake_minilm, tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps(ROWS[0]) + "\n", encoding="utf-8")
+    code, out, err = run(capsys, built_index, "--from", str(path), "--backend", "nonsense", "--json")
+
+    assert code == 1 and out == "" and "unknown backend `nonsense`" in err

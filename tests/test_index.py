@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -90,7 +91,7 @@ def test_loading_with_another_chunker_is_stale_and_says_run_ingest(built_index, 
         _load(built_index.with_(**change))
 
     assert err.value.exit_code == 2
-    assert "tutor ingest" in err.value.fix
+    assert f"tutor --index {built_index.index_dir} ingest" in err.value.fix
     assert "stale" in err.value.message
 
 
@@ -109,7 +110,7 @@ def test_an_edited_chunks_file_is_corrupt(built_index):
         _load(built_index)
 
     assert "chunks.jsonl" in err.value.message
-    assert "tutor ingest" in err.value.fix
+    assert err.value.fix == f"tutor --index {built_index.index_dir} ingest --rebuild"
 
 
 def test_a_deleted_index_file_is_corrupt(built_index):
@@ -131,8 +132,21 @@ def test_a_missing_index_says_run_ingest(config):
         _load(config)
 
     assert err.value.exit_code == 2
-    assert err.value.fix == "tutor ingest"
+    assert err.value.fix == f"tutor --index {config.index_dir} ingest"  # the folder in use, not ./index
     assert str(config.index_dir) in err.value.message
+
+
+def test_the_fix_names_the_index_folder_unless_it_is_the_default(monkeypatch, tmp_path):
+    from tutor.config import ingest_command
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TUTOR_INDEX_DIR", raising=False)
+    assert ingest_command(Path("index"), "--rebuild") == ingest_command(tmp_path / "index", "--rebuild") \
+        == "tutor ingest --rebuild"
+    assert ingest_command(Path("my index")) == "tutor --index 'my index' ingest"
+    monkeypatch.setenv("TUTOR_INDEX_DIR", str(tmp_path / "mine"))  # what a plain `tutor ingest` then builds
+    assert ingest_command(tmp_path / "mine") == "tutor ingest"
+    assert ingest_command(Path("index")) == "tutor --index index ingest"
 
 
 def test_write_index_refuses_chunks_and_vectors_of_different_lengths(built_index, tmp_path):
@@ -160,4 +174,4 @@ def test_index_built_with_an_older_chunk_scheme_is_stale(built_index):
     manifest_file.write_text(json.dumps(manifest))
     with pytest.raises(IndexStale, match="stale") as exc:
         load_index(built_index.index_dir, built_index, FakeEmbedder.name)
-    assert "tutor ingest" in exc.value.fix
+    assert f"tutor --index {built_index.index_dir} ingest" in exc.value.fix

@@ -207,7 +207,7 @@ def test_a_foreign_manifest_is_a_clear_exit_2_and_ingest_fixes_it(capsys, built_
     index = str(built_index.index_dir)
 
     code, _, err = run(capsys, "--index", index, "retrieve", "what does dropout do")
-    assert code == 2 and said in err and "fix: tutor ingest" in err
+    assert code == 2 and said in err and f"fix: tutor --index {index} ingest" in err
 
     code, _, err = run(capsys, "--index", index, "ingest", "--only", str(cards_dir))
     assert code == 0, err
@@ -221,7 +221,7 @@ def test_a_manifest_without_hashes_is_corrupt_not_a_traceback(capsys, built_inde
     data["files_sha256"] = ["faiss.index"]
     manifest.write_text(json.dumps(data))
     code, _, err = run(capsys, "--index", str(built_index.index_dir), "retrieve", "dropout")
-    assert code == 2 and "lacks its file hashes" in err and "tutor ingest --rebuild" in err
+    assert code == 2 and "lacks its file hashes" in err and f"tutor --index {built_index.index_dir} ingest --rebuild" in err
 
 
 # --- unreadable files, folders and special files ------------------------------------------------------------

@@ -113,7 +113,7 @@ def test_the_command_on_a_missing_index_exits_2_with_the_fix(tmp_path):
                      cwd=tmp_path)
 
     assert proc.returncode == 2
-    assert "tutor ingest" in proc.stderr
+    assert f"tutor --index {tmp_path / 'nowhere'} ingest" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

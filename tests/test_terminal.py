@@ -39,6 +39,20 @@ def test_a_command_word_inside_an_answer_is_just_text():
     assert console("it depends\nskip\n\n")[0].read_answer("?") == "it depends\nskip"
 
 
+def test_an_answer_that_is_not_utf8_is_refused_and_read_again():
+    con, out = console("drop\udcffout\nmore\n\nzeroes units\n\n")  # \udcff: the byte 0xff, surrogate-escaped
+    assert con.read_answer("?") == "zeroes units"
+    assert "error: your answer is not UTF-8 text (byte 0xff at character 5); type it again" in out.getvalue()
+
+
+def test_a_strict_stdin_hands_undecodable_bytes_on_instead_of_raising():
+    strict = io.TextIOWrapper(io.BytesIO(b"caf\xe9\n\ncafe\n\ncaf\xe9?\ncafe?\n"), encoding="utf-8")
+    con = Console(strict, io.StringIO())
+    assert con.read_answer("?") == "cafe" and con.read_line("> ") == "cafe?"
+    assert "your answer is not UTF-8 text (byte 0xe9 at character 4)" in con.out.getvalue()
+    assert "that line is not UTF-8 text (byte 0xe9 at character 4)" in con.out.getvalue()
+
+
 def test_quiz_round_with_hint_grade_and_probe(store, cards):
     ticks = iter(range(1000))  # a clock that moves a second per call keeps the stored order deterministic
     session = PracticeSession(store, FakeGrader(), cards, "alice", topic="training", difficulty=2,
@@ -104,8 +118,10 @@ def cli_env(monkeypatch, tmp_path, built_index, fake_minilm):
     return ["--index", str(built_index.index_dir)]
 
 
-def run(capsys, monkeypatch, argv, stdin=""):
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+def run(capsys, monkeypatch, argv, stdin: str | bytes = ""):
+    """bytes are read as a terminal under a UTF-8 locale reads them: strictly (a bad byte would raise)."""
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
+                        if isinstance(stdin, bytes) else io.StringIO(stdin))
     code = main(argv)
     out, err = capsys.readouterr()
     assert "Traceback" not in err
@@ -139,6 +155,93 @@ def test_cli_interview_saves_the_scorecard(capsys, monkeypatch, cli_env, tmp_pat
     assert out_md.read_text().startswith("# Mock interview scorecard — alice")
 
 
+def test_cli_interview_out_is_checked_before_the_first_question(capsys, monkeypatch, cli_env, tmp_path):
+    for out_arg, said in [(tmp_path, f"{tmp_path} is a folder; tutor interview --out takes a file name"),
+                          (tmp_path / "nowhere" / "card.md", f"the folder {tmp_path / 'nowhere'} does not exist")]:
+        code, out, err = run(capsys, monkeypatch, [*cli_env, "interview", "--out", str(out_arg)], "dropout\n\n")
+        assert code == 1 and said in err and "Mock interview" not in out
+    with open_store(None, tmp_path / "home") as s:
+        assert s.reviews("alice") == [] and s.scorecards("alice") == []
+
+
+class _InterruptedAfter(io.StringIO):
+    """Typed input that ends in Ctrl-C once its lines are read."""
+
+    def readline(self, *args):
+        line = super().readline(*args)
+        if line == "":
+            raise KeyboardInterrupt
+        return line
+
+
+def test_cli_interview_interrupted_by_ctrl_c_still_saves_the_scorecard(capsys, monkeypatch, cli_env, tmp_path):
+    out_md = tmp_path / "card.md"
+    monkeypatch.setattr("sys.stdin", _InterruptedAfter("dropout zeroes units\n\nskip\n"))
+    code = main([*cli_env, "interview", "--questions", "3", "--seed", "1", "--out", str(out_md)])
+    out, err = capsys.readouterr()
+    assert code == 0 and "interrupted: the interview ends here" in out and f"scorecard saved to {out_md}" in out
+    with open_store(None, tmp_path / "home") as s:
+        [saved] = s.scorecards("alice")
+    assert len(saved.data["results"]) == 1 and out_md.read_text() == saved.markdown
+
+
+def test_an_interview_that_fails_midway_stores_the_scorecard_of_what_was_answered(store, cards):
+    grader = FakeGrader()
+
+    def failing(answer, *, card):
+        if grader.calls:
+            raise RuntimeError("the grader broke")
+        return grader(answer, card=card)
+
+    iv = MockInterview(store, failing, cards, "alice", questions=3, seed=3, now=lambda: T0)
+    con, _ = console("cell state\n\nskip\nno idea\n\n")
+    with pytest.raises(RuntimeError, match="grader broke"):
+        run_interview(iv, con)
+    [saved] = store.scorecards("alice")
+    assert [r["answer"] for r in saved.data["results"]] == ["cell state"]
+
+
+def test_cli_sessions_refuse_bytes_that_are_not_utf8_and_go_on(capsys, monkeypatch, cli_env, cards, tmp_path):
+    card = next(c for c in cards if c.id == "training/dropout")
+    typed = b"drop\xffout\n\n" + full_answer(card).encode() + b"\n\n\n"
+    code, out, err = run(capsys, monkeypatch, [*cli_env, "quiz", "--topic", "training", "--difficulty", "1"], typed)
+    assert code == 0 and "your answer is not UTF-8 text (byte 0xff at character 5); type it again" in out
+    assert "Score 10.0/10 — correct" in out
+
+    code, out, _ = run(capsys, monkeypatch, [*cli_env, "interview", "--questions", "1", "--seed", "1", "--topics",
+                                             "training", "--out", str(tmp_path / "iv.md")], typed)
+    assert code == 0 and "your answer is not UTF-8 text (byte 0xff" in out and "scorecard saved" in out
+
+    code, out, _ = run(capsys, monkeypatch, [*cli_env, "chat"], b"what is drop\xffout?\nWhat is dropout?\nquit\n")
+    assert code == 0 and "that line is not UTF-8 text (byte 0xff at character 13)" in out and "Sources:" in out
+    with open_store(None, tmp_path / "home") as s:
+        assert [c.question for c in s.conversations("alice")] == ["What is dropout?"]
+
+
+def test_cli_quiz_json_prints_only_the_summary_on_stdout(capsys, monkeypatch, cli_env, cards):
+    card = next(c for c in cards if c.id == "training/dropout")
+    code, out, err = run(capsys, monkeypatch, [*cli_env, "quiz", "--topic", "training", "--difficulty", "1",
+                                               "--limit", "1", "--json"], f"{full_answer(card)}\n\nskip\n")
+    assert code == 0 and json.loads(out) == {"answered": 1, "mean_score": 10.0}
+    assert "Score 10.0/10" in err  # the dialogue
+
+
+def test_cli_chat_with_an_unknown_backend_fails_before_the_first_question(capsys, monkeypatch, cli_env):
+    code, out, err = run(capsys, monkeypatch, [*cli_env, "chat", "--backend", "nonsense"], "What is dropout?\n")
+    assert code == 1 and "unknown backend `nonsense`" in err and out == ""
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["quiz", "--limit", "-3"], "argument --limit: must be at least 1, not -3"),
+    (["quiz", "--limit", "0"], "argument --limit: must be at least 1, not 0"),
+    (["interview", "--questions", "two"], "argument --questions: must be a whole number, not 'two'"),
+])
+def test_cli_counts_below_one_are_refused_by_the_argument_parser(capsys, cli_env, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        main([*cli_env, *argv])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_cli_chat_stores_the_conversation(capsys, monkeypatch, cli_env, tmp_path):
     code, out, _ = run(capsys, monkeypatch, [*cli_env, "chat"], "What is dropout?\nquit\n")
     assert code == 0 and "Sources:" in out
@@ -152,11 +255,30 @@ def test_cli_chat_stores_the_conversation(capsys, monkeypatch, cli_env, tmp_path
     (["quiz", "--profile", "a b"], "profile name"),
     (["progress", "import", "/nonexistent.json"], "does not exist"),
     (["progress", "export"], "give the file"),
+    (["progress", "export", "/"], "/ is a folder; tutor progress export takes a file name"),
+    (["progress", "export", "/nonexistent/dir/me.json"], "the folder /nonexistent/dir does not exist"),
+    (["progress", "import", "/"], "/ is a folder"),
     (["interview", "--minutes", "0"], "--minutes must be positive"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_1(capsys, monkeypatch, cli_env, argv, message):
     code, _, err = run(capsys, monkeypatch, [*cli_env, *argv])
     assert code == 1 and message in err and err.startswith("error:")
+
+
+def test_cli_export_that_cannot_be_written_leaves_the_earlier_file(capsys, monkeypatch, cli_env, tmp_path):
+    import errno
+    import os
+
+    export = tmp_path / "mine.json"
+    export.write_text("earlier export")
+
+    def disk_full(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    code, _, err = run(capsys, monkeypatch, [*cli_env, "progress", "export", str(export)])
+    assert code == 1 and f"could not write {export} (No space left on device)" in err
+    assert export.read_text() == "earlier export" and [p.name for p in tmp_path.iterdir() if "mine" in p.name] == ["mine.json"]
 
 
 def test_cli_import_of_a_non_export_is_exit_1(capsys, monkeypatch, cli_env, tmp_path):

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tutor.batch import batch_status, is_error, read_batch, run_batch
+from tutor.batch import batch_status, is_error, no_rows, read_batch, run_batch
 from tutor.config import Config
 from tutor.render import answer_text, json_line, sources_text
 from tutor.tutor import Tutor
@@ -40,6 +40,8 @@ def ask_batch(config: Config, source: str | Path, args: argparse.Namespace, tuto
 
     tutor = tutor or Tutor(config)
     rows = read_batch(str(source))
+    if not rows:
+        raise no_rows(str(source), "ask")
 
     def one(row: dict, history: list[str]) -> tuple[dict, str]:
         answer = tutor.ask(row["question"], history, backend=args.backend, k=args.k, model=args.model,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from tutor.errors import EnvironmentProblem, TutorError, UserError
+from tutor.user_text import stdin_bytes
 
 T = TypeVar("T")
 
@@ -94,7 +95,7 @@ def run_conversations(
 def _batch_bytes(source: str) -> tuple[str, bytes]:
     """(name for messages, content) of `--from SOURCE`; `-` is stdin."""
     if source == "-":
-        return "<stdin>", sys.stdin.buffer.read()
+        return "<stdin>", stdin_bytes()
     path = Path(source)
     if path.is_dir():
         raise UserError(f"{path}: is a folder; --from takes a JSONL file (or - for stdin)")
@@ -106,6 +107,35 @@ def _batch_bytes(source: str) -> tuple[str, bytes]:
         raise UserError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
+def jsonl_objects(source: str) -> Iterator[tuple[int, str, dict | str]]:
+    """(line number, where, the line's JSON object or what is wrong with it) for each non-empty line of
+    `--from SOURCE`.
+
+    Bytes, not text, are split: a line that is not UTF-8 costs only itself, and U+2028 or NEL inside a
+    JSON string does not end its line.
+    """
+    name, data = _batch_bytes(source)
+    for n, raw in enumerate(data.splitlines(), 1):
+        if not raw.strip():
+            continue
+        where = f"{name}:{n}"
+        try:
+            row = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            yield n, where, f"{where}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+            continue
+        except json.JSONDecodeError as exc:
+            yield n, where, f"{where}: not valid JSON ({exc.msg})"
+            continue
+        yield n, where, row if isinstance(row, dict) else f"{where}: each line must be a JSON object"
+
+
+def no_rows(source: str, verb: str, example: str = '{"id": "1", "question": "what is dropout"}') -> UserError:
+    """The error for a `--from` batch without a single row; `example` is one row the command takes."""
+    return UserError(f"nothing to {verb}: {'stdin' if source == '-' else source} has no rows",
+                     fix=f"one JSON object per line, e.g. {example}")
+
+
 def read_batch(source: str, required: tuple[str, ...] = ("id", "question")) -> list[dict]:
     """The rows of a `--from` batch in input order; a row that cannot be used is `{"id", "error"}`.
 
@@ -113,23 +143,11 @@ def read_batch(source: str, required: tuple[str, ...] = ("id", "question")) -> l
     machine-made and large: one malformed line must not cost the rows that were fine. A line that is not
     UTF-8 or not JSON has `id` None and names its line; a follow-up of a failed row fails too.
     """
-    name, data = _batch_bytes(source)
     rows: list[dict] = []
     seen: dict[str, int] = {}
-    for n, raw in enumerate(data.splitlines(), 1):
-        if not raw.strip():
-            continue
-        where = f"{name}:{n}"
-        try:
-            row = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            rows.append({"id": None, "error": f"{where}: not UTF-8 text"})
-            continue
-        except json.JSONDecodeError as exc:
-            rows.append({"id": None, "error": f"{where}: not valid JSON ({exc.msg})"})
-            continue
-        if not isinstance(row, dict):
-            rows.append({"id": None, "error": f"{where}: each line must be a JSON object"})
+    for n, where, row in jsonl_objects(source):
+        if isinstance(row, str):
+            rows.append({"id": None, "error": row})
             continue
         row_id = None if row.get("id") is None else str(row["id"])
         missing = [k for k in required if row.get(k) is None]

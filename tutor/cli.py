@@ -42,9 +42,11 @@ def cmd_retrieve(args: argparse.Namespace, config: Config) -> int:
 
     tutor = Tutor(config)
     if args.from_file:
-        from tutor.batch import batch_status, read_batch, run_batch  # a one-question call does not need it
+        from tutor.batch import batch_status, no_rows, read_batch, run_batch  # a one-question call does not need it
 
         rows = read_batch(args.from_file)
+        if not rows:
+            raise no_rows(args.from_file, "retrieve")
 
         def one(row: dict, history: list[str]) -> tuple[dict, str]:
             standalone, passages = tutor.retrieve(row["question"], args.k, history)
@@ -100,6 +102,8 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tutor.practice_commands import add_parsers, positive_int
+
     parser = argparse.ArgumentParser(prog="tutor", description="Offline tutor for deep-learning interviews.")
     parser.add_argument("--version", action="version", version=f"tutor {__version__}")
     parser.add_argument("--index", help="index folder (default ./index, or $TUTOR_INDEX_DIR)")
@@ -114,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("retrieve", help="show the passages a question retrieves (no LLM)")
     p.add_argument("question", nargs="?")
-    p.add_argument("-k", type=int, default=None)
+    p.add_argument("-k", type=positive_int, default=None, help="passages to retrieve (default 5)")
     p.add_argument("--from", dest="from_file", help="JSONL file of {id, question, previous?} rows; - reads stdin")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_retrieve)
@@ -124,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default=None, help="extractive | local | openai (default: $TUTOR_BACKEND, else "
                    "local once a model is installed, else extractive)")
     p.add_argument("--model", default=None, help="local model name or GGUF path, or the API's model name")
-    p.add_argument("-k", type=int, default=None)
+    p.add_argument("-k", type=positive_int, default=None, help="passages to retrieve (default 5)")
     p.add_argument("--detail", action="store_true", help="a longer, more thorough answer")
     p.add_argument("--no-stream", action="store_true")
     p.add_argument("--from", dest="from_file", help="JSONL file of {id, question, previous?} rows; - reads stdin")
@@ -151,8 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="golden JSONL file (repeatable; default: corpus/golden/*.jsonl)")
     p.add_argument("--backend", default=None, help="extractive (default) | local | openai")
     p.add_argument("--model", default=None, help="local model name or GGUF path, or the API's model name")
-    p.add_argument("-k", type=int, default=5, help="passages per question (default 5)")
-    p.add_argument("--limit", type=int, default=None, metavar="N",
+    p.add_argument("-k", type=positive_int, default=5, help="passages per question (default 5)")
+    p.add_argument("--limit", type=positive_int, default=None, metavar="N",
                    help="about N rows in all, evenly spaced over the files (follow-ups keep their turns)")
     p.add_argument("--out", default=None, metavar="DIR", help="report folder (default reports/eval-BACKEND)")
     p.add_argument("--compare", default=None, metavar="OLD/report.json",
@@ -175,8 +179,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_file", help="JSONL of {id, question|card, answer, reference?} rows, - = stdin")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_grade)
-
-    from tutor.practice_commands import add_parsers
 
     add_parsers(sub)
 

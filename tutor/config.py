@@ -23,15 +23,38 @@ def default_sources() -> list[Path]:
     return sources
 
 
-def env_float(name: str, default: float) -> float:
-    """A number from the environment; a typo is a clear error that names the variable, not a traceback."""
+def env_float(name: str, default: float, *, least: float | None = None, above: float | None = None) -> float:
+    """A number from the environment; a typo or a value out of range (below `least`, or not above `above`)
+    is a clear error that names the variable, not a traceback or a failure much later."""
     text = os.environ.get(name, "").strip()
-    try:
-        return float(text) if text else default
-    except ValueError:
-        from tutor.errors import UserError
+    if not text:
+        return default
+    from tutor.errors import UserError
 
-        raise UserError(f"{name}={text!r} is not a number", fix=f"export {name}={default:g}  or unset it") from None
+    fix = f"export {name}={default:g}  or unset it"
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"{name}={text!r} is not a number", fix=fix) from None
+    if least is not None and not value >= least:  # `not >=`: NaN is out of range too
+        raise UserError(f"{name}={text!r} must be at least {least:g}", fix=fix)
+    if above is not None and not value > above:
+        raise UserError(f"{name}={text!r} must be more than {above:g}", fix=fix)
+    return value
+
+
+def default_index_dir() -> Path:
+    return Path(os.environ.get("TUTOR_INDEX_DIR", "index"))
+
+
+def ingest_command(index_dir: Path, *options: str) -> str:
+    """The `tutor ingest` command line that (re)builds the index at `index_dir`, for fix hints: a folder
+    other than the default is named with --index, else the hint would rebuild ./index instead."""
+    import shlex
+
+    if Path(index_dir).resolve() == default_index_dir().resolve():
+        return " ".join(["tutor ingest", *options])
+    return " ".join(["tutor --index", shlex.quote(str(index_dir)), "ingest", *options])
 
 
 def data_home() -> Path:
@@ -41,7 +64,7 @@ def data_home() -> Path:
 
 @dataclass(frozen=True)
 class Config:
-    index_dir: Path = field(default_factory=lambda: Path(os.environ.get("TUTOR_INDEX_DIR", "index")))
+    index_dir: Path = field(default_factory=default_index_dir)
     sources: tuple[Path, ...] = field(default_factory=lambda: tuple(default_sources()))
     embed_model: str = "all-MiniLM-L6-v2"
     # Chunking, measured by bench/chunk_sizes.py on the 277 golden questions (hit@5 / hit in 300 words /
@@ -94,7 +117,7 @@ class Config:
     # vector of the model's short hypothetical answer. Off (0): with the packaged 0.5B it moved dev rank 1
     # by +0 to +6 questions of 230 depending on the prompt wording, at ~2 s before the first text
     # (bench/hyde.py). TUTOR_HYDE=0.6 turns it on, e.g. for a stronger model behind an OpenAI-style API.
-    hyde_weight: float = field(default_factory=lambda: env_float("TUTOR_HYDE", 0.0))
+    hyde_weight: float = field(default_factory=lambda: env_float("TUTOR_HYDE", 0.0, least=0.0))
     prior_weight: float = 1.0  # in a conversation, a vote at rank 1 for the previous turn's card
     # A turn with no referring word ("it", "that", "and …"), with a word the material never uses, that the
     # material does not cover and whose MiniLM cosine to the previous question and to the conversation's
@@ -189,7 +212,7 @@ class Config:
     llm_backend: str = field(default_factory=lambda: os.environ.get("TUTOR_BACKEND", ""))
     # Empty means tutor.models.default_model() (TUTOR_LLM_MODEL, else `tutor llm install --default`'s pick).
     llm_model: str = field(default_factory=lambda: os.environ.get("TUTOR_LLM_MODEL", ""))
-    llm_timeout_s: float = field(default_factory=lambda: env_float("TUTOR_LLM_TIMEOUT", 120.0))
+    llm_timeout_s: float = field(default_factory=lambda: env_float("TUTOR_LLM_TIMEOUT", 120.0, above=0.0))
 
     def with_(self, **changes: object) -> Config:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

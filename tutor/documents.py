@@ -6,6 +6,7 @@ retrieval; it is stripped here, before chunking, so every index built from the f
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,11 +40,25 @@ def read_text(path: Path) -> str:
             from pypdf import PdfReader
         except ImportError as exc:
             raise MissingExtra("pypdf", "pdf") from exc
-        return "\n\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
+        # pypdf logs each repair it makes ("EOF marker not found") on stderr: noise beside our one message
+        logging.getLogger("pypdf").setLevel(logging.ERROR)
+        try:
+            return "\n\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
+        except Exception as exc:  # pypdf raises its own errors and, on broken files, plain ValueError,
+            # KeyError, TypeError...: to the user they all mean that this PDF cannot be read.
+            raise CorpusError(f"{path}: not a readable PDF ({_pdf_problem(exc)}); re-export it as a PDF or "
+                              "pass its text as a .md/.txt file") from None
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise CorpusError(f"{path}: not UTF-8 text; convert it or pass a .md/.txt/.pdf file") from None
+
+
+def _pdf_problem(exc: Exception) -> str:
+    if type(exc).__name__ == "FileNotDecryptedError":
+        return "it is encrypted; save a copy without the password"
+    first = next(iter(str(exc).strip().splitlines()), "")
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def clean_lines(text: str) -> list[str]:

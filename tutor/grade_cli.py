@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
+from tutor.batch import jsonl_objects, no_rows
 from tutor.config import Config
 from tutor.errors import UserError
 from tutor.grade import Grade
+from tutor.llms import check_backend
 from tutor.tutor import Tutor
+from tutor.user_text import read_utf8
 
 ROW_FIELDS = ("id", "score", "label", "points", "misconceptions", "flags", "feedback", "card_id", "latency_s")
 
@@ -39,33 +41,10 @@ def _read_answer(args: argparse.Namespace) -> str:
     if args.answer is not None and args.answer_file:
         raise UserError("give --answer or --answer-file, not both")
     if args.answer_file:
-        path = Path(args.answer_file)
-        if not path.is_file():
-            raise UserError(f"{path}: no such file (--answer-file)")
-        return path.read_text(encoding="utf-8")
+        return read_utf8(Path(args.answer_file), "--answer-file")
     if args.answer is None:
         raise UserError("no answer to grade", fix='tutor grade --question "…" --answer "your answer"')
     return args.answer
-
-
-def _rows(source: str) -> Iterator[tuple[int, dict | str]]:
-    """(line number, row) or (line number, error message) for each non-empty line."""
-    if source == "-":
-        lines = sys.stdin.read().splitlines()
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise UserError(f"{path}: no such file (--from)")
-        lines = path.read_text(encoding="utf-8").splitlines()
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield n, f"line {n}: not valid JSON ({exc.msg})"
-            continue
-        yield n, row if isinstance(row, dict) else f"line {n}: each line must be a JSON object"
 
 
 def grade_row(tutor: Tutor, row: dict, backend: str | None) -> Grade:
@@ -84,8 +63,10 @@ def grade_row(tutor: Tutor, row: dict, backend: str | None) -> Grade:
 
 
 def grade_batch(tutor: Tutor, source: str, backend: str | None) -> int:
+    if backend:
+        check_backend(backend)  # once, not as every row's error
     failed = rows = 0
-    for n, row in _rows(source):
+    for n, _where, row in jsonl_objects(source):
         rows += 1
         if isinstance(row, str):
             out = {"id": f"line-{n}", "error": row}
@@ -98,8 +79,7 @@ def grade_batch(tutor: Tutor, source: str, backend: str | None) -> int:
         failed += "error" in out
         print(json.dumps(out, ensure_ascii=False), flush=True)
     if not rows:
-        raise UserError(f"nothing to grade: {'stdin' if source == '-' else source} has no rows",
-                        fix='one JSON object per line: {"id": "1", "card": "training/dropout", "answer": "…"}')
+        raise no_rows(source, "grade", '{"id": "1", "card": "training/dropout", "answer": "…"}')
     if failed:
         print(f"error: {failed} row(s) could not be graded (see their \"error\" lines)", file=sys.stderr)
     return 1 if failed else 0

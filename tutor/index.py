@@ -20,7 +20,7 @@ import numpy as np
 
 from tutor.cards import Card
 from tutor.chunk import SCHEME, Chunk
-from tutor.config import Config
+from tutor.config import Config, ingest_command
 from tutor.errors import IndexCorrupt, IndexMissing, IndexStale, IndexWriteFailed
 from tutor.lexicon import FILE as LEXICON_FILE
 from tutor.lexicon import VERSION as LEXICON_VERSION
@@ -145,7 +145,7 @@ def write_index(
         scratch.mkdir()
     except OSError as exc:
         raise IndexWriteFailed(f"cannot write the index at {path}: {exc.strerror or exc}",
-                               fix="make the folder writable, or pass another with --index DIR") from None
+                               fix="make the folder writable, or pass another with: tutor --index DIR ingest") from None
     try:
         manifest = _write_files(scratch, config, chunks, vectors, cards, source_hashes, embed_model)
     except (OSError, RuntimeError) as exc:  # faiss reports a failed fwrite as RuntimeError
@@ -153,7 +153,7 @@ def write_index(
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip().splitlines()[-1]
         raise IndexWriteFailed(
             f"could not write the new index ({reason}); the previous index at {path} is unchanged",
-            fix="free some disk space, then run `tutor ingest` again",
+            fix=f"free some disk space, then run `{ingest_command(path)}` again",
         ) from None
     try:
         # Same-folder renames, manifest last: a reader sees either the old manifest (and, if it catches
@@ -226,13 +226,14 @@ def read_manifest(path: Path) -> dict | None:
     try:
         manifest = json.loads(file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IndexCorrupt(f"{file} is not valid JSON ({exc})", fix="tutor ingest --rebuild") from None
+        raise IndexCorrupt(f"{file} is not valid JSON ({exc})", fix=ingest_command(path, "--rebuild")) from None
     if not isinstance(manifest, dict):
-        raise IndexCorrupt(f"{file} is not a JSON object", fix="tutor ingest --rebuild")
+        raise IndexCorrupt(f"{file} is not a JSON object", fix=ingest_command(path, "--rebuild"))
     return manifest
 
 
-def check_compatible(manifest: dict, config: Config, embed_model: str, dim: int | None = None) -> None:
+def check_compatible(manifest: dict, config: Config, embed_model: str, dim: int | None = None,
+                     path: Path | None = None) -> None:
     """Raise IndexStale when the index was built with other settings than the running ones."""
     problems = []
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -245,22 +246,24 @@ def check_compatible(manifest: dict, config: Config, embed_model: str, dim: int 
         problems.append(f"chunker {manifest.get('chunker')} (running {chunker_settings(config)})")
     if problems:
         raise IndexStale("index is stale: built with " + "; ".join(problems),
-                         fix="tutor ingest  (rebuilds it for this version; your own files stay indexed)")
+                         fix=f"{ingest_command(path or config.index_dir)}  (rebuilds it for this version; "
+                             "your own files stay indexed)")
 
 
 def load_index(path: Path, config: Config, embed_model: str, dim: int | None = None) -> Index:
     manifest = read_manifest(path)
     if manifest is None:
-        raise IndexMissing(f"no index at {path}", fix="tutor ingest")
-    check_compatible(manifest, config, embed_model, dim)
+        raise IndexMissing(f"no index at {path}", fix=ingest_command(path))
+    check_compatible(manifest, config, embed_model, dim, path)
     files = manifest.get("files_sha256")
     if not isinstance(files, dict) or not isinstance(manifest.get("dim"), int):
         raise IndexCorrupt(f"{path / 'manifest.json'} lacks its file hashes or dimension",
-                           fix="tutor ingest --rebuild")
+                           fix=ingest_command(path, "--rebuild"))
     for name, sha in files.items():
         file = path / name
         if not file.is_file() or sha256_file(file) != sha:
-            raise IndexCorrupt(f"{file} is missing or does not match the manifest", fix="tutor ingest --rebuild")
+            raise IndexCorrupt(f"{file} is missing or does not match the manifest",
+                               fix=ingest_command(path, "--rebuild"))
     import faiss
 
     try:
@@ -272,9 +275,9 @@ def load_index(path: Path, config: Config, embed_model: str, dim: int | None = N
         sparse = SparseIndex.load(path) if all(f in files for f in SPARSE_FILES.values()) else None
         lexicon = _load_lexicon(path) if has_lexicon(manifest) else None
     except Exception as exc:  # any parse failure means the same thing to the user
-        raise IndexCorrupt(f"cannot read the index at {path}: {exc}", fix="tutor ingest --rebuild") from None
+        raise IndexCorrupt(f"cannot read the index at {path}: {exc}", fix=ingest_command(path, "--rebuild")) from None
     if vectors.ntotal != len(chunks) or (sparse is not None and sparse.n_docs != len(chunks)):
-        raise IndexCorrupt(f"{vectors.ntotal} vectors but {len(chunks)} chunks", fix="tutor ingest --rebuild")
+        raise IndexCorrupt(f"{vectors.ntotal} vectors but {len(chunks)} chunks", fix=ingest_command(path, "--rebuild"))
     return Index(manifest, vectors, chunks, {c.id: c for c in cards}, path, sparse, lexicon)
 
 

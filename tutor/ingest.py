@@ -15,7 +15,7 @@ import numpy as np
 
 from tutor.cards import Card, check_cards, is_card_file, parse_card
 from tutor.chunk import Chunk, make_chunks
-from tutor.config import REPO_ROOT, Config
+from tutor.config import REPO_ROOT, Config, ingest_command
 from tutor.documents import load_document
 from tutor.embed import Embedder
 from tutor.errors import IndexCorrupt, IndexMissing, IndexStale, UserError
@@ -167,7 +167,7 @@ def _ingest(
         wanted += [Path(k) for k in manifest.get("corpus_sha256", {}) if Path(k).is_absolute() and Path(k).exists()]
     files = expand(wanted + list(paths or []))
     if not files:
-        raise UserError("nothing to index: no cards or documents found", fix="tutor ingest PATH…")
+        raise UserError("nothing to index: no cards or documents found", fix=ingest_command(config.index_dir, "PATH…"))
     hashes = {source_key(f): hashlib.sha256(_read_bytes(f)).hexdigest() for f in files}
     old_hashes = manifest.get("corpus_sha256", {})
     # An index from before BM25 or the lexicon was saved is rewritten once (no re-embedding), so queries

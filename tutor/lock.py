@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tutor.config import ingest_command
 from tutor.errors import IngestRunning
 
 LOCK_NAME = ".ingest.lock"
@@ -33,7 +34,7 @@ def ingest_lock(index_dir: Path) -> Iterator[None]:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "another process"
             raise IngestRunning(
                 f"another `tutor ingest` (pid {holder}) is writing {index_dir}; this one changed nothing",
-                fix="wait for it to finish, then run `tutor ingest` again if you added files",
+                fix=f"wait for it to finish, then run `{ingest_command(index_dir)}` again if you added files",
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)

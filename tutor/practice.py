@@ -42,12 +42,12 @@ def grader_for(tutor) -> GradeFn:
     It calls `Tutor.grader.grade(answer, card=card)` rather than `Tutor.grade(card_id=…)` because a probe
     grades against a card narrowed to one point, which has no id of its own in the index.
     """
-    grader, limit = tutor.grader, tutor.config.max_answer_chars
+    from tutor.tutor import check_answer  # loaded already: `tutor` is one
+
+    grader, config = tutor.grader, tutor.config
 
     def grade(answer: str, *, card: Card) -> Grade:
-        if len(answer) > limit:
-            raise UserError(f"the answer is {len(answer)} characters; the limit is {limit}: shorten it")
-        return grader.grade(answer, card=card)
+        return grader.grade(check_answer(answer, config), card=card)
 
     return grade
 

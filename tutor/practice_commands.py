@@ -19,6 +19,17 @@ if TYPE_CHECKING:
     from tutor.config import Config
 
 
+def positive_int(text: str) -> int:
+    """argparse type for counts (-k, --limit, --questions): a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def add_store_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default=None, help="learner profile (default: $TUTOR_PROFILE or your OS user)")
     p.add_argument("--db", default=None, help="progress store: postgresql://… or sqlite:///FILE "
@@ -64,7 +75,7 @@ def cmd_quiz(args: argparse.Namespace, config: Config) -> int:
     with _store(args) as store:
         session = PracticeSession(store, grade_fn(tutor, cards), cards, profile, topic=args.topic,
                                   difficulty=args.difficulty, due_only=args.due)
-        summary = run_quiz(session, Console(), limit=args.limit)
+        summary = run_quiz(session, Console(sys.stdin, sys.stderr if args.json else sys.stdout), limit=args.limit)
     if args.json:
         print(json.dumps(summary))
     return 0
@@ -75,19 +86,22 @@ def cmd_interview(args: argparse.Namespace, config: Config) -> int:
 
     from tutor.config import data_home
     from tutor.interview import MockInterview
+    from tutor.out_file import check_out_file, write_whole
     from tutor.terminal import Console, run_interview
 
     profile = _profile(args)
     topics = [t for part in (args.topics or []) for t in part.split(",") if t] or None
+    # before the first question: a bad --out found after the interview would cost the learner its file
+    out = check_out_file(Path(args.out), "tutor interview --out", "scorecard.md") if args.out else None
     tutor, cards = _tutor_cards(config)
     with _store(args) as store:
         interview = MockInterview(store, grade_fn(tutor, cards), cards, profile, minutes=args.minutes,
                                   topics=topics, questions=args.questions, seed=args.seed)
         card = run_interview(interview, Console(sys.stdin, sys.stderr if args.json else sys.stdout))
-    out = Path(args.out) if args.out else data_home() / "scorecards" / \
-        f"{profile}-{datetime.fromisoformat(card.started_at):%Y%m%d-%H%M%S}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(card.to_markdown(), encoding="utf-8")
+    if out is None:
+        out = data_home() / "scorecards" / f"{profile}-{datetime.fromisoformat(card.started_at):%Y%m%d-%H%M%S}.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+    write_whole(out, card.to_markdown(), fix="the scorecard is kept in your progress: tutor progress export FILE.json")
     if args.json:
         print(json.dumps({**card.to_dict(), "saved_to": str(out)}, ensure_ascii=False))
     else:
@@ -105,9 +119,11 @@ def cmd_progress(args: argparse.Namespace, config: Config) -> int:
     profile = None if args.all else _profile(args)
     with _store(args) as store:
         if args.action == "export":
+            from tutor.out_file import write_whole
+
             path = _file(args, "export")
             data = store.export(profile)
-            path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+            write_whole(path, json.dumps(data, ensure_ascii=False, indent=1))
             print(f"exported {len(data['reviews'])} reviews, {len(data['conversations'])} conversations, "
                   f"{len(data['scorecards'])} scorecards → {path}")
             return 0
@@ -137,7 +153,13 @@ def _file(args: argparse.Namespace, action: str) -> Path:
     if not args.file:
         raise UserError(f"give the file: tutor progress {action} FILE.json")
     path = Path(args.file)
-    if action == "import" and not path.is_file():
+    if action == "export":
+        from tutor.out_file import check_out_file
+
+        return check_out_file(path, "tutor progress export", "progress.json")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; give a file made by tutor progress export")
+    if not path.is_file():
         raise UserError(f"{path} does not exist; give a file made by tutor progress export")
     return path
 
@@ -146,10 +168,13 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     import uuid
     from dataclasses import asdict
 
+    from tutor.llms import check_backend
     from tutor.progress import Conversation
     from tutor.terminal import Console, run_chat
     from tutor.tutor import Tutor
 
+    if args.backend:
+        check_backend(args.backend)  # before the first question, not as every answer's error
     profile, thread = _profile(args), uuid.uuid4().hex
     with _store(args) as store:
         def keep(question: str, answer) -> None:
@@ -165,15 +190,15 @@ def add_parsers(sub) -> None:
     p.add_argument("--topic", default=None)
     p.add_argument("--difficulty", type=int, default=None, help="1 screening · 2 standard · 3 senior")
     p.add_argument("--due", action="store_true", help="only cards due for review")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="stop after N graded answers")
-    p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    p.add_argument("--limit", type=positive_int, default=None, metavar="N", help="stop after N graded answers")
+    p.add_argument("--json", action="store_true", help="print a JSON summary at the end (the dialogue goes to stderr)")
     add_store_options(p)
     p.set_defaults(func=cmd_quiz)
 
     p = sub.add_parser("interview", help="timed mock interview across topics, ending with a scorecard")
     p.add_argument("--minutes", type=float, default=30)
     p.add_argument("--topics", nargs="*", default=None, help="topics (space or comma separated; default all)")
-    p.add_argument("--questions", type=int, default=None, metavar="N", help="stop after N questions")
+    p.add_argument("--questions", type=positive_int, default=None, metavar="N", help="stop after N questions")
     p.add_argument("--seed", type=int, default=None, help="fix the question order")
     p.add_argument("--out", default=None, metavar="FILE.md", help="where to save the scorecard")
     p.add_argument("--json", action="store_true", help="print the scorecard as JSON (the dialogue goes to stderr)")

@@ -2,12 +2,14 @@
 
 Every loop takes a `Console` built on an input and an output stream, so tests drive them with StringIO
 exactly as a person would type. Answers are multi-line: an empty line ends one. A first line of `hint`,
-`skip` or `quit` is a command (end of input counts as `quit`). Tables use `rich` on a TTY and plain
-aligned text otherwise (pipes, files, tests).
+`skip` or `quit` is a command (end of input counts as `quit`). A line that is not UTF-8 text is refused
+where it is read: the console says so and the learner types it again. Tables use `rich` on a TTY and
+plain aligned text otherwise (pipes, files, tests).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import sys
@@ -17,6 +19,7 @@ from typing import TextIO
 from tutor.errors import UserError
 from tutor.mastery import TopicMastery, WeakPoint
 from tutor.schedule import interval_text
+from tutor.user_text import check_utf8, tolerant_stdin
 
 HINT, SKIP, QUIT = "hint", "skip", "quit"
 COMMANDS = (HINT, SKIP, QUIT)
@@ -27,7 +30,7 @@ _FEEDBACK_SCORE = re.compile(r"\A\s*\*\*Score [^\n]*\n*")
 
 class Console:
     def __init__(self, inp: TextIO | None = None, out: TextIO | None = None) -> None:
-        self.inp, self.out = inp or sys.stdin, out or sys.stdout
+        self.inp, self.out = tolerant_stdin(inp or sys.stdin), out or sys.stdout
 
     @property
     def is_tty(self) -> bool:
@@ -37,25 +40,40 @@ class Console:
         self.out.write(text + "\n")
         self.out.flush()
 
+    def _refused(self, text: str, what: str) -> bool:
+        """True (and the learner told to type it again) when `text` is not UTF-8 text."""
+        try:
+            check_utf8(text, what)
+        except UserError as exc:
+            self.say(f"error: {exc.message}; type it again (is your terminal set to UTF-8?)")
+            return True
+        return False
+
     def read_line(self, prompt: str) -> str | None:
         """One line (stripped), or None at end of input."""
-        self.out.write(prompt)
-        self.out.flush()
-        line = self.inp.readline()
-        return None if line == "" else line.strip()
+        while True:
+            self.out.write(prompt)
+            self.out.flush()
+            line = self.inp.readline()
+            if line == "":
+                return None
+            if not self._refused(line, "that line"):
+                return line.strip()
 
     def read_answer(self, prompt: str, commands: Sequence[str] = COMMANDS) -> str:
-        """Lines up to an empty one, joined; a lone command word on the first line returns that command."""
+        """Lines up to an empty one, joined; a lone command word on the first line returns that command.
+        An answer that is not UTF-8 text is refused and read again (at end of input: `quit`)."""
         self.say(prompt)
         lines: list[str] = []
         while True:
             line = self.inp.readline()
-            if line == "":
-                return QUIT if not lines else "\n".join(lines)
             text = line.rstrip("\n")
-            if not text.strip():
-                if lines:
+            if line == "" or not text.strip():
+                if lines and not self._refused("\n".join(lines), "your answer"):
                     return "\n".join(lines)
+                if line == "":
+                    return QUIT
+                lines = []
                 continue  # a blank line before any text is not an answer
             if not lines and text.strip().lower() in commands:
                 return text.strip().lower()
@@ -135,16 +153,35 @@ def run_quiz(session, con: Console, limit: int | None = None) -> dict:
 
 
 def run_interview(interview, con: Console):
-    """The timed interview; returns the Scorecard (also when the learner quits early)."""
+    """The timed interview; returns the Scorecard, also when the learner quits early or presses Ctrl-C.
+
+    Whatever stops it, the answers given so far end in a stored scorecard: Ctrl-C ends the interview as
+    `quit` does, and an error (the store or a model failing) stores the scorecard before it is raised.
+    """
     con.say(f"Mock interview: {interview.minutes:g} minutes, topics {', '.join(interview.topics)}. "
             "No hints. Answer, then an empty line; `skip` or `quit`.")
+    try:
+        _interview_rounds(interview, con)
+    except KeyboardInterrupt:
+        con.say("\ninterrupted: the interview ends here")
+    except BaseException:
+        if interview.results:
+            with contextlib.suppress(Exception):
+                interview.finish()
+        raise
+    card = interview.finish()
+    con.say("\n" + card.to_markdown())
+    return card
+
+
+def _interview_rounds(interview, con: Console) -> None:
     while (q := interview.next_question()) is not None:
         left = int(interview.remaining().total_seconds() // 60)
         con.say(f"\n[{len(interview.results) + 1}] {q.card.topic} · level {q.card.difficulty} · {left} min left")
         con.say(q.card.question)
         reply = con.read_answer("Your answer:", (SKIP, QUIT))
         if reply == QUIT:
-            break
+            return
         if reply == SKIP:
             reply = ""  # an interviewer still notes a question you passed on
         try:
@@ -154,10 +191,7 @@ def run_interview(interview, con: Console):
             outcome = interview.submit("")
         con.say(f"Score {outcome.grade.score:.1f}/10 — {outcome.grade.label}")
         if not _ask_probe(interview, con):
-            break
-    card = interview.finish()
-    con.say("\n" + card.to_markdown())
-    return card
+            return
 
 
 def run_chat(tutor, con: Console, on_answer=None, backend: str | None = None) -> int:

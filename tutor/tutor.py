@@ -27,6 +27,7 @@ from tutor.index import Index, load_index, manifest_stamp
 from tutor.judge import Judge, load_judge
 from tutor.llms import check_backend, default_backend, make_chat_model
 from tutor.retrieve import Passage, Retriever, looks_like_follow_up
+from tutor.user_text import check_utf8
 
 if TYPE_CHECKING:
     from tutor.glossary import Glossary
@@ -34,14 +35,11 @@ if TYPE_CHECKING:
 
 # C0 controls (NUL included) and DEL: never part of a question, and NUL ends strings in native code.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-# Lone surrogates: bytes that were not UTF-8 reach Python that way (argv, surrogateescape); the
-# tokenizers library rejects such a string with a TypeError instead of reading it.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def check_question(question: str | None, config: Config) -> str:
     """The question cleaned of what no tokenizer should see, or a UserError saying what is wrong."""
-    q = _CONTROL.sub(" ", _SURROGATE.sub("\ufffd", question or "")).strip()
+    q = _CONTROL.sub(" ", check_utf8(question or "", "the question")).strip()
     if not q:
         raise UserError("the question is empty; ask something, e.g. tutor ask \"what is dropout\"")
     if not any(ch.isalnum() for ch in q):
@@ -53,6 +51,14 @@ def check_question(question: str | None, config: Config) -> str:
             "Shorten it to the part you want explained."
         )
     return q
+
+
+def check_answer(answer: str | None, config: Config) -> str:
+    """A learner's answer as given, or a UserError when it is not UTF-8 text or over the length limit."""
+    answer = check_utf8(answer or "", "the answer")
+    if len(answer) > config.max_answer_chars:
+        raise UserError(f"the answer is {len(answer)} characters; the limit is {config.max_answer_chars}: shorten it")
+    return answer
 
 
 def _with_match(answer: Answer, match: str, closest: str | None) -> Answer:
@@ -313,15 +319,16 @@ class Tutor:
         """Grade a learner's answer; the score is code's, an LLM backend only words the feedback."""
         from tutor.grade_feedback import llm_feedback
 
-        if len(answer or "") > self.config.max_answer_chars:
-            raise UserError(f"the answer is {len(answer)} characters; the limit is {self.config.max_answer_chars}")
+        answer = check_answer(answer, self.config)
+        for what, text in (("the question", question), ("the reference", reference)):
+            check_utf8(text or "", what)
         self.refresh_index()
         card = None
         if card_id:
             card = self.index.cards.get(card_id)
             if card is None:
                 raise UserError(f"no card `{card_id}`", fix='find its id with: tutor retrieve "your question"')
-        grade = self.grader.grade(answer or "", card=card, question=question, reference=reference)
+        grade = self.grader.grade(answer, card=card, question=question, reference=reference)
         backend = check_backend(backend) if backend else "extractive"
         if backend != "extractive":
             # A backend that cannot start leaves the template feedback already in the grade.
