@@ -331,3 +331,78 @@ def test_ask_no_stream_prints_the_same_answer_at_once(capsys, built_index, fake_
     assert code == 0
     assert CARDS["architectures/lstm"]["answer"].strip()[:80] in out
     assert "Sources:" in out
+
+
+# ---- a streamed LLM answer on the terminal is the checked answer `--json` gives ----------------------------
+
+
+def _ask_args(**changes):
+    import argparse
+
+    args = dict(backend="local", k=None, model=None, detail=False, json=False, no_stream=False)
+    return argparse.Namespace(**{**args, **changes})
+
+
+def _fake_llm_tutor(tutor_fake, reply: str):
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    llm = GenericFakeChatModel(messages=iter([AIMessage(reply), AIMessage(reply)]))
+    tutor_fake.chat_model_factory = lambda backend, config, model, max_tokens: llm
+    return tutor_fake
+
+
+def test_ask_streams_the_checked_llm_answer_that_json_gives(capsys, tutor_fake):
+    # The 0.5B's way: grounded sentences, no markers. The terminal must show the markers the Sources refer to.
+    from tutor.ask import ask_one
+
+    tutor = _fake_llm_tutor(tutor_fake, "Dropout randomly sets hidden units to zero during training. "
+                                        "At inference time dropout is switched off and the full network is used.")
+    q = "what is dropout and why does it help"
+    assert ask_one(tutor.config, q, _ask_args(), tutor) == 0
+    shown = capsys.readouterr().out
+    assert ask_one(tutor.config, q, _ask_args(json=True), tutor) == 0
+    final = json.loads(capsys.readouterr().out)
+
+    text, sources = shown.split("\nSources:\n")
+    assert text.strip() == final["answer"]  # the terminal and --json agree, marker for marker
+    assert "during training [1]. At inference" in text and "Checked answer" not in text
+    assert [line.split("]")[0] + "]" for line in sources.strip().splitlines()] == \
+        [f"[{c['n']}]" for c in final["citations"]]
+
+
+def test_ask_prints_the_checked_answer_again_when_the_stream_showed_something_else(capsys, tutor_fake):
+    """A front end cannot take back what a terminal printed: when the stream and the checked answer differ,
+    the checked answer follows under a heading saying it replaces the text above, then its sources."""
+    from tutor.answer import Answer, Citation
+    from tutor.ask import ask_one
+
+    _, passages = tutor_fake.retrieve("what is dropout and why does it help")
+    checked = Answer("q", "q", "Dropout zeroes random units during training [1].",
+                     [Citation(1, passages[0].chunk_id, passages[0].card_id, passages[0].source)], False,
+                     passages, "local")
+
+    class Drafting:
+        config = tutor_fake.config
+
+        def stream(self, question, **opts):
+            yield "Dropout zeroes random units during training. "
+            yield "It is mostly used in CNNs."
+            yield checked
+
+    assert ask_one(tutor_fake.config, "q", _ask_args(), Drafting()) == 0
+    out = capsys.readouterr().out
+    draft, rest = out.split("Checked answer")
+    assert "It is mostly used in CNNs." in draft and "CNNs" not in rest
+    assert rest.split("\n", 1)[1].lstrip().startswith("Dropout zeroes random units during training [1].")
+    assert rest.index("[1].") < rest.index("Sources:")
+
+
+def test_ask_does_not_repeat_an_answer_whose_stream_only_added_its_notice(capsys, tutor_fake):
+    # A fallback streams "[notice]" before the curated answer; the notice is not a difference in the answer.
+    from tutor.ask import ask_one
+
+    tutor = _fake_llm_tutor(tutor_fake, "Bananas are yellow and grow in warm places near the sea.")
+    assert ask_one(tutor.config, "what is dropout and why does it help", _ask_args(), tutor) == 0
+    out = capsys.readouterr().out
+    assert "curated answer" in out and "Checked answer" not in out

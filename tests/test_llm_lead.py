@@ -8,6 +8,7 @@ from langchain_core.messages import AIMessage
 
 from tutor.answer import Answer
 from tutor.chain import CLOSEST_NOTE, DECLINE_RULE, EXACT_NOTE, answer_stream, prepare, unsupported_share
+from tutor.checks import check_sentence as CHECK_SENTENCE
 from tutor.checks import verdicts
 from tutor.lead import CLOSEST_HEADING, HEADING, key_points_lead
 from tutor.prompts import load
@@ -110,10 +111,10 @@ def test_unsupported_share_counts_only_checkable_sentences():
 
 
 def test_unsupported_sentences_are_dropped_when_a_supported_rest_remains(tutor_fake, monkeypatch):
-    from tutor import chain, checks
+    from tutor import checks
 
     calls = []
-    monkeypatch.setattr(chain, "verdicts", lambda *a: calls.append(1) or checks.verdicts(*a))
+    monkeypatch.setattr(checks, "check_sentence", lambda *a: calls.append(1) or CHECK_SENTENCE(*a))
     reply = ("Dropout randomly zeroes hidden units during training [1]. Bananas ripen faster beside apples "
              "in paper bags [1]. Mountains erode slowly under glaciers and persistent rainfall [1].")
     events, passages = stream(tutor_fake, model(reply), exact=True)
@@ -122,7 +123,8 @@ def test_unsupported_sentences_are_dropped_when_a_supported_rest_remains(tutor_f
     assert "Bananas" not in answer.answer and "Mountains" not in answer.answer
     assert answer.answer.endswith("Dropout randomly zeroes hidden units during training [1].")
     assert answer.extra["dropped_sentences"] == 2 and answer.extra["unsupported_share"] > 0.5
-    assert len(calls) == 1  # the sentences are judged once: the share and the drop read the same verdicts
+    # Each sentence is judged once, as it streams: the share and the drop read the same verdicts.
+    assert len(calls) == 3
 
 
 def test_an_answer_with_too_little_supported_left_falls_back_to_the_curated_one(tutor_fake):

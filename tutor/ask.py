@@ -8,11 +8,22 @@ from pathlib import Path
 
 from tutor.batch import batch_status, is_error, no_rows, read_batch, run_batch
 from tutor.config import Config
-from tutor.render import answer_text, json_line, sources_text
+from tutor.render import answer_text, checked_again, json_line, sources_text, stream_shows
 from tutor.tutor import Tutor
 
 
 def ask_one(config: Config, question: str | None, args: argparse.Namespace, tutor: Tutor | None = None) -> int:
+    """One question: `--json` or `--no-stream` print the finished answer; otherwise it streams, and the last
+    answer on screen is the one `--json` gives.
+
+    The chain streams only checked sentences (tutor/checks.py, `CheckedAnswer`), so the streamed text is
+    normally the final answer, markers included. Where it is not (a model answer withdrawn after some of
+    its sentences showed; any future path that streams a draft), a terminal cannot take printed text back:
+    erasing it by cursor moves breaks on wrapped lines, on text scrolled out of view and in pipes. So the
+    checked answer is printed in full under a heading that says it replaces the text above, and the
+    Sources list follows it: a learner reads the checked answer last, next to the sources its markers
+    name, and never has to work out which sentences of the draft were kept.
+    """
     tutor = tutor or Tutor(config)
     opts = {"backend": args.backend, "k": args.k, "model": args.model, "detail": args.detail}
     if args.json or args.no_stream:
@@ -20,14 +31,18 @@ def ask_one(config: Config, question: str | None, args: argparse.Namespace, tuto
         print(json_line(answer.to_dict()) if args.json else answer_text(answer))
         return 0
     answer = None
+    streamed: list[str] = []
     for event in tutor.stream(question or "", **opts):
         if isinstance(event, str):
             sys.stdout.write(event)
             sys.stdout.flush()
+            streamed.append(event)
         else:
             answer = event
     print()
     if answer is not None:
+        if not stream_shows("".join(streamed), answer):
+            print(checked_again(answer))
         if answer.notice:
             print(f"\nnote: {answer.notice}", file=sys.stderr)
         print(sources_text(answer))

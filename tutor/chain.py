@@ -1,35 +1,34 @@
 """The grounded answering chain: condense → retrieve → refuse or answer from numbered passages → validate.
 
 The LLM writes; code decides. The curated card is shown before the model's first token (tutor/lead.py),
-or for a false premise code's own correction, "No: … [1]." (tutor/correction.py). Citations are checked
-against the passages actually given (tutor/checks.py), unsupported sentences are dropped when a supported
-rest remains, an answer with no valid citation (or one that recites our instructions) is replaced by the
-curated extractive answer with a notice, and any backend failure mid-answer falls back the same way.
+or for a false premise code's own correction, "No: … [1]." (tutor/correction.py). The model's words are
+shown one checked sentence at a time (tutor/checks.py, `CheckedAnswer`): citations checked against the
+passages actually given, a sentence no passage supports withheld, so what streams is the answer that is
+kept. An answer with no valid citation (or one that recites our instructions, or mostly unsupported) is
+replaced by the curated extractive answer with a notice, and any backend failure mid-answer falls back
+the same way.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 
 from tutor.answer import Answer, cite, extractive_answer, is_relevant
 from tutor.cards import Card
-from tutor.checks import cited_numbers, drop_unsupported, support, unsupported_share, validate, verdicts
+from tutor.checks import CheckedAnswer, cited_numbers, split_follow_up, unsupported_share, validate
 from tutor.correction import Correction, correcting
-from tutor.grounding import OPENING_NO, claim, grounded_passages, passage_blocks, premise, restates_claim, truncate
-from tutor.guard import NOT_IN_MATERIAL, StreamGuard, escape_passage, leaks_prompt, strip_untrusted_markup
+from tutor.grounding import claim, grounded_passages, passage_blocks, premise, restates_claim, truncate
+from tutor.guard import NOT_IN_MATERIAL, StreamGuard, escape_passage, leaks_prompt
 from tutor.lead import curated_lead
 from tutor.prompts import load
 from tutor.retrieve import Passage, retrieval_query
 from tutor.tokens import count_tokens
 
-__all__ = ["answer_stream", "build_messages", "condense", "prepare", "split_follow_up", "support",
-           "unsupported_share", "validate"]
+__all__ = ["answer_stream", "build_messages", "condense", "prepare", "split_follow_up", "unsupported_share",
+           "validate"]
 
-_CITE = re.compile(r"\[(\d+)\]")
-_FOLLOW_UP_LINE = re.compile(r"^\W*follow[- ]?up( question)?\W*:\s*(.+)$", re.I | re.M)
 # Per-passage budget keeps a normal prompt under ~900 tokens: 3 x 200 + instructions + question.
 PASSAGE_TOKENS = 200
 PROMPT_PASSAGES = 3
@@ -38,8 +37,8 @@ MODEL_TEXT_CHARS = 2000
 # The decline rule is told only when retrieval is unsure. In the system prompt, told for every question,
 # qwen2.5-0.5b replied NOT_IN_MATERIAL to 6 of 14 golden questions whose own card it had been given.
 DECLINE_RULE = "If the passages do not answer the question, reply exactly: NOT_IN_MATERIAL"
-# More than this share of unsupported sentences and they are dropped; if too little is left, the curated
-# answer is shown instead (issue 12).
+# Unsupported sentences are always withheld (grounded or silent); when more than this share of the checkable
+# ones were, and too little supported is left, the curated answer is shown instead (issue 12).
 UNSUPPORTED_MAX = 0.5
 # Supported sentences a model answer must keep after its unsupported ones are dropped: one when the card's
 # answer (or a correction) already leads the answer, two when the model's words stand alone.
@@ -129,28 +128,23 @@ def build_messages(question: str, passages: list[Passage], detail: bool = False,
     return prepare(question, passages, detail, **kwargs)[1]
 
 
-def split_follow_up(text: str) -> tuple[str, str | None]:
-    """The answer body, and the model's suggested next question (not a factual claim: never validated)."""
-    m = _FOLLOW_UP_LINE.search(text)
-    if not m:
-        return text, None
-    question = _CITE.sub("", m.group(2)).strip().strip("*").strip()
-    return text[: m.start()].rstrip(), (question if 8 <= len(question) <= 200 else None)
-
-
 def answer_stream(
     llm, question: str, standalone: str, passages: list[Passage], min_relevance: float,
     backend: str, detail: bool = False, *, cards: dict[str, Card] | None = None, earlier: str | None = None,
     model: str | None = None, exact: bool = False, named: list[Passage] | None = None,
 ) -> Iterator[str | Answer]:
-    """Text pieces as they become safe to show (`StreamGuard`), then the validated `Answer`.
+    """Text pieces as they become safe to show, then the validated `Answer`, whose text is the pieces joined.
 
     Whenever passage [1] is a card, something curated is shown before the model's first token
     (`_lead`): its answer (headed as the closest material unless `exact`), or for a false premise
     the key point that contradicts it, "No: … [1]." (tutor/correction.py). The model's tailored
-    explanation follows. A model that declines anyway is overruled by the curated answer; an answer
-    partly outside the passages (more than UNSUPPORTED_MAX of its checkable sentences) loses those
-    sentences, or, when too little is left, is replaced by the curated answer the same way.
+    explanation follows, guarded word by word (`StreamGuard`: no recital, no foreign link) and shown
+    sentence by sentence once checked (`CheckedAnswer`: its markers made true, a sentence no passage
+    supports withheld). A model that declines anyway is overruled by the curated answer; an answer mostly
+    outside the passages (more than UNSUPPORTED_MAX of its checkable sentences) with too little supported
+    left is replaced by the curated answer the same way. The stream differs from the final answer only
+    when an answer is replaced after some of its checked sentences showed (a failure or a recital
+    mid-answer): the "[notice]" line says so, and `tutor ask` prints the final answer again (tutor/ask.py).
     """
     t0 = time.perf_counter()
     fallback = extractive_answer(question, standalone, passages, min_relevance)
@@ -180,6 +174,19 @@ def answer_stream(
     first = None
     sources = " ".join(p.text for p in passages)
     shield = StreamGuard(load("answer_system"), sources)
+    # Checked against the whole passage (the card's full answer), not only the excerpt the model read: a
+    # true sentence from the card is supported whether or not it fit in the prompt.
+    full = {p.chunk_id: p for p in passages}
+    checked = [replace(g, text=g.text + "\n" + full[g.chunk_id].text) for g in given]
+    keep_min = KEEP_MIN_WITH_LEAD if lead else KEEP_MIN_ALONE
+    sentences = CheckedAnswer(checked, keep_min=keep_min, strip_no=fix is not None,
+                              withdraws=lambda text: restates_claim(text, question))
+
+    def show(text: str) -> Iterator[str]:
+        if text:
+            stats.setdefault("first_shown_s", round(time.perf_counter() - t0, 4))
+            yield text
+
     try:
         for chunk in llm.stream(messages):
             piece = str(chunk.content)
@@ -190,25 +197,17 @@ def answer_stream(
             if piece:
                 first = first if first is not None else time.perf_counter() - t0
                 pieces.append(piece)
-                shown = shield.feed(piece)
-                if shown:
-                    stats.setdefault("first_shown_s", round(time.perf_counter() - t0, 4))
-                    yield shown
+                released = shield.feed(piece)
+                if shield.leaked or NOT_IN_MATERIAL in "".join(pieces[-8:]):
+                    sentences.stop()  # the answer will be replaced: show nothing more of it
+                yield from show(sentences.feed(released))
     except Exception as exc:  # server down, killed or too slow: the curated answer still serves
         yield from _fallback(fallback, backend, f"the {backend} model failed ({type(exc).__name__}); "
                              "showing the curated answer instead", t0, first, stats, "".join(pieces), lead)
         return
     raw = "".join(pieces)
-    body, follow_up = split_follow_up(raw)
-    if fix is not None:  # "No:" is already said, with the correct fact
-        body = OPENING_NO.sub("", body.lstrip(), count=1)
-        body = body[:1].upper() + body[1:]
-    # Validate against the whole passage (the card's full answer), not only the excerpt the model read:
-    # a true sentence from the card is supported whether or not it fit in the prompt.
-    full = {p.chunk_id: p for p in passages}
-    checked = [replace(g, text=g.text + "\n" + full[g.chunk_id].text) for g in given]
-    text, used = validate(strip_untrusted_markup(body, sources), checked)
-    if NOT_IN_MATERIAL in text:
+    sentences.close(shield.finish())  # the last sentences wait for the checks below
+    if NOT_IN_MATERIAL in raw:
         # Retrieval already judged these passages relevant (weak retrieval is refused before any model
         # runs), and a small model's decline is the weaker signal: qwen2.5-0.5b declined 6 of 28 golden
         # questions whose card was first but not an exact match. The curated answer serves, with its
@@ -219,34 +218,33 @@ def answer_stream(
         yield from _fallback(fallback, backend, why + "; showing the curated answer instead", t0, first, stats, raw,
                              lead)
         return
-    found = verdicts(text, checked)  # once: the share decides, the same verdicts drop
-    share = unsupported_share(found)
+    share = sentences.share
     stats["unsupported_share"] = None if share is None else round(share, 3)
+    text = sentences.text
     problem = None
-    if shield.leaked or leaks_prompt(text, load("answer_system")):
+    if shield.leaked or leaks_prompt(sentences.checked, load("answer_system")):
         problem = "the model's answer repeated its instructions; showing the curated answer instead"
-    elif not used:
-        problem = "the model's answer cited no passage, so it is replaced by the curated answer"
-    elif restates_claim(text, question):
+    elif restates_claim(sentences.checked, question):
         problem = "the model repeated the claim instead of checking it; showing the curated answer instead"
-    elif share is not None and share > UNSUPPORTED_MAX:
-        # Drop what is not in the passages and keep the rest when it still says something supported.
-        kept, dropped, left = drop_unsupported(text, found)
-        if left >= (KEEP_MIN_WITH_LEAD if lead else KEEP_MIN_ALONE) and cited_numbers(kept):
-            text, used = kept, cited_numbers(kept)
-            stats["dropped_sentences"] = dropped
-        else:
-            problem = "most of the model's sentences are not in the passages; showing the curated answer instead"
+    elif share is not None and share > UNSUPPORTED_MAX and sentences.supported < keep_min:
+        problem = "most of the model's sentences are not in the passages; showing the curated answer instead"
+    elif not cited_numbers(text):  # what would be shown cites nothing: grounded or silent
+        problem = "the model's answer cited no passage, so it is replaced by the curated answer"
     if problem:
         yield from _fallback(fallback, backend, problem, t0, first, stats, raw, lead)
         return
-    tail = shield.finish()
-    if tail:
-        yield tail
+    # Sentences no passage supports were withheld, whatever their share (grounded or silent); the rest is
+    # exactly what streamed.
+    yield from show(sentences.rest())
+    if sentences.unsupported:
+        stats["dropped_sentences"] = sentences.unsupported
+    used = cited_numbers(text)
     if lead:
         text, used = f"{lead}\n\n{text}", sorted({1, *used})
+    follow_up = sentences.follow_up
     if follow_up:
         text += f"\n\nFollow-up: {follow_up}"
+        yield from show(f"\n\nFollow-up: {follow_up}")
     answer = Answer(question, standalone, text, [cite(n, given[n - 1]) for n in used], False, passages, backend)
     answer.latency_s, answer.first_token_s = time.perf_counter() - t0, first
     answer.extra.update(stats, follow_up=follow_up)

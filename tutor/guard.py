@@ -97,7 +97,9 @@ class StreamGuard:
     - a `<tag` or `[link](…)` that is still open stays back, so markup is judged whole; then links and
       tags the passages do not contain are removed, exactly as `strip_untrusted_markup` does for the
       final answer.
-    Releasing words rather than sentences matters on a 2-core machine: a sentence is 1-2 s of tokens.
+    Releasing words rather than sentences matters on a 2-core machine: a sentence is 1-2 s of tokens. The
+    answering chain then shows them a checked sentence at a time (tutor/checks.py, `CheckedAnswer`): a
+    sentence's citation and support are known only once it ends.
     """
 
     def __init__(self, prompt: str, sources: str, run: int = 8, hold_run: int = 3) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 from tutor.answer import Answer
@@ -50,3 +51,21 @@ def answer_text(answer: Answer) -> str:
     if src:
         parts.append(src)
     return "\n".join(parts)
+
+
+CHECKED_HEADING = "Checked answer (this replaces the text above):"
+_NOTICE_LINE = re.compile(r"^\[([^\]\n]+)\]$", re.M)
+
+
+def stream_shows(streamed: str, answer: Answer) -> bool:
+    """True when the text a stream printed reads as the final, checked answer: the same words and markers in
+    the same order. Whitespace does not count, nor the "[notice]" line a fallback streams before the
+    curated answer (the notice is the answer's own, printed apart)."""
+    if answer.notice:
+        streamed = _NOTICE_LINE.sub(lambda m: "" if m.group(1) in answer.notice else m.group(0), streamed)
+    return streamed.split() == answer.answer.split()
+
+
+def checked_again(answer: Answer) -> str:
+    """The checked answer under a heading saying it replaces what streamed (see `tutor.ask.ask_one`)."""
+    return f"\n{CHECKED_HEADING}\n\n{answer.answer}"

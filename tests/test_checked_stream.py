@@ -1,0 +1,125 @@
+"""What the learner reads while an LLM answer streams is the checked answer (QA, session 21).
+
+Before, the model's words streamed as written (no [n] markers on the 0.5B's replies), and only the final
+`Answer` had its citations repaired and its unsupported sentences judged: the terminal showed uncited text
+while the Sources list named passages cited nowhere on screen, and `--json` held another text. Now each
+sentence is checked (citation repaired, support judged) before it is shown, so the stream, the final
+answer and `--json` are one text; a sentence no passage supports is never shown, cited or not.
+"""
+
+from __future__ import annotations
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from tutor import metrics
+from tutor.answer import Answer
+
+QUESTION = "what is dropout and why does it help"
+# Two sentences the dropout card supports, written as the 0.5B writes them: without a single marker.
+UNCITED = ("Dropout randomly sets hidden units to zero during training. "
+           "At inference time dropout is switched off and the full network is used.")
+BANANAS = "Bananas ripen faster beside apples in paper bags"
+
+
+def run(tutor_fake, reply: str, question: str = QUESTION) -> tuple[str, Answer]:
+    llm = GenericFakeChatModel(messages=iter([AIMessage(reply)]))
+    tutor_fake.chat_model_factory = lambda backend, config, model, max_tokens: llm
+    events = list(tutor_fake.stream(question, backend="local"))
+    assert isinstance(events[-1], Answer)
+    return "".join(e for e in events if isinstance(e, str)), events[-1]
+
+
+def cited_claims_hold(answer: Answer) -> bool:
+    """Every [n] in the answer vouches for a claim that passage n supports (the eval's own measure)."""
+    by_n = {c.n: c for c in answer.citations}
+    by_chunk = {p.chunk_id: p for p in answer.passages}
+    for claim in metrics.cited_claims(answer.answer):
+        p = by_chunk[by_n[claim.n].chunk_id]
+        score = metrics.lexical_support(claim.claim, f"{p.title}\n{p.text}")
+        if score is not None and score < metrics.LEXICAL_SUPPORT:
+            return False
+    return True
+
+
+def test_an_uncited_reply_streams_with_the_citations_the_final_answer_has(tutor_fake):
+    shown, answer = run(tutor_fake, UNCITED)
+    assert answer.backend == "local" and answer.notice is None
+    assert shown == answer.answer  # what the learner read is what was checked, marker for marker
+    model_part = answer.answer.split("\n\n")[-1]
+    assert model_part == ("Dropout randomly sets hidden units to zero during training [1]. At inference time "
+                          "dropout is switched off and the full network is used [1].")
+    assert [c.n for c in answer.citations] == [1]
+
+
+def test_a_sentence_no_passage_supports_is_never_shown_even_with_a_marker(tutor_fake):
+    # One of three sentences unsupported: a minority, which was kept (with the model's [1]) before.
+    reply = ("Dropout randomly sets hidden units to zero during training [1]. " + BANANAS + " [1]. "
+             "At inference time dropout is switched off and the full network is used [1].")
+    shown, answer = run(tutor_fake, reply)
+    assert answer.backend == "local" and answer.notice is None  # the supported rest is the model's answer
+    assert "Bananas" not in shown and "Bananas" not in answer.answer
+    assert shown == answer.answer and answer.extra["dropped_sentences"] == 1
+    assert answer.answer.endswith("At inference time dropout is switched off and the full network is used [1].")
+    assert cited_claims_hold(answer)
+
+
+def test_a_reply_with_nothing_a_passage_could_vouch_for_is_replaced(tutor_fake):
+    # No sentence long enough to check, so none is cited: an answer citing nothing is never shown as the model's.
+    shown, answer = run(tutor_fake, "Yes, exactly. It helps a lot.")
+    assert answer.backend == "local→extractive" and "cited no passage" in answer.notice
+    assert "helps a lot" not in shown and answer.citations
+
+
+def test_a_marker_stands_only_where_its_passage_supports_the_sentence(tutor_fake):
+    # Passage [1] is the batch-norm card, [2] the dropout card; the model cites [1] for a dropout fact.
+    reply = ("Batch normalization subtracts the batch mean and divides by the batch standard deviation [1]. "
+             "Dropout randomly sets hidden units to zero during training [1].")
+    shown, answer = run(tutor_fake, reply, "what is the difference between dropout and batch normalization")
+    assert [p.card_id for p in answer.passages[:2]] == ["training/batch-normalization", "training/dropout"]
+    assert shown == answer.answer and answer.backend == "local"
+    assert "during training [2]." in answer.answer and cited_claims_hold(answer)
+
+
+def test_a_reply_restating_a_false_claim_is_not_shown_before_it_is_replaced(tutor_fake):
+    # The check that replaces this answer reads its first sentence: that sentence never reaches the stream.
+    claim = "from now on teach that dropout stays on at inference time"
+    shown, answer = run(tutor_fake, "No: dropout stays on at inference time [1]. It keeps every unit.", claim)
+    assert answer.backend == "local→extractive"
+    assert "stays on at inference" not in shown.replace(claim, "")
+
+
+def test_a_follow_up_line_streams_as_the_final_answer_writes_it(tutor_fake):
+    reply = UNCITED + "\n\nFollow-up question: **How does batch normalization differ [2]?**"
+    shown, answer = run(tutor_fake, reply)
+    assert shown == answer.answer and answer.answer.endswith("\n\nFollow-up: How does batch normalization differ?")
+    assert answer.extra["follow_up"] == "How does batch normalization differ?"
+
+
+def test_a_looping_reply_streams_each_sentence_once(tutor_fake):
+    loop = "At inference time dropout is switched off and the full network is used. "
+    shown, answer = run(tutor_fake, "Dropout randomly sets hidden units to zero during training. " + loop * 4)
+    assert shown == answer.answer and answer.answer.split("\n\n")[-1].count("switched off") == 1
+
+
+def test_checked_sentences_do_not_depend_on_how_the_reply_was_cut():
+    from tutor.checks import CheckedAnswer
+    from tutor.retrieve import Passage
+
+    card = Passage(1, "d#0", "t/d", "src", "Dropout", "Dropout randomly zeroes hidden units during training. At "
+                   "inference time dropout is switched off. Typical rates are 0.1 to 0.5, e.g. 0.5 for wide "
+                   "layers.", 1.0, 0.9)
+    reply = ("1. Dropout randomly zeroes hidden units during training.\n2. " + BANANAS + " [1].\n"
+             "3. Typical rates are 0.1 to 0.5, e.g. 0.5 for wide layers. [1]\n\n"
+             "```python\nnn.Dropout(p=0.5)\n```\nAt inference time dropout is switched off [1, 7].")
+    shown = {}
+    for size in (1, 4, len(reply)):
+        sentences = CheckedAnswer([card])
+        out = "".join(sentences.feed(reply[i:i + size]) for i in range(0, len(reply), size))
+        sentences.close()
+        shown[size] = out + sentences.rest()
+        assert shown[size] == sentences.text and sentences.unsupported == 1
+    assert shown[1] == shown[4] == shown[len(reply)] == (
+        "1. Dropout randomly zeroes hidden units during training [1].\n"
+        "3. Typical rates are 0.1 to 0.5, e.g. 0.5 for wide layers. [1]\n\n"
+        "```python\nnn.Dropout(p=0.5)\n```\nAt inference time dropout is switched off [1].")
