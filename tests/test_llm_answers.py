@@ -117,6 +117,14 @@ def test_a_follow_up_the_heuristic_cannot_place_asks_the_model_to_rewrite_it(tut
     assert not answer.refused and answer.passages[0].card_id == "training/dropout"
 
 
+def test_a_turn_that_left_the_conversation_stays_refused_after_the_model_rewrites_it(tutor_fake):
+    llm = model("What is the capital of France?", "Paris [1].")
+    answer = with_model(tutor_fake, llm).ask("what is the capital of France?",
+                                             ["What is dropout and why does it help?"], backend="local")
+
+    assert answer.refused and answer.citations == []
+
+
 def test_the_suggested_follow_up_is_split_off_and_never_validated_as_a_claim(tutor_fake):
     llm = model("Dropout randomly sets hidden units to zero during training [1].\n"
                 "Follow-up: How does dropout compare with batch normalization?")

@@ -496,8 +496,13 @@ class Retriever:
         reading's votes are scaled by how relevant its own top passage is (Config.reading_confidence).
         """
         k = k or self.config.k
-        if not history or self.strays(question, history):
-            return question, self.search(question, k, hint=hint if not history else None)
+        if not history:
+            return question, self.search(question, k, hint=hint)
+        # A turn that left the conversation is read without it; a model's rewrite of it still counts
+        # ("zxq vrrp?" that the model reads as a question about dropout).
+        stray = self.strays(question, history)
+        if stray and not rewrite:
+            return question, self.search(question, k)
         combined = f"{history[-1]} {question}"
         follow_up = looks_like_follow_up(question)
         own = self.config.own_reading_weight
@@ -512,6 +517,8 @@ class Retriever:
         if follow_up and previous and self.moves_on(question, previous):
             leads = False  # its own words name what the previous card lacks: its own reading leads
         readings = [(combined, 1.0 if leads else 0.5), (question, own if leads else 1.0)]
+        if stray:
+            readings = [(question, 1.0)]
         if rewrite and rewrite not in (combined, question):
             readings.append((rewrite, 1.0))
         fused: dict[str, tuple[float, Passage]] = {}
