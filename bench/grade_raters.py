@@ -23,6 +23,8 @@ this is a ceiling for a careful reader of the same school, not a survey of inter
     rater B                 .892      .950        .954
     rater A vs rater B      -         .967        .969    (mean |score difference| 0.29)
     shipped grader (s20)    .675      .708        .706
+    shipped grader (s21)    .733      .758        .761    (refit with round 7, first_brief; the 120 rows are
+                                                          test rows, never fitted on)
 
 The raters lose in-band rows only where the severity of a wrong claim is a judgement call (misconception
 12-14 of 18, negation 11-12 of 15); the grader loses everywhere a claim's meaning decides (fluent-wrong 11

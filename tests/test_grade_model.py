@@ -151,6 +151,18 @@ def test_features_of_an_empty_answer_and_of_a_real_one():
     assert col["empty"] == 0.0 and col["n_points"] == len(DROPOUT.key_points) and col["cov"] > 0.5
 
 
+def test_a_brief_answer_is_read_on_its_core_claim_and_a_longer_one_is_not():
+    grader = Grader(FakeEmbedder(), [DROPOUT], model=None)
+    rubric = grader.rubric_for(DROPOUT)
+    core = DROPOUT.key_points[0].point
+    brief = dict(zip(FEATURES, features(rubric, *grader.evidence(core, rubric)), strict=True))
+    padding = " ".join(f"Sentence {w} says something else." for w in ("one", "two", "three"))
+    longer = dict(zip(FEATURES, features(rubric, *grader.evidence(f"{core}. {padding}", rubric)), strict=True))
+
+    assert brief["first_brief"] == brief["first"] > 0.5  # one sentence: read on its core claim
+    assert longer["n_sentences"] == 4 and longer["first"] > 0.5 and longer["first_brief"] == 0.0
+
+
 def _rows(n: int = 40) -> list[dict]:
     kinds = [(GOOD, "correct", [8, 10]), ("Dropout randomly zeroes units during training.", "partial", [3, 6]),
              ("Dropout is used at inference only and makes the network deterministic.", "incorrect", [0, 2]),

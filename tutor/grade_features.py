@@ -25,7 +25,7 @@ FEATURES = (
     "unsupported_share", "n_points", "keyword_list", "log_words", "manipulation",
     "mis_cos_max", "mis_margin_max", "n_mis", "n_mis_loose", "n_reversed", "first_reversed", "n_sentences",
     "n_unsupported", "question_max", "question_mean", "relevance", "support_mean", "support_min", "top2",
-    "n_swapped",
+    "n_swapped", "first_brief",
 )
 # The contradiction judge's margins (tutor.judge), present when a judge read the answer: the largest and
 # the number above 4 over the sentences, and the points whose best statement the judge says conflicts
@@ -37,6 +37,10 @@ _FIRST_WEIGHT = 1.5  # the first key point is the card's core claim (a fixed pri
 _REVERSAL_MATCH = 0.55  # a reversed statement counts when it is at least this close to its point
 _ON_TOPIC = 0.25  # question cosine above which a sentence is meant as part of the answer
 _SUPPORTED = 0.45  # best cosine to the card below which a sentence says nothing the card says
+# An answer of at most this many sentences is judged on its core claim: interviewers take a short answer
+# that gets the first key point right as right, where the coverage shares read it as "few points, partial".
+# A round cut-off (2 and 4 were both weaker on the dev CV; session 21, bench/grade_transfer.py).
+_BRIEF = 3
 
 
 def feature_names(ev: Evidence) -> tuple[str, ...]:
@@ -86,6 +90,7 @@ def features(rubric: Rubric, ev: Evidence, flags: list[str], names: tuple[str, .
         log_words=float(np.log1p(len(words(text)))), n_sentences=float(ns), keyword_list=float(sh.keyword_list),
         n_points=float(k),
         n_swapped=float(sum(any(is_swap(r) for r in row) for row in ev.reversed)),
+        first_brief=float(best_match[0]) if ns <= _BRIEF else 0.0,
     )
     if ev.conflict is not None:
         c = ev.conflict if len(ev.conflict) else np.array([-3.0])
