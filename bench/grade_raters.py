@@ -43,6 +43,7 @@ from pathlib import Path
 from _common import ROOT
 
 from tutor import metrics as m
+from tutor.evaluate_grading import metrics
 from tutor.grade import LABELS, label_of
 
 GOLDEN = ROOT / "corpus" / "golden" / "grading.jsonl"
@@ -50,12 +51,10 @@ RATERS = Path(__file__).resolve().parent / "rater_scores.jsonl"
 
 
 def figures(gold: list[dict], scores: list[float]) -> dict:
-    """In band / label agreement / QWK of `scores` against the golden rows (same order)."""
-    got = [label_of(s) for s in scores]
-    want = [g["label"] for g in gold]
-    return {"in_band": sum(m.in_band(s, g["score_band"]) for s, g in zip(scores, gold, strict=True)) / len(gold),
-            "agreement": sum(a == b for a, b in zip(got, want, strict=True)) / len(gold),
-            "qwk": m.quadratic_weighted_kappa(want, got, LABELS)}
+    """In band / label agreement / QWK of `scores` against the golden rows (same order), as `tutor eval`."""
+    f = metrics(gold, scores)
+    return {"in_band": f["share_in_score_band"], "agreement": f["label_agreement"],
+            "qwk": f["quadratic_weighted_kappa"]}
 
 
 def by_category(gold: list[dict], scores: list[float]) -> dict[str, str]:
