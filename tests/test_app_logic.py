@@ -28,6 +28,12 @@ def test_conversation_round_trips_through_its_dict():
     assert again == chat and again.history == ["sq"]
 
 
+def test_a_refused_turn_gives_later_follow_ups_no_context():
+    chat = Conversation(turns=[Turn("q", "sq", "a [1]"), Turn("pizza?", "pizza?", "outside", refused=True),
+                               Turn("and why?", "sq2", "b [1]")])
+    assert chat.history == ["sq", "sq2"]
+
+
 @pytest.mark.parametrize("name, expected", [("../../etc/passwd.md", "passwd.md"), ("my notes (v2).txt", "my-notes-v2-.txt"),
                                             ("...", "document")])
 def test_upload_names_cannot_leave_the_library_folder(name, expected):

@@ -92,6 +92,21 @@ def test_chat_keeps_follow_ups_in_context_and_reports_each_turn(tutor_fake):
     assert seen[0][1].citations and "Sources:" in out.getvalue()
 
 
+def test_chat_reads_a_follow_up_against_the_last_answered_question_not_a_refused_aside(tutor_fake):
+    histories = []
+
+    class Recording:
+        def ask(self, question, history, **options):
+            histories.append(list(history))
+            return tutor_fake.ask(question, history, **options)
+
+    con, _ = console("How does an LSTM work?\nwhat is the capital of France?\nand what is a GRU?\nquit\n")
+    seen = []
+    run_chat(Recording(), con, lambda q, a: seen.append(a), backend="extractive")
+    assert [a.refused for a in seen] == [False, True, False]
+    assert histories[1] == histories[2] == [seen[0].standalone]
+
+
 def test_progress_table_plain_and_rich():
     rows = [TopicMastery("training", 1, 2, 0.55, 1, 2, 3), TopicMastery("nlp", 0, 4, None, 0, 0, 0)]
     weak = [WeakPoint("uses running averages at inference", "training/batch-normalization", 2, 3)]

@@ -110,8 +110,11 @@ class Conversation:
 
     @property
     def history(self) -> list[str]:
-        """What retrieval reads a follow-up against: the standalone form of each earlier question."""
-        return [t.standalone for t in self.turns]
+        """What retrieval reads a follow-up against: the standalone form of each earlier answered question.
+
+        A refused turn found no material, so it says nothing about the subject: "and why does it help?"
+        after "what is batch norm?" and an off-topic aside still means batch norm."""
+        return [t.standalone for t in self.turns if not t.refused]
 
     @property
     def title(self) -> str:

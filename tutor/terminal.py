@@ -214,7 +214,8 @@ def run_chat(tutor, con: Console, on_answer=None, backend: str | None = None) ->
             con.say(f"error: {exc}")
             continue
         con.say(answer_text(answer))
-        history.append(answer.standalone)
+        if not answer.refused:  # an off-topic aside is no context (as in session.Conversation.history)
+            history.append(answer.standalone)
         turns += 1
         if on_answer is not None:
             on_answer(line, answer)
