@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata as md
+import importlib.util
 import platform
 import sys
 
@@ -73,6 +74,45 @@ def _judge() -> str:
     return f"grading judge {judge.NAME} verified in {judge.package_dir()}"
 
 
+def _answers(config: Config) -> str:
+    """Which backend answers by default, and the local model and server behind it.
+
+    Only a backend that was asked for and cannot run is BAD: with no local model the tutor still answers
+    (the extractive backend), which doctor says together with the command that adds written answers."""
+    import os
+
+    from tutor import models
+    from tutor.errors import MissingExtra
+    from tutor.llms import check_backend, default_backend
+
+    backend = check_backend(default_backend(config))
+    chosen = "set by TUTOR_BACKEND" if config.llm_backend else "chosen automatically"
+    if backend == "openai":
+        if not os.environ.get("OPENAI_API_KEY"):
+            raise TutorError("TUTOR_BACKEND=openai but OPENAI_API_KEY is not set",
+                             fix="export OPENAI_API_KEY=…  or unset TUTOR_BACKEND")
+        where = os.environ.get("OPENAI_BASE_URL") or "api.openai.com"
+        return f"openai ({chosen}) at {where}, model {os.environ.get('TUTOR_OPENAI_MODEL') or 'gpt-4o-mini'}"
+    name = config.llm_model or models.default_model()
+    installed = [m for m in models.names() if models.is_installed(m)]
+    if backend == "extractive":
+        if config.llm_backend:
+            return "extractive (set by TUTOR_BACKEND): curated card answers, no model"
+        fix = f"`tutor llm install {name}` adds written answers" if name in models.names() else \
+            f"TUTOR_LLM_MODEL names {name!r}, which is neither a model of `tutor llm list` nor a .gguf file"
+        return f"extractive (no local model installed): curated card answers; {fix}"
+    if importlib.util.find_spec("xllamacpp") is None:
+        raise MissingExtra("xllamacpp", "local")
+    path = models.resolve(name)  # a missing model raises ModelNotInstalled with its install command
+    from tutor.llm_server import status
+
+    server = status()
+    running = f"server up at {server.url} serving {server.model} (pid {server.pid})" if server else \
+        "server not running (it starts on the first local answer)"
+    others = ", ".join(m for m in installed if m != name)
+    return f"local ({chosen}): {name} at {path}; {running}" + (f"; also installed: {others}" if others else "")
+
+
 def _index(config: Config) -> str:
     from tutor.embed import MiniLMEmbedder
     from tutor.index import load_index
@@ -96,6 +136,7 @@ def diagnose(config: Config) -> list[dict]:
         _check("embedder", _embedder),
         _check("judge", _judge),
         _check("index", lambda: _index(config)),
+        _check("answers", lambda: _answers(config)),
     ]
 
 
