@@ -121,5 +121,46 @@ def test_checked_sentences_do_not_depend_on_how_the_reply_was_cut():
         assert shown[size] == sentences.text and sentences.unsupported == 1
     assert shown[1] == shown[4] == shown[len(reply)] == (
         "1. Dropout randomly zeroes hidden units during training [1].\n"
-        "3. Typical rates are 0.1 to 0.5, e.g. 0.5 for wide layers. [1]\n\n"
+        "2. Typical rates are 0.1 to 0.5, e.g. 0.5 for wide layers. [1]\n\n"
         "```python\nnn.Dropout(p=0.5)\n```\nAt inference time dropout is switched off [1].")
+
+
+def _checked(reply: str) -> str:
+    from tutor.checks import CheckedAnswer
+    from tutor.retrieve import Passage
+
+    passage = Passage(1, "training/dropout#1", "training/dropout", "dropout.md", "What is dropout?",
+                      "Dropout randomly sets hidden units to zero during training. At inference time dropout "
+                      "is switched off and the full network is used. It reduces co-adaptation of units.", 1.0, 1.0)
+    checked = CheckedAnswer([passage])
+    shown = "".join(checked.feed(reply[i:i + 7]) for i in range(0, len(reply), 7))
+    checked.close()
+    return shown + checked.rest()
+
+
+def test_a_withheld_list_item_leaves_no_gap_in_the_numbering():
+    reply = ("What dropout does:\n1. Dropout randomly sets hidden units to zero during training.\n"
+             f"2. {BANANAS}.\n3. At inference time dropout is switched off and the full network is used.\n"
+             "4. It reduces co-adaptation of units.")
+    text = _checked(reply)
+    assert "Bananas" not in text
+    items = [line for line in text.splitlines() if line[:1].isdigit()]
+    assert [line[:3] for line in items] == ["1. ", "2. ", "3. "]
+    assert items[1].startswith("2. At inference time dropout is switched off")
+
+
+def test_an_item_whose_first_sentence_is_withheld_keeps_its_marker_on_the_rest():
+    reply = (f"1. {BANANAS}. Dropout randomly sets hidden units to zero during training.\n"
+             "2. At inference time dropout is switched off and the full network is used.\n"
+             f"- {BANANAS}. It reduces co-adaptation of units.")
+    lines = _checked(reply).splitlines()
+    assert lines[0].startswith("1. Dropout randomly sets hidden units to zero")
+    assert lines[1].startswith("2. At inference time") and lines[2].startswith("- It reduces co-adaptation")
+
+
+def test_a_list_that_starts_again_after_a_paragraph_is_numbered_from_one():
+    reply = ("1. Dropout randomly sets hidden units to zero during training.\n"
+             "At inference time dropout is switched off and the full network is used.\n"
+             f"1. {BANANAS}.\n2. It reduces co-adaptation of units.")
+    lines = _checked(reply).splitlines()
+    assert lines[0].startswith("1. Dropout") and lines[2].startswith("1. It reduces")

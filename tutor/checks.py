@@ -28,6 +28,7 @@ _MARKERS_AFTER = r"(?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])*"
 _UNIT_END = re.compile(_STOP_MARK + _MARKERS_AFTER + r"(?=\s+[^\s\[])|\n", re.I)
 _UNIT_END_LAST = re.compile(_STOP_MARK + _MARKERS_AFTER + r"(?=\s)|\n", re.I)
 _LETTER = re.compile(r"[^\W\d_]")  # "1." before a list item is no sentence
+_ITEM = re.compile(r"(?:[-*•]|(\d{1,2})([.)]))[ \t]+")  # a list item's marker at the start of a line
 _FENCE = "```"
 _FENCE_CLOSE = re.compile(r"\n[ \t]*```[^\n]*(?=\n)")
 _FENCE_CLOSE_LAST = re.compile(r"\n[ \t]*```[^\n]*(?:\n|$)")
@@ -150,6 +151,8 @@ class CheckedAnswer:
         self._held: list[tuple[str, str]] = []  # kept, not yet shown: (whitespace before, sentence)
         self._seen: set[str] = set()
         self._follow: str | None = None
+        self._orphan = ""  # a withheld item's marker, owed to the item's next kept sentence on that line
+        self._number: int | None = None  # the last number shown in the current numbered list
         self._closed = False
         self.shown = ""  # released so far
         self.checked = ""  # every sentence after its check, withheld ones too (what `withdraws` reads)
@@ -240,6 +243,12 @@ class CheckedAnswer:
         if not key or (len(key.split()) >= 4 and key in self._seen):
             self._gap = _wider(self._gap, gap)
             return
+        starts_line = "\n" in gap or not self.checked
+        item = _ITEM.match(text) if starts_line else None
+        if starts_line:
+            self._orphan = ""
+            if item and item.group(1) == "1":
+                self._number = 0  # a new numbered list
         self._seen.add(key)
         code = text.startswith(_FENCE)
         text, supported = (text, _code_supported(text, self.sources)) if code else check_sentence(text, self.sources)
@@ -249,12 +258,27 @@ class CheckedAnswer:
         if supported is False:
             self.unsupported += 1
             self._gap = _wider(self._gap, gap)
+            self._orphan = item.group(0) if item else self._orphan
         else:
             self.supported += bool(supported)
-            self._held.append((_wider(self._gap, gap), text))
+            if self._orphan and not starts_line:  # the rest of an item whose first sentence was withheld
+                text, self._orphan, starts_line = self._orphan + text, "", True
+            self._held.append((_wider(self._gap, gap), self._renumber(text) if starts_line else text))
             self._gap = ""
         if self.withdraws is not None and not self.stopped and self.withdraws(self.checked):
             self.stop()
+
+    def _renumber(self, line: str) -> str:
+        """A kept numbered item takes the next number of its list, so a withheld item leaves no gap
+        ("1. … 3. …"); a line that is no item ends the list."""
+        item = _ITEM.match(line)
+        if item is None:
+            self._number = None
+            return line
+        if item.group(1) is None:  # a bullet
+            return line
+        self._number = (self._number or 0) + 1
+        return f"{self._number}{item.group(2)} {line[item.end():]}"
 
     def _release(self) -> str:
         if self.stopped or not self._held:
