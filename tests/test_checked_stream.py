@@ -164,3 +164,26 @@ def test_a_list_that_starts_again_after_a_paragraph_is_numbered_from_one():
              f"1. {BANANAS}.\n2. It reduces co-adaptation of units.")
     lines = _checked(reply).splitlines()
     assert lines[0].startswith("1. Dropout") and lines[2].startswith("1. It reduces")
+
+
+def test_a_sentence_that_states_the_cited_cards_misconception_is_withheld():
+    # Lexical support cannot see it: the sentence uses the card's own words. The card's misconception can.
+    from pathlib import Path
+
+    from tutor.cards import parse_card
+    from tutor.checks import CheckedAnswer
+    from tutor.correction import refuted
+    from tutor.retrieve import Passage
+
+    card = parse_card(Path(__file__).resolve().parent.parent / "corpus" / "cards" / "training" / "dropout.md")
+    passage = Passage(1, f"{card.id}#1", card.id, "dropout.md", card.question, card.answer, 1.0, 1.0)
+    right = "During training dropout zeroes each activation with probability p, so every step trains a sub-network."
+    wrong = "Dropout stays switched on at inference time, so predictions are random."
+    for refutes, kept in ((None, 2), (lambda text, n: refuted(text, card), 1)):
+        checked = CheckedAnswer([passage], refutes=refutes)
+        shown = checked.feed(f"{right} {wrong} ")
+        checked.close()
+        text = shown + checked.rest()
+        assert text.count("[1]") == kept and ("switched on at inference" in text) == (kept == 2)
+    assert checked.refuted == 1 and checked.unsupported == 1
+    assert not refuted(right, card) and not refuted("At inference time dropout is switched off.", card)

@@ -18,7 +18,7 @@ from dataclasses import replace
 from tutor.answer import Answer, cite, extractive_answer, is_relevant
 from tutor.cards import Card
 from tutor.checks import CheckedAnswer, cited_numbers, split_follow_up, unsupported_share, validate
-from tutor.correction import Correction, correcting
+from tutor.correction import Correction, correcting, refuted
 from tutor.grounding import claim, grounded_passages, passage_blocks, premise, restates_claim, truncate
 from tutor.guard import NOT_IN_MATERIAL, StreamGuard, escape_passage, leaks_prompt
 from tutor.lead import curated_lead
@@ -179,8 +179,10 @@ def answer_stream(
     full = {p.chunk_id: p for p in passages}
     checked = [replace(g, text=g.text + "\n" + full[g.chunk_id].text) for g in given]
     keep_min = KEEP_MIN_WITH_LEAD if lead else KEEP_MIN_ALONE
+    by_n = {n: (cards or {}).get(g.card_id or "") for n, g in enumerate(given, 1)}
     sentences = CheckedAnswer(checked, keep_min=keep_min, strip_no=fix is not None,
-                              withdraws=lambda text: restates_claim(text, question))
+                              withdraws=lambda text: restates_claim(text, question),
+                              refutes=lambda text, n: by_n.get(n) is not None and refuted(text, by_n[n]))
 
     def show(text: str) -> Iterator[str]:
         if text:

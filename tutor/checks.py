@@ -132,8 +132,11 @@ class CheckedAnswer:
     Sentences are shown only once the answer is sure to be kept on their account: once `keep_min`
     supported sentences are in (the chain keeps a model answer that has them; tutor/chain.py), or at the
     end (`rest`) when the chain keeps it. Until then they wait, so an answer that will be replaced is not
-    shown first. `withdraws(checked_text)` is a whole-answer test the chain runs as sentences arrive (a
-    restated false claim); once true, or after `stop()` (a recital, a decline), nothing more is shown.
+    shown first. `refutes(sentence, n)` says whether passage n's card contradicts a sentence that cites
+    it (lexical support cannot: "batch norm uses the batch's statistics at test time" shares the card's
+    words); such a sentence is withheld as unsupported. `withdraws(checked_text)` is a whole-answer test
+    the chain runs as sentences arrive (a restated false claim); once true, or after `stop()` (a recital,
+    a decline), nothing more is shown.
     A line that opens "Follow-up:" ends the answer: the suggested question (`follow_up`) is no claim.
 
     Costs latency: a sentence shows when it ends (1-2 s of tokens on two cores) rather than word by word.
@@ -142,9 +145,10 @@ class CheckedAnswer:
     """
 
     def __init__(self, passages: list[Passage], *, keep_min: int = 1, strip_no: bool = False,
-                 withdraws: Callable[[str], bool] | None = None) -> None:
+                 withdraws: Callable[[str], bool] | None = None,
+                 refutes: Callable[[str, int], bool] | None = None) -> None:
         self.sources = sources_of(passages)
-        self.keep_min, self.withdraws = keep_min, withdraws
+        self.keep_min, self.withdraws, self.refutes = keep_min, withdraws, refutes
         self._strip_no, self._capitalize = strip_no, False
         self._buffer = ""
         self._gap = ""  # whitespace owed before the next kept sentence (a withheld one's merges into it)
@@ -156,7 +160,7 @@ class CheckedAnswer:
         self._closed = False
         self.shown = ""  # released so far
         self.checked = ""  # every sentence after its check, withheld ones too (what `withdraws` reads)
-        self.judged = self.unsupported = self.supported = 0
+        self.judged = self.unsupported = self.supported = self.refuted = 0
         self.stopped = False
 
     # ---- what the chain reads ----------------------------------------------------------------------
@@ -252,6 +256,10 @@ class CheckedAnswer:
         self._seen.add(key)
         code = text.startswith(_FENCE)
         text, supported = (text, _code_supported(text, self.sources)) if code else check_sentence(text, self.sources)
+        if supported and self.refutes is not None and any(  # the card it cites says otherwise
+                self.refutes(metrics.strip_markers(text), int(n)) for n in dict.fromkeys(_CITE.findall(text))):
+            self.refuted += 1
+            supported = False
         self.checked += (_spacing(gap) if self.checked else "") + text
         if supported is not None:
             self.judged += 1

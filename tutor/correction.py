@@ -151,7 +151,14 @@ def correct(question: str, card: Card | None) -> Correction | None:
     """
     if card is None or not premise(question):
         return None
-    said = claim(question)
+    return contradiction(claim(question), card)
+
+
+def contradiction(said: str, card: Card) -> Correction | None:
+    """The key point of `card` that contradicts the statement `said`, or None (the checks of `correct`).
+
+    Also read on each sentence a model writes (tutor/checks.py): a sentence that shares the card's words
+    passes the lexical support test even when it states the card's misconception."""
     found = _misconception(said, card)
     if found:
         return Correction(tuple(found[1]), f"states the misconception: {found[0]}")
@@ -168,6 +175,19 @@ def correct(question: str, card: Card | None) -> Correction | None:
         if fact:
             return Correction((fact,), "the claim calls negative what the card defines as max(0, …)")
     return None
+
+
+def refuted(sentence: str, card: Card) -> bool:
+    """Whether `card` contradicts a sentence a model wrote: it states one of the card's misconceptions or
+    reverses a clause of a key point. Numbers are not judged here: on bench/claim_pairs.jsonl the full
+    `contradiction` flags 68 of 543 wrong claims and 19 of 543 right ones (13 of those on a number the
+    sentence shares with another fact of the card), this subset 47 and 6; of the cards' own 1,860 answer
+    sentences it flags 30 (the full set 77). A withheld true sentence costs a sentence; a shown false one
+    teaches the learner a misconception with our citation on it."""
+    if _misconception(sentence, card):
+        return True
+    names = subject(card)
+    return any(reversed_clause(sentence, kp.point, names) for kp in card.key_points)
 
 
 def correcting(question: str, passages: list[Passage], cards: dict[str, Card] | None,
