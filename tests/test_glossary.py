@@ -142,3 +142,21 @@ def test_the_substring_prefilter_never_drops_a_term_the_pattern_finds(question):
                 not any(f" {key} " in f" {longer} " for longer in expected):
             expected.append(key)
     assert glossary.terms_in(question) == expected
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("what is BPTT?", ["coding/bptt"]),
+    ("Explain batchnorm", ["training/batch-norm"]),
+    ("so what's a KV cache", ["architectures/kv-cache"]),
+    ("what does PTQ stand for?", ["advanced/quant"]),
+    ("how does batch norm work?", ["training/batch-norm"]),
+    ("define KV caches", ["architectures/kv-cache"]),
+    # the alias is only part of the subject, or no card declares it: no definition vote
+    ("what is BPTT used for in practice?", []),
+    ("why does batch norm help training?", []),
+    ("what is a mixture of experts", []),
+])
+def test_a_question_whose_whole_subject_is_an_alias_names_the_card_that_declares_it(question, expected):
+    spread_everywhere = build_glossary(CARDS, max_spread=0)  # every term widespread: cards_named sees none
+    assert spread_everywhere.cards_named(question) == []
+    assert spread_everywhere.cards_defined(question) == expected

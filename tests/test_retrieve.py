@@ -244,6 +244,20 @@ def test_a_question_naming_a_card_by_its_alias_ranks_that_card_first(alias_tutor
     assert passages[0].card_id == "architectures/lstm"
 
 
+def test_a_definition_question_votes_for_the_card_declaring_its_subject_however_widespread(alias_tutor):
+    # "what is ReLU" went to a card that uses the word: ReLU is in too many cards for an alias vote.
+    config = alias_tutor.config.with_(glossary_max_cards=0)  # every term counts as widespread
+    scores = {}
+    for weight in (0.0, config.definition_weight):
+        retriever = Retriever(alias_tutor.index, FakeEmbedder(), config.with_(definition_weight=weight))
+        assert retriever.glossary.cards_named("what is a CEC?") == []
+        scores[weight] = {p.card_id: p.score for p in retriever.search("what is a CEC?", k=len(CARDS))}
+    before, after = scores[0.0], scores[config.definition_weight]
+    assert after["architectures/lstm"] >= before["architectures/lstm"] + config.definition_weight / (config.rrf_k + 1)
+    assert all(after[c] == pytest.approx(before[c]) for c in before if c != "architectures/lstm")
+    assert max(after, key=after.get) == "architectures/lstm"
+
+
 def test_expansion_moves_ranking_but_not_relevance(alias_tutor):
     plain = Retriever(alias_tutor.index, FakeEmbedder(), alias_tutor.config.with_(expand_aliases=False))
     expanded = Retriever(alias_tutor.index, FakeEmbedder(), alias_tutor.config)

@@ -84,6 +84,11 @@ class Config:
     expand_aliases: bool = True  # append a glossary term's other names ("BPTT" → backpropagation through time)
     glossary_max_cards: int = 3  # terms more cards use than this (CNN, LLM) are neither expanded nor voted for
     alias_weight: float = 1.0  # an RRF vote at rank 1 for each card whose alias the question uses
+    # "what is ReLU" / "explain ZeRO": a question whose whole subject is a card's alias votes for that card
+    # this strongly, however many cards use the word (Glossary.cards_defined). Definition questions of the
+    # 400 aliases only one card declares: the owner first in 371 (widespread words such as ReLU, ZeRO, LN,
+    # MLP went to a card that uses them), 400 at weight 2; golden dev / test rank 1 unchanged.
+    definition_weight: float = 2.0
     question_weight: float = 1.0  # votes from a card's question chunk (question, also_asked, aliases)
     # Card-level re-ranking of the best `rerank_pool` fused candidates (tutor/rerank.py): fused score / the
     # best one's + these weights times (best cosine, coverage of the query's words by the card, question

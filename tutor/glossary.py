@@ -168,12 +168,30 @@ class Glossary:
                     extra.append(name)
         return f"{question} ({'; '.join(extra)})" if extra else question
 
+    def cards_defined(self, question: str) -> list[str]:
+        """The cards that declare the question's whole subject as an alias: "what is ReLU" asks for the
+        card named ReLU, however many other cards use the word (`terms_in` leaves widespread terms alone,
+        where they are the setting of a question rather than its subject)."""
+        m = _DEFINITION.match(question)
+        if m is None:
+            return []
+        term = _norm(m.group("term"))
+        cards = self.cards.get(term) or (self.cards.get(term[:-1], []) if term.endswith("s") else [])
+        return list(cards)
+
     def cards_named(self, question: str) -> list[str]:
         """Cards whose alias the question uses, in the order the terms were found."""
         out: list[str] = []
         for key in self.terms_in(question):
             out += [c for c in self.cards.get(key, []) if c not in out]
         return out
+
+
+# "what is ReLU", "explain LoRA", "define BPTT?", "what does KV cache mean": the whole subject is one term.
+_DEFINITION = re.compile(
+    r"^\s*(?:(?:so\s+|and\s+|ok\s+)?(?:what(?:'s|\s+is|\s+are|\s+does|\s+do)|explain|define|describe|"
+    r"tell\s+me\s+about|what\s+is\s+meant\s+by|how\s+(?:does|do))\s+)?(?:an?\s+|the\s+)?(?P<term>[^?!.,;:]+?)"
+    r"(?:\s+(?:mean|stand\s+for|do|work))?\s*[?.!]*\s*$", re.I)
 
 
 def _words(text: str) -> set[str]:

@@ -243,7 +243,10 @@ class Retriever:
         for rank, i in enumerate(cos_of):
             vote(i, rank)
         named = self.glossary.cards_named(query) if self.config.alias_weight else []
+        defined = self.glossary.cards_defined(query) if self.config.definition_weight else []
+        named += [c for c in defined if c not in named]
         for card_id, weight in [*((c, self.config.alias_weight) for c in named),
+                                *((c, self.config.definition_weight) for c in defined),
                                 *([(prior, self.config.prior_weight)] if prior and self.config.prior_weight else [])]:
             i = self.question_chunk(card_id)
             if i is not None:  # the question names this card outright: a vote as if ranked first
