@@ -155,6 +155,8 @@ def test_the_substring_prefilter_never_drops_a_term_the_pattern_finds(question):
     ("what is BPTT used for in practice?", []),
     ("why does batch norm help training?", []),
     ("what is a mixture of experts", []),
+    ("what is BN?", ["training/batch-norm"]),
+    ("what is bn", []),  # two letters count only as written
 ])
 def test_a_question_whose_whole_subject_is_an_alias_names_the_card_that_declares_it(question, expected):
     spread_everywhere = build_glossary(CARDS, max_spread=0)  # every term widespread: cards_named sees none

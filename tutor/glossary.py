@@ -175,9 +175,12 @@ class Glossary:
         m = _DEFINITION.match(question)
         if m is None:
             return []
-        term = _norm(m.group("term"))
-        cards = self.cards.get(term) or (self.cards.get(term[:-1], []) if term.endswith("s") else [])
-        return list(cards)
+        typed = m.group("term").strip()
+        for term in (_norm(typed), _norm(typed[:-1]) if typed.endswith("s") else ""):
+            # Two letters name a card only as a card writes them: "what is ln" asks about a logarithm.
+            if term in self.cards and (len(term) > 2 or typed.rstrip("s") == self.spelled.get(term)):
+                return list(self.cards[term])
+        return []
 
     def cards_named(self, question: str) -> list[str]:
         """Cards whose alias the question uses, in the order the terms were found."""
