@@ -134,10 +134,12 @@ def test_a_grader_with_a_judge_reads_its_margins_into_the_judged_model():
 
 
 def test_the_judged_model_scores_a_conflicting_answer_lower_than_an_agreeing_one():
-    calm = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0)).grade(GOOD, card=DROPOUT)
-    conflicting = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(6.0)).grade(GOOD, card=DROPOUT)
+    # Two of the three points, so neither score sits at the 10.0 ceiling where a penalty cannot show.
+    answer = " ".join(GOOD.split(". ")[:2])
+    calm = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0)).grade(answer, card=DROPOUT)
+    conflicting = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(6.0)).grade(answer, card=DROPOUT)
 
-    assert conflicting.score < calm.score
+    assert conflicting.score < calm.score < 10.0
 
 
 def test_features_of_an_empty_answer_and_of_a_real_one():
