@@ -307,6 +307,34 @@ that gets the core right, which authors band as correct and the coverage shares 
 chosen from round 7's per-category figures, so round 7 is not blind to it, but the dev CV and the old test
 rows were not read to choose it and both agree. Refit on the 508 dev rows of 1012, the test split of 504:
 no lever .677/.736/.727, first_brief .681/.748/.744; dev 8-seed CV .719/.756/.753 → .737/.768/.768.
+
+Session 22: rounds 8 and 9 (g-1013…g-1396, 192 rows each, eight new blind authors, 48 cards each chosen by
+fewest graded rows; negation and misconception 24 + 20 a round). Each read unseen before it joined the
+splits (real scoring, guards included; in band / agreement / QWK):
+
+    round 8 (192), session 21 model (508 dev rows)            .677/.724/.744   negation 10/24 in band
+    round 9 (192), session 21 model                           .745/.755/.721   negation 9/24
+    round 9 (192), refit with round 8's 93 dev rows (601)     .740/.755/.713   negation 10/24
+
+More rows did not move the grader: refit on 699 dev rows (of 1396), the test split of 697 scores
+.709/.742/.738 against the session 21 model's .710/.745/.742 (its old 504 rows .712 → .702 in band, the 193
+new ones .705 → .725). The learning curve measured first (dev subsets of 125/250/375/508 rows, fit and
+read on the old 504-row test split: .630/.653/.673/.681 in band) had promised about a point per hundred rows.
+
+Where the negation rows fail (48 of rounds 8-9, 27 outside their band): the reversed statement is taken as
+the evidence that *covers* its point ("L2 is the one that gives you sparsity" covers "L1 produces sparse
+weights"; "full BPTT does not need to keep the hidden states" covers "full BPTT stores every hidden state").
+The judge sees each of these: margins 4.6-5.3 on the (statement, point) pair, 0.7 on an agreeing one. Used
+as a rule it does not carry (dev 8-seed CV / test fit on dev / round 9 unseen, learned model alone):
+
+    base (699 dev)                                     .744/.778/.780   .665/.730/.731   .740/.755/.713
+    a point whose best statement conflicts (margin     .708-.737 /      .655-.667 /      .708-.745 /
+      > 3 / 4 / 4.5) counts as not made                .743-.769        .721-.725        .740-.771
+    the same for the first point only                  .721-.749        .653-.658        .719-.750
+    both codings as extra columns (cov, first)         .742-.747        .662-.672        .729-.740
+
+The judge's conflicts fire on right statements of another scope about as often (session 18): masking
+points by them loses on dev and test; round 9 moves within ±2 rows.
 """
 
 from __future__ import annotations
