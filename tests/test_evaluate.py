@@ -316,7 +316,10 @@ def test_the_gate_file_margins_are_even_and_its_measured_values_current():
     for key, bound in gate["thresholds"].items():
         measured = gate["measured"][key]
         slack = abs(measured["value"] - next(iter(bound.values())))
-        assert slack <= (gate["margin_rows"] + 0.5) / measured["n"], key  # a stale or hand-widened bar fails
+        # Bars are floored (ceiled) to 3 decimals and values kept to 4: at n ~ 700 that rounding (up to
+        # .00105) is more than half a row. A stale or hand-widened bar (a row more) still fails.
+        allowed = max((gate["margin_rows"] + 0.5) / measured["n"], gate["margin_rows"] / measured["n"] + 0.00105)
+        assert slack <= allowed, key
 
 
 def test_each_split_is_reported_beside_the_whole(golden, capsys):
