@@ -41,8 +41,10 @@ def test_extractive_eval_on_the_golden_sets_meets_the_gate(cards_index, tmp_path
     from tutor.tutor import Tutor
 
     gate = json.loads(GATE_FILE.read_text(encoding="utf-8"))
-    report, rows = evaluate(Tutor(cards_index), load_golden(golden_paths(None)), backend=gate["backend"], k=gate["k"],
-                            compare=False)
+    files = load_golden(golden_paths(None))
+    for f in files:  # the gate reads the test split only: grading dev rows would double the slowest part
+        f.rows = [r for r in f.rows if r["set"] != "grading" or r.get("split") == "test"]
+    report, rows = evaluate(Tutor(cards_index), files, backend=gate["backend"], k=gate["k"], compare=False)
     write_report(report, rows, tmp_path / "report")  # report.md there says which rows failed, and why
     assert report["splits"]["test"]["n_questions"] >= 100, "the test split is missing or tiny: tutor eval --assign-splits"
     failures = check_gate(report, gate)

@@ -130,3 +130,16 @@ def test_each_grading_row_is_recorded_and_compare_names_the_rows_whose_band_flip
     moved = [dict(r, in_band=not r["in_band"]) if r["id"] == "r3" else r for r in records]
     lines = _row_flips(old, moved)
     assert len(lines) == 1 and lines[0].startswith("held-out grade in band now") and lines[0].endswith("r3")
+
+
+def test_a_run_over_test_rows_alone_reports_the_shipped_models_test_figures():
+    # The CI gate grades the test split only; the shipped model is the one fitted on the dev rows.
+    test_rows = [r for r in rows() if r["split"] == "test"]
+    grader = Grader(FakeEmbedder(), [DROPOUT])
+    lean = eg.grading_section(grader, test_rows, n_candidates=12, compare=False)
+    shipped = [grader.grade(r["answer"], card=DROPOUT).score for r in test_rows]
+
+    assert set(lean["splits"]) == {"test"} and lean["test_split"]["fitted_on"].startswith("the shipped model")
+    for key in ("share_in_score_band", "label_agreement", "quadratic_weighted_kappa"):
+        assert lean["splits"]["test"][key] == eg.metrics(test_rows, shipped)[key]
+    assert lean["splits"]["test"]["manipulation_above_band"] == 0

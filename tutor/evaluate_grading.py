@@ -304,6 +304,12 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
             "test": {k: v for k, v in section["test_split"].items() if k != "confusion_matrix"},
             "dev": {k: v for k, v in metrics([rows[i] for i in dev_ix], [held[i] for i in dev_ix]).items()
                     if k != "confusion_matrix"}}
+    elif splits == {"test"}:
+        # Test rows alone (the CI gate grades no dev row: half the time): the shipped model is the one fitted
+        # on the dev rows (tests/test_grade_model.py refits it from them), so its scores are the test figures.
+        section["test_split"] = {**metrics(rows, shipped), "fitted_on": "the shipped model (dev rows)",
+                                 "manipulation_above_band": _manipulation_above_band(prepared, shipped)}
+        section["splits"] = {"test": {k: v for k, v in section["test_split"].items() if k != "confusion_matrix"}}
     return section
 
 
