@@ -187,3 +187,22 @@ def test_a_sentence_that_states_the_cited_cards_misconception_is_withheld():
         assert text.count("[1]") == kept and ("switched on at inference" in text) == (kept == 2)
     assert checked.refuted == 1 and checked.unsupported == 1
     assert not refuted(right, card) and not refuted("At inference time dropout is switched off.", card)
+
+
+def test_sentences_are_checked_against_the_cited_passages_as_the_eval_reads_them(tutor_fake, monkeypatch):
+    # The prompt's excerpt adds the card's key points ("Key facts"); support from them made citations that
+    # `tutor eval`, reading the passage itself, counts invalid.
+    from tutor import chain
+    from tutor.checks import CheckedAnswer
+
+    seen = []
+
+    def recording(passages, **options):
+        seen.append(passages)
+        return CheckedAnswer(passages, **options)
+
+    monkeypatch.setattr(chain, "CheckedAnswer", recording)
+    _, answer = run(tutor_fake, UNCITED)
+    by_id = {p.chunk_id: p for p in answer.passages}
+    assert seen and seen[0]
+    assert all(p.text == by_id[p.chunk_id].text and "Key facts" not in p.text for p in seen[0])

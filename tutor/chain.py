@@ -175,9 +175,11 @@ def answer_stream(
     sources = " ".join(p.text for p in passages)
     shield = StreamGuard(load("answer_system"), sources)
     # Checked against the whole passage (the card's full answer), not only the excerpt the model read: a
-    # true sentence from the card is supported whether or not it fit in the prompt.
+    # true sentence from the card is supported whether or not it fit in the prompt. Against the passage
+    # alone, as `tutor eval` checks a citation: the excerpt's "Key facts" lines (the card's key points)
+    # lent support to sentences the answer text does not hold, and each of those was an invalid citation.
     full = {p.chunk_id: p for p in passages}
-    checked = [replace(g, text=g.text + "\n" + full[g.chunk_id].text) for g in given]
+    checked = [full[g.chunk_id] for g in given]
     keep_min = KEEP_MIN_WITH_LEAD if lead else KEEP_MIN_ALONE
     by_n = {n: (cards or {}).get(g.card_id or "") for n, g in enumerate(given, 1)}
     sentences = CheckedAnswer(checked, keep_min=keep_min, strip_no=fix is not None,
