@@ -85,7 +85,8 @@ class Config:
     glossary_max_cards: int = 3  # terms more cards use than this (CNN, LLM) are neither expanded nor voted for
     alias_weight: float = 1.0  # an RRF vote at rank 1 for each card whose alias the question uses
     # "what is ReLU" / "explain ZeRO": a question whose whole subject is a card's alias votes for that card
-    # this strongly, however many cards use the word (Glossary.cards_defined). Definition questions of the
+    # this strongly, on top of its alias vote, however many cards use the word (Glossary.cards_defined; the
+    # card also joins the named cards, so alias_weight + definition_weight in all). Definition questions of the
     # 400 aliases only one card declares: the owner first in 371 (widespread words such as ReLU, ZeRO, LN,
     # MLP went to a card that uses them), 400 at weight 2; golden dev / test rank 1 unchanged.
     definition_weight: float = 2.0
