@@ -206,3 +206,21 @@ def test_sentences_are_checked_against_the_cited_passages_as_the_eval_reads_them
     by_id = {p.chunk_id: p for p in answer.passages}
     assert seen and seen[0]
     assert all(p.text == by_id[p.chunk_id].text and "Key facts" not in p.text for p in seen[0])
+
+
+def test_an_invented_spelling_out_of_an_acronym_is_dropped_and_a_known_one_kept():
+    # The 0.5B wrote "The ELBO (Expected Log-Probability of the Belief) … [1]" under a card that says
+    # "evidence lower bound": support is lexical, so the invented words rode along with the true ones.
+    from tutor.checks import check_sentence
+
+    source = ["What is a VAE?\nA VAE maximizes the ELBO (evidence lower bound): the reconstruction "
+              "log-likelihood minus the KL divergence to the prior."]
+    text, ok = check_sentence("The ELBO (Expected Log-Probability of the Belief) is the reconstruction "
+                              "log-likelihood minus the KL divergence [1].", source)
+    assert ok and "Expected" not in text and text.startswith("The ELBO is the reconstruction")
+    kept = "The KL (a divergence to the prior) is minimized [1]."  # no spelling-out of KL: K is not a
+    assert "(a divergence to the prior)" in check_sentence(kept, source)[0]
+    assert "(Evidence Lower-Bound)" in check_sentence("The ELBO (Evidence Lower-Bound) is maximized [1].", source)[0]
+    # A right expansion the passages do not give goes too: the words the learner reads are the material's.
+    assert check_sentence("A VAE (Variational Autoencoder) maximizes the ELBO [1].", source)[0] == \
+        "A VAE maximizes the ELBO [1]."

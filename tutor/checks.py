@@ -30,6 +30,10 @@ _UNIT_END_LAST = re.compile(_STOP_MARK + _MARKERS_AFTER + r"(?=\s)|\n", re.I)
 _LETTER = re.compile(r"[^\W\d_]")  # "1." before a list item is no sentence
 _ITEM = re.compile(r"(?:[-*•]|(\d{1,2})([.)]))[ \t]+")  # a list item's marker at the start of a line
 _FENCE = "```"
+# An acronym and a spelled-out form after it: "ELBO (evidence lower bound)". Small models invent these
+# ("ELBO (Expected Log-Probability of the Belief)"); lexical support cannot see it, the acronym carries it.
+_EXPANSION = re.compile(r"\b([A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*)\s*"
+                        r"\(([A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*)+)\)")
 _FENCE_CLOSE = re.compile(r"\n[ \t]*```[^\n]*(?=\n)")
 _FENCE_CLOSE_LAST = re.compile(r"\n[ \t]*```[^\n]*(?:\n|$)")
 
@@ -52,6 +56,7 @@ def check_sentence(sentence: str, sources: list[str]) -> tuple[str, bool | None]
     """
     text = _CITE_LIST.sub(lambda m: "".join(f"[{n.strip()}]" for n in m.group(1).split(",")), sentence)
     text = _CITE.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(sources) else "", text)
+    text = strip_invented_expansions(text, sources)
     claim = metrics.strip_markers(text)
     scores = {n: metrics.lexical_support(claim, source) for n, source in enumerate(sources, 1)}
     judged = {n: s for n, s in scores.items() if s is not None}
@@ -65,6 +70,20 @@ def check_sentence(sentence: str, sources: list[str]) -> tuple[str, bool | None]
     if not _CITE.search(kept):
         kept = _end_cite(kept, best)
     return _tidy(kept), True
+
+
+def strip_invented_expansions(text: str, sources: list[str]) -> str:
+    """The sentence without an acronym's spelled-out form that no passage gives: "ELBO (Expected
+    Log-Probability of the Belief)" keeps "ELBO". Only a parenthesis of two or more words starting with the
+    acronym's first letter after an acronym that a passage uses; a form the passages spell out stays."""
+    def keep(m: re.Match) -> str:
+        acronym, spelled = m.group(1), m.group(2)
+        if spelled[0].lower() != acronym[0].lower() or not any(acronym in s for s in sources):
+            return m.group(0)
+        wanted = " ".join(spelled.lower().replace("-", " ").split())
+        known = any(wanted in " ".join(s.lower().replace("-", " ").split()) for s in sources)
+        return m.group(0) if known else acronym
+    return _EXPANSION.sub(keep, text)
 
 
 def validate(text: str, passages: list[Passage]) -> tuple[str, list[int]]:
