@@ -224,3 +224,16 @@ def test_an_invented_spelling_out_of_an_acronym_is_dropped_and_a_known_one_kept(
     # A right expansion the passages do not give goes too: the words the learner reads are the material's.
     assert check_sentence("A VAE (Variational Autoencoder) maximizes the ELBO [1].", source)[0] == \
         "A VAE maximizes the ELBO [1]."
+
+
+def test_a_definition_of_a_term_by_itself_is_withheld():
+    # `tutor ask "what is BPTT"` (0.5B): "BPTT is a type of backpropagation through time (BPTT) that unrolls
+    # ..." passed lexical support on the card's words and told the learner nothing.
+    from tutor.checks import check_sentence
+
+    source = ["What is BPTT?\nBackpropagation through time (BPTT) unrolls the recurrent network over the time "
+              "steps into a deep feed-forward graph with shared weights."]
+    assert check_sentence("BPTT is a type of backpropagation through time (BPTT) that unrolls the recurrent "
+                          "network over the time steps [1].", source)[1] is False
+    assert check_sentence("BPTT is a form of backpropagation that unrolls the recurrent network over the time "
+                          "steps [1].", source)[1] is True

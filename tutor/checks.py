@@ -30,6 +30,10 @@ _UNIT_END_LAST = re.compile(_STOP_MARK + _MARKERS_AFTER + r"(?=\s)|\n", re.I)
 _LETTER = re.compile(r"[^\W\d_]")  # "1." before a list item is no sentence
 _ITEM = re.compile(r"(?:[-*•]|(\d{1,2})([.)]))[ \t]+")  # a list item's marker at the start of a line
 _FENCE = "```"
+# "BPTT is a type of backpropagation through time (BPTT)": a definition by the term itself says nothing
+# and reads as a claim (the 0.5B opens definitions this way); its support score is the term's.
+_CIRCULAR = re.compile(r"^(?:an?|the)?\s*(.{2,60}?)\s+(?:is|are)\s+(?:an?|the)\s+(?:\w+\s+)?"
+                       r"(?:type|kind|form|variant|version|method|technique)s?\s+of\s+(.+)$", re.I | re.S)
 # An acronym and a spelled-out form after it: "ELBO (evidence lower bound)". Small models invent these
 # ("ELBO (Expected Log-Probability of the Belief)"); lexical support cannot see it, the acronym carries it.
 _EXPANSION = re.compile(r"\b([A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*)\s*"
@@ -58,6 +62,8 @@ def check_sentence(sentence: str, sources: list[str]) -> tuple[str, bool | None]
     text = _CITE.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(sources) else "", text)
     text = strip_invented_expansions(text, sources)
     claim = metrics.strip_markers(text)
+    if circular(claim):
+        return _tidy(text), False
     scores = {n: metrics.lexical_support(claim, source) for n, source in enumerate(sources, 1)}
     judged = {n: s for n, s in scores.items() if s is not None}
     if not judged:
@@ -70,6 +76,14 @@ def check_sentence(sentence: str, sources: list[str]) -> tuple[str, bool | None]
     if not _CITE.search(kept):
         kept = _end_cite(kept, best)
     return _tidy(kept), True
+
+
+def circular(claim: str) -> bool:
+    """Whether a sentence defines a term as a kind of itself ("X is a type of ... X ...")."""
+    m = _CIRCULAR.match(claim.strip())
+    head = re.split(r"[,;:]|\b(?:that|which|where|who|whose|used|designed|to|in|for|with)\b",
+                    m.group(2))[0] if m else ""
+    return bool(m) and m.group(1).lower() in head.lower()
 
 
 def strip_invented_expansions(text: str, sources: list[str]) -> str:
