@@ -1,0 +1,91 @@
+"""Retrieval on interview questions of the public lists' kind, written blind to the system (held out).
+
+Issue 13 is measured on public deep-learning interview lists kept outside the repo. bench/public_style.jsonl
+is our stand-in: 210 questions written in session 23 by three helpers who saw only the card list (ids,
+questions, aliases) and the card files, never the golden sets, the benches or the tutor's output; each
+wrote 70 in its own words in the manner of the public lists (a: classic theory and acronyms, b: "why /
+what happens if / how would you", c: LLM, vision practice, scale, metrics). Each row names the card a
+senior interviewer would accept (`card_id`; `also_ok` for an equally good one), or null when no card
+answers it (about 1 in 5), and `coverage` full / partial / none.
+
+**Held out: never tune on its rows** (no alias, synonym or weight because a row here missed); read it after
+a change has been chosen on the golden dev split, as a second test split that does not share our authors.
+
+Each question is asked alone through `Tutor.ask` (extractive answer, so the figures are retrieval's and
+answerability's): the accepted card first, in the top 5, refused; uncovered ones declined or answered
+with the "closest material" notice.
+
+    python bench/public_audit.py [--index DIR] [--rows OUT.jsonl] [--misses]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tutor.config import Config  # noqa: E402
+from tutor.tutor import Tutor  # noqa: E402
+
+DATA = Path(__file__).resolve().parent / "public_style.jsonl"
+
+
+def ask_all(tutor: Tutor, rows: list[dict]) -> list[dict]:
+    out = []
+    for r in rows:
+        a = tutor.ask(r["question"], [], backend="extractive").to_dict()
+        cards = list(dict.fromkeys(p["card_id"] for p in a["passages"] if p.get("card_id")))
+        ok = [r["card_id"], *r.get("also_ok", [])] if r["card_id"] else []
+        rank = None if a["refused"] else next((i for i, c in enumerate(cards, 1) if c in ok), None)
+        out.append({**r, "got": cards[:5], "rank": rank, "refused": a["refused"], "match": a["match"]})
+    return out
+
+
+def share(rows: list[dict], test) -> str:
+    hits = sum(1 for r in rows if test(r))
+    return f"{hits / len(rows):.3f} ({hits}/{len(rows)})" if rows else "-"
+
+
+def report(res: list[dict]) -> None:
+    covered = [r for r in res if r["card_id"]]
+    uncovered = [r for r in res if not r["card_id"]]
+    for name, rows in (("covered", covered), ("  full", [r for r in covered if r["coverage"] == "full"]),
+                       ("  partial", [r for r in covered if r["coverage"] == "partial"])):
+        print(f"{name:<10} n {len(rows):>3}  first {share(rows, lambda r: r['rank'] == 1)}  "
+              f"top 5 {share(rows, lambda r: r['rank'] is not None)}  refused {share(rows, lambda r: r['refused'])}")
+    print(f"uncovered  n {len(uncovered):>3}  declined or closest "
+          f"{share(uncovered, lambda r: r['refused'] or r['match'] == 'closest')}  "
+          f"declined {share(uncovered, lambda r: r['refused'])}")
+    print("match on covered:", dict(Counter(r["match"] for r in covered)))
+    by_set = Counter(r["id"].split("-")[0] for r in covered)
+    for s in sorted(by_set):
+        rows = [r for r in covered if r["id"].startswith(s + "-")]
+        print(f"  set {s}: first {share(rows, lambda r: r['rank'] == 1)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", default=None, help="index folder (default: ./index or $TUTOR_INDEX_DIR)")
+    parser.add_argument("--rows", default=None, help="write each question's result here (JSON lines)")
+    parser.add_argument("--misses", action="store_true", help="list covered questions whose card is not first")
+    args = parser.parse_args(argv)
+    config = Config().with_(index_dir=Path(args.index)) if args.index else Config()
+    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    res = ask_all(Tutor(config), rows)
+    report(res)
+    if args.misses:
+        for r in res:
+            if (r["card_id"] and r["rank"] != 1) or (not r["card_id"] and not r["refused"] and r["match"] == "exact"):
+                print(f"  {r['id']} rank {r['rank']} want {r['card_id']} got {r['got'][:2]} {r['match']}: "
+                      f"{r['question'][:90]}")
+    if args.rows:
+        Path(args.rows).write_text("".join(json.dumps(r) + "\n" for r in res), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
