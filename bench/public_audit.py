@@ -16,6 +16,17 @@ answerability's): the accepted card first, in the top 5, refused; uncovered ones
 with the "closest material" notice.
 
     python bench/public_audit.py [--index DIR] [--rows OUT.jsonl] [--misses]
+
+Session 23, cards-only index (`tutor --index DIR ingest --only corpus/cards`):
+
+    corpus                      accepted card first   top 5           uncovered declined or flagged
+    181 cards (as written)      .911 (153/168)         .994 (167/168)  .810 (34/42)
+    193 cards, old labels       .917 (154/168)         .988 (166/168)  (17 now have a card)
+    193 cards, relabelled       .924 (171/185)         1.000 (185/185) .840 (21/25)
+
+The twelve cards added in session 23 cover topics this audit and the golden uncovered rows found missing;
+afterwards a helper, blind to the system's output, relabelled the 42 uncovered rows against the new cards
+(17 now name one, `"relabelled": true`), and pb-069 (uncertainty) names the new uncertainty card.
 """
 
 from __future__ import annotations
