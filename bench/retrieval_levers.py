@@ -168,6 +168,26 @@ moves them.
 
     python bench/retrieval_levers.py --index DIR --vectors /tmp/vec --split dev \
         --variant base:reading_confidence=0 --variant p2:reading_confidence=2
+
+Session 23 (cards-only index; dev rank 1, 230 questions at 181 cards unless said; none kept, code removed):
+
+    lever                                              dev rank 1               note
+    a rank-1 vote for every card the conversation's    .774 / .770 / .757 /     hit@5 +1; the cards
+      card links to (`follow_ups:` either way),          .748 (base .774)        the golden follow-ups
+      weight .25 / .5 / .75 / 1                                                  move to are 42 of 43
+                                                                                 linked, same-card ones lose
+    a follow-up whose own reading finds a linked       .778 (+1); without the   four rows change each way
+      card leads; and also drops the prior               prior .778
+    never "exact" when the subject phrase is in no     right exact .882 → .803  uncovered test .882 → .941
+      card / a subject word is missing from the top    right exact .871 → .823  (193 cards)
+      card
+    a term's spread counted over question / also_asked .765 / .761 / .757       193 cards, 243 questions,
+      / aliases only, max 3 / 4 / 6 (base: whole text)   (base .765)             base glossary_max_cards
+                                                                                 3 / 4 / 5 / 6: .765 / .765
+                                                                                 / .770 / .770 (after the
+                                                                                 scenario fix)
+
+bench/public_audit.py reads the same pipeline on 210 blind public-style questions (held out).
 """
 
 from __future__ import annotations
