@@ -183,9 +183,9 @@ Session 23 (cards-only index; dev rank 1, 230 questions at 181 cards unless said
       card
     a term's spread counted over question / also_asked .765 / .761 / .757       193 cards, 243 questions,
       / aliases only, max 3 / 4 / 6 (base: whole text)   (base .765)             base glossary_max_cards
-                                                                                 3 / 4 / 5 / 6: .765 / .765
-                                                                                 / .770 / .770 (after the
-                                                                                 scenario fix)
+                                                                                 3 / 4 / 6: .765 / .765 /
+                                                                                 .770 (after the scenario
+                                                                                 fix; +1 row at 6)
 
 bench/public_audit.py reads the same pipeline on 210 blind public-style questions (held out).
 """
