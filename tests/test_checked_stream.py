@@ -230,6 +230,7 @@ def test_a_definition_of_a_term_by_itself_is_withheld():
     # `tutor ask "what is BPTT"` (0.5B): "BPTT is a type of backpropagation through time (BPTT) that unrolls
     # ..." passed lexical support on the card's words and told the learner nothing.
     from tutor.checks import check_sentence
+    from tutor.checks import circular as checks_circular
 
     source = ["What is BPTT?\nBackpropagation through time (BPTT) unrolls the recurrent network over the time "
               "steps into a deep feed-forward graph with shared weights."]
@@ -237,3 +238,5 @@ def test_a_definition_of_a_term_by_itself_is_withheld():
                           "network over the time steps [1].", source)[1] is False
     assert check_sentence("BPTT is a form of backpropagation that unrolls the recurrent network over the time "
                           "steps [1].", source)[1] is True
+    # The term must be a word of the definition, not part of one ("it" is no term of "unit").
+    assert not checks_circular("It is a type of recurrent unit.") and checks_circular("RNN is a kind of RNN model.")

@@ -83,7 +83,7 @@ def circular(claim: str) -> bool:
     m = _CIRCULAR.match(claim.strip())
     head = re.split(r"[,;:]|\b(?:that|which|where|who|whose|used|designed|to|in|for|with)\b",
                     m.group(2))[0] if m else ""
-    return bool(m) and m.group(1).lower() in head.lower()
+    return bool(m) and re.search(rf"(?<!\w){re.escape(m.group(1))}(?!\w)", head, re.I) is not None
 
 
 def strip_invented_expansions(text: str, sources: list[str]) -> str:
