@@ -218,7 +218,7 @@ def test_an_invented_spelling_out_of_an_acronym_is_dropped_and_a_known_one_kept(
     text, ok = check_sentence("The ELBO (Expected Log-Probability of the Belief) is the reconstruction "
                               "log-likelihood minus the KL divergence [1].", source)
     assert ok and "Expected" not in text and text.startswith("The ELBO is the reconstruction")
-    kept = "The KL (a divergence to the prior) is minimized [1]."  # no spelling-out of KL: K is not a
+    kept = "The KL (a divergence to the prior) is minimized [1]."  # no spelling-out: it does not start with K
     assert "(a divergence to the prior)" in check_sentence(kept, source)[0]
     assert "(Evidence Lower-Bound)" in check_sentence("The ELBO (Evidence Lower-Bound) is maximized [1].", source)[0]
     # A right expansion the passages do not give goes too: the words the learner reads are the material's.
