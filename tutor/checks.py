@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from tutor import metrics
+from tutor.counts import miscounted
 from tutor.grounding import OPENING_NO
 from tutor.retrieve import Passage
 
@@ -62,7 +63,7 @@ def check_sentence(sentence: str, sources: list[str]) -> tuple[str, bool | None]
     text = _CITE.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(sources) else "", text)
     text = strip_invented_expansions(text, sources)
     claim = metrics.strip_markers(text)
-    if circular(claim):
+    if circular(claim) or miscounted(claim):
         return _tidy(text), False
     scores = {n: metrics.lexical_support(claim, source) for n, source in enumerate(sources, 1)}
     judged = {n: s for n, s in scores.items() if s is not None}
