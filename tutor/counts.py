@@ -22,10 +22,12 @@ _NUMBER = "|".join([*_NUMBERS, r"[2-9]", "10"])
 _COUNTED = re.compile(rf"\b({_NUMBER})\s+(?:[a-z-]+\s+)?(?:(?:kinds?|types?|sorts?)\s+of\s+)?"
                       r"([a-z-]{3,}s)\s*(?:,|:|--|—|–)\s*([^.;:()\n]+)", re.I)
 _SPLIT = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+", re.I)
-# A word that makes an "item" a clause rather than a name: the list is something else, so it is not read.
+# A word that makes an "item" a clause or a gloss rather than a name ("two layers, something like 2-2-1,
+# with nonlinear activations"): the list is something else, so it is not read.
 _CLAUSE = frozenset(re.findall(r"\w+", "is are was were be has have had that which who whose where when while because "
                                       "so to can could will would may might must should each both all it they "
-                                      "this these those not no do does also than then"))
+                                      "this these those not no do does also than then with like such as e g i for from by via "
+                                      "using"))
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.I)
 _MAX_ITEM_WORDS = 3
 
