@@ -26,8 +26,8 @@ _SPLIT = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+", re.I)
 # with nonlinear activations"): the list is something else, so it is not read.
 _CLAUSE = frozenset(re.findall(r"\w+", "is are was were be has have had that which who whose where when while because "
                                       "so to can could will would may might must should each both all it they "
-                                      "this these those not no do does also than then with like such as e g i for from by via "
-                                      "using"))
+                                      "this these those not no do does also than then with like such as e g i for "
+                                      "from by via using"))
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.I)
 _MAX_ITEM_WORDS = 3
 
