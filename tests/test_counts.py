@@ -32,3 +32,29 @@ def test_a_miscounted_sentence_is_withheld_by_the_answer_check():
     # qwen2.5-0.5b on "what is a GRU": every word is in the passage, the count is not.
     assert check_sentence("It has three gates, update and reset [1].", GRU)[1] is False
     assert check_sentence("It has two gates, update and reset [1].", GRU)[1] is True
+
+
+def test_a_count_of_structure_the_passages_give_otherwise_is_withheld():
+    from tutor.counts import uncounted
+
+    lstm = ["An LSTM cell has three sigmoid gates (forget, input, output) and a cell state."]
+    # qwen2.5-0.5b on "how many gates does an LSTM have", beside that passage: "The LSTM has 4 gates."
+    assert check_sentence("The LSTM has 4 gates [1].", lstm)[1] is False
+    assert check_sentence("The LSTM has three gates [1].", lstm)[1] is True
+    assert not uncounted("A GRU uses two gates.", ["An LSTM has three gates; a GRU has two gates."])
+    # a number in an example, or of a thing no passage counts, is not read
+    assert not uncounted("So ten linear layers equal one linear layer.", ["a network with 2 layers"])
+    assert not uncounted("The LSTM has 4 weight matrices.", lstm)
+    assert not uncounted("Use a tolerance of 1e-2 means trouble; keep 2-3 layers.", ["two layers"])
+
+
+def test_a_sentence_cut_off_by_the_token_limit_is_not_shown():
+    from tests.test_checked_stream import _checked
+    from tutor.checks import cut_off
+
+    text = _checked("Dropout randomly sets hidden units to zero during training. At inference time dropout is "
+                    "switched off and the full network is used, so that")
+    assert text.startswith("Dropout randomly sets hidden units to zero during training")
+    assert "so that" not in text and "full network is used" not in text
+    assert cut_off("GRUs suit tasks such as language processing, where they [1]")
+    assert not cut_off("- Use dropout") and not cut_off("It helps [1].")

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 
 from tutor import metrics
-from tutor.counts import miscounted
+from tutor.counts import miscounted, uncounted
 from tutor.grounding import OPENING_NO
 from tutor.retrieve import Passage
 
@@ -63,7 +63,7 @@ def check_sentence(sentence: str, sources: list[str]) -> tuple[str, bool | None]
     text = _CITE.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(sources) else "", text)
     text = strip_invented_expansions(text, sources)
     claim = metrics.strip_markers(text)
-    if circular(claim) or miscounted(claim):
+    if circular(claim) or miscounted(claim) or uncounted(claim, sources):
         return _tidy(text), False
     scores = {n: metrics.lexical_support(claim, source) for n, source in enumerate(sources, 1)}
     judged = {n: s for n, s in scores.items() if s is not None}
@@ -77,6 +77,21 @@ def check_sentence(sentence: str, sources: list[str]) -> tuple[str, bool | None]
     if not _CITE.search(kept):
         kept = _end_cite(kept, best)
     return _tidy(kept), True
+
+
+# The last words of a sentence cut off by the token limit ("…, where they"): a function word never ends one.
+_DANGLING = frozenset(re.findall(r"\w+", "a an the and or but of to in on at by for with from as than that which who "
+                                          "whose where when while because so if is are was were be been has have "
+                                          "its their they it we you this these those such very more most"))
+
+
+def cut_off(text: str) -> bool:
+    """Whether the model's final words stop mid-sentence: no closing mark and a function word last."""
+    claim = metrics.strip_markers(text).strip()
+    if not claim or claim.startswith(_FENCE) or claim[-1] in ".!?:;)]}\"'`*":
+        return False
+    words = re.findall(r"[A-Za-z']+", claim)
+    return bool(words) and words[-1].lower() in _DANGLING
 
 
 def circular(claim: str) -> bool:
@@ -263,9 +278,10 @@ class CheckedAnswer:
             if end < 0:
                 return
             self._buffer = rest[end:]
-            self._sentence(gap, rest[:end].rstrip())
+            unit = rest[:end].rstrip()
+            self._sentence(gap, unit, cut=last and not self._buffer.strip() and cut_off(unit))
 
-    def _sentence(self, gap: str, text: str) -> None:
+    def _sentence(self, gap: str, text: str, cut: bool = False) -> None:
         if self._follow is not None:
             self._follow += gap + text
             return
@@ -290,6 +306,8 @@ class CheckedAnswer:
         self._seen.add(key)
         code = text.startswith(_FENCE)
         text, supported = (text, _code_supported(text, self.sources)) if code else check_sentence(text, self.sources)
+        if cut:  # the model ran out of tokens mid-sentence ("…, where they [1]"): no claim to show
+            supported = False
         if supported and self.refutes is not None and any(  # the card it cites says otherwise
                 self.refutes(metrics.strip_markers(text), int(n)) for n in dict.fromkeys(_CITE.findall(text))):
             self.refuted += 1

@@ -53,3 +53,36 @@ def miscounted(claim: str) -> bool:
 def _singular(noun: str) -> str:
     noun = noun.lower()
     return noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
+
+
+
+# A count in the passages: "three sigmoid gates", "2 hidden layers" (up to two plain words between the number
+# and the noun; not inside "1e-2" or "2-3").
+_ADJ = r"(?:(?!(?:to|or|and|of|per|out|than|more|less)\b)[a-z]+\s+)"
+_NUMBERED = re.compile(rf"(?<![\w.-])({_NUMBER})\s+{_ADJ}{{0,2}}?([a-z-]{{3,}}s)\b", re.I)
+# A claim of structure: "The LSTM has 4 gates", "uses two learned gates", "there are three layers".
+_HAS = re.compile(rf"\b(?:has|have|had|uses|use|contains?|comprises?|consists of|there are)\s+"
+                  rf"({_NUMBER})\s+{_ADJ}{{0,2}}?([a-z-]{{3,}}s)\b", re.I)
+
+
+def counts(text: str, pattern: re.Pattern = _NUMBERED) -> set[tuple[int, str]]:
+    """(number, noun) for each count of two to ten things in `text`."""
+    out = set()
+    for m in pattern.finditer(text):
+        raw = m.group(1).lower()
+        out.add((_NUMBERS.get(raw) or int(raw), _singular(m.group(2))))
+    return out
+
+
+def uncounted(claim: str, sources: list[str]) -> bool:
+    """Whether `claim` says something has N things the passages count too, but never N ("The LSTM has 4
+    gates" beside passages that only say "three sigmoid gates"). Only a claim of structure is read (has /
+    uses / contains / there are N …): a number in an example ("ten linear layers equal one", "think three
+    to six months") is no claim about the passages' subject. A noun no passage counts is not read either:
+    the claim's other words decide its support, as for any sentence."""
+    said = counts(claim, _HAS)
+    if not said:
+        return False
+    given = set().union(*(counts(s) for s in sources)) if sources else set()
+    nouns = {noun for _, noun in given}
+    return any(noun in nouns and (number, noun) not in given for number, noun in said)
