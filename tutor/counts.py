@@ -1,12 +1,14 @@
-"""Counted lists in a claim: "a GRU has three gates, update and reset" names two.
+"""Counts in a claim that are wrong while every word of it is in the passages.
 
-A small model gets counts wrong while copying the list right, and lexical support cannot see it: every
-word of "three gates, update and reset" is in a passage that says "two gates, update and reset". The
-claim contradicts itself, though: the number is not the length of the list that follows it. Only a plain
-list is read (two or more items of at most three words, joined by commas / "and" / "or", running to the
-end of the clause); anything else ("two gates, which control …") is left alone. Not read against the
-passages: a claim listing fewer of the passages' items under a smaller number ("its two main gates, forget
-and input") is no error, and the same items under another number is the case above.
+A small model gets counts wrong while copying the words right, and lexical support cannot see it. Two
+readings (`tutor.checks.check_sentence` withholds a sentence either one flags):
+- `miscounted`: the claim contradicts itself, its number is not the length of the list that follows it
+  ("a GRU has three gates, update and reset"). Only a plain list is read (two or more items of at most
+  three words, joined by commas / "and" / "or", running to the end of the clause); anything else ("two
+  gates, which control …") is left alone. Lists are not compared with the passages' lists: naming fewer
+  of their items under a smaller number ("its two main gates, forget and input") is no error.
+- `uncounted`: a claim of structure counts a thing the passages count, never with its number ("The LSTM
+  has 4 gates" beside "three sigmoid gates").
 """
 
 from __future__ import annotations
@@ -36,8 +38,7 @@ def counted_lists(text: str) -> list[tuple[int, str, tuple[str, ...]]]:
     """(number, noun, items) for each plain list a number announces in `text`."""
     out = []
     for m in _COUNTED.finditer(text):
-        raw = m.group(1).lower()
-        number = _NUMBERS.get(raw) or int(raw)
+        number = _value(m.group(1))
         items = tuple(_ARTICLE.sub("", i.strip().lower()) for i in _SPLIT.split(m.group(3).strip()) if i.strip())
         if len(items) < 2 or any(len(i.split()) > _MAX_ITEM_WORDS or _CLAUSE & set(i.split()) for i in items):
             continue
@@ -48,12 +49,6 @@ def counted_lists(text: str) -> list[tuple[int, str, tuple[str, ...]]]:
 def miscounted(claim: str) -> bool:
     """Whether a number in `claim` announces a list of another length."""
     return any(len(items) != number for number, _, items in counted_lists(claim))
-
-
-def _singular(noun: str) -> str:
-    noun = noun.lower()
-    return noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
-
 
 
 # A count in the passages: "three sigmoid gates", "2 hidden layers" (up to two plain words between the number
@@ -69,8 +64,7 @@ def counts(text: str, pattern: re.Pattern = _NUMBERED) -> set[tuple[int, str]]:
     """(number, noun) for each count of two to ten things in `text`."""
     out = set()
     for m in pattern.finditer(text):
-        raw = m.group(1).lower()
-        out.add((_NUMBERS.get(raw) or int(raw), _singular(m.group(2))))
+        out.add((_value(m.group(1)), _singular(m.group(2))))
     return out
 
 
@@ -86,3 +80,12 @@ def uncounted(claim: str, sources: list[str]) -> bool:
     given = set().union(*(counts(s) for s in sources)) if sources else set()
     nouns = {noun for _, noun in given}
     return any(noun in nouns and (number, noun) not in given for number, noun in said)
+
+
+def _value(number: str) -> int:
+    return _NUMBERS.get(number.lower()) or int(number)
+
+
+def _singular(noun: str) -> str:
+    noun = noun.lower()
+    return noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
