@@ -77,7 +77,7 @@ def uncounted(claim: str, sources: list[str]) -> bool:
     said = counts(claim, _HAS)
     if not said:
         return False
-    given = set().union(*(counts(s) for s in sources)) if sources else set()
+    given = set().union(*map(counts, sources))
     nouns = {noun for _, noun in given}
     return any(noun in nouns and (number, noun) not in given for number, noun in said)
 
