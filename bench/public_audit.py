@@ -15,7 +15,7 @@ Each question is asked alone through `Tutor.ask` (extractive answer, so the figu
 answerability's): the accepted card first, in the top 5, refused; uncovered ones declined or answered
 with the "closest material" notice.
 
-    python bench/public_audit.py [--index DIR] [--rows OUT.jsonl] [--misses]
+    python bench/public_audit.py [--index DIR] [--rows OUT.jsonl] [--misses] [--data FILE] [--set KEY=VALUE]
 
 Session 23, cards-only index (`tutor --index DIR ingest --only corpus/cards`):
 
@@ -92,9 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", default=None, help="index folder (default: ./index or $TUTOR_INDEX_DIR)")
     parser.add_argument("--rows", default=None, help="write each question's result here (JSON lines)")
     parser.add_argument("--misses", action="store_true", help="list covered questions whose card is not first")
+    parser.add_argument("--data", default=str(DATA), help="question rows (default: bench/public_style.jsonl)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a Config field for this run, e.g. --set min_relevance=0.246")
     args = parser.parse_args(argv)
     config = Config().with_(index_dir=Path(args.index)) if args.index else Config()
-    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for item in args.set:
+        key, _, value = item.partition("=")
+        config = config.with_(**{key: type(getattr(config, key))(value)})
+    rows = [json.loads(line) for line in Path(args.data).read_text(encoding="utf-8").splitlines() if line.strip()]
     res = ask_all(Tutor(config), rows)
     report(res)
     if args.misses:
