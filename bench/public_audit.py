@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     config = Config().with_(index_dir=Path(args.index)) if args.index else Config()
     for item in args.set:
         key, _, value = item.partition("=")
-        config = config.with_(**{key: type(getattr(config, key))(value)})
+        kind = type(getattr(config, key))
+        config = config.with_(**{key: value.lower() in ("1", "true", "yes") if kind is bool else kind(value)})
     rows = [json.loads(line) for line in Path(args.data).read_text(encoding="utf-8").splitlines() if line.strip()]
     res = ask_all(Tutor(config), rows)
     report(res)

@@ -142,6 +142,9 @@ class Config:
     # on dev N = 1, 2, 3, 4, 8 gave follow-ups +1, +3, 0, 0, 0 rows at rank 1 (N 8 lost a hit@5), a peak
     # rather than a trend; "survive" or "serving" is rare without naming a new topic.
     move_on_max_cards: int = 0
+    # Compounds respelled as our material writes them before searching ("over-fitting" → "overfitting",
+    # "finetuning" → "fine-tuning", "over- and under-fitting"; tutor/spelling.py). False: the words as typed.
+    respell: bool = True
     # Refusal: a top passage's `relevance` below this means "outside our material". Measured by
     # bench/calibrate_refusal.py on corpus/golden with the issue-13 ranking (cards-only index, 175 cards;
     # 416 in-scope questions, 52 unrelated out-of-scope rows; the 19 uncovered deep-learning rows are

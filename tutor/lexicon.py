@@ -40,7 +40,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _COMPOUND = re.compile(r"(?<![a-z0-9-])(?:([a-z])-([a-z]{2,})|([a-z]{2,})-([a-z])|(\d)-(d))(?![a-z0-9-])")
 
 
-def _fold(w: str) -> str:
+def fold(w: str) -> str:
     """The crude plural fold `terms` and `pairs` share: "gradients" → "gradient", "loss" stays."""
     return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
 
@@ -54,9 +54,9 @@ def terms(text: str) -> set[str]:
     for w in _WORD.findall(text.lower()):
         if w in stop or len(w) < 2:
             continue
-        out.add(_fold(w))
+        out.add(fold(w))
     for m in _COMPOUND.finditer(text.lower()):
-        out.add(_fold("".join(filter(None, m.groups()))))
+        out.add(fold("".join(filter(None, m.groups()))))
     return out
 
 
@@ -69,7 +69,7 @@ def pairs(text: str) -> set[str]:
     from tutor.sparse import stopwords
 
     stop = stopwords()
-    words = [_fold(w) for w in _WORD.findall(text.lower()) if w not in stop and len(w) >= 2]
+    words = [fold(w) for w in _WORD.findall(text.lower()) if w not in stop and len(w) >= 2]
     return {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
 
 

@@ -31,6 +31,7 @@ from tutor.glossary import Glossary, build_glossary
 from tutor.index import Index
 from tutor.lexicon import Idf, card_pairs, document_frequency, glossary_of, group_key, pairs, terms
 from tutor.sparse import SparseIndex
+from tutor.spelling import respell
 
 _FOLLOW_UP = re.compile(
     r"^(and|but|so|or|also|then|what about|how about|why|how come|same|ok(ay)?|compared)\b"
@@ -339,6 +340,10 @@ class Retriever:
     def group_pairs(self, group: str) -> set[str]:
         return self._per_group(self._group_pairs, group, pairs)
 
+    def respell(self, text: str) -> str:
+        """Compounds in our material's spelling ("over-fitting" → "overfitting"; tutor/spelling.py)."""
+        return respell(text, self.idf().df, self.card_pairs()) if self.config.respell else text
+
     def unknown_share(self, query: str) -> float:
         """The IDF-weighted share of the question's content words that the corpus never uses (numbers aside).
 
@@ -499,6 +504,7 @@ class Retriever:
         reading's votes are scaled by how relevant its own top passage is (Config.reading_confidence).
         """
         k = k or self.config.k
+        question, history = self.respell(question), [self.respell(h) for h in history or []]
         if not history:
             return question, self.search(question, k, hint=hint)
         # A turn that left the conversation is read without it; a model's rewrite of it still counts
