@@ -187,6 +187,17 @@ Session 23 (cards-only index; dev rank 1, 230 questions at 181 cards unless said
                                                                                  .770 (after the scenario
                                                                                  fix; +1 row at 6)
 
+Session 25 (205 cards, cards-only index; dev rank 1; the real public questions of bench/public_audit.py's
+docstring, default index, GitHub half read as a dev set, web half held out):
+
+    lever                                              golden dev rank 1   real GitHub / web first   verdict
+    a rank-1 vote for the most specific card whose id  .767 → .774 (+2),   .796 → .806 / .769 →      lost: +1 dev
+      names all its (2+) words in the question           +1 false refusal    .763                      false refusal,
+      ("kv-cache", "layer-norm-vs-batch-norm",         (weight .5: .767;                               web −1 row
+      "learning-rate"), weight 1 / 2                     3+ words: .767)
+    compounds respelled as the cards write them        unchanged            pr "over- and under-     kept (Config.respell)
+      (tutor/spelling.py)                                                   fitting" no longer refused
+
 bench/public_audit.py reads the same pipeline on 210 blind public-style questions (held out).
 """
 
