@@ -195,8 +195,8 @@ docstring, default index, GitHub half read as a dev set, web half held out):
       names all its (2+) words in the question           +1 false refusal    .763                      false refusal,
       ("kv-cache", "layer-norm-vs-batch-norm",         (weight .5: .767;                               web −1 row
       "learning-rate"), weight 1 / 2                     3+ words: .767)
-    compounds respelled as the cards write them        unchanged            pr "over- and under-     kept (Config.respell)
-      (tutor/spelling.py)                                                   fitting" no longer refused
+    compounds respelled as the cards write them        unchanged            "over- and under-        kept
+      (tutor/spelling.py, Config.respell)                                   fitting" not refused
 
 bench/public_audit.py reads the same pipeline on 210 blind public-style questions (held out).
 """
