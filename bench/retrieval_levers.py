@@ -191,6 +191,9 @@ Session 25 (205 cards, cards-only index; dev rank 1; the real public questions o
 docstring, default index, GitHub half read as a dev set, web half held out):
 
     lever                                              golden dev rank 1   real GitHub / web first   verdict
+    the same test as a re-ranking bonus (Config.       .767 → .770,        .796 → .812 / .769 →      KEPT at .1
+      title_weight) .1 / .2 / .4                         hit@5 +1 (.1)       .775 (.1); .2: dev −1    (test .813 →
+                                                                            follow-up; .4: web −1     .817)
     a rank-1 vote for the most specific card whose id  .767 → .774 (+2),   .796 → .806 / .769 →      lost: +1 dev
       names all its (2+) words in the question           +1 false refusal    .763                      false refusal,
       ("kv-cache", "layer-norm-vs-batch-norm",         (weight .5: .767;                               web −1 row

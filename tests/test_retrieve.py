@@ -465,3 +465,29 @@ def test_query_vectors_are_remembered_read_only_and_bounded(tutor_fake):
     retriever.QUERY_CACHE = 2
     retriever.query_vectors(["q one", "q two"])
     assert list(retriever._qvecs) == ["q one", "q two"]
+
+
+def test_a_card_whose_id_words_the_question_all_uses_is_the_specific_one(tutor_fake):
+    retriever = tutor_fake.retriever
+    assert retriever.cards_by_id_words("What's the learning rate?") == ["basics/learning-rate"]
+    assert retriever.cards_by_id_words("When does batch normalization help?") == ["training/batch-normalization"]
+    # one-word ids name broad cards and never count; half of an id is not the id
+    assert retriever.cards_by_id_words("What is dropout?") == []
+    assert retriever.cards_by_id_words("Why does the rate of learning matter") == ["basics/learning-rate"]
+    assert retriever.cards_by_id_words("How do I pick a rate?") == []
+
+
+def test_the_title_bonus_moves_the_named_card_up_and_nothing_else(built_index):
+    from tutor.tutor import Tutor
+
+    plain = Tutor(built_index.with_(title_weight=0.0), embedder_factory=FakeEmbedder)
+    titled = Tutor(built_index.with_(title_weight=5.0), embedder_factory=FakeEmbedder)
+    # a question whose words favour another card, naming the learning-rate card by its id's words
+    question = next(q for q in ("What is dropout and why does it help the learning rate?",
+                                "What does the softmax function do to the learning rate?",
+                                "How does an LSTM work with its learning rate?")
+                    if plain.retrieve(q, k=1)[1][0].card_id != "basics/learning-rate")
+    before = [p.card_id for p in plain.retrieve(question, k=len(CARDS))[1]]
+    after = [p.card_id for p in titled.retrieve(question, k=len(CARDS))[1]]
+    assert after[0] == "basics/learning-rate"
+    assert [c for c in after if c != "basics/learning-rate"] == [c for c in before if c != "basics/learning-rate"]

@@ -90,6 +90,14 @@ class Config:
     # 400 aliases only one card declares: the owner first in 371 (widespread words such as ReLU, ZeRO, LN,
     # MLP went to a card that uses them), 400 at weight 2; golden dev / test rank 1 unchanged.
     definition_weight: float = 2.0
+    # Added to a card's re-ranking score when the question uses every word of its id (two words or more,
+    # the most specific such cards only; Retriever.cards_by_id_words): real public questions are short and name
+    # the card ("Explain how KV cache accelerates LLM inference") while a broad card outranked it. Session
+    # 25, 205 cards: golden dev rank 1 .767 → .770 (hit@5 +1), test .813 → .817; 360 real public questions
+    # (bench/public_audit.py) first .783 → .794 (GitHub half .796 → .812, web half .769 → .775); the
+    # public-style audit unchanged. 0.2: dev follow-ups −1 row; 0.4: web half −1; as an RRF vote: +1 dev
+    # false refusal.
+    title_weight: float = 0.1
     question_weight: float = 1.0  # votes from a card's question chunk (question, also_asked, aliases)
     # Card-level re-ranking of the best `rerank_pool` fused candidates (tutor/rerank.py): fused score / the
     # best one's + these weights times (best cosine, coverage of the query's words by the card, question

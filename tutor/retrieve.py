@@ -29,7 +29,7 @@ from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.glossary import Glossary, build_glossary
 from tutor.index import Index
-from tutor.lexicon import Idf, card_pairs, document_frequency, glossary_of, group_key, pairs, terms
+from tutor.lexicon import Idf, card_pairs, document_frequency, fold, glossary_of, group_key, pairs, terms
 from tutor.sparse import SparseIndex
 from tutor.spelling import respell
 
@@ -114,6 +114,7 @@ class Retriever:
         self._idf: Idf | None = None
         self._group_pairs: dict[str, set[str]] = {}
         self._card_pairs: set[str] | None = None
+        self._slugs: dict[str, frozenset[str]] | None = None
         self._glossary: Glossary | None = None
         self._question_chunk: dict[str, int] | None = None
         self._scenario_chunks: dict[str, list[int]] | None = None
@@ -340,6 +341,25 @@ class Retriever:
     def group_pairs(self, group: str) -> set[str]:
         return self._per_group(self._group_pairs, group, pairs)
 
+    def cards_by_id_words(self, query: str) -> list[str]:
+        """The most specific cards whose id's words (two or more: "kv-cache", "layer-norm-vs-batch-norm")
+        all occur in the query. One-word ids ("attention", "transformer") never count: they name the broad
+        cards that outrank a specific one the question names. (A claim's subject is read differently:
+        tutor.tutor._cards_titled looks for the id spelled as a phrase, one word included.)"""
+        if self._slugs is None:
+            from tutor.sparse import stopwords
+
+            stop = stopwords() | {"vs", "versus"}
+            self._slugs = {}
+            for cid in self.index.cards:
+                words = frozenset(fold(w) for w in cid.rsplit("/", 1)[-1].split("-") if w not in stop)
+                if len(words) >= 2:
+                    self._slugs[cid] = words
+        qterms = terms(query)
+        hits = {c: len(w) for c, w in self._slugs.items() if w <= qterms}
+        top = max(hits.values(), default=0)
+        return [c for c, n in hits.items() if n == top]
+
     def respell(self, text: str) -> str:
         """Compounds in our material's spelling ("over-fitting" → "overfitting"; tutor/spelling.py)."""
         return respell(text, self.idf().df, self.card_pairs()) if self.config.respell else text
@@ -404,6 +424,9 @@ class Retriever:
         rows, extra = rerank.features(self, query, pool, fused, sig, qvec, full)
         weights = rerank.weight_vector(rerank.hand_weights(*hand) if hand is not None else rerank.learned_weights())
         combined = rerank.scores(rows, weights)
+        if self.config.title_weight:  # the question names the specific card: "Compare batch norm and layer norm"
+            titled = set(self.cards_by_id_words(query))
+            combined = combined + np.array([self.config.title_weight * (key in titled) for key, _ in pool])
         if self.feature_sink is not None:
             self.feature_sink.append((query, [key for key, _ in pool], rows))
         order = sorted(range(len(pool)), key=lambda j: -combined[j])
