@@ -114,7 +114,7 @@ class Retriever:
         self._idf: Idf | None = None
         self._group_pairs: dict[str, set[str]] = {}
         self._card_pairs: set[str] | None = None
-        self._slugs: dict[str, frozenset[str]] | None = None
+        self._id_words: dict[str, frozenset[str]] | None = None
         self._glossary: Glossary | None = None
         self._question_chunk: dict[str, int] | None = None
         self._scenario_chunks: dict[str, list[int]] | None = None
@@ -346,17 +346,17 @@ class Retriever:
         all occur in the query. One-word ids ("attention", "transformer") never count: they name the broad
         cards that outrank a specific one the question names. (A claim's subject is read differently:
         tutor.tutor._cards_titled looks for the id spelled as a phrase, one word included.)"""
-        if self._slugs is None:
+        if self._id_words is None:
             from tutor.sparse import stopwords
 
             stop = stopwords() | {"vs", "versus"}
-            self._slugs = {}
+            self._id_words = {}
             for cid in self.index.cards:
                 words = frozenset(fold(w) for w in cid.rsplit("/", 1)[-1].split("-") if w not in stop)
                 if len(words) >= 2:
-                    self._slugs[cid] = words
+                    self._id_words[cid] = words
         qterms = terms(query)
-        hits = {c: len(w) for c, w in self._slugs.items() if w <= qterms}
+        hits = {c: len(w) for c, w in self._id_words.items() if w <= qterms}
         top = max(hits.values(), default=0)
         return [c for c, n in hits.items() if n == top]
 

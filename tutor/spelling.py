@@ -34,13 +34,13 @@ def respell(text: str, df: Mapping[str, int], card_pairs: Container[str]) -> str
     """`text` with its compounds in the corpus's spelling (`df`: the lexicon's word → document count)."""
     text = _SUSPENDED.sub(lambda m: f"{m[1]}-{m[4]} {m[2]} {m[3]}-{m[4]}", text)
 
-    def solid(m: re.Match[str]) -> str:
+    def to_solid(m: re.Match[str]) -> str:
         a, b = m[1].lower(), m[2].lower()
         if fold(a + b) in df and f"{fold(a)} {fold(b)}" not in card_pairs:
             return m[1] + m[2]
         return m[0]
 
-    def hyphenated(m: re.Match[str]) -> str:
+    def to_hyphenated(m: re.Match[str]) -> str:
         word = m[0].lower()
         if fold(word) in df:
             return m[0]
@@ -50,4 +50,4 @@ def respell(text: str, df: Mapping[str, int], card_pairs: Container[str]) -> str
                 return f"{m[0][:i]}-{m[0][i:]}"
         return m[0]
 
-    return _SOLID.sub(hyphenated, _HYPHENATED.sub(solid, text))
+    return _SOLID.sub(to_hyphenated, _HYPHENATED.sub(to_solid, text))
