@@ -406,6 +406,11 @@ def main(argv: list[str] | None = None) -> int:
                         r["top_relevance"] >= config.min_relevance:
                     print(f"    answered {r['id']} relevance {r['top_relevance']:.3f} "
                           f"got {r['passages'][0] if r['passages'] else '-'}: {r['question'][:90]}")
+            for r in rows:  # uncovered deep-learning questions answered as if a card covered them
+                if r.get("kind") == UNCOVERED and r["top_relevance"] >= config.min_relevance and \
+                        r["match"] == "exact":
+                    print(f"    exact {r['id']} relevance {r['top_relevance']:.3f} "
+                          f"got {r['passages'][0] if r['passages'] else '-'}: {r['question'][:90]}")
     if args.vectors:
         embedder.save(Path(args.vectors))
     return 0
