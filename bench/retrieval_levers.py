@@ -201,6 +201,16 @@ docstring, default index, GitHub half read as a dev set, web half held out):
     compounds respelled as the cards write them        unchanged            "over- and under-        kept
       (tutor/spelling.py, Config.respell)                                   fitting" not refused
 
+Session 27 (cards-only index, golden dev; first row at 205 cards, second at 214):
+
+    lever                                              golden dev rank 1            verdict
+    a rank-1 vote for each card the conversation's     .770 → .763 / .759 / .743    dropped: follow-ups
+      card lists in `follow_ups:`, weight .25 / .5 / 1   (follow-ups .691 → .662 /    mostly stay on their
+                                                         .647 / .588)                 card
+    Config.exact_subject_relevance .47 / .50 / .52 /   uncovered flagged .929 at    kept .47
+      .55                                                all four; right exact .825
+                                                         / .825 / .815 / .806
+
 bench/public_audit.py reads the same pipeline on 210 blind public-style questions (held out).
 """
 
