@@ -411,15 +411,13 @@ def main(argv: list[str] | None = None) -> int:
                 if r["set"] == "question" and r.get("card_id") and r.get("rank") != 1:
                     print(f"    miss {r['id']} {r['kind']:<10} rank {r.get('rank')} want {r['card_id']} "
                           f"got {r['passages'][0] if r['passages'] else '-'}: {r['question'][:90]}")
-            for r in rows:  # unrelated questions that cleared the refusal threshold
-                if r["set"] == "out_of_scope" and r.get("kind") != UNCOVERED and \
-                        r["top_relevance"] >= config.min_relevance:
-                    print(f"    answered {r['id']} relevance {r['top_relevance']:.3f} "
-                          f"got {r['passages'][0] if r['passages'] else '-'}: {r['question'][:90]}")
-            for r in rows:  # uncovered deep-learning questions answered as if a card covered them
-                if r.get("kind") == UNCOVERED and r["top_relevance"] >= config.min_relevance and \
-                        r["match"] == "exact":
-                    print(f"    exact {r['id']} relevance {r['top_relevance']:.3f} "
+            # Out-of-scope rows that cleared the refusal threshold: unrelated questions answered, then
+            # uncovered deep-learning questions answered as if a card covered them.
+            cleared = [r for r in rows if r["set"] == "out_of_scope" and r["top_relevance"] >= config.min_relevance]
+            for tag, keep in (("answered", lambda r: r.get("kind") != UNCOVERED),
+                              ("exact", lambda r: r.get("kind") == UNCOVERED and r["match"] == "exact")):
+                for r in filter(keep, cleared):
+                    print(f"    {tag} {r['id']} relevance {r['top_relevance']:.3f} "
                           f"got {r['passages'][0] if r['passages'] else '-'}: {r['question'][:90]}")
     if args.vectors:
         embedder.save(Path(args.vectors))
