@@ -81,6 +81,24 @@ pa-010, pa-023, pa-025, pa-041, pb-034, pc-062, pc-068) first .894 (178/199) →
 .965 → .990, uncovered 11/11 at both. The aliases came from two misses of the real set ("What is data
 normalization" met batch norm, "What is model checkpointing?" gradient checkpointing), so that set is
 not blind to them.
+
+Session 28: 25 cards (222 → 247), most on topics the session-27 real set left uncovered or partial (token
+streaming, ReAct, system prompts, OCR, tracking, summarization, sentiment, training-data recovery,
+regularization, pooling, parameter sharing, fine-tuning types), so that set is not blind to them. A helper
+blind to the system's output relabelled it against the 247 cards (34 of 250 rows changed; 196 full, 52
+partial, 2 uncovered). A second helper gathered 262 fresh questions from 16 GitHub lists after the cards
+were written (aishwaryanr 44, chiphuyen 44, sreekanth-madisetty 32, KalyanKS-NLP 31, alirezadir 23,
+Devinterview-io 35, Praveen76 14, Sroy20 14, others 25), labelled against the 247 cards. Default index:
+
+    set and corpus                          accepted card first   top 5           uncovered declined or flagged
+    session-27 set, 222 cards, old labels   .768 (182/237)         .911 (216/237)  .769 (10/13)
+    session-27 set, 247 cards, relabelled   .782 (194/248)         .919 (228/248)  1 of 2
+    fresh 262, 247 cards                    .760 (177/233)         .910 (212/233)  .586 (17/29)
+    this file, 247 cards                    .910 (181/199)         .990 (197/199)  11/11 (was .920 / .990)
+
+The fresh set's uncovered questions are mostly classical vision and NLP (edge detection, SIFT, selective
+search, RoI pooling, dependency parsing, LSI) and newer LLM training (GRPO); 12 of 29 met a card the
+answerability check called `exact` (edge detection → the CNN card, RoI pooling → the pooling card).
 """
 
 from __future__ import annotations
