@@ -211,6 +211,17 @@ Session 27 (cards-only index, golden dev; first row at 205 cards, second at 214)
       .55                                                all four; right exact .825
                                                          / .825 / .815 / .806
 
+Session 28 (222 cards, cards-only index; dev / test rank 1, base .782 / .819):
+
+    lever                                              rank 1                       verdict
+    no conversation prior when a follow-up names       .782 / .819 (no row moves)   dropped (a throwaway
+      another card's alias                                                          flag)
+    move_on_max_cards 3, with or without that          .779 / .808, .779 / .797     lost
+      prior change
+
+At 247 cards the 25 new cards took rank 1 from older cards on the session-start rows (dev .782 → .761,
+test .819 → .794), several with fair answers; bench/public_audit.py has the real-question side.
+
 bench/public_audit.py reads the same pipeline on 210 blind public-style questions (held out).
 """
 
