@@ -154,17 +154,32 @@ def test_openai_backend_that_is_down_falls_back_and_says_so(real, monkeypatch: p
 def test_killing_the_server_mid_answer_falls_back_to_the_curated_answer(real):
     tutor = Tutor(real)
     server = llm_server.start(MODEL)
-    events = tutor.stream(QUESTION + " explain in detail", backend="local", detail=True)
-    before_kill: list[str] = []
-    for event in events:
-        assert isinstance(event, str), "the answer finished before the kill"
-        if not before_kill and event.endswith("\n\n") and not event.startswith("\n\n"):
-            continue  # the card's answer, shown whole before the model's first token (tutor/lead.py)
-        assert not event.startswith("\n\n"), f"the model failed before any token: {event.strip()[:120]}"
-        before_kill.append(event)
-        if before_kill:  # the model is mid-answer (text shows a sentence at a time): kill its server
+    # SmolLM2 samples (temperature 0.1) and writes nonsense: a reply whose first sentences cite nothing is
+    # replaced by the curated answer before any model text shows (the stream guard's rule), which leaves
+    # nothing to kill mid-answer. Such a reply is asked again, as answered_by_model does; the server is
+    # killed only once model text is on screen. Without the retry this test failed once in CI and once in
+    # three local runs (session 29); with it, 8 of 8 runs needed no second try. Six tries are cheap insurance.
+    notices = []
+    for _ in range(2 * ATTEMPTS):
+        events = tutor.stream(QUESTION + " explain in detail", backend="local", detail=True)
+        before_kill: list[str] = []
+        for event in events:
+            assert isinstance(event, str), "the answer finished before the kill"
+            if not before_kill and event.endswith("\n\n") and not event.startswith("\n\n"):
+                continue  # the card's answer, shown whole before the model's first token (tutor/lead.py)
+            if event.startswith("\n\n"):  # replaced before any model text: not the path under test
+                assert "failed" not in event, f"the model was not reached: {event.strip()[:120]}"
+                notices.append(event.strip()[:120])
+                break
+            before_kill.append(event)
+            # the model is mid-answer (text shows a sentence at a time): kill its server
             os.kill(server.pid, signal.SIGKILL)
             break
+        if before_kill:
+            break
+        list(events)  # let the replaced answer finish before asking again
+    else:
+        pytest.fail(f"in {2 * ATTEMPTS} tries the model never showed text of its own: {notices}")
     after_kill = list(events)
     final = after_kill[-1]
     assert "".join(before_kill).strip()  # model text arrived before the kill
