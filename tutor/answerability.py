@@ -40,6 +40,12 @@ Session 13, later: `exact` below Config.exact_subject_relevance needs the top ca
 subject as a phrase (`subject_pairs`): "How is word error rate computed …" met the attention card, which
 has each of those words but never "word error"; an uncovered question's subject is the thing we lack, a
 covered one's is usually written in its card. Figures in the Config comment.
+
+Session 29, tried on dev (cards-only index, 250 cards) and not kept: reading the subject of the public
+lists' other openings ("What's X", "Explain / Describe / Discuss the role of X") cost one right `exact` and
+gained no uncovered row, and left the real-question audit (bench/public_audit.py) unchanged; `exact` barred
+when the subject's first word is one the corpus never uses cost one right exact and gained nothing (the dev
+miss, WaveNet, is a word the dilated-convolution card uses).
 """
 
 from __future__ import annotations
