@@ -40,6 +40,7 @@ from learn_rank import dev_groups, synthetic_groups
 from retrieval_levers import cached_index
 
 from tutor import rerank
+from tutor.config import Config
 from tutor.evaluate import golden_paths, in_conversations, load_golden
 from tutor.retrieve import Retriever
 
@@ -54,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vectors", help="cache query vectors here between runs (PATH.json + PATH.npy)")
     args = parser.parse_args(argv)
     config, embedder, index = cached_index(args.index, args.vectors)
-    dev = dev_groups(Retriever(index, embedder, config), golden_paths(None), config.k)
-    synth = synthetic_groups(Retriever(index, embedder, config), config.k)
+    hand = Retriever(index, embedder, config)
+    dev = dev_groups(hand, golden_paths(None), config.k)
+    synth = synthetic_groups(hand, config.k)
     rows = [r for g in load_golden(golden_paths(None)) for r in g.rows if r["set"] == "question"]
     by_id = {r["id"]: r for r in rows}
 
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             retriever = Retriever(index, embedder, cfg)
 
             def step(row: dict, history: list[str], name: str = name, retriever: Retriever = retriever,
-                     cfg=cfg, fold: int = fold) -> str:
+                     cfg: Config = cfg, fold: int = fold) -> str:
                 standalone, passages = retriever.search_in_context(row["question"], history, cfg.k)
                 if row.get("split") == "dev" and row.get("card_id") and fold_of.get(opener(row)) == fold:
                     right = bool(passages) and passages[0].card_id == row["card_id"]
