@@ -22,6 +22,7 @@ test: install models-test browser postgres
 # The ONNX export is checked on every install (sha256, ≈ 0.3 s) and redone when missing or corrupt.
 install: $(VENV)/.installed
 	$(PY) -m tutor.onnx_export
+	$(PY) -m tutor.reader --export
 	$(PY) -m tutor.judge --check
 	@# An editable install leaves tutor/ uncompiled: with PYTHONDONTWRITEBYTECODE set (as on this machine) each
 	@# cold `tutor` call compiled ~35 modules again (≈ 0.06 CPU-s). Written once here; redone when a file changes.

@@ -1,5 +1,6 @@
-"""Grading latency without the LLM: p50 / p95 per answer, wall and CPU seconds; the judged model (with
-the contradiction judge, tutor/judge.py), the lexical learned model and the rules.
+"""Grading latency without the LLM: p50 / p95 per answer, wall and CPU seconds; the shipped grader (the
+contradiction judge, tutor/judge.py, and the answer reader, tutor/reader.py), the judged model without the
+reader, the lexical learned model and the rules.
 
 Grades every answer of corpus/golden/grading.jsonl (or the first --limit) with the real MiniLM, after
 the card rubrics are built once (a running app caches them per card, so they are not a grade's cost),
@@ -63,8 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     cards = load_cards(ROOT / "corpus" / "cards")
     load_before = load_average()
     from tutor.judge import load_judge
+    from tutor.reader import load_reader
 
-    figures = {"judged": measure(Grader(embedder, cards, judge=load_judge(required=True)), rows, args.rounds),
+    judge = load_judge(required=True)
+    figures = {"read": measure(Grader(embedder, cards, judge=judge, reader=load_reader(required=True)), rows,
+                               args.rounds),
+               "judged": measure(Grader(embedder, cards, judge=judge), rows, args.rounds),
                "learned": measure(Grader(embedder, cards, model=default_model()), rows, args.rounds),
                "rules": measure(Grader(embedder, cards, model=None), rows, args.rounds),
                "load_avg": [load_before, load_average()], "target_p50_ms": 150}
@@ -73,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"grading latency, {len(rows)} golden answers × {args.rounds}, load {load_before:.1f} → "
           f"{figures['load_avg'][1]:.1f} (shared machine: CPU ms beside wall ms)")
-    for name in ("judged", "learned", "rules"):
+    for name in ("read", "judged", "learned", "rules"):
         f = figures[name]
         print(f"  {name:8s} wall p50 {f['wall_p50_ms']:6.1f} ms  p95 {f['wall_p95_ms']:6.1f} ms   "
               f"CPU p50 {f['cpu_p50_ms']:6.1f} ms  p95 {f['cpu_p95_ms']:6.1f} ms   (target p50 ≤ 150 ms)")

@@ -17,7 +17,7 @@ from tutor import grade_model as gm
 from tutor import grade_train as gt
 from tutor.cards import Card
 from tutor.grade import Grader, default_model, label_of
-from tutor.grade_features import ALL_FEATURES, FEATURES, features
+from tutor.grade_features import ALL_FEATURES, FEATURES, JUDGED_FEATURES, features
 
 ROOT = Path(__file__).resolve().parent.parent
 DROPOUT = Card.from_dict({"id": "training/dropout", "topic": "training", **CARDS["training/dropout"]})
@@ -25,7 +25,8 @@ GOOD = ("Dropout randomly zeroes units during training. It acts as a regularizer
         "Inverted dropout scales activations so inference needs no change.")
 
 
-@pytest.mark.parametrize("names, file", [(ALL_FEATURES, "grade_model.json"), (FEATURES, "grade_model_lexical.json")])
+@pytest.mark.parametrize("names, file", [(ALL_FEATURES, "grade_model.json"), (JUDGED_FEATURES, "grade_model_judged.json"),
+                                         (FEATURES, "grade_model_lexical.json")])
 def test_retraining_from_the_committed_features_reproduces_the_committed_weights(names, file):
     saved = gt.load_feature_file()
     model = gt.fit_rows(saved["rows"], saved["sha256"], names)
@@ -43,6 +44,7 @@ def test_the_committed_features_were_made_from_the_current_golden_file():
     assert [r["id"] for r in saved["rows"]] == [r["id"] for r in golden]
     assert saved["features"] == list(ALL_FEATURES) and all(len(r["x"]) == len(ALL_FEATURES) for r in saved["rows"])
     assert default_model().trained_on["sha256"] == saved["sha256"] == default_model(judged=True).trained_on["sha256"]
+    assert default_model(judged=True, read=True).trained_on["sha256"] == saved["sha256"]
     assert (ROOT / "tutor" / "grade_model.json").stat().st_size < 200_000
 
 
@@ -122,7 +124,7 @@ def test_a_grader_with_a_judge_reads_its_margins_into_the_judged_model():
     ev, flags = judged.evidence(GOOD, rubric)
     col = dict(zip(ALL_FEATURES, features(rubric, ev, flags, ALL_FEATURES), strict=True))
 
-    assert lexical.model.features == list(FEATURES) and judged.model.features == list(ALL_FEATURES)
+    assert lexical.model.features == list(FEATURES) and judged.model.features == list(JUDGED_FEATURES)
     assert col["contra_max"] == 5.0 and col["contra_n4"] == len(ev.conflict) >= 3
     assert 1 <= col["contra_points"] <= len(DROPOUT.key_points)
     # each sentence is read beside its best point and card sentences; each point beside its best statement
@@ -131,6 +133,58 @@ def test_a_grader_with_a_judge_reads_its_margins_into_the_judged_model():
                for p in premises)
     assert {kp.point for kp in DROPOUT.key_points} <= set(premises)
     assert lexical.evidence(GOOD, rubric)[0].conflict is None
+
+
+class _FixedReader:
+    """A reader that gives every answer `value` and keeps what it was shown."""
+
+    def __init__(self, value: float) -> None:
+        self.value, self.seen = value, []
+
+    def score(self, rubric: str, answer: str) -> float:
+        self.seen.append((rubric, answer))
+        return self.value
+
+
+def test_a_reader_beside_a_judge_fills_the_last_column_and_picks_the_full_model():
+    reader = _FixedReader(0.9)
+    grader = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0), reader=reader)
+    rubric = grader.rubric_for(DROPOUT)
+    ev, flags = grader.evidence(GOOD, rubric, "Why does dropout help?")
+    col = dict(zip(ALL_FEATURES, features(rubric, ev, flags, ALL_FEATURES), strict=True))
+
+    assert grader.model.features == list(ALL_FEATURES) and col["reader"] == 0.9
+    text, answer = reader.seen[0]
+    assert text.startswith("Why does dropout help? Key points: ") and DROPOUT.key_points[-1].point in text
+    assert answer == GOOD
+    # an empty answer is not read, and its column stays 0 like every other
+    ev, flags = grader.evidence("I don't know", rubric)
+    assert ev.reader == 0.0 and len(reader.seen) == 1
+    assert features(rubric, ev, flags, ALL_FEATURES)[ALL_FEATURES.index("reader")] == 0.0
+    # without a judge the reader is not consulted: there is no model with the reader and no judge
+    alone = Grader(FakeEmbedder(), [DROPOUT], reader=_FixedReader(0.9))
+    assert alone.evidence(GOOD, rubric)[0].reader is None and alone.model.features == list(FEATURES)
+
+
+def test_the_full_model_scores_an_answer_the_reader_rates_higher_higher():
+    answer = " ".join(GOOD.split(". ")[:2])
+    low = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0), reader=_FixedReader(0.2)).grade(answer, card=DROPOUT)
+    high = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0), reader=_FixedReader(0.9)).grade(answer, card=DROPOUT)
+
+    assert low.score < high.score
+
+
+def test_the_evaluation_reads_out_of_fold_reader_outputs_for_the_rows_the_reader_was_trained_on(monkeypatch):
+    from tutor import reader as rd
+
+    monkeypatch.setattr(rd, "delta_meta", lambda folder=None: {"sha256": "x", "out_of_fold": {"g-1": 0.25}})
+    grader = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0), reader=_FixedReader(0.9))
+    rows = [{"id": "g-1", "split": "dev", "card_id": DROPOUT.id, "question": "q", "answer": GOOD},
+            {"id": "g-1", "split": "test", "card_id": DROPOUT.id, "question": "q", "answer": GOOD},
+            {"id": "g-2", "split": "dev", "card_id": DROPOUT.id, "question": "q", "answer": GOOD}]
+    prepared = eg.prepare_rows(grader, rows)
+
+    assert [p[2].reader for p in prepared] == [0.25, 0.9, 0.9]
 
 
 def test_the_judged_model_scores_a_conflicting_answer_lower_than_an_agreeing_one():

@@ -74,6 +74,15 @@ def _judge() -> str:
     return f"grading judge {judge.NAME} verified in {judge.package_dir()}"
 
 
+def _reader() -> str:
+    from tutor import reader
+
+    problem = reader.problem()  # sha256 of the delta and of the exported graph
+    if problem:
+        raise ModelNotInstalled(f"{problem}; grading goes without the reader's feature", fix=reader.FIX)
+    return f"grading reader {reader.delta_meta()['sha256'][:12]} exported in {reader.reader_dir()}"
+
+
 def _answers(config: Config) -> str:
     """Which backend answers by default, and the local model and server behind it.
 
@@ -135,6 +144,7 @@ def diagnose(config: Config) -> list[dict]:
         _check("onnx", _onnx_export),
         _check("embedder", _embedder),
         _check("judge", _judge),
+        _check("reader", _reader),
         _check("index", lambda: _index(config)),
         _check("answers", lambda: _answers(config)),
     ]

@@ -65,9 +65,24 @@ def prepare_rows(grader: Grader, rows: list[dict]) -> list[tuple[dict, object, o
     out = []
     for row in rows:
         rubric = _rubric(grader, row, cards)
-        ev, flags = grader.evidence(row["answer"], rubric)
+        ev, flags = grader.evidence(row["answer"], rubric, row.get("question"))
         out.append((row, rubric, ev, flags))
-    return out
+    return honest_reader(out)
+
+
+def honest_reader(prepared: list) -> list:
+    """The reader's out-of-fold outputs in place of its own on the rows it was trained on (its sidecar keeps
+    one per dev row): fitted or scored with the reader's in-sample outputs, those rows would look easier
+    than any new answer is. Rows the reader never saw keep what it says."""
+    if not any(ev.reader is not None for _, _, ev, _ in prepared):
+        return prepared
+    from tutor.reader import delta_meta
+
+    oof = delta_meta().get("out_of_fold", {})
+    for row, _, ev, _ in prepared:
+        if ev.reader is not None and row.get("split") == "dev" and row.get("id") in oof:
+            ev.reader = float(oof[row["id"]])
+    return prepared
 
 
 def score_all(prepared: list, params: GradeParams) -> list[float]:
@@ -253,6 +268,7 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
         latencies.append(time.perf_counter() - t)
         shipped.append(g.score)
         prepared.append((row, rubric, ev, flags))
+    honest_reader(prepared)
     cands = candidates(n_candidates)
     x = feature_matrix(prepared)
     held = learned_cross_validate(prepared, x=x)

@@ -31,6 +31,7 @@ from tutor.grade_model import ScoreModel
 from tutor.grade_model import load as load_model
 from tutor.grade_text import is_idk, manipulation_spans, shape, without
 from tutor.judge import Judge
+from tutor.reader import Reader, rubric_text
 
 LABELS = ("incorrect", "partial", "correct")
 
@@ -210,14 +211,16 @@ def _missed(rubric: Rubric, p: GradeParams) -> list[PointGrade]:
 
 
 @functools.cache
-def _committed_model(judged: bool = False) -> ScoreModel:
-    return load_model(judged=judged)
+def _committed_model(judged: bool = False, read: bool = False) -> ScoreModel:
+    return load_model(judged=judged, read=read)
 
 
-def default_model(judged: bool = False) -> ScoreModel | None:
-    """The committed learned scorer (`judged`: the one that reads the judge's features);
-    TUTOR_GRADE_MODEL=rules grades with the rules alone."""
-    return None if os.environ.get("TUTOR_GRADE_MODEL", "").lower() == "rules" else _committed_model(judged)
+def default_model(judged: bool = False, read: bool = False) -> ScoreModel | None:
+    """The committed learned scorer (`judged`: the one that reads the judge's features, `read`: and the
+    reader's; a reader without a judge is not read); TUTOR_GRADE_MODEL=rules grades with the rules alone."""
+    if os.environ.get("TUTOR_GRADE_MODEL", "").lower() == "rules":
+        return None
+    return _committed_model(judged, judged and read)
 
 
 def prepare(answer: str) -> tuple[str, list[str]]:
@@ -241,7 +244,8 @@ class Grader:
     more strictly when a reference could serve instead.
 
     `judge` (tutor.judge) reads each statement beside the card; with one, the default model is the one
-    fitted on its features, without one the lexical model (same rows, no judge columns).
+    fitted on its features, without one the lexical model (same rows, no judge columns). `reader`
+    (tutor.reader) reads the whole answer beside the rubric; beside a judge it adds the model's last column.
     """
 
     embedder: Embedder
@@ -252,12 +256,13 @@ class Grader:
     feedback: Callable[[Grade, Rubric], str] | None = None
     model: ScoreModel | None = field(default_factory=default_model)  # None: the rule-based score
     judge: Judge | None = None
+    reader: Reader | None = None
     _rubrics: dict[object, Rubric] = field(default_factory=dict)
     _question_index: tuple[np.ndarray, list[Card]] | None = None
 
     def __post_init__(self) -> None:
-        if self.judge is not None and self.model is not None and self.model is _committed_model(False):
-            self.model = default_model(judged=True)
+        if self.judge is not None and self.model is not None and self.model is _committed_model(False, False):
+            self.model = default_model(judged=True, read=self.reader is not None)
 
     def rubric_for(self, card: Card) -> Rubric:
         # Key-point embeddings once per card and process, keyed on the card's content as well as its id:
@@ -307,9 +312,14 @@ class Grader:
         raise UserError("no card matches this question and no reference was given",
                         fix='pass --card ID, or a reference answer (rows: "reference"), to grade against')
 
-    def evidence(self, answer: str, rubric: Rubric) -> tuple[Evidence, list[str]]:
+    def evidence(self, answer: str, rubric: Rubric, question: str | None = None) -> tuple[Evidence, list[str]]:
+        """`question`: the one the learner answered (the reader reads it; default: the rubric's)."""
         text, flags = prepare(answer)
         ev = gather(self.embedder, rubric, "" if "empty" in flags else text, self.judge)
+        if self.reader is not None and self.judge is not None:
+            ev.reader = self.reader.score(rubric_text((question or "").strip() or rubric.question,
+                                                      [kp.point for kp in rubric.points], rubric.misconceptions),
+                                          text) if ev.units and rubric.points else 0.0
         return ev, flags
 
     def grade(self, answer: str, *, card: Card | None = None, question: str | None = None,
@@ -321,7 +331,7 @@ class Grader:
         """The grade plus what it was decided from (the evaluation re-scores these while calibrating)."""
         t0 = time.perf_counter()
         rubric = self.resolve(card, question, reference)
-        ev, flags = self.evidence(answer, rubric)
+        ev, flags = self.evidence(answer, rubric, question)
         raised = list(flags)
         value, points, hits = score(rubric, ev, self.params, flags, self.model)
         value = round(value, 1)

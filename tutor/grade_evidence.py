@@ -50,6 +50,8 @@ class Evidence:
     # point and the two card sentences nearest it; per point, of the statement that matches it best.
     conflict: np.ndarray | None = None  # (sentences,)
     point_conflict: np.ndarray | None = None  # (points,); UNREAD where no statement makes the point
+    # The reader's 0-1 verdict on the whole answer beside the rubric (tutor.reader), None without a reader.
+    reader: float | None = None
 
     @property
     def match(self) -> np.ndarray:

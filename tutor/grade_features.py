@@ -32,7 +32,11 @@ FEATURES = (
 # with them (margin above 3, among points some statement matches at 0.5). Round cut-offs from the
 # margins' scale (paraphrase ≈ 0, contradiction ≈ 5), not tuned on the golden rows.
 JUDGE_FEATURES = ("contra_max", "contra_n4", "contra_points")
-ALL_FEATURES = FEATURES + JUDGE_FEATURES
+# The reader's verdict on the whole answer (tutor.reader): read only beside the judge's columns, so the
+# models are three (lexical, judged, judged and read), not four.
+READER_FEATURES = ("reader",)
+JUDGED_FEATURES = FEATURES + JUDGE_FEATURES
+ALL_FEATURES = JUDGED_FEATURES + READER_FEATURES
 _FIRST_WEIGHT = 1.5  # the first key point is the card's core claim (a fixed prior, not fitted)
 _REVERSAL_MATCH = 0.55  # a reversed statement counts when it is at least this close to its point
 _ON_TOPIC = 0.25  # question cosine above which a sentence is meant as part of the answer
@@ -44,8 +48,10 @@ _BRIEF = 3
 
 
 def feature_names(ev: Evidence) -> tuple[str, ...]:
-    """The columns this evidence can fill: the judge's only when a judge read it."""
-    return ALL_FEATURES if ev.conflict is not None else FEATURES
+    """The columns this evidence can fill: the judge's only when a judge read it, the reader's only beside them."""
+    if ev.conflict is None:
+        return FEATURES
+    return ALL_FEATURES if ev.reader is not None else JUDGED_FEATURES
 
 
 def features(rubric: Rubric, ev: Evidence, flags: list[str], names: tuple[str, ...] | list[str] = FEATURES
@@ -57,6 +63,7 @@ def features(rubric: Rubric, ev: Evidence, flags: list[str], names: tuple[str, .
     f["empty"] = float("empty" in flags or n == 0 or k == 0)
     if f["empty"]:
         return np.array([f[name] for name in names])
+    f["reader"] = float(ev.reader or 0.0)
     w = np.array([_FIRST_WEIGHT] + [1.0] * (k - 1))
     match = ev.match
     best_match, best_cos, best_lex = match.max(axis=0), ev.cos.max(axis=0), ev.lex.max(axis=0)

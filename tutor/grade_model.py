@@ -31,7 +31,8 @@ RANGES = ((0.0, 2.9), (3.0, 6.9), (7.0, 10.0))  # the score range of each label 
 C = 1.0  # inverse L2 strength of the label classifier (scikit-learn's default)
 ALPHAS = (1.0, 3.0, 10.0, 30.0, 100.0)  # L2 strengths of the score regression tried by the inner CV
 INNER_FOLDS = 5
-MODEL_FILE = "grade_model.json"  # fitted with the judge's features (tutor.judge)
+MODEL_FILE = "grade_model.json"  # fitted with the judge's (tutor.judge) and the reader's (tutor.reader) features
+JUDGED_MODEL_FILE = "grade_model_judged.json"  # the judge's without the reader's: a reader not exported
 LEXICAL_MODEL_FILE = "grade_model_lexical.json"  # fitted without them: graders that have no judge
 # A snap interval is at least this wide: a narrower one would turn the score into three fixed values
 # (every correct answer 8.0), which fits the bands but tells a learner nothing about how good it was.
@@ -64,11 +65,11 @@ class ScoreModel:
         return json.dumps(asdict(self), indent=1) + "\n"
 
 
-def load(text: str | None = None, judged: bool = True) -> ScoreModel:
-    """The committed model (package data; `judged`: the one fitted with the judge's features), or one from
-    `text`."""
+def load(text: str | None = None, judged: bool = True, read: bool = True) -> ScoreModel:
+    """The committed model (package data; `judged`: the one fitted with the judge's features, `read`: and
+    the reader's), or one from `text`."""
     if text is None:
-        name = MODEL_FILE if judged else LEXICAL_MODEL_FILE
+        name = (MODEL_FILE if read else JUDGED_MODEL_FILE) if judged else LEXICAL_MODEL_FILE
         text = resources.files("tutor").joinpath(name).read_text(encoding="utf-8")
     return ScoreModel(**json.loads(text))
 

@@ -1,8 +1,9 @@
 """Train the learned grading score offline: `python -m tutor.grade_train [--from-features]`.
 
 Embeds every labelled answer of corpus/golden/grading.jsonl with the real MiniLM (a few minutes on
-2 cores) and the contradiction judge (tutor.judge), writes the feature rows to
-corpus/golden/grading_features.json and fits `tutor/grade_model.json` (every feature) and
+2 cores), the contradiction judge (tutor.judge) and the answer reader (tutor.reader; on the dev rows it
+was trained on, its out-of-fold outputs), writes the feature rows to corpus/golden/grading_features.json
+and fits `tutor/grade_model.json` (every feature), `tutor/grade_model_judged.json` (no reader) and
 `tutor/grade_model_lexical.json` (no judge features, for graders without a judge) on the dev rows
 (corpus/golden/README.md: the test split is never used for tuning, so the shipped weights' test figure
 is an honest one and the CI gate can read it).
@@ -25,14 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-from tutor.grade_features import ALL_FEATURES, FEATURES, features
-from tutor.grade_model import LEXICAL_MODEL_FILE, MODEL_FILE, ScoreModel, train
+from tutor.grade_features import ALL_FEATURES, FEATURES, JUDGED_FEATURES, features
+from tutor.grade_model import JUDGED_MODEL_FILE, LEXICAL_MODEL_FILE, MODEL_FILE, ScoreModel, train
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "corpus" / "golden" / "grading.jsonl"
 FEATURE_FILE = ROOT / "corpus" / "golden" / "grading_features.json"
 MODEL_PATH = Path(__file__).resolve().parent / MODEL_FILE
 LEXICAL_MODEL_PATH = Path(__file__).resolve().parent / LEXICAL_MODEL_FILE
+JUDGED_MODEL_PATH = Path(__file__).resolve().parent / JUDGED_MODEL_FILE
 
 
 def sha256(path: Path) -> str:
@@ -73,11 +75,12 @@ def embed_golden() -> list[dict]:
     from tutor.evaluate_grading import prepare_rows
     from tutor.grade import Grader
     from tutor.judge import load_judge
+    from tutor.reader import load_reader
 
     rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
     grader = Grader(MiniLMEmbedder(), load_cards(ROOT / "corpus" / "cards"), model=None,
-                    judge=load_judge(required=True))
-    return feature_rows(prepare_rows(grader, rows))
+                    judge=load_judge(required=True), reader=load_reader(required=True))
+    return feature_rows(prepare_rows(grader, rows))  # the dev rows carry the reader's out-of-fold outputs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         rows, digest = embed_golden(), sha256(GOLDEN)
         write_feature_file(rows, digest)
-    for path, names in ((MODEL_PATH, ALL_FEATURES), (LEXICAL_MODEL_PATH, FEATURES)):
+    for path, names in ((MODEL_PATH, ALL_FEATURES), (JUDGED_MODEL_PATH, JUDGED_FEATURES),
+                        (LEXICAL_MODEL_PATH, FEATURES)):
         model = fit_rows(rows, digest, names)
         path.write_text(model.to_json(), encoding="utf-8")
         print(f"{path.name}: trained on {model.trained_on['rows']} of {len(rows)} rows ({digest[:12]}…)",

@@ -26,6 +26,7 @@ from tutor.hyde import hypothetical_answer
 from tutor.index import Index, load_index, manifest_stamp
 from tutor.judge import Judge, load_judge
 from tutor.llms import check_backend, default_backend, make_chat_model
+from tutor.reader import Reader, load_reader
 from tutor.retrieve import Passage, Retriever, looks_like_follow_up
 from tutor.user_text import check_utf8
 
@@ -92,12 +93,16 @@ class Tutor:
     # The grader's contradiction judge (tutor.judge); None means the installed one with the real embedder
     # and none with a test's fake embedder, whose evidence the judged model was not fitted on.
     judge_factory: Callable[[], Judge | None] | None = None
+    # The grader's answer reader (tutor.reader), on the same terms as the judge.
+    reader_factory: Callable[[], Reader | None] | None = None
     _grader: Grader | None = None
     _claim_glossary: Glossary | None = None  # the index's glossary with every alias in play (named_passages)
 
     def __post_init__(self) -> None:
         if self.judge_factory is None:
             self.judge_factory = load_judge if self.embedder_factory is None else (lambda: None)
+        if self.reader_factory is None:
+            self.reader_factory = load_reader if self.embedder_factory is None else (lambda: None)
         if self.embedder_factory is None:
             self.embedder_factory = embed.MiniLMEmbedder
 
@@ -297,7 +302,7 @@ class Tutor:
             from tutor.grade import Grader  # here: asking never needs the grader's imports (~30 ms)
 
             self._grader = Grader(self.embedder, self.cards, self.config, find_card=self.card_for_question,
-                                  judge=self.judge_factory())
+                                  judge=self.judge_factory(), reader=self.reader_factory())
         return self._grader
 
     def card_for_question(self, question: str, reference: str | None = None) -> Card | None:

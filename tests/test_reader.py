@@ -1,0 +1,115 @@
+"""The grading reader: its packaged delta is checked before use, a missing or stale export says what to run,
+the exported graph computes what the merged torch model computes, and the real reader rates the golden
+set's right answers above its wrong ones."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tutor import reader as rd
+from tutor.errors import ModelNotInstalled
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_rubric_text_is_the_question_the_points_and_the_misconceptions():
+    assert rd.rubric_text("What is X?", ["a", "b"], ["c"]) == "What is X? Key points: a; b. Wrong beliefs: c."
+    assert rd.rubric_text("What is X?", ["a"], []) == "What is X? Key points: a."
+
+
+def test_the_packaged_delta_carries_one_out_of_fold_output_per_dev_row():
+    meta = rd.delta_meta()
+    golden = [json.loads(line) for line in (ROOT / "corpus" / "golden" / "grading.jsonl").read_text().splitlines()
+              if line.strip()]
+    dev = {r["id"] for r in golden if r.get("split") == "dev"}
+
+    assert set(meta["out_of_fold"]) == dev, "retrain the reader: python -m tutor.reader_train --out tutor/data"
+    assert all(0.0 <= v <= 1.0 for v in meta["out_of_fold"].values())
+    assert meta["max_length"] == rd.MAX_LENGTH
+
+
+def test_a_corrupt_delta_is_refused(tmp_path):
+    for name in (rd.DELTA_FILE, rd.SIDECAR_FILE):
+        shutil.copy(rd.delta_dir() / name, tmp_path / name)
+    with open(tmp_path / rd.DELTA_FILE, "r+b") as fh:
+        fh.seek(-10, 2)
+        fh.write(b"\x00" * 10)
+
+    with pytest.raises(ModelNotInstalled, match="sha256"):
+        rd.delta_meta(tmp_path)
+    (tmp_path / rd.DELTA_FILE).unlink()
+    with pytest.raises(ModelNotInstalled, match="missing"):
+        rd.delta_meta(tmp_path)
+
+
+def test_a_missing_or_stale_export_says_to_run_the_export(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUTOR_READER_DIR", str(tmp_path))
+    rd._load.cache_clear()
+    try:
+        assert rd.load_reader() is None
+        with pytest.raises(ModelNotInstalled) as err:
+            rd.load_reader(required=True)
+        assert "tutor.reader --export" in str(err.value.fix)
+        (tmp_path / "manifest.json").write_text(json.dumps({"format_version": rd.FORMAT_VERSION,
+                                                            "delta_sha256": "0" * 64, "files": {}}))
+        assert "stale" in rd.problem()
+        assert rd.main(["--check"]) == 2
+        from tutor.doctor import _check, _reader
+
+        check = _check("reader", _reader)
+        assert not check["ok"] and "stale" in check["detail"] and "tutor.reader --export" in check["fix"]
+    finally:
+        rd._load.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("reader")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TUTOR_READER_DIR", str(folder))
+        rd.export(force=True)
+        assert rd.problem() == ""
+    return folder
+
+
+def test_the_exported_graph_computes_what_the_merged_torch_model_computes(exported):
+    import torch
+    from safetensors.numpy import load_file
+    from transformers import AutoTokenizer
+
+    from tutor.onnx_export import _load_bert
+
+    module = rd.build_module(load_file(str(rd.delta_dir() / rd.DELTA_FILE)))
+    source, _ = _load_bert()
+    tokenizer = AutoTokenizer.from_pretrained(str(source))
+    pairs = [(rd.rubric_text("What is dropout?", ["units are zeroed at random during training"],
+                             ["dropout stays on at inference"]), "It zeroes units at random while training."),
+             ("A very long rubric " * 300, "and a long answer " * 200)]  # both sides cut, longest first
+    onnx = rd.Reader(exported)
+    for a, b in pairs:
+        enc = tokenizer(a, b, truncation="longest_first", max_length=rd.MAX_LENGTH, return_tensors="pt")
+        with torch.no_grad():
+            want = float(module(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])[0])
+        assert abs(onnx.score(a, b) - want) < 1e-4
+
+
+def test_the_real_reader_rates_right_answers_above_wrong_ones(exported):
+    golden = [json.loads(line) for line in (ROOT / "corpus" / "golden" / "grading.jsonl").read_text().splitlines()
+              if line.strip()]
+    from tutor.cards import load_cards
+
+    cards = {c.id: c for c in load_cards(ROOT / "corpus" / "cards")}
+    onnx = rd.Reader(exported)
+
+    def mean(label: str) -> float:  # every 7th test row of the label: spread over every authoring round
+        rows = [r for r in golden if r.get("split") == "test" and r["label"] == label][::7]
+        return float(np.mean([onnx.score(rd.rubric_text(r["question"], [k.point for k in cards[r["card_id"]].key_points],
+                                                        list(cards[r["card_id"]].misconceptions)), r["answer"])
+                              for r in rows]))
+
+    assert mean("correct") > mean("partial") > mean("incorrect")
