@@ -166,12 +166,22 @@ def test_a_reader_beside_a_judge_fills_the_last_column_and_picks_the_full_model(
     assert alone.evidence(GOOD, rubric)[0].reader is None and alone.model.features == list(FEATURES)
 
 
-def test_the_full_model_scores_an_answer_the_reader_rates_higher_higher():
-    answer = " ".join(GOOD.split(". ")[:2])
-    low = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0), reader=_FixedReader(0.2)).grade(answer, card=DROPOUT)
-    high = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0), reader=_FixedReader(0.9)).grade(answer, card=DROPOUT)
+def test_the_reader_moves_the_label_and_not_the_place_inside_the_band():
+    model = default_model(judged=True, read=True)
+    i = model.features.index("reader")
+    correct, incorrect = gm.LABELS.index("correct"), gm.LABELS.index("incorrect")
 
-    assert low.score < high.score
+    assert model.score_w[i] == 0.0  # gm.LABEL_ONLY: the score regression does not read it
+    assert model.label_w[correct][i] > 0 > model.label_w[incorrect][i]
+    # the same answer, read as better by the reader, leans further towards "correct"
+    x = np.array(model.mean, float)
+    lean = []
+    for value in (0.2, 0.8):
+        x[i] = value
+        z = (x - np.array(model.mean)) / np.array(model.scale)
+        logits = np.array(model.label_w) @ z + np.array(model.label_b)
+        lean.append(logits[correct] - logits[incorrect])
+    assert lean[1] > lean[0]
 
 
 def test_the_evaluation_reads_out_of_fold_reader_outputs_for_the_rows_the_reader_was_trained_on(monkeypatch):

@@ -12,13 +12,16 @@ MiniLM weights and exports one ONNX graph (pooling, head and sigmoid inside) und
 
 Like the judge, it never sets a score: its output is one feature (`reader`) of the learned grader, whose
 weights are fitted on out-of-fold reader outputs for the dev rows (the reader saw those rows in training;
-`tutor eval` reads the same out-of-fold outputs for them, from the sidecar). Session 30, `tutor eval`
-(in band / label agreement / QWK): test split .741 / .770 / .756 → .758 / .801 / .794, dev 5-fold CV
-.753 / .793 / .795 → .758 / .807 / .814, 8 fold seeds .750 / .785 / .783 → .759 / .803 / .804; grading
-p50 .119 → .148 s on 2 cores. Alone (label from its 0-1 output × 10) it agrees with the golden label on
-about .61 of rows: it is a strong signal beside the others, not a grader. Measured first on a GPU with
-peft (bench notes in tutor/reader_train.py): full fine-tuning, LoRA and a reference-answer rubric all
-landed within .01 of each other; the trained rubric (key points + misconceptions) with LoRA ships, since
+`tutor eval` reads the same out-of-fold outputs for them, from the sidecar). It moves the label only
+(`LABEL_ONLY` in tutor/grade_model.py): read in the score too, it placed answers badly inside their band
+on a fresh round by a new author on 17 cards it had never seen (68 answers: in band .750 against .853
+without it; label-only .824, agreement .882 against .897). Session 30, `tutor eval` at 1843 rows (in band /
+label agreement / QWK): test split .776 / .808 / .800 (the judged model without the reader, refitted on
+the same rows, .737 / .776 / .757 by its prediction alone), dev 5-fold CV .772 / .811 / .815, 8 fold seeds
+.773 / .808 / .808; p50 110 ms a grade (69 without it, bench/grade_speed.py). Alone (label from its 0-1
+output × 10) it agrees with the golden label on about .61 of rows: a strong signal beside the others,
+not a grader. Measured first on a GPU with peft (bench notes in tutor/reader_train.py): full fine-tuning,
+LoRA and a reference-answer rubric all landed within .01 of each other; the trained rubric (key points + misconceptions) with LoRA ships, since
 its delta is 2.7 MB where a fine-tuned copy would be 90.
 
     python -m tutor.reader --export     # merge and export (make install); a second run verifies
