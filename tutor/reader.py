@@ -266,8 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="with --export: export again")
     parser.add_argument("--check", action="store_true", help="verify only; exit 2 when missing or stale")
     args = parser.parse_args(argv)
-    for var, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):
-        os.environ.setdefault(var, value)
+    from tutor.onnx_export import offline
+
+    offline()
     try:
         if args.export:
             folder = export(force=args.force)

@@ -41,8 +41,6 @@ from tutor.reader import MAX_LENGTH, rubric_text, save_delta
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "corpus" / "golden" / "grading.jsonl"
-TARGETS = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
-           "intermediate.dense", "output.dense")
 RANK, EPOCHS, BATCH, LR, FOLDS, SEED = 16, 6, 16, 5e-4, 5, 0
 
 
@@ -66,21 +64,12 @@ def _model(base: str, device: str, seed: int):
     import torch
     from transformers import AutoModel
 
-    from tutor.adapt_train import LoRALinear
+    from tutor.adapt_train import wrap_layers
 
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     bert = AutoModel.from_pretrained(base, dtype=torch.float32)
-    for p in bert.parameters():
-        p.requires_grad_(False)
-    wrapped = {}
-    for i, layer in enumerate(bert.encoder.layer):
-        for target in TARGETS:
-            parent_name, _, leaf = target.rpartition(".")
-            parent = layer.get_submodule(parent_name)
-            lora = LoRALinear.wrap(getattr(parent, leaf), RANK, 2.0 * RANK, generator)
-            setattr(parent, leaf, lora)
-            wrapped[f"encoder.layer.{i}.{target}"] = lora
+    wrapped = wrap_layers(bert, bert.config.num_hidden_layers, RANK, generator)
 
     class Reader(torch.nn.Module):
         def __init__(self) -> None:
