@@ -69,6 +69,11 @@ def test_a_missing_or_stale_export_says_to_run_the_export(tmp_path, monkeypatch)
         rd._load.cache_clear()
 
 
+def test_tutor_reader_off_grades_without_it(monkeypatch):
+    monkeypatch.setenv("TUTOR_READER", "off")
+    assert rd.load_reader() is None
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("reader")

@@ -251,7 +251,10 @@ def _load() -> Reader:
 
 
 def load_reader(required: bool = False) -> Reader | None:
-    """The installed reader; None (or ModelNotInstalled when `required`) when it is not exported."""
+    """The installed reader; None (or ModelNotInstalled when `required`) when it is not exported, and None
+    with TUTOR_READER=off (the grader then uses the judged model, as before the reader)."""
+    if os.environ.get("TUTOR_READER", "").lower() in ("off", "0", "no") and not required:
+        return None
     try:
         return _load()
     except ModelNotInstalled:
