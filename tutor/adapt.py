@@ -97,21 +97,23 @@ def load_delta(folder: Path | None = None) -> Delta:
     return Delta(factors, digest, meta)
 
 
-def merged_weights(weights: dict[str, np.ndarray], delta: Delta) -> dict[str, np.ndarray]:
-    """W + B @ A for each weight the delta names (`NAME.weight` in `weights`); shapes are checked."""
+def merged_weights(weights: dict[str, np.ndarray], delta: Delta, what: str = "the adapted-embedder delta",
+                   fix: str = FIX) -> dict[str, np.ndarray]:
+    """W + B @ A for each weight the delta names (`NAME.weight` in `weights`); shapes are checked (`what`,
+    `fix`: how an error names the delta and what to run: the grading reader's delta merges here too)."""
     out: dict[str, np.ndarray] = {}
     for name, (a, b) in delta.factors.items():
         weight = weights.get(f"{name}.weight")
         if weight is None:
-            raise ModelNotInstalled(f"the adapted-embedder delta names `{name}`, which the model lacks", fix=FIX)
+            raise ModelNotInstalled(f"{what} names `{name}`, which the model lacks", fix=fix)
         if (b.shape[0], a.shape[1]) != tuple(weight.shape) or a.shape[0] != b.shape[1]:
-            raise ModelNotInstalled(f"delta `{name}` is {b.shape[0]}×{a.shape[1]}, the weight "
-                                    f"{tuple(weight.shape)}", fix=FIX)
+            raise ModelNotInstalled(f"{what}: `{name}` is {b.shape[0]}×{a.shape[1]}, the weight "
+                                    f"{tuple(weight.shape)}", fix=fix)
         out[f"{name}.weight"] = (weight.astype(np.float32) + b @ a).astype(weight.dtype)
     return out
 
 
-def merge(model, delta: Delta) -> None:
+def merge(model, delta: Delta, what: str = "the adapted-embedder delta", fix: str = FIX) -> None:
     """Merge the delta into a torch BertModel in place (install time and the training bench only)."""
     import torch
 
@@ -119,5 +121,5 @@ def merge(model, delta: Delta) -> None:
     names = [f"{name}.weight" for name in delta.factors]
     current = {n: params[n].detach().numpy() for n in names if n in params}
     with torch.no_grad():
-        for name, value in merged_weights(current, delta).items():
+        for name, value in merged_weights(current, delta, what, fix).items():
             params[name].copy_(torch.from_numpy(value))

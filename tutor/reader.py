@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -46,6 +45,7 @@ import numpy as np
 
 from tutor.config import data_home
 from tutor.errors import ModelNotInstalled
+from tutor.index import sha256_file
 
 DELTA_FILE = "grade_reader.safetensors"
 SIDECAR_FILE = "grade_reader.json"
@@ -63,14 +63,6 @@ def rubric_text(question: str, points: list[str], misconceptions: list[str]) -> 
     return text + (f" Wrong beliefs: {'; '.join(misconceptions)}." if misconceptions else "")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def delta_dir() -> Path:
     return Path(str(resources.files("tutor") / "data"))
 
@@ -86,7 +78,7 @@ def delta_meta(folder: Path | None = None) -> dict:
         expected = str(meta["sha256"])
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ModelNotInstalled(f"{sidecar} is unreadable ({exc})", fix="reinstall the package") from None
-    if _sha256(path) != expected:
+    if sha256_file(path) != expected:
         raise ModelNotInstalled(f"{path} does not match its sha256", fix="reinstall the package")
     return meta
 
@@ -109,7 +101,7 @@ def save_delta(tensors: dict[str, np.ndarray], folder: Path, meta: dict) -> str:
     save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sorted(tensors.items())},
               str(folder / DELTA_FILE))
     (folder / DELTA_FILE).chmod(0o644)
-    digest = _sha256(folder / DELTA_FILE)
+    digest = sha256_file(folder / DELTA_FILE)
     sidecar = {**meta, "file": DELTA_FILE, "sha256": digest, "bytes": (folder / DELTA_FILE).stat().st_size,
                "max_length": MAX_LENGTH}
     (folder / SIDECAR_FILE).write_text(json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
@@ -120,20 +112,12 @@ def build_module(tensors: dict[str, np.ndarray]):
     """The torch cross-encoder: packaged MiniLM + merged delta, mean pooling, head, sigmoid (install time)."""
     import torch
 
+    from tutor.adapt import Delta, merge
     from tutor.onnx_export import _load_bert
 
     _, bert = _load_bert(attention="eager")
-    params = dict(bert.named_parameters())
-    with torch.no_grad():
-        for key in tensors:
-            if not key.endswith(".A"):
-                continue
-            name = key[:-2]
-            a, b = tensors[key], tensors[f"{name}.B"]
-            weight = params.get(f"{name}.weight")
-            if weight is None or tuple(weight.shape) != (b.shape[0], a.shape[1]):
-                raise ModelNotInstalled(f"the reader's delta does not fit MiniLM at `{name}`", fix=FIX)
-            weight.add_(torch.from_numpy(b @ a))
+    factors = {key[:-2]: (tensors[key], tensors[f"{key[:-2]}.B"]) for key in tensors if key.endswith(".A")}
+    merge(bert, Delta(factors, "", {}), what="the grading reader's delta", fix=FIX)
 
     class Reader(torch.nn.Module):
         def __init__(self) -> None:
@@ -180,13 +164,12 @@ def export(force: bool = False) -> Path:
             torch.onnx.export(module, (ids, ids, torch.zeros_like(ids)), str(scratch / GRAPH), input_names=names,
                               output_names=["score"], dynamic_axes={**{n: axes for n in names}, "score": {0: "batch"}},
                               opset_version=OPSET, dynamo=False)
-        from tutor.onnx_export import _load_bert as _source
+        from tutor.onnx_export import source_dir
 
-        source, _ = _source()
-        shutil.copyfile(Path(source) / TOKENIZER, scratch / TOKENIZER)
+        shutil.copyfile(source_dir() / TOKENIZER, scratch / TOKENIZER)
         manifest = {"format_version": FORMAT_VERSION, "delta_sha256": meta["sha256"], "max_length": MAX_LENGTH,
                     "torch": torch.__version__, "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "files": {n: _sha256(scratch / n) for n in (GRAPH, TOKENIZER)}}
+                    "files": {n: sha256_file(scratch / n) for n in (GRAPH, TOKENIZER)}}
         (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         for name in (GRAPH, TOKENIZER, "manifest.json"):  # the manifest last: it is what verifies
             os.replace(scratch / name, folder / name)
@@ -203,7 +186,7 @@ def _verify(folder: Path, meta: dict) -> dict:
     if manifest.get("delta_sha256") != meta["sha256"] or manifest.get("format_version") != FORMAT_VERSION:
         raise ModelNotInstalled("the grading reader's export is stale", fix=FIX)
     for name, digest in manifest.get("files", {}).items():
-        if not (folder / name).is_file() or _sha256(folder / name) != digest:
+        if not (folder / name).is_file() or sha256_file(folder / name) != digest:
             raise ModelNotInstalled(f"the grading reader's {name} is missing or corrupt", fix=FIX)
     return manifest
 
