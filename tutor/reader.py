@@ -108,8 +108,28 @@ def save_delta(tensors: dict[str, np.ndarray], folder: Path, meta: dict) -> str:
     return digest
 
 
+def cross_encoder(bert):
+    """The reader around a BertModel: mean pooling over the pair's tokens, a linear head and a sigmoid (the
+    trainer's model and the exported graph are this one module)."""
+    import torch
+
+    class Reader(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+            self.head = torch.nn.Linear(bert.config.hidden_size, 1)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            h = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                          token_type_ids=token_type_ids).last_hidden_state
+            m = attention_mask.unsqueeze(-1).to(h.dtype)
+            return torch.sigmoid(self.head((h * m).sum(1) / m.sum(1)).squeeze(-1))
+
+    return Reader()
+
+
 def build_module(tensors: dict[str, np.ndarray]):
-    """The torch cross-encoder: packaged MiniLM + merged delta, mean pooling, head, sigmoid (install time)."""
+    """The torch cross-encoder: packaged MiniLM + merged delta, and the trained head (install time)."""
     import torch
 
     from tutor.adapt import Delta, merge
@@ -118,23 +138,11 @@ def build_module(tensors: dict[str, np.ndarray]):
     _, bert = _load_bert(attention="eager")
     factors = {key[:-2]: (tensors[key], tensors[f"{key[:-2]}.B"]) for key in tensors if key.endswith(".A")}
     merge(bert, Delta(factors, "", {}), what="the grading reader's delta", fix=FIX)
-
-    class Reader(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = bert
-            self.head = torch.nn.Linear(bert.config.hidden_size, 1)
-            self.head.weight.copy_(torch.from_numpy(tensors["head.weight"]))
-            self.head.bias.copy_(torch.from_numpy(tensors["head.bias"]))
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            h = self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                          token_type_ids=token_type_ids).last_hidden_state
-            m = attention_mask.unsqueeze(-1).to(h.dtype)
-            return torch.sigmoid(self.head((h * m).sum(1) / m.sum(1)).squeeze(-1))
-
+    module = cross_encoder(bert)
     with torch.no_grad():
-        return Reader().eval()
+        module.head.weight.copy_(torch.from_numpy(tensors["head.weight"]))
+        module.head.bias.copy_(torch.from_numpy(tensors["head.bias"]))
+    return module.eval()
 
 
 def export(force: bool = False) -> Path:

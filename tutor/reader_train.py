@@ -65,28 +65,18 @@ def _model(base: str, device: str, seed: int):
     from transformers import AutoModel
 
     from tutor.adapt_train import wrap_layers
+    from tutor.reader import cross_encoder
 
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     bert = AutoModel.from_pretrained(base, dtype=torch.float32)
     wrapped = wrap_layers(bert, bert.config.num_hidden_layers, RANK, generator)
 
-    class Reader(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = bert
-            self.head = torch.nn.Linear(bert.config.hidden_size, 1)
-
-        def forward(self, enc):
-            h = self.bert(**enc).last_hidden_state
-            m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
-            return torch.sigmoid(self.head((h * m).sum(1) / m.sum(1)).squeeze(-1))
-
-    return Reader().to(device), wrapped
+    return cross_encoder(bert).to(device), wrapped
 
 
 def fit(rows: list[dict], base: str, device: str, seed: int = SEED):
-    """(model, wrapped LoRA layers) trained on `rows`."""
+    """(model, wrapped LoRA layers, tokenizer), the model trained on `rows`."""
     import torch
     from transformers import AutoTokenizer
 
@@ -108,7 +98,7 @@ def fit(rows: list[dict], base: str, device: str, seed: int = SEED):
             enc = tokenizer([r["a"] for r in batch], [r["b"] for r in batch], truncation="longest_first",
                             max_length=MAX_LENGTH, padding=True, return_tensors="pt").to(device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
-                pred = model(enc)
+                pred = model(**enc)
             loss = ((pred.float() - torch.tensor([r["y"] for r in batch], device=device)) ** 2).mean()
             optimizer.zero_grad()
             loss.backward()
@@ -127,7 +117,7 @@ def predict(model, tokenizer, rows: list[dict], device: str) -> dict[str, float]
             batch = rows[i:i + 64]
             enc = tokenizer([r["a"] for r in batch], [r["b"] for r in batch], truncation="longest_first",
                             max_length=MAX_LENGTH, padding=True, return_tensors="pt").to(device)
-            values = model(enc).float().cpu().numpy()
+            values = model(**enc).float().cpu().numpy()
             out.update({r["id"]: round(float(v), 6) for r, v in zip(batch, values, strict=True)})
     return out
 
