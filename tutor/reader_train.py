@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from tutor.cards import load_cards
-from tutor.reader import MAX_LENGTH, rubric_text, save_delta
+from tutor.pair_model import lora_tensors, save_delta
+from tutor.reader import MAX_LENGTH, SPEC, rubric_text
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "corpus" / "golden" / "grading.jsonl"
@@ -65,7 +66,7 @@ def _model(base: str, device: str, seed: int):
     from transformers import AutoModel
 
     from tutor.adapt_train import wrap_layers
-    from tutor.reader import cross_encoder
+    from tutor.pair_model import cross_encoder
 
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -147,17 +148,12 @@ def main(argv: list[str] | None = None) -> int:
         oof.update(predict(model, tokenizer, [r for r in rows if fold[r["id"]] == f], device))
         print(f"fold {f}: {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
     model, wrapped, _ = fit(rows, args.base, device)
-    tensors = {}
-    for name, lora in wrapped.items():
-        tensors[f"{name}.A"] = lora.A.detach().float().cpu().numpy()
-        tensors[f"{name}.B"] = (lora.B.detach().float() * lora.scale).cpu().numpy()
-    tensors["head.weight"] = model.head.weight.detach().float().cpu().numpy()
-    tensors["head.bias"] = model.head.bias.detach().float().cpu().numpy()
+    tensors = lora_tensors(model, wrapped)
     meta = {"base_model": "all-MiniLM-L6-v2", "trained_on": f"{GOLDEN.relative_to(ROOT)} dev rows ({len(rows)})",
             "target": "score band centre / 10, squared error", "rank": RANK, "alpha": 2 * RANK, "epochs": EPOCHS,
             "batch": BATCH, "lr": LR, "seed": SEED, "device": device, "torch": torch.__version__,
             "seconds": round(time.time() - t0), "out_of_fold": oof}
-    digest = save_delta(tensors, args.out, meta)
+    digest = save_delta(SPEC, tensors, args.out, meta)
     print(json.dumps({"sha256": digest, "rows": len(rows), "seconds": meta["seconds"]}))
     return 0
 
