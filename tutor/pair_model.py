@@ -1,12 +1,12 @@
 """A MiniLM cross-encoder shipped as a low-rank delta: checked, merged, exported to ONNX and run.
 
-Two models read a pair of texts this way: the grading reader (tutor/reader.py: rubric, learner's answer)
-and the card ranker (tutor/ranker.py: question, card). No such model installs offline, so each is trained
-here (a LoRA delta on every Linear of the packaged all-MiniLM-L6-v2 plus a linear head over mean-pooled
-tokens) and ships as a few MB of safetensors in tutor/data with a JSON sidecar holding its sha256. `make
-install` merges the delta into the packaged weights and exports one ONNX graph per model (pooling and head
-inside) under $TUTOR_HOME/embedders/<prefix>-<sha12>, so a retrained delta never loads an old export. A
-`Spec` names one model's files and settings; everything else is shared.
+The grading reader (tutor/reader.py: rubric, learner's answer) reads a pair of texts this way, and so did a
+card ranker (question, card) measured in session 31 and not kept (bench/retrieval_levers.py). No such model
+installs offline, so each is trained here (a LoRA delta on every Linear of the packaged all-MiniLM-L6-v2 plus
+a linear head over mean-pooled tokens) and ships as a few MB of safetensors in tutor/data with a JSON sidecar
+holding its sha256. `make install` merges the delta into the packaged weights and exports one ONNX graph per
+model (pooling and head inside) under $TUTOR_HOME/embedders/<prefix>-<sha12>, so a retrained delta never
+loads an old export. A `Spec` names one model's files and settings; everything else is shared.
 """
 
 from __future__ import annotations
