@@ -105,6 +105,8 @@ class Config:
     # rank 1 on held-out dev pools, but end to end on dev rank 1 .730 vs .735 and follow-ups .607 vs .623
     # (a conversation fuses several searches), so the hand weights stay the default.
     rerank_pool: int = 20
+    # Search a question in interview framing with and without it (tutor/framing.py); keep the better reading.
+    unframe: bool = True
     rerank_weights: tuple[float, float, float] | None = (0.5, 1.0, 0.6)
     # Rank with the learned query-side map of tutor/query_map.py (bench/learn_query_map.py; refusal and
     # exact/closest still read raw cosines). Off: chosen on dev (rank 1 .735 → .752, hit@5 .970 → .978,

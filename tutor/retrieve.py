@@ -27,6 +27,7 @@ from tutor.answerability import only_instructions, subject_pairs
 from tutor.chunk import PHRASING_KINDS, Chunk
 from tutor.config import Config
 from tutor.embed import Embedder
+from tutor.framing import unframed
 from tutor.glossary import Glossary, build_glossary
 from tutor.index import Index
 from tutor.lexicon import Idf, card_pairs, document_frequency, fold, glossary_of, group_key, pairs, terms
@@ -220,7 +221,21 @@ class Retriever:
                hint: str | None = None) -> list[Passage]:
         """The k best passages for one standalone query; `prior` is a card the conversation is about;
         `hint` is a model's hypothetical answer to the query (tutor/hyde.py): its vector moves the dense
-        ranking towards the material's own vocabulary, never the relevance that decides refusal."""
+        ranking towards the material's own vocabulary, never the relevance that decides refusal.
+
+        A question in interview framing ("explain dropout in an interview", tutor/framing.py) is searched
+        without it first, and that reading is kept when its best passage clears the refusal threshold: the
+        framing's words otherwise pull the career cards first. A question about interviewing itself ("how
+        do I answer in an interview when I don't know?") says little without the framing, and keeps it."""
+        bare = unframed(query) if self.config.unframe else query
+        if not bare or bare == query:
+            return self._search(query, k, pool, prior, hint)
+        plain = self._search(bare, k, pool, prior, hint)
+        if plain and plain[0].relevance >= self.config.min_relevance:
+            return plain
+        return self._search(query, k, pool, prior, hint)
+
+    def _search(self, query: str, k: int | None, pool: int, prior: str | None, hint: str | None) -> list[Passage]:
         k = k or self.config.k
         n = len(self.index.chunks)
         pool = min(pool, n)

@@ -1,0 +1,64 @@
+"""Does each card come first when asked about its own subject by name, plainly and in interview framing?
+
+For every card, its name (the id's last part, hyphens as spaces) and each alias go into "what is {name}" and
+"explain {name} in an interview"; a card should come first for both. Framing words ("interview") occur in
+our material almost only in the career cards, which used to win the framed form (tutor/framing.py).
+
+    python bench/framing_audit.py [--index DIR] [--misses]
+
+Session 31, cards-only index of 271 cards (960 distinct names and aliases), card first:
+
+    reading                                 what is {name}    explain {name} in an interview
+    framing kept (Config.unframe off)       .982 (943/960)    .843 (809/960), a career card first in 113
+    unframed when that reading clears       .982 (943/960)    .970 (931/960), a career card first in 7
+    the refusal threshold (default)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from tutor import embed
+from tutor.cards import load_cards
+from tutor.config import REPO_ROOT, Config
+from tutor.index import load_index
+from tutor.retrieve import Retriever
+
+TEMPLATES = ("what is {}", "explain {} in an interview")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", help="index folder (default: ./index or $TUTOR_INDEX_DIR)")
+    parser.add_argument("--misses", action="store_true", help="list the names whose card is not first")
+    args = parser.parse_args(argv)
+    config = Config().with_(index_dir=Path(args.index) if args.index else None)
+    embedder = embed.MiniLMEmbedder()
+    index = load_index(config.index_dir, config, embedder.name)
+    cards = load_cards(REPO_ROOT / "corpus" / "cards")
+    for unframe in (False, True):
+        retriever = Retriever(index, embedder, replace(config, unframe=unframe))
+        for template in TEMPLATES:
+            first, total, misses = 0, 0, []
+            for card in cards:
+                for name in dict.fromkeys([card.id.rsplit("/", 1)[-1].replace("-", " "), *card.aliases]):
+                    question = template.format(name)
+                    got = [p.card_id for p in retriever.search(question, 5)]
+                    total += 1
+                    if got and got[0] == card.id:
+                        first += 1
+                    else:
+                        misses.append(f"    {card.id}: {question!r} -> {got[:2]}")
+            career = sum("career/" in m.split("->")[1].split(",")[0] for m in misses)
+            print(f"unframe {unframe!s:5} {template!r:34} first {first / total:.3f} ({first}/{total}); "
+                  f"misses led by a career card {career}")
+            if args.misses:
+                print("\n".join(misses))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
