@@ -12,6 +12,11 @@ Session 31, cards-only index of 271 cards (960 distinct names and aliases), card
     framing kept (Config.unframe off)       .982 (943/960)    .843 (809/960), a career card first in 113
     unframed when that reading clears       .982 (943/960)    .970 (931/960), a career card first in 7
     the refusal threshold (default)
+    + a definition question naming a card   .994 (954/960)    .985 (946/960)
+    by its id (Retriever.cards_by_name)
+
+The last row is partly circular here (the names are the ids), but the defect was real: "what is a
+transformer" put the positional-encoding card first, "what is learning rate" the scheduling card.
 """
 
 from __future__ import annotations

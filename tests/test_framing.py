@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-
 from conftest import FakeEmbedder
+
 from tutor.framing import unframed
 
 
@@ -81,3 +81,13 @@ def test_a_question_about_interviewing_keeps_its_career_card(career_index):
     question = "How do I explain my project in an interview?"
 
     assert _first(career_index, question, True)[0] == "career/explaining-a-project"
+
+
+def test_a_definition_question_naming_a_card_by_its_id_asks_for_that_card(tutor_fake):
+    retriever = tutor_fake.retriever
+
+    assert retriever.cards_by_name("What is a GRU?") == ["architectures/gru"]
+    assert retriever.cards_by_name("what are LSTMs") == ["architectures/lstm"]
+    assert retriever.cards_by_name("explain batch normalization") == ["training/batch-normalization"]
+    assert retriever.cards_by_name("why does a GRU have fewer gates than an LSTM?") == []
+    assert retriever.cards_by_name("what is normalization") == []  # part of an id is not its name

@@ -172,10 +172,9 @@ class Glossary:
         """The cards that declare the question's whole subject as an alias: "what is ReLU" asks for the
         card named ReLU, however many other cards use the word (`terms_in` leaves widespread terms alone,
         where they are the setting of a question rather than its subject)."""
-        m = _DEFINITION.match(question)
-        if m is None:
+        typed = definition_term(question)
+        if typed is None:
             return []
-        typed = m.group("term").strip()
         for term in (_norm(typed), _norm(typed[:-1]) if typed.endswith("s") else ""):
             # Two letters name a card only as a card writes them: "what is ln" asks about a logarithm.
             if term in self.cards and (len(term) > 2 or typed.rstrip("s") == self.spelled.get(term)):
@@ -195,6 +194,12 @@ _DEFINITION = re.compile(
     r"^\s*(?:(?:so\s+|and\s+|ok\s+)?(?:what(?:'s|\s+is|\s+are|\s+does|\s+do)|explain|define|describe|"
     r"tell\s+me\s+about|what\s+is\s+meant\s+by|how\s+(?:does|do))\s+)?(?:an?\s+|the\s+)?(?P<term>[^?!.,;:]+?)"
     r"(?:\s+(?:mean|stand\s+for|do|work))?\s*[?.!]*\s*$", re.I)
+
+
+def definition_term(question: str) -> str | None:
+    """The whole subject of a definition question ("what is a transformer" → "transformer"), or None."""
+    m = _DEFINITION.match(question)
+    return m.group("term").strip() if m else None
 
 
 def _words(text: str) -> set[str]:

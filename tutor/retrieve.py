@@ -28,7 +28,7 @@ from tutor.chunk import PHRASING_KINDS, Chunk
 from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.framing import unframed
-from tutor.glossary import Glossary, build_glossary
+from tutor.glossary import Glossary, build_glossary, definition_term
 from tutor.index import Index
 from tutor.lexicon import Idf, card_pairs, document_frequency, fold, glossary_of, group_key, pairs, terms
 from tutor.sparse import SparseIndex
@@ -116,6 +116,7 @@ class Retriever:
         self._group_pairs: dict[str, set[str]] = {}
         self._card_pairs: set[str] | None = None
         self._id_words: dict[str, frozenset[str]] | None = None
+        self._names: dict[str, list[str]] | None = None
         self._glossary: Glossary | None = None
         self._question_chunk: dict[str, int] | None = None
         self._scenario_chunks: dict[str, list[int]] | None = None
@@ -260,7 +261,8 @@ class Retriever:
         for rank, i in enumerate(cos_of):
             vote(i, rank)
         named = self.glossary.cards_named(query) if self.config.alias_weight else []
-        defined = self.glossary.cards_defined(query) if self.config.definition_weight else []
+        defined = (self.glossary.cards_defined(query) or self.cards_by_name(query)) \
+            if self.config.definition_weight else []
         named += [c for c in defined if c not in named]
         for card_id, weight in [*((c, self.config.alias_weight) for c in named),
                                 *((c, self.config.definition_weight) for c in defined),
@@ -374,6 +376,21 @@ class Retriever:
         hits = {c: len(w) for c, w in self._id_words.items() if w <= qterms}
         top = max(hits.values(), default=0)
         return [c for c, n in hits.items() if n == top]
+
+    def cards_by_name(self, question: str) -> list[str]:
+        """The card whose id names a definition question's whole subject: "what is a transformer" asks for
+        architectures/transformer, "what are sentence embeddings" for nlp/sentence-embeddings. A card's id
+        is its subject's name even where no alias repeats it (one-word ids included, unlike
+        `cards_by_id_words`: here the question is nothing but the name)."""
+        typed = definition_term(question)
+        if not typed:
+            return []
+        if self._names is None:
+            self._names = {}
+            for cid in self.index.cards:
+                self._names.setdefault(cid.rsplit("/", 1)[-1].replace("-", " "), []).append(cid)
+        term = " ".join(re.findall(r"[a-z0-9]+", typed.lower()))
+        return self._names.get(term) or (self._names.get(term[:-1], []) if term.endswith("s") else [])
 
     def respell(self, text: str) -> str:
         """Compounds in our material's spelling ("over-fitting" → "overfitting"; tutor/spelling.py)."""
