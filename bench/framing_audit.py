@@ -33,12 +33,15 @@ from tutor.index import load_index
 from tutor.retrieve import Retriever
 
 TEMPLATES = ("what is {}", "explain {} in an interview")
+STYLES = ("explain {} in simple terms", "briefly, what is {}?", "what is {}? give me an example",
+          "explain {} step by step like I'm a beginner")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", help="index folder (default: ./index or $TUTOR_INDEX_DIR)")
     parser.add_argument("--misses", action="store_true", help="list the names whose card is not first")
+    parser.add_argument("--styles", action="store_true", help="also answer-style wordings (simple terms, briefly…)")
     args = parser.parse_args(argv)
     config = Config().with_(index_dir=Path(args.index) if args.index else None)
     embedder = embed.MiniLMEmbedder()
@@ -46,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     cards = load_cards(REPO_ROOT / "corpus" / "cards")
     for unframe in (False, True):
         retriever = Retriever(index, embedder, replace(config, unframe=unframe))
-        for template in TEMPLATES:
+        for template in TEMPLATES + (STYLES if args.styles else ()):
             first, total, misses = 0, 0, []
             for card in cards:
                 for name in dict.fromkeys([card.id.rsplit("/", 1)[-1].replace("-", " "), *card.aliases]):
