@@ -15,6 +15,12 @@ Session 31, cards-only index of 271 cards (960 distinct names and aliases), card
     + a definition question naming a card   .994 (954/960)    .985 (946/960)
     by its id (Retriever.cards_by_name)
 
+Answer-style wordings (`--styles`), before / after tutor/framing.py reads them as framing too:
+"explain {name} in simple terms" .890 / .990, "briefly, what is {name}?" .938 / .994, "what is {name}? give
+me an example" .927 / .994, "explain {name} step by step like I'm a beginner" .828 / .985. Golden dev /
+test rank 1 .739 / .779 either way (10 of 852 golden questions carry framing; style words that were the
+subject there, "instead of step by step", "simply adding one", are left alone).
+
 The last row is partly circular here (the names are the ids), but the defect was real: "what is a
 transformer" put the positional-encoding card first, "what is learning rate" the scheduling card.
 """

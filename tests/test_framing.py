@@ -21,6 +21,13 @@ from tutor.framing import unframed
     ("In an interview I was asked why XGBoost wins on tabular data", "why XGBoost wins on tabular data"),
     ("How would you explain attention to an interviewer?", "How would you explain attention?"),
     ("During my ML interview: what is weight decay?", "what is weight decay?"),
+    ("explain dropout in simple terms", "explain dropout"),
+    ("Briefly, what is dropout?", "what is dropout?"),
+    ("what is dropout? give me an example", "what is dropout?"),
+    ("explain dropout step by step like I'm a beginner", "explain dropout"),
+    ("explain LSTMs in detail with an example", "explain LSTMs"),
+    ("ELI5: attention", "attention"),
+    ("Walk me through beam search step by step for a decoder.", "Walk me through beam search for a decoder."),
 ])
 def test_the_framing_is_removed_and_the_subject_kept(question, bare):
     assert unframed(question) == bare
@@ -30,6 +37,12 @@ def test_the_framing_is_removed_and_the_subject_kept(question, bare):
     "what is dropout",
     "How many weeks should I set aside to get interview-ready?",  # about interviewing: nothing to remove
     "Why was the interview process designed like this",
+    # answer-style words that are the subject here
+    "What let language models train in parallel instead of step by step?",
+    "Why does asking an LLM to show its reasoning step by step help?",
+    "What makes Kneser-Ney better than simply adding one to every count?",
+    "How should I plan training for a beginner runner?",
+    "I never reset .grad between steps; is that why my loss explodes?",
 ])
 def test_a_question_without_framing_is_left_alone(question):
     assert unframed(question) == question

@@ -1,4 +1,4 @@
-"""The interview framing of a question: words about the interview itself, not about the subject asked.
+"""The framing of a question: words about the interview or the answer's style, not about the subject asked.
 
 Learners practising for interviews say so: "explain dropout in an interview", "an interviewer asked me why
 ReLU…", "interview question: what is BPTT". Those words are rare in our material except in the career
@@ -6,6 +6,9 @@ cards (how to explain a project, the most-asked topics, what to do when you do n
 they pulled those cards first: "explain <card name> in an interview" put a career card first for 113 of
 960 names and aliases, and the named card first for .843 of them against .982 for "what is <card name>";
 searched unframed, .970 (bench/framing_audit.py). The golden sets barely use framing (rank 1 unchanged).
+Answer-style words do the same on a smaller scale ("explain X in simple terms" .890 → .990, "… step by
+step like I'm a beginner" .828 → .985), and are removed only where they end a clause or open a request:
+"instead of step by step" and "simply adding one" are the subject.
 
 `unframed` removes the framing; the retriever searches that reading first and keeps it when its best
 passage clears the refusal threshold (tutor/retrieve.py), so a question *about* interviewing ("how should I
@@ -32,13 +35,45 @@ _PATTERNS = [
     # "how would you answer / explain … to an interviewer"
     r"\bto\s+(?:an?|the)\s+interviewer\b",
 ]
-_FRAMING = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.I)
+# How the learner wants the answer, not what it is about: "in simple terms", "briefly", "step by step like
+# I'm a beginner", "give me an example", "ELI5".
+_END = r"(?=\s*(?:[?.!,;:]|$))"  # what an answer-style phrase is followed by: the end of a clause
+_STYLE = [
+    r"\b(?:in|using)\s+(?:very\s+)?(?:simple|plain|layman'?s?|easy|everyday|non-technical)\s+"
+    r"(?:terms|words|english|language)\b",
+    r"\b(?:in\s+(?:one|a\s+few|two|1|2|3)\s+(?:sentences?|lines?|words)|in\s+(?:a\s+)?nutshell|in\s+brief|"
+    rf"in\s+(?:great\s+|more\s+)?detail|in\s+depth){_END}",
+    # an adverb is style at the start ("Briefly, what is…"), at the end, or right after "explain"
+    r"^\s*(?:briefly|concisely|simply|quickly|intuitively)\b,?",
+    rf"\b(?:briefly|concisely|simply|intuitively){_END}",
+    r"(?<=\bexplain )(?:briefly|concisely|simply|quickly|intuitively)\b",
+    r"\b(?:like|as\s+if)\s+(?:i'?m|i\s+am|you'?re\s+talking\s+to)\s+(?:a\s+|an\s+)?"
+    r"(?:five|5|a\s+child|kid|child|beginner|newbie|novice|non-expert|layman|high[- ]schooler)"
+    r"(?:\s+years?\s+old)?\b",
+    r"\bfor\s+(?:a|an|the)\s+(?:complete\s+|total\s+|absolute\s+)?(?:beginner|newbie|novice|layman|non-expert)s?"
+    + _END,
+    r"\b(?:eli5|tl;?dr)\b:?",
+    r"\b(?:and\s+)?(?:give|show)\s+(?:me\s+)?(?:an?\s+|some\s+)?(?:concrete\s+|simple\s+|real[- ]world\s+)?"
+    rf"examples?{_END}",
+    rf"\bwith\s+(?:an?\s+|some\s+)?(?:concrete\s+|simple\s+|real[- ]world\s+)?examples?{_END}",
+]
+# "step by step" is style after an opening request ("Walk me through beam search step by step") and content
+# elsewhere ("train in parallel instead of step by step", "show its reasoning step by step").
+_STEPS = re.compile(r"^(\s*(?:explain|describe|derive|walk\s+me\s+through|go\s+through)\b.{0,80}?)\s*"
+                    r"\bstep[- ]by[- ]step\b", re.I)
+_FRAMING = re.compile("|".join(f"(?:{p})" for p in [*_PATTERNS, *_STYLE]), re.I)
+_CUES = ("interview", "asked", "simpl", "brief", "example", "step", "beginner", "five", "eli5", "term", "detail",
+         "concise", "quick", "nutshell", "intuitive", "depth", "sentence", "line", "word", "child", "kid", "tl")
 
 
 def unframed(question: str) -> str:
-    """The question without its interview framing ("" when nothing else is left); unchanged without one."""
-    if "interview" not in question.lower() and "asked" not in question.lower():
+    """The question without its interview framing and answer-style wording ("" when nothing else is left);
+    unchanged without them."""
+    lowered = question.lower()
+    if not any(cue in lowered for cue in _CUES):
         return question
-    bare = _FRAMING.sub(" ", question)
-    bare = re.sub(r"\s+([?.,!;:])", r"\1", re.sub(r"\s{2,}", " ", bare)).strip(" ,;:-")
+    bare = _STEPS.sub(r"\1", question)
+    for _ in range(2):  # a phrase may end its clause only once the one after it is gone ("in detail with an example")
+        bare = _FRAMING.sub(" ", bare)
+    bare = re.sub(r"\s+([?!,;:]|\.(?!\w))", r"\1", re.sub(r"\s{2,}", " ", bare)).strip(" ,;:-")
     return bare if bare != question.strip() else question
