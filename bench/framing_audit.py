@@ -17,7 +17,8 @@ Session 31, cards-only index of 271 cards (960 distinct names and aliases), card
 
 Answer-style wordings (`--styles`), before / after tutor/framing.py reads them as framing too:
 "explain {name} in simple terms" .890 / .990, "briefly, what is {name}?" .938 / .994, "what is {name}? give
-me an example" .927 / .994, "explain {name} step by step like I'm a beginner" .828 / .985. Golden dev /
+me an example" .927 / .994, "explain {name} step by step like I'm a beginner" .828 / .985, and a list's
+label, "Q7: what is {name}?", .935 / .994. Golden dev /
 test rank 1 .739 / .779 either way (10 of 852 golden questions carry framing; style words that were the
 subject there, "instead of step by step", "simply adding one", are left alone).
 
@@ -40,7 +41,7 @@ from tutor.retrieve import Retriever
 
 TEMPLATES = ("what is {}", "explain {} in an interview")
 STYLES = ("explain {} in simple terms", "briefly, what is {}?", "what is {}? give me an example",
-          "explain {} step by step like I'm a beginner")
+          "explain {} step by step like I'm a beginner", "Q7: what is {}?")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,9 @@ from tutor.framing import unframed
     ("explain LSTMs in detail with an example", "explain LSTMs"),
     ("ELI5: attention", "attention"),
     ("Walk me through beam search step by step for a decoder.", "Walk me through beam search for a decoder."),
+    ("12. What is dropout?", "What is dropout?"),  # a list's numbering or label
+    ("Q3: what is BPTT", "what is BPTT"),
+    ("Question 7 - explain attention", "explain attention"),
 ])
 def test_the_framing_is_removed_and_the_subject_kept(question, bare):
     assert unframed(question) == bare
@@ -43,6 +46,9 @@ def test_the_framing_is_removed_and_the_subject_kept(question, bare):
     "What makes Kneser-Ney better than simply adding one to every count?",
     "How should I plan training for a beginner runner?",
     "I never reset .grad between steps; is that why my loss explodes?",
+    "2-layer networks and XOR",  # numbers that belong to the question
+    "Q-learning vs SARSA",
+    "10.5 is a learning rate?",
 ])
 def test_a_question_without_framing_is_left_alone(question):
     assert unframed(question) == question

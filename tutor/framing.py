@@ -8,7 +8,8 @@ they pulled those cards first: "explain <card name> in an interview" put a caree
 searched unframed, .970 (bench/framing_audit.py). The golden sets barely use framing (rank 1 unchanged).
 Answer-style words do the same on a smaller scale ("explain X in simple terms" .890 → .990, "… step by
 step like I'm a beginner" .828 → .985), and are removed only where they end a clause or open a request:
-"instead of step by step" and "simply adding one" are the subject.
+"instead of step by step" and "simply adding one" are the subject. A list's numbering or label ("12.",
+"Q7:") goes too: "Q7: what is {name}?" .935 → .994.
 
 `unframed` removes the framing; the retriever searches that reading first and keeps it when its best
 passage clears the refusal threshold (tutor/retrieve.py), so a question *about* interviewing ("how should I
@@ -61,6 +62,8 @@ _STYLE = [
 # elsewhere ("train in parallel instead of step by step", "show its reasoning step by step").
 _STEPS = re.compile(r"^(\s*(?:explain|describe|derive|walk\s+me\s+through|go\s+through)\b.{0,80}?)\s*"
                     r"\bstep[- ]by[- ]step\b", re.I)
+# A list's numbering or label before the question: "12. What is…", "Q3: …", "Question 7 - …", "Q: …".
+_PREFIX = re.compile(r"^\s*(?:(?:q|question)\s*\d*\s*[:.)\-–]|\d{1,3}\s*[.):\-–])\s+(?=\S)", re.I)
 _FRAMING = re.compile("|".join(f"(?:{p})" for p in [*_PATTERNS, *_STYLE]), re.I)
 _CUES = ("interview", "asked", "simpl", "brief", "example", "step", "beginner", "five", "eli5", "term", "detail",
          "concise", "quick", "nutshell", "intuitive", "depth", "sentence", "line", "word", "child", "kid", "tl")
@@ -70,9 +73,10 @@ def unframed(question: str) -> str:
     """The question without its interview framing and answer-style wording ("" when nothing else is left);
     unchanged without them."""
     lowered = question.lower()
-    if not any(cue in lowered for cue in _CUES):
+    numbered = _PREFIX.match(question) is not None
+    if not numbered and not any(cue in lowered for cue in _CUES):
         return question
-    bare = _STEPS.sub(r"\1", question)
+    bare = _STEPS.sub(r"\1", _PREFIX.sub("", question))
     for _ in range(2):  # a phrase may end its clause only once the one after it is gone ("in detail with an example")
         bare = _FRAMING.sub(" ", bare)
     bare = re.sub(r"\s+([?!,;:]|\.(?!\w))", r"\1", re.sub(r"\s{2,}", " ", bare)).strip(" ,;:-")
