@@ -22,6 +22,12 @@ label, "Q7: what is {name}?", .935 / .994. Golden dev /
 test rank 1 .739 / .779 either way (10 of 852 golden questions carry framing; style words that were the
 subject there, "instead of step by step", "simply adding one", are left alone).
 
+Other question forms (`--asks`), before / after the glossary's definition pattern read them as asking about
+one named subject (tutor/glossary.py, `definition_term`): "why do we use {name}?" .902 / .989, "what are
+the pros and cons of {name}?" .875 / .982 (two cards whose own phrasings say "pros and cons" came first
+for 89 names), "when should I use {name}?" .870 / .981, "how does {name} work?" .992 / .992. Golden and
+real lists unchanged.
+
 The last row is partly circular here (the names are the ids), but the defect was real: "what is a
 transformer" put the positional-encoding card first, "what is learning rate" the scheduling card.
 """
@@ -42,6 +48,7 @@ from tutor.retrieve import Retriever
 TEMPLATES = ("what is {}", "explain {} in an interview")
 STYLES = ("explain {} in simple terms", "briefly, what is {}?", "what is {}? give me an example",
           "explain {} step by step like I'm a beginner", "Q7: what is {}?")
+ASKS = ("how does {} work?", "why do we use {}?", "what are the pros and cons of {}?", "when should I use {}?")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", help="index folder (default: ./index or $TUTOR_INDEX_DIR)")
     parser.add_argument("--misses", action="store_true", help="list the names whose card is not first")
     parser.add_argument("--styles", action="store_true", help="also answer-style wordings (simple terms, briefly…)")
+    parser.add_argument("--asks", action="store_true", help="also other question forms (how does … work, why…)")
     args = parser.parse_args(argv)
     config = Config().with_(index_dir=Path(args.index) if args.index else None)
     embedder = embed.MiniLMEmbedder()
@@ -56,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     cards = load_cards(REPO_ROOT / "corpus" / "cards")
     for unframe in (False, True):
         retriever = Retriever(index, embedder, replace(config, unframe=unframe))
-        for template in TEMPLATES + (STYLES if args.styles else ()):
+        for template in TEMPLATES + (STYLES if args.styles else ()) + (ASKS if args.asks else ()):
             first, total, misses = 0, 0, []
             for card in cards:
                 for name in dict.fromkeys([card.id.rsplit("/", 1)[-1].replace("-", " "), *card.aliases]):

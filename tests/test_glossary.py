@@ -162,3 +162,28 @@ def test_a_question_whose_whole_subject_is_an_alias_names_the_card_that_declares
     spread_everywhere = build_glossary(CARDS, max_spread=0)  # every term widespread: cards_named sees none
     assert spread_everywhere.cards_named(question) == []
     assert spread_everywhere.cards_defined(question) == expected
+
+
+@pytest.mark.parametrize(("question", "term"), [
+    ("what is ReLU", "ReLU"),
+    ("what is meant by overfitting?", "overfitting"),
+    ("what does KV cache mean", "KV cache"),
+    ("why do we use dropout?", "dropout"),
+    ("Why do we need batch norm", "batch norm"),
+    ("what are the pros and cons of Adam?", "Adam"),
+    ("What are the advantages of residual connections?", "residual connections"),
+    ("when should I use GRUs?", "GRUs"),
+    ("what is dropout used for?", "dropout"),
+])
+def test_a_question_about_one_named_subject_gives_that_subject(question, term):
+    from tutor.glossary import definition_term
+
+    assert definition_term(question) == term
+
+
+def test_a_question_with_more_than_a_subject_is_not_a_definition():
+    from tutor.glossary import definition_term
+
+    # the whole remainder is the "term": it names no card, so nothing gets a definition vote
+    assert definition_term("why does dropout help, and when does it hurt?") is None
+    assert definition_term("what are the advantages of LSTMs over RNNs?") == "LSTMs over RNNs"

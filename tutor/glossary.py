@@ -189,11 +189,18 @@ class Glossary:
         return out
 
 
-# "what is ReLU", "explain LoRA", "define BPTT?", "what does KV cache mean": the whole subject is one term.
+# "what is ReLU", "explain LoRA", "define BPTT?", "what does KV cache mean", "why do we use dropout", "what are
+# the pros and cons of Adam", "when should I use GRUs": the whole subject is one term.
 _DEFINITION = re.compile(
-    r"^\s*(?:(?:so\s+|and\s+|ok\s+)?(?:what(?:'s|\s+is|\s+are|\s+does|\s+do)|explain|define|describe|"
-    r"tell\s+me\s+about|what\s+is\s+meant\s+by|how\s+(?:does|do))\s+)?(?:an?\s+|the\s+)?(?P<term>[^?!.,;:]+?)"
-    r"(?:\s+(?:mean|stand\s+for|do|work))?\s*[?.!]*\s*$", re.I)
+    r"^\s*(?:(?:so\s+|and\s+|ok\s+)?(?:"
+    r"what\s+(?:are|is)\s+the\s+(?:pros\s+and\s+cons|advantages(?:\s+and\s+disadvantages)?|disadvantages|"
+    r"benefits|drawbacks|limitations|strengths\s+and\s+weaknesses)\s+of|"  # longer forms before "what is"
+    r"what\s+is\s+meant\s+by|what(?:'s|\s+is|\s+are|\s+does|\s+do)|explain|define|describe|"
+    r"tell\s+me\s+about|how\s+(?:does|do)|"
+    r"why\s+(?:do|would|should|did)\s+(?:we|you|i|people)\s+(?:use|need)|"
+    r"when\s+(?:should|would|do|to)\s+(?:(?:we|you|i|one)\s+)?use)\s+)?"
+    r"(?:an?\s+|the\s+)?(?P<term>[^?!.,;:]+?)"
+    r"(?:\s+(?:mean|stand\s+for|do|work|used\s+for))?\s*[?.!]*\s*$", re.I)
 
 
 def definition_term(question: str) -> str | None:
