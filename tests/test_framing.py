@@ -28,6 +28,8 @@ from tutor.framing import unframed
     ("explain LSTMs in detail with an example", "explain LSTMs"),
     ("ELI5: attention", "attention"),
     ("Walk me through beam search step by step for a decoder.", "Walk me through beam search for a decoder."),
+    ("What are the pros and cons of Adam?", "What are Adam?"),  # the kind of answer wanted, not the subject
+    ("pros and cons of fft convolution vs winograd", "fft convolution vs winograd"),
     ("12. What is dropout?", "What is dropout?"),  # a list's numbering or label
     ("Q3: what is BPTT", "what is BPTT"),
     ("Question 7 - explain attention", "explain attention"),

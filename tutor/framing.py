@@ -57,6 +57,9 @@ _STYLE = [
     r"\b(?:and\s+)?(?:give|show)\s+(?:me\s+)?(?:an?\s+|some\s+)?(?:concrete\s+|simple\s+|real[- ]world\s+)?"
     rf"examples?{_END}",
     rf"\bwith\s+(?:an?\s+|some\s+)?(?:concrete\s+|simple\s+|real[- ]world\s+)?examples?{_END}",
+    # the kind of answer wanted about a subject: "the pros and cons of Adam" is about Adam
+    r"\b(?:the\s+)?(?:pros\s+and\s+cons|advantages\s+and\s+disadvantages|strengths\s+and\s+weaknesses|"
+    r"benefits\s+and\s+drawbacks|trade-?offs)\s+of\b",
 ]
 # "step by step" is style after an opening request ("Walk me through beam search step by step") and content
 # elsewhere ("train in parallel instead of step by step", "show its reasoning step by step").
@@ -66,7 +69,8 @@ _STEPS = re.compile(r"^(\s*(?:explain|describe|derive|walk\s+me\s+through|go\s+t
 _PREFIX = re.compile(r"^\s*(?:(?:q|question)\s*\d*\s*[:.)\-–]|\d{1,3}\s*[.):\-–])\s+(?=\S)", re.I)
 _FRAMING = re.compile("|".join(f"(?:{p})" for p in [*_PATTERNS, *_STYLE]), re.I)
 _CUES = ("interview", "asked", "simpl", "brief", "example", "step", "beginner", "five", "eli5", "term", "detail",
-         "concise", "quick", "nutshell", "intuitive", "depth", "sentence", "line", "word", "child", "kid", "tl")
+         "concise", "quick", "nutshell", "intuitive", "depth", "sentence", "line", "word", "child", "kid", "tl", "pros",
+         "advantages", "strengths", "benefits", "trade")
 
 
 def unframed(question: str) -> str:
