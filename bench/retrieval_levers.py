@@ -55,20 +55,6 @@ questions +1.99 / +1.42 on dev, +1.88 / +1.56 on test); with the pipeline's orde
 .805 stays .805 at weight .1 and falls from .2 on (.763 at .2, .609 at .5); test likewise. Lost: it was
 trained to find conflicts, not answers.
 
-Session 31: a trained cross-encoder card ranker (MiniLM + rank-16 LoRA + linear head, the grading reader's
-recipe through tutor/pair_model.py). Trained listwise on CPU (36 min, 2 epochs, 1555 groups) to pick the right
-card among retrieval's top 10 for each card's own `also_asked` and `scenarios` phrasings, reading the card's
-question, aliases and key points; never on golden rows. Added to the linear score of the top 10 cards as
-weight × (logit − the lowest logit), dev split (360 questions), weight 0 / .1 / .3 / 1 / 3:
-
-    rank 1         .739 / .736 / .731 / .653 / .592     hit@300w  .814 / .811 / .786 / .708 / .664
-    paraphrases    .669 /      /      / .504 / .444     direct    .862 /      /      / .792 / .738
-
-Lost at every weight, most on paraphrases: ~1.5k short phrasings are far too little to teach a bi-encoder
-a cross-encoder's job (public rerankers train on hundreds of thousands of pairs), and the golden questions'
-long "my model does X" wording is unlike those phrasings. Not kept (the delta would cost 2.7 MB and an
-install step for a loss); the pair-model plumbing it used now serves the grading reader.
-
     python bench/retrieval_levers.py --index DIR --vectors /tmp/vec --split dev \
         --variant hand:rerank_weights=0.5/1/0.6 --variant learned:rerank_weights=none
 
@@ -111,20 +97,6 @@ other sessions; dev / test; every setting chosen on dev, test read after):
     + scenarios (1-3 a card, own chunks) .752 / .787  .970 / .965  .830 / .827  .009 / .000     .962 / .923
     + question cosine reads scenarios    .761 / .797  .970 / .970  .839 / .832  .004 / .005     .962 / .923
     + follow-up naming another card      .765 / .797  .970 / .970  .839 / .832  .004 / .005     .962 / .923
-
-Session 31: a trained cross-encoder card ranker (MiniLM + rank-16 LoRA + linear head, the grading reader's
-recipe through tutor/pair_model.py). Trained listwise on CPU (36 min, 2 epochs, 1555 groups) to pick the right
-card among retrieval's top 10 for each card's own `also_asked` and `scenarios` phrasings, reading the card's
-question, aliases and key points; never on golden rows. Added to the linear score of the top 10 cards as
-weight × (logit − the lowest logit), dev split (360 questions), weight 0 / .1 / .3 / 1 / 3:
-
-    rank 1         .739 / .736 / .731 / .653 / .592     hit@300w  .814 / .811 / .786 / .708 / .664
-    paraphrases    .669 /      /      / .504 / .444     direct    .862 /      /      / .792 / .738
-
-Lost at every weight, most on paraphrases: ~1.5k short phrasings are far too little to teach a bi-encoder
-a cross-encoder's job (public rerankers train on hundreds of thousands of pairs), and the golden questions'
-long "my model does X" wording is unlike those phrasings. Not kept (the delta would cost 2.7 MB and an
-install step for a loss); the pair-model plumbing it used now serves the grading reader.
 
     python bench/retrieval_levers.py --index DIR --vectors /tmp/vec --split dev \
         --variant scen:scenario_question_cosine=0,move_on_aliases=0 --variant now:
@@ -194,20 +166,6 @@ moves them.
     rerank_pool 10 / 30; rrf_k 20                      .770 / .774; .770   flat
     dense votes × top cosine, BM25 × top margin, 1 / 2 .757 / .748       lost
 
-Session 31: a trained cross-encoder card ranker (MiniLM + rank-16 LoRA + linear head, the grading reader's
-recipe through tutor/pair_model.py). Trained listwise on CPU (36 min, 2 epochs, 1555 groups) to pick the right
-card among retrieval's top 10 for each card's own `also_asked` and `scenarios` phrasings, reading the card's
-question, aliases and key points; never on golden rows. Added to the linear score of the top 10 cards as
-weight × (logit − the lowest logit), dev split (360 questions), weight 0 / .1 / .3 / 1 / 3:
-
-    rank 1         .739 / .736 / .731 / .653 / .592     hit@300w  .814 / .811 / .786 / .708 / .664
-    paraphrases    .669 /      /      / .504 / .444     direct    .862 /      /      / .792 / .738
-
-Lost at every weight, most on paraphrases: ~1.5k short phrasings are far too little to teach a bi-encoder
-a cross-encoder's job (public rerankers train on hundreds of thousands of pairs), and the golden questions'
-long "my model does X" wording is unlike those phrasings. Not kept (the delta would cost 2.7 MB and an
-install step for a loss); the pair-model plumbing it used now serves the grading reader.
-
     python bench/retrieval_levers.py --index DIR --vectors /tmp/vec --split dev \
         --variant base:reading_confidence=0 --variant p2:reading_confidence=2
 
@@ -265,6 +223,20 @@ At 247 cards the 25 new cards took rank 1 from older cards on the session-start 
 test .819 → .794), several with fair answers; bench/public_audit.py has the real-question side.
 
 bench/public_audit.py reads the same pipeline on 210 blind public-style questions (held out).
+
+Session 31: a trained cross-encoder card ranker (MiniLM + rank-16 LoRA + linear head, the grading reader's
+recipe through tutor/pair_model.py). Trained listwise on CPU (36 min, 2 epochs, 1555 groups) to pick the right
+card among retrieval's top 10 for each card's own `also_asked` and `scenarios` phrasings, reading the card's
+question, aliases and key points; never on golden rows. Added to the linear score of the top 10 cards as
+weight × (logit − the lowest logit), dev split (360 questions), weight 0 / .1 / .3 / 1 / 3:
+
+    rank 1         .739 / .736 / .731 / .653 / .592     hit@300w  .814 / .811 / .786 / .708 / .664
+    paraphrases    .669 /      /      / .504 / .444     direct    .862 /      /      / .792 / .738
+
+Lost at every weight, most on paraphrases: ~1.5k short phrasings are far too little to teach a bi-encoder
+a cross-encoder's job (public rerankers train on hundreds of thousands of pairs), and the golden questions'
+long "my model does X" wording is unlike those phrasings. Not kept (the delta would cost 2.7 MB and an
+install step for a loss); the pair-model plumbing it used now serves the grading reader.
 """
 
 from __future__ import annotations
