@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tutor.spelling import respell
 
 # A tiny lexicon: the material writes "overfitting" and "underfitting" solid, "fine-tuning" and
@@ -44,3 +46,42 @@ def test_the_retriever_reads_the_respelled_question(tutor_fake):
     assert hyphen == solid
     assert [p.card_id for p in same] == [p.card_id for p in passages]
     assert [round(p.relevance, 6) for p in same] == [round(p.relevance, 6) for p in passages]
+
+
+TYPO_DF = {"transformer": 9, "attention": 12, "hallucination": 3, "normalization": 7, "chunk": 4, "converge": 5,
+      "gradient": 20, "onlyonce": 1}
+ENGLISH = frozenset({"there", "converged", "remover", "favourite"})
+
+
+def _typos(text: str) -> str:
+    from tutor.spelling import correct_typos, typo_index
+
+    return correct_typos(text, TYPO_DF, typo_index(TYPO_DF), ENGLISH)
+
+
+def test_one_edit_is_an_insertion_a_deletion_a_substitution_or_a_swap():
+    from tutor.spelling import one_edit
+
+    assert one_edit("tranfsormer", "transformer") and one_edit("atention", "attention")
+    assert one_edit("attentiion", "attention") and one_edit("attentoin", "attention")
+    assert not one_edit("attention", "attention") and not one_edit("atetnoin", "attention")
+
+
+@pytest.mark.parametrize(("typed", "fixed"), [
+    ("what is a tranfsormer", "what is a transformer"),
+    ("Halluicnation in LLMs", "Hallucination in LLMs"),
+    ("batch normalizaton and gradeints", "batch normalization and gradients"),
+])
+def test_a_typo_of_a_corpus_word_is_corrected(typed, fixed):
+    assert _typos(typed) == fixed
+
+
+@pytest.mark.parametrize("text", [
+    "what is the churn rate",  # short words are left alone: "churn" is one edit from "chunk"
+    "the loss converged there",  # English words the corpus never uses
+    "why is my postgres index slow",  # no corpus word nearby: an off-topic question stays off-topic
+    "what is ATTENTIN",  # acronyms as typed
+    "what is onlyonec",  # a word one card uses is no evidence
+])
+def test_words_that_are_not_typos_of_ours_are_left_alone(text):
+    assert _typos(text) == text

@@ -155,6 +155,8 @@ class Config:
     # Compounds respelled as our material writes them before searching ("over-fitting" → "overfitting",
     # "finetuning" → "fine-tuning", "over- and under-fitting"; tutor/spelling.py). False: the words as typed.
     respell: bool = True
+    # With respell: a word the corpus never uses becomes the most used corpus word one edit away (typos).
+    correct_typos: bool = True
     # Refusal: a top passage's `relevance` below this means "outside our material". Measured by
     # bench/calibrate_refusal.py on corpus/golden with the issue-13 ranking (cards-only index, 175 cards;
     # 416 in-scope questions, 52 unrelated out-of-scope rows; the 19 uncovered deep-learning rows are

@@ -32,7 +32,7 @@ from tutor.glossary import Glossary, build_glossary, definition_term
 from tutor.index import Index
 from tutor.lexicon import Idf, card_pairs, document_frequency, fold, glossary_of, group_key, pairs, terms
 from tutor.sparse import SparseIndex
-from tutor.spelling import respell
+from tutor.spelling import correct_typos, english_words, respell, typo_index
 
 _FOLLOW_UP = re.compile(
     r"^(and|but|so|or|also|then|what about|how about|why|how come|same|ok(ay)?|compared)\b"
@@ -117,6 +117,7 @@ class Retriever:
         self._card_pairs: set[str] | None = None
         self._id_words: dict[str, frozenset[str]] | None = None
         self._names: dict[str, list[str]] | None = None
+        self._typos: dict[str, list[str]] | None = None
         self._glossary: Glossary | None = None
         self._question_chunk: dict[str, int] | None = None
         self._scenario_chunks: dict[str, list[int]] | None = None
@@ -393,8 +394,17 @@ class Retriever:
         return self._names.get(term) or (self._names.get(term[:-1], []) if term.endswith("s") else [])
 
     def respell(self, text: str) -> str:
-        """Compounds in our material's spelling ("over-fitting" → "overfitting"; tutor/spelling.py)."""
-        return respell(text, self.idf().df, self.card_pairs()) if self.config.respell else text
+        """Compounds in our material's spelling ("over-fitting" → "overfitting"), then typos of its words
+        ("tranfsormer" → "transformer"; tutor/spelling.py)."""
+        if not self.config.respell:
+            return text
+        df = self.idf().df
+        text = respell(text, df, self.card_pairs())
+        if self.config.correct_typos and self.lexical_checks():
+            if self._typos is None:
+                self._typos = typo_index(df)
+            text = correct_typos(text, df, self._typos, english_words())
+        return text
 
     def unknown_share(self, query: str) -> float:
         """The IDF-weighted share of the question's content words that the corpus never uses (numbers aside).
