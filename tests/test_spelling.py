@@ -56,7 +56,7 @@ ENGLISH = frozenset({"there", "converged", "remover", "favourite"})
 def _typos(text: str) -> str:
     from tutor.spelling import correct_typos, typo_index
 
-    return correct_typos(text, TYPO_DF, typo_index(TYPO_DF), ENGLISH)
+    return correct_typos(text, TYPO_DF, lambda: typo_index(TYPO_DF), lambda: ENGLISH)
 
 
 def test_one_edit_is_an_insertion_a_deletion_a_substitution_or_a_swap():

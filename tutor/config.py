@@ -105,7 +105,8 @@ class Config:
     # rank 1 on held-out dev pools, but end to end on dev rank 1 .730 vs .735 and follow-ups .607 vs .623
     # (a conversation fuses several searches), so the hand weights stay the default.
     rerank_pool: int = 20
-    # Search a question in interview framing with and without it (tutor/framing.py); keep the better reading.
+    # Search a question without its framing first (tutor/framing.py: the interview, the answer's style, a list's
+    # numbering); keep that reading when its best passage clears min_relevance, else search it as typed.
     unframe: bool = True
     rerank_weights: tuple[float, float, float] | None = (0.5, 1.0, 0.6)
     # Rank with the learned query-side map of tutor/query_map.py (bench/learn_query_map.py; refusal and

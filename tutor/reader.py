@@ -42,7 +42,8 @@ from tutor.pair_model import PairModel, delta_dir
 SPEC = pair_model.Spec(what="the grading reader", delta_file="grade_reader.safetensors",
                        sidecar_file="grade_reader.json", prefix="grade-reader", env_dir="TUTOR_READER_DIR",
                        module="tutor.reader", max_length=384, truncation="longest_first", squash=True)
-DELTA_FILE, SIDECAR_FILE, MAX_LENGTH, FORMAT_VERSION = SPEC.delta_file, SPEC.sidecar_file, SPEC.max_length, 1
+DELTA_FILE, SIDECAR_FILE, MAX_LENGTH = SPEC.delta_file, SPEC.sidecar_file, SPEC.max_length
+FORMAT_VERSION = SPEC.format_version
 FIX = SPEC.fix
 __all__ = ["Reader", "delta_dir", "load_reader", "rubric_text"]
 

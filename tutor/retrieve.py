@@ -401,10 +401,14 @@ class Retriever:
         df = self.idf().df
         text = respell(text, df, self.card_pairs())
         if self.config.correct_typos and self.lexical_checks():
-            if self._typos is None:
-                self._typos = typo_index(df)
-            text = correct_typos(text, df, self._typos, english_words())
+            text = correct_typos(text, df, self.typo_index, english_words)
         return text
+
+    def typo_index(self) -> dict[str, list[str]]:
+        """The corpus words by their one-letter deletions (tutor/spelling.py), built on the first typo."""
+        if self._typos is None:
+            self._typos = typo_index(self.idf().df)
+        return self._typos
 
     def unknown_share(self, query: str) -> float:
         """The IDF-weighted share of the question's content words that the corpus never uses (numbers aside).

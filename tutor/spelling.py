@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping
 
 from tutor.lexicon import fold
 
@@ -95,20 +95,23 @@ def typo_index(df: Mapping[str, int]) -> dict[str, list[str]]:
     return index
 
 
-def correct_typos(text: str, df: Mapping[str, int], index: Mapping[str, list[str]], english: Container[str]) -> str:
+def correct_typos(text: str, df: Mapping[str, int], index: Callable[[], Mapping[str, list[str]]],
+                  english: Callable[[], Container[str]]) -> str:
     """`text` with each unknown word replaced by the most used corpus word one edit away.
 
-    Unknown: not in the corpus (in any plural), not in `english` (a vocabulary of whole words), not an
+    Unknown: not in the corpus (in any plural), not in `english()` (a vocabulary of whole words), not an
     acronym. A word with no such neighbour ("postgres", "kubernetes") stays, so an off-topic question stays
-    off-topic."""
+    off-topic. `index` and `english` are called only for a word the corpus lacks: most questions have none,
+    and need neither built."""
 
     def fix(m: re.Match[str]) -> str:
         typed = m[0]
         word = typed.lower()
-        if typed.isupper() or fold(word) in df or word in df or word in english:
+        if typed.isupper() or fold(word) in df or word in df or word in english():
             return typed
         stem, plural = (word[:-1], "s") if word.endswith("s") and not word.endswith("ss") else (word, "")
-        found = {w for key in {stem, *deletes(stem)} for w in index.get(key, ()) if one_edit(stem, w)}
+        neighbours = index()
+        found = {w for key in {stem, *deletes(stem)} for w in neighbours.get(key, ()) if one_edit(stem, w)}
         if not found:
             return typed
         best = max(sorted(found), key=lambda w: df.get(w, 0)) + plural  # the corpus's words are folded singular
