@@ -35,6 +35,14 @@ Typos (`--typos`: "what is {name}" with two neighbouring letters of its longest 
 Golden dev unchanged, test rank 1 .779 → .782 and within 300 words .826 → .829; refusal unchanged;
 real lists unchanged.
 
+Conversational requests (`--requests`, session 32), before / after the glossary's definition pattern reads
+their openers and endings (tutor/glossary.py, `definition_term`): "can you explain {name}?" .910 / .993,
+"what do you know about {name}?" .914 / .995, "I don't really understand {name}" .928 / .996, "what's the
+intuition behind {name}?" .938 / .996, "what problem does {name} solve?" .906 / .990, "how is {name}
+implemented?" .937 / .995 (the misses had a card that merely uses the name first: "can you explain CNN?"
+the CNN-interpretability card, "what do you know about RNN?" the transformer card). Golden dev / test,
+the real GitHub list and the public-style stand-in unchanged.
+
 The last row is partly circular here (the names are the ids), but the defect was real: "what is a
 transformer" put the positional-encoding card first, "what is learning rate" the scheduling card.
 """
@@ -57,6 +65,8 @@ TEMPLATES = ("what is {}", "explain {} in an interview")
 STYLES = ("explain {} in simple terms", "briefly, what is {}?", "what is {}? give me an example",
           "explain {} step by step like I'm a beginner", "Q7: what is {}?")
 ASKS = ("how does {} work?", "why do we use {}?", "what are the pros and cons of {}?", "when should I use {}?")
+REQUESTS = ("can you explain {}?", "what do you know about {}?", "I don't really understand {}",
+            "what's the intuition behind {}?", "what problem does {} solve?", "how is {} implemented?")
 
 
 def typo_audit(retriever: Retriever, cards: list, unframe: bool) -> None:
@@ -85,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list the names whose card is not first")
     parser.add_argument("--styles", action="store_true", help="also answer-style wordings (simple terms, briefly…)")
     parser.add_argument("--asks", action="store_true", help="also other question forms (how does … work, why…)")
+    parser.add_argument("--requests", action="store_true",
+                        help="also conversational requests (can you explain …, what do you know about …)")
     parser.add_argument("--typos", action="store_true",
                         help="'what is {name}' with two neighbouring letters of its longest word swapped")
     args = parser.parse_args(argv)
@@ -96,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         retriever = Retriever(index, embedder, replace(config, unframe=unframe))
         if args.typos:
             typo_audit(retriever, cards, unframe)
-        for template in TEMPLATES + (STYLES if args.styles else ()) + (ASKS if args.asks else ()):
+        for template in TEMPLATES + (STYLES if args.styles else ()) + (ASKS if args.asks else ()) + \
+                (REQUESTS if args.requests else ()):
             first, total, misses = 0, 0, []
             for card in cards:
                 for name in dict.fromkeys([card.id.rsplit("/", 1)[-1].replace("-", " "), *card.aliases]):

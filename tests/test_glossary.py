@@ -174,6 +174,17 @@ def test_a_question_whose_whole_subject_is_an_alias_names_the_card_that_declares
     ("What are the advantages of residual connections?", "residual connections"),
     ("when should I use GRUs?", "GRUs"),
     ("what is dropout used for?", "dropout"),
+    # conversational requests around the same question (bench/framing_audit.py --requests)
+    ("Can you explain CNNs?", "CNNs"),
+    ("could you please describe the transformer", "transformer"),
+    ("what do you know about ZeRO?", "ZeRO"),
+    ("What can you tell me about LSTMs?", "LSTMs"),
+    ("I don't really understand GANs", "GANs"),
+    ("help me understand RLHF", "RLHF"),
+    ("I'm confused about backprop", "backprop"),
+    ("what's the intuition behind attention?", "attention"),
+    ("what problem does batch norm solve?", "batch norm"),
+    ("how is dropout implemented?", "dropout"),
 ])
 def test_a_question_about_one_named_subject_gives_that_subject(question, term):
     from tutor.glossary import definition_term
@@ -187,3 +198,5 @@ def test_a_question_with_more_than_a_subject_is_not_a_definition():
     # the whole remainder is the "term": it names no card, so nothing gets a definition vote
     assert definition_term("why does dropout help, and when does it hurt?") is None
     assert definition_term("what are the advantages of LSTMs over RNNs?") == "LSTMs over RNNs"
+    assert definition_term("can you explain why my loss explodes after a few steps?") == \
+        "why my loss explodes after a few steps"  # names no card: no vote

@@ -190,17 +190,27 @@ class Glossary:
 
 
 # "what is ReLU", "explain LoRA", "define BPTT?", "what does KV cache mean", "why do we use dropout", "what are
-# the pros and cons of Adam", "when should I use GRUs": the whole subject is one term.
+# the pros and cons of Adam", "when should I use GRUs", "can you explain CNNs?", "what do you know about
+# RLHF?", "I don't really understand GANs", "what problem does batch norm solve?", "how is dropout
+# implemented?": the whole subject is one term.
 _DEFINITION = re.compile(
-    r"^\s*(?:(?:so\s+|and\s+|ok\s+)?(?:"
+    r"^\s*(?:(?:so\s+|and\s+|ok\s+|hi,?\s+|hey,?\s+)?"
+    # a polite or conversational request around the same question: "can you explain X?", "please define X"
+    r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+)?(?:"
     r"what\s+(?:are|is)\s+the\s+(?:pros\s+and\s+cons|advantages(?:\s+and\s+disadvantages)?|disadvantages|"
     r"benefits|drawbacks|limitations|strengths\s+and\s+weaknesses)\s+of|"  # longer forms before "what is"
-    r"what\s+is\s+meant\s+by|what(?:'s|\s+is|\s+are|\s+does|\s+do)|explain|define|describe|"
-    r"tell\s+me\s+about|how\s+(?:does|do)|"
+    r"what(?:'s|\s+is|\s+are)\s+the\s+(?:intuition|idea|main\s+idea|point|purpose)\s+(?:behind|of)|"
+    r"what\s+is\s+meant\s+by|what\s+problems?\s+(?:does|do|is|are)|"
+    r"what\s+(?:do|can)\s+you\s+(?:know|tell\s+me)\s+about|"
+    r"what(?:'s|\s+is|\s+are|\s+does|\s+do)|explain|define|describe|(?:tell|teach)\s+me\s+about|"
+    r"(?:help\s+me\s+)?understand|i\s+(?:do\s+not|don'?t|can'?t|cannot)\s+(?:really\s+|quite\s+|fully\s+)?"
+    r"(?:understand|get|grasp)|i'?m\s+(?:a\s+bit\s+|really\s+|so\s+|still\s+)?confused\s+(?:about|by)|"
+    r"how\s+(?:does|do)|how\s+(?:is|are)|"
     r"why\s+(?:do|would|should|did)\s+(?:we|you|i|people)\s+(?:use|need)|"
     r"when\s+(?:should|would|do|to)\s+(?:(?:we|you|i|one)\s+)?use)\s+)?"
     r"(?:an?\s+|the\s+)?(?P<term>[^?!.,;:]+?)"
-    r"(?:\s+(?:mean|stand\s+for|do|work|used\s+for))?\s*[?.!]*\s*$", re.I)
+    r"(?:\s+(?:mean|stand\s+for|do|work|used\s+for|solve|address|implemented|computed|calculated|trained))?"
+    r"(?:\s+exactly)?\s*[?.!]*\s*$", re.I)
 
 
 def definition_term(question: str) -> str | None:
