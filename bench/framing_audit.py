@@ -39,7 +39,12 @@ Conversational requests (`--requests`, session 32), before / after the glossary'
 their openers and endings (tutor/glossary.py, `definition_term`): "can you explain {name}?" .910 / .993,
 "what do you know about {name}?" .914 / .995, "I don't really understand {name}" .928 / .996, "what's the
 intuition behind {name}?" .938 / .996, "what problem does {name} solve?" .906 / .990, "how is {name}
-implemented?" .937 / .995 (the misses had a card that merely uses the name first: "can you explain CNN?"
+implemented?" .937 / .995; and the public lists' forms: "Explain the concept of {name}." .927 / .996, "What
+is {name} and why is it important?" .926 / .994, "What is {name}? How does it work?" .916 / .994, "Discuss
+{name}." .926 / .996, "What are the different types of {name}?" .936 / .996, "What are the benefits of using
+{name}?" .916 / .996, "How would you explain {name} to a non-technical person?" .895 / .996, "What is the
+role of {name} in deep learning?" .833 / .989, "Give an overview of {name}." .936 / .996, "Talk me through
+{name}." .862 / .993 (the misses had a card that merely uses the name first: "can you explain CNN?"
 the CNN-interpretability card, "what do you know about RNN?" the transformer card). Golden dev / test,
 the real GitHub list and the public-style stand-in unchanged.
 
@@ -66,7 +71,11 @@ STYLES = ("explain {} in simple terms", "briefly, what is {}?", "what is {}? giv
           "explain {} step by step like I'm a beginner", "Q7: what is {}?")
 ASKS = ("how does {} work?", "why do we use {}?", "what are the pros and cons of {}?", "when should I use {}?")
 REQUESTS = ("can you explain {}?", "what do you know about {}?", "I don't really understand {}",
-            "what's the intuition behind {}?", "what problem does {} solve?", "how is {} implemented?")
+            "what's the intuition behind {}?", "what problem does {} solve?", "how is {} implemented?",
+            "Explain the concept of {}.", "What is {} and why is it important?", "What is {}? How does it work?",
+            "Discuss {}.", "What are the different types of {}?", "What are the benefits of using {}?",
+            "How would you explain {} to a non-technical person?", "What is the role of {} in deep learning?",
+            "Give an overview of {}.", "Talk me through {}.")
 
 
 def typo_audit(retriever: Retriever, cards: list, unframe: bool) -> None:

@@ -185,6 +185,17 @@ def test_a_question_whose_whole_subject_is_an_alias_names_the_card_that_declares
     ("what's the intuition behind attention?", "attention"),
     ("what problem does batch norm solve?", "batch norm"),
     ("how is dropout implemented?", "dropout"),
+    # the public lists' forms
+    ("Explain the concept of attention.", "attention"),
+    ("What is dropout and why is it important?", "dropout"),
+    ("What is dropout? How does it work?", "dropout"),
+    ("Discuss GANs.", "GANs"),
+    ("What are the different types of RNN?", "RNN"),
+    ("What are the benefits of using batch norm?", "batch norm"),
+    ("How would you explain LSTMs to a non-technical person?", "LSTMs"),
+    ("What is the role of dropout in deep learning?", "dropout"),
+    ("Give an overview of RLHF.", "RLHF"),
+    ("Talk me through BPTT.", "BPTT"),
 ])
 def test_a_question_about_one_named_subject_gives_that_subject(question, term):
     from tutor.glossary import definition_term
@@ -200,3 +211,4 @@ def test_a_question_with_more_than_a_subject_is_not_a_definition():
     assert definition_term("what are the advantages of LSTMs over RNNs?") == "LSTMs over RNNs"
     assert definition_term("can you explain why my loss explodes after a few steps?") == \
         "why my loss explodes after a few steps"  # names no card: no vote
+    assert definition_term("what is the role of dropout in transformers?") == "dropout in transformers"

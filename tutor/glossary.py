@@ -190,27 +190,47 @@ class Glossary:
 
 
 # "what is ReLU", "explain LoRA", "define BPTT?", "what does KV cache mean", "why do we use dropout", "what are
-# the pros and cons of Adam", "when should I use GRUs", "can you explain CNNs?", "what do you know about
-# RLHF?", "I don't really understand GANs", "what problem does batch norm solve?", "how is dropout
-# implemented?": the whole subject is one term.
+# the pros and cons of Adam", "when should I use GRUs", and as learners and public lists also put it: "can you
+# explain CNNs?", "what do you know about RLHF?", "I don't really understand GANs", "what problem does batch
+# norm solve?", "how is dropout implemented?", "explain the concept of attention", "what is dropout and why
+# is it important?", "what is the role of dropout in deep learning?", "how would you explain LSTMs to a
+# non-technical person?": the whole subject is one term.
+_OPENERS = (
+    # longer forms before "what is"
+    r"what\s+(?:are|is)\s+the\s+(?:pros\s+and\s+cons|advantages(?:\s+and\s+disadvantages)?|disadvantages|"
+    r"benefits|drawbacks|limitations|strengths\s+and\s+weaknesses)\s+of(?:\s+using)?",
+    r"what(?:'s|\s+is|\s+are)\s+the\s+(?:intuition|idea|main\s+idea|point|purpose|concept|role)\s+(?:behind|of)",
+    r"what\s+are\s+the\s+(?:different\s+|main\s+|common\s+|key\s+)?(?:types|kinds|variants|components|parts)\s+of",
+    r"what\s+is\s+meant\s+by", r"what\s+problems?\s+(?:does|do|is|are)",
+    r"what\s+(?:do|can)\s+you\s+(?:know|tell\s+me)\s+about",
+    r"what(?:'s|\s+is|\s+are|\s+does|\s+do)",
+    r"(?:how\s+(?:would|do|can)\s+you\s+)?(?:explain|describe)(?:\s+the\s+(?:concept|idea|basics)\s+of)?",
+    r"define", r"discuss", r"(?:tell|teach)\s+me\s+about", r"(?:give\s+(?:me\s+)?)?an\s+overview\s+of",
+    r"(?:walk|talk|take)\s+me\s+through",
+    r"(?:help\s+me\s+)?understand",
+    r"i\s+(?:do\s+not|don'?t|can'?t|cannot)\s+(?:really\s+|quite\s+|fully\s+)?(?:understand|get|grasp)",
+    r"i'?m\s+(?:a\s+bit\s+|really\s+|so\s+|still\s+)?confused\s+(?:about|by)",
+    r"how\s+(?:does|do|is|are)",
+    r"why\s+(?:do|would|should|did)\s+(?:we|you|i|people)\s+(?:use|need)",
+    r"when\s+(?:should|would|do|to)\s+(?:(?:we|you|i|one)\s+)?use",
+)
+# What is asked about the subject rather than the subject: "… mean", "… used for", "… and why is it
+# important?", "…? How does it work?", "… in deep learning", "… to a non-technical person".
+_ENDINGS = (
+    r"\s+(?:mean|stand\s+for|do|work|used\s+for|solve|address|implemented|computed|calculated|trained)",
+    r"\s*[?.]?\s*(?:and\s+)?(?:why|how)\s+(?:is|are|does|do)\s+(?:it|they|this|that)\s+(?:so\s+)?"
+    r"(?:important|useful|needed|necessary|used|work|matter|help|helpful)",
+    r"\s+in\s+(?:deep\s+learning|machine\s+learning|neural\s+networks|ml|dl|ai)",
+    r"\s+to\s+(?:an?\s+|your\s+)?(?:non-?technical\s+(?:person|audience|stakeholder|manager|friend)|child|kid|"
+    r"beginner|layman|five[- ]year[- ]old|manager|product\s+manager)",
+)
 _DEFINITION = re.compile(
     r"^\s*(?:(?:so\s+|and\s+|ok\s+|hi,?\s+|hey,?\s+)?"
     # a polite or conversational request around the same question: "can you explain X?", "please define X"
-    r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+)?(?:"
-    r"what\s+(?:are|is)\s+the\s+(?:pros\s+and\s+cons|advantages(?:\s+and\s+disadvantages)?|disadvantages|"
-    r"benefits|drawbacks|limitations|strengths\s+and\s+weaknesses)\s+of|"  # longer forms before "what is"
-    r"what(?:'s|\s+is|\s+are)\s+the\s+(?:intuition|idea|main\s+idea|point|purpose)\s+(?:behind|of)|"
-    r"what\s+is\s+meant\s+by|what\s+problems?\s+(?:does|do|is|are)|"
-    r"what\s+(?:do|can)\s+you\s+(?:know|tell\s+me)\s+about|"
-    r"what(?:'s|\s+is|\s+are|\s+does|\s+do)|explain|define|describe|(?:tell|teach)\s+me\s+about|"
-    r"(?:help\s+me\s+)?understand|i\s+(?:do\s+not|don'?t|can'?t|cannot)\s+(?:really\s+|quite\s+|fully\s+)?"
-    r"(?:understand|get|grasp)|i'?m\s+(?:a\s+bit\s+|really\s+|so\s+|still\s+)?confused\s+(?:about|by)|"
-    r"how\s+(?:does|do)|how\s+(?:is|are)|"
-    r"why\s+(?:do|would|should|did)\s+(?:we|you|i|people)\s+(?:use|need)|"
-    r"when\s+(?:should|would|do|to)\s+(?:(?:we|you|i|one)\s+)?use)\s+)?"
+    r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+)?"
+    rf"(?:{'|'.join(_OPENERS)})\s+)?"
     r"(?:an?\s+|the\s+)?(?P<term>[^?!.,;:]+?)"
-    r"(?:\s+(?:mean|stand\s+for|do|work|used\s+for|solve|address|implemented|computed|calculated|trained))?"
-    r"(?:\s+exactly)?\s*[?.!]*\s*$", re.I)
+    rf"(?:{'|'.join(_ENDINGS)})?(?:\s+exactly)?\s*[?.!]*\s*$", re.I)
 
 
 def definition_term(question: str) -> str | None:
