@@ -44,9 +44,10 @@ is {name} and why is it important?" .926 / .994, "What is {name}? How does it wo
 {name}." .926 / .996, "What are the different types of {name}?" .936 / .996, "What are the benefits of using
 {name}?" .916 / .996, "How would you explain {name} to a non-technical person?" .895 / .996, "What is the
 role of {name} in deep learning?" .833 / .989, "Give an overview of {name}." .936 / .996, "Talk me through
-{name}." .862 / .993 (the misses had a card that merely uses the name first: "can you explain CNN?"
-the CNN-interpretability card, "what do you know about RNN?" the transformer card). Golden dev / test,
-the real GitHub list and the public-style stand-in unchanged.
+{name}." .862 / .993, "{name} explained" .924 / .992, "intro to {name}" .923 / .996 (the misses had a card
+that merely uses the name first: "can you explain CNN?" the CNN-interpretability card, "what do you know
+about RNN?" the transformer card). Golden dev / test, the real GitHub list and the public-style stand-in
+unchanged.
 
 The last row is partly circular here (the names are the ids), but the defect was real: "what is a
 transformer" put the positional-encoding card first, "what is learning rate" the scheduling card.
@@ -75,7 +76,7 @@ REQUESTS = ("can you explain {}?", "what do you know about {}?", "I don't really
             "Explain the concept of {}.", "What is {} and why is it important?", "What is {}? How does it work?",
             "Discuss {}.", "What are the different types of {}?", "What are the benefits of using {}?",
             "How would you explain {} to a non-technical person?", "What is the role of {} in deep learning?",
-            "Give an overview of {}.", "Talk me through {}.")
+            "Give an overview of {}.", "Talk me through {}.", "{} explained", "intro to {}")
 
 
 def typo_audit(retriever: Retriever, cards: list, unframe: bool) -> None:

@@ -196,6 +196,8 @@ def test_a_question_whose_whole_subject_is_an_alias_names_the_card_that_declares
     ("What is the role of dropout in deep learning?", "dropout"),
     ("Give an overview of RLHF.", "RLHF"),
     ("Talk me through BPTT.", "BPTT"),
+    ("CNNs explained", "CNNs"),
+    ("a quick intro to RLHF", "RLHF"),
 ])
 def test_a_question_about_one_named_subject_gives_that_subject(question, term):
     from tutor.glossary import definition_term

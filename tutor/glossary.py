@@ -194,7 +194,7 @@ class Glossary:
 # explain CNNs?", "what do you know about RLHF?", "I don't really understand GANs", "what problem does batch
 # norm solve?", "how is dropout implemented?", "explain the concept of attention", "what is dropout and why
 # is it important?", "what is the role of dropout in deep learning?", "how would you explain LSTMs to a
-# non-technical person?": the whole subject is one term.
+# non-technical person?", "CNNs explained", "intro to RLHF": the whole subject is one term.
 _OPENERS = (
     # longer forms before "what is"
     r"what\s+(?:are|is)\s+the\s+(?:pros\s+and\s+cons|advantages(?:\s+and\s+disadvantages)?|disadvantages|"
@@ -206,6 +206,7 @@ _OPENERS = (
     r"what(?:'s|\s+is|\s+are|\s+does|\s+do)",
     r"(?:how\s+(?:would|do|can)\s+you\s+)?(?:explain|describe)(?:\s+the\s+(?:concept|idea|basics)\s+of)?",
     r"define", r"discuss", r"(?:tell|teach)\s+me\s+about", r"(?:give\s+(?:me\s+)?)?an\s+overview\s+of",
+    r"(?:an?\s+)?(?:quick\s+|short\s+|simple\s+)?(?:explanation|intro(?:duction)?)\s+(?:of|to)",
     r"(?:walk|talk|take)\s+me\s+through",
     r"(?:help\s+me\s+)?understand",
     r"i\s+(?:do\s+not|don'?t|can'?t|cannot)\s+(?:really\s+|quite\s+|fully\s+)?(?:understand|get|grasp)",
@@ -217,7 +218,8 @@ _OPENERS = (
 # What is asked about the subject rather than the subject: "… mean", "… used for", "… and why is it
 # important?", "…? How does it work?", "… in deep learning", "… to a non-technical person".
 _ENDINGS = (
-    r"\s+(?:mean|stand\s+for|do|work|used\s+for|solve|address|implemented|computed|calculated|trained)",
+    r"\s+(?:mean|stand\s+for|do|work|used\s+for|solve|address|implemented|computed|calculated|trained|"
+    r"explained|101)",
     r"\s*[?.]?\s*(?:and\s+)?(?:why|how)\s+(?:is|are|does|do)\s+(?:it|they|this|that)\s+(?:so\s+)?"
     r"(?:important|useful|needed|necessary|used|work|matter|help|helpful)",
     r"\s+in\s+(?:deep\s+learning|machine\s+learning|neural\s+networks|ml|dl|ai)",
