@@ -36,18 +36,21 @@ Golden dev unchanged, test rank 1 .779 → .782 and within 300 words .826 → .8
 real lists unchanged.
 
 Conversational requests (`--requests`, session 32), before / after the glossary's definition pattern reads
-their openers and endings (tutor/glossary.py, `definition_term`): "can you explain {name}?" .910 / .993,
-"what do you know about {name}?" .914 / .995, "I don't really understand {name}" .928 / .996, "what's the
-intuition behind {name}?" .938 / .996, "what problem does {name} solve?" .906 / .990, "how is {name}
-implemented?" .937 / .995; and the public lists' forms: "Explain the concept of {name}." .927 / .996, "What
-is {name} and why is it important?" .926 / .994, "What is {name}? How does it work?" .916 / .994, "Discuss
-{name}." .926 / .996, "What are the different types of {name}?" .936 / .996, "What are the benefits of using
-{name}?" .916 / .996, "How would you explain {name} to a non-technical person?" .895 / .996, "What is the
-role of {name} in deep learning?" .833 / .989, "Give an overview of {name}." .936 / .996, "Talk me through
-{name}." .862 / .993, "{name} explained" .924 / .992, "intro to {name}" .923 / .996 (the misses had a card
-that merely uses the name first: "can you explain CNN?" the CNN-interpretability card, "what do you know
-about RNN?" the transformer card). Golden dev / test, the real GitHub list and the public-style stand-in
-unchanged.
+their openers and endings (tutor/glossary.py, `definition_term`): "can you explain {name}?" .910 / .993, "what
+do you know about {name}?" .914 / .995, "I don't really understand {name}" .928 / .996, "what's the intuition
+behind {name}?" .938 / .996, "what problem does {name} solve?" .906 / .990, "how is {name} implemented?" .937
+/ .995; and the public lists' forms: "Explain the concept of {name}." .927 / .996, "What is {name} and why is
+it important?" .926 / .994, "What is {name}? How does it work?" .916 / .994, "Discuss {name}." .926 / .996,
+"What are the different types of {name}?" .936 / .996, "What are the benefits of using {name}?" .916 / .996,
+"How would you explain {name} to a non-technical person?" .895 / .996, "What is the role of {name} in deep
+learning?" .833 / .989, "Give an overview of {name}." .936 / .996, "Talk me through {name}." .862 / .993,
+"{name} explained" .924 / .992, "intro to {name}" .923 / .996, "In deep learning, what is {name}?" .875 /
+.992, "Quick question: what is {name}?" .938 / .996, "I have an interview tomorrow. What is {name}?" .891 /
+.993 (tutor/framing.py drops the announcement), "{name} - what is it?" .934 / .995, "Why is {name} used?" .904
+/ .987, "How does {name} help?" .924 / .992, "Why does {name} work?" .914 / .993, "Can you give me an example
+of {name}?" .902 / .993, "whats {name}" .941 / .995 (the misses had a card that merely uses the name first:
+"can you explain CNN?" the CNN-interpretability card, "what do you know about RNN?" the transformer card).
+Golden dev / test, the real GitHub list and the public-style stand-in unchanged.
 
 The last row is partly circular here (the names are the ids), but the defect was real: "what is a
 transformer" put the positional-encoding card first, "what is learning rate" the scheduling card.
@@ -76,7 +79,10 @@ REQUESTS = ("can you explain {}?", "what do you know about {}?", "I don't really
             "Explain the concept of {}.", "What is {} and why is it important?", "What is {}? How does it work?",
             "Discuss {}.", "What are the different types of {}?", "What are the benefits of using {}?",
             "How would you explain {} to a non-technical person?", "What is the role of {} in deep learning?",
-            "Give an overview of {}.", "Talk me through {}.", "{} explained", "intro to {}")
+            "Give an overview of {}.", "Talk me through {}.", "{} explained", "intro to {}",
+            "In deep learning, what is {}?", "Quick question: what is {}?", "I have an interview tomorrow. What is {}?",
+            "{} - what is it?", "Why is {} used?", "How does {} help?", "Why does {} work?",
+            "Can you give me an example of {}?", "whats {}")
 
 
 def typo_audit(retriever: Retriever, cards: list, unframe: bool) -> None:

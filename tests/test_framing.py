@@ -33,6 +33,10 @@ from tutor.framing import unframed
     ("12. What is dropout?", "What is dropout?"),  # a list's numbering or label
     ("Q3: what is BPTT", "what is BPTT"),
     ("Question 7 - explain attention", "explain attention"),
+    # a sentence announcing the interview
+    ("I have an interview tomorrow. What is dropout?", "What is dropout?"),
+    ("Hi! I have an interview on Friday. Can you explain LSTMs?", "Can you explain LSTMs?"),
+    ("I'm preparing for my ML interview, what is BPTT?", "what is BPTT?"),
 ])
 def test_the_framing_is_removed_and_the_subject_kept(question, bare):
     assert unframed(question) == bare
@@ -51,6 +55,8 @@ def test_the_framing_is_removed_and_the_subject_kept(question, bare):
     "2-layer networks and XOR",  # numbers that belong to the question
     "Q-learning vs SARSA",
     "10.5 is a learning rate?",
+    # the announcement carries the question: kept whole
+    "I have an interview tomorrow and I keep mixing up L1 and L2. What is the difference?",
 ])
 def test_a_question_without_framing_is_left_alone(question):
     assert unframed(question) == question

@@ -198,6 +198,14 @@ def test_a_question_whose_whole_subject_is_an_alias_names_the_card_that_declares
     ("Talk me through BPTT.", "BPTT"),
     ("CNNs explained", "CNNs"),
     ("a quick intro to RLHF", "RLHF"),
+    ("In deep learning, what is dropout?", "dropout"),
+    ("Quick question: what is BPTT?", "BPTT"),
+    ("RLHF - what is it?", "RLHF"),
+    ("Why is dropout used?", "dropout"),
+    ("Why does dropout work?", "dropout"),
+    ("How does batch norm help?", "batch norm"),
+    ("Can you give me an example of overfitting?", "overfitting"),
+    ("whats attention", "attention"),
 ])
 def test_a_question_about_one_named_subject_gives_that_subject(question, term):
     from tutor.glossary import definition_term

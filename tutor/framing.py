@@ -9,7 +9,8 @@ searched unframed, .970 (bench/framing_audit.py). The golden sets barely use fra
 Answer-style words do the same on a smaller scale ("explain X in simple terms" .890 → .990, "… step by
 step like I'm a beginner" .828 → .985), and are removed only where they end a clause or open a request:
 "instead of step by step" and "simply adding one" are the subject. A list's numbering or label ("12.",
-"Q7:") goes too: "Q7: what is {name}?" .935 → .994.
+"Q7:") goes too: "Q7: what is {name}?" .935 → .994; so does a sentence announcing the interview ("I have an
+interview tomorrow. What is {name}?" .891 → .993) when nothing but a time follows it.
 
 `unframed` removes the framing; the retriever searches that reading first and keeps it when its best
 passage clears the refusal threshold (tutor/retrieve.py), so a question *about* interviewing ("how should I
@@ -23,6 +24,12 @@ import re
 _SETTING = r"(?:an?|the|my|your|this|our|job|technical|coding|onsite|phone|screening|final|[\w-]+ ?(?:ml|dl|ai))"
 _KIND = r"(?:(?:deep[- ]learning|machine[- ]learning|ml|dl|ai|data[- ]science|nlp|cv|research|faang|big[- ]tech)\s+)"
 _PATTERNS = [
+    # a sentence that announces the interview: "I have an interview tomorrow.", "I'm preparing for my ML
+    # interview, …" (before the shorter "for my ML interview" below would leave "I'm preparing.")
+    r"(?:^|(?<=[.!?])\s*)(?:hi|hello|hey)?[!,.]?\s*i\s*(?:'m|\s+am|\s+have|'ve\s+got|\s+got)\s+(?:(?:preparing|prepping|"
+    r"studying|practi[cs]ing|getting\s+ready)\s+for\s+)?(?:an?\s+|my\s+)?(?:[\w-]+\s+){0,3}interviews?\b"
+    r"(?:\s+(?:tomorrow|today|tonight|soon|next\s+\w+|this\s+\w+|on\s+\w+|in\s+(?:a|an|one|two|three|\d+)\s+\w+|"
+    r"coming\s+up|at\s+[\w-]+(?:\s+[\w-]+)?))*\s*[.!,:]",
     # "in an interview", "during my ML interview", "for a deep learning interview", "in interviews"
     rf"\b(?:in|during|for|at|on)\s+(?:{_SETTING}\s+)?{_KIND}?(?:job\s+)?interviews?\b",
     # "interview question: …", "a common interview question about …", "as an interview question"

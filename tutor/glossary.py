@@ -203,23 +203,24 @@ _OPENERS = (
     r"what\s+are\s+the\s+(?:different\s+|main\s+|common\s+|key\s+)?(?:types|kinds|variants|components|parts)\s+of",
     r"what\s+is\s+meant\s+by", r"what\s+problems?\s+(?:does|do|is|are)",
     r"what\s+(?:do|can)\s+you\s+(?:know|tell\s+me)\s+about",
-    r"what(?:'s|\s+is|\s+are|\s+does|\s+do)",
+    r"what(?:'s|s|\s+is|\s+are|\s+does|\s+do)",
     r"(?:how\s+(?:would|do|can)\s+you\s+)?(?:explain|describe)(?:\s+the\s+(?:concept|idea|basics)\s+of)?",
     r"define", r"discuss", r"(?:tell|teach)\s+me\s+about", r"(?:give\s+(?:me\s+)?)?an\s+overview\s+of",
     r"(?:an?\s+)?(?:quick\s+|short\s+|simple\s+)?(?:explanation|intro(?:duction)?)\s+(?:of|to)",
-    r"(?:walk|talk|take)\s+me\s+through",
+    r"(?:walk|talk|take)\s+me\s+through", r"(?:give\s+(?:me\s+)?)?(?:an?\s+|some\s+)?examples?\s+of",
     r"(?:help\s+me\s+)?understand",
     r"i\s+(?:do\s+not|don'?t|can'?t|cannot)\s+(?:really\s+|quite\s+|fully\s+)?(?:understand|get|grasp)",
     r"i'?m\s+(?:a\s+bit\s+|really\s+|so\s+|still\s+)?confused\s+(?:about|by)",
     r"how\s+(?:does|do|is|are)",
-    r"why\s+(?:do|would|should|did)\s+(?:we|you|i|people)\s+(?:use|need)",
+    r"why\s+(?:do|would|should|did)\s+(?:we|you|i|people)\s+(?:use|need)", r"why\s+(?:is|are|does|do)",
     r"when\s+(?:should|would|do|to)\s+(?:(?:we|you|i|one)\s+)?use",
 )
 # What is asked about the subject rather than the subject: "… mean", "… used for", "… and why is it
 # important?", "…? How does it work?", "… in deep learning", "… to a non-technical person".
 _ENDINGS = (
-    r"\s+(?:mean|stand\s+for|do|work|used\s+for|solve|address|implemented|computed|calculated|trained|"
-    r"explained|101)",
+    r"\s+(?:mean|stand\s+for|do|work|used(?:\s+for)?|needed|important|useful|help|solve|address|implemented|"
+    r"computed|calculated|trained|explained|101)",
+    r"\s*[-–—:]\s*what\s+(?:is|are)\s+(?:it|they|that)",
     r"\s*[?.]?\s*(?:and\s+)?(?:why|how)\s+(?:is|are|does|do)\s+(?:it|they|this|that)\s+(?:so\s+)?"
     r"(?:important|useful|needed|necessary|used|work|matter|help|helpful)",
     r"\s+in\s+(?:deep\s+learning|machine\s+learning|neural\s+networks|ml|dl|ai)",
@@ -228,6 +229,9 @@ _ENDINGS = (
 )
 _DEFINITION = re.compile(
     r"^\s*(?:(?:so\s+|and\s+|ok\s+|hi,?\s+|hey,?\s+)?"
+    # a label or the field named first: "Quick question: what is X?", "In deep learning, what is X?"
+    r"(?:(?:quick|simple|basic|short|one|a)\s+question\s*[:,-]\s*|in\s+(?:deep\s+learning|machine\s+learning|ml|dl|ai|"
+    r"nlp|computer\s+vision|neural\s+networks)\s*,\s*)?"
     # a polite or conversational request around the same question: "can you explain X?", "please define X"
     r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+)?"
     rf"(?:{'|'.join(_OPENERS)})\s+)?"
