@@ -52,6 +52,14 @@ of {name}?" .902 / .993, "whats {name}" .941 / .995 (the misses had a card that 
 "can you explain CNN?" the CNN-interpretability card, "what do you know about RNN?" the transformer card).
 Golden dev / test, the real GitHub list and the public-style stand-in unchanged.
 
+Turns that change the subject (`--turns`, session 32): each name asked as the second turn of a conversation
+whose first turn was another card's question of the same topic. The conversation's card (its prior vote and
+the reading prefixed with the previous question) kept the old card first: "what about {name}?" .716, "and
+{name}?" .711, "what is {name}?" .802, "can you explain {name} too?" .683, "ok, now explain {name}" .599 ("what
+about ZeRO?" after a question on speculative decoding answered with speculative decoding). A turn whose whole
+subject names another card is now read as a fresh question (Retriever.names_new_subject): .993 / .993 / .994
+/ .991 / .991. Golden follow-ups unchanged (dev .670, test .814: none of them is a bare name).
+
 The last row is partly circular here (the names are the ids), but the defect was real: "what is a
 transformer" put the positional-encoding card first, "what is learning rate" the scheduling card.
 """
@@ -105,6 +113,33 @@ def typo_audit(retriever: Retriever, cards: list, unframe: bool) -> None:
           f"typo correction {'on' if retriever.config.correct_typos else 'off'}")
 
 
+TURNS = ("what about {}?", "and {}?", "what is {}?", "can you explain {} too?", "ok, now explain {}")
+
+
+def turns_audit(retriever: Retriever, cards: list, misses: bool) -> None:
+    """Each card's names asked as the second turn of a conversation whose first turn was another card's question
+    of the same topic (chosen at random, seed 0): the learner changes the subject by naming it."""
+    by_topic: dict[str, list] = {}
+    for card in cards:
+        by_topic.setdefault(card.topic, []).append(card)
+    for template in TURNS:
+        rng = random.Random(0)
+        first, total, missed = 0, 0, []
+        for card in cards:
+            other = rng.choice([o for o in by_topic[card.topic] if o.id != card.id])
+            for name in dict.fromkeys([card.id.rsplit("/", 1)[-1].replace("-", " "), *card.aliases]):
+                turn = template.format(name)
+                got = [p.card_id for p in retriever.search_in_context(turn, [other.question], 3)[1]]
+                total += 1
+                if got and got[0] == card.id:
+                    first += 1
+                else:
+                    missed.append(f"    {card.id} after {other.id}: {turn!r} -> {got[:2]}")
+        print(f"turn after another card's question {template!r:28} first {first / total:.3f} ({first}/{total})")
+        if misses:
+            print("\n".join(missed))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", help="index folder (default: ./index or $TUTOR_INDEX_DIR)")
@@ -113,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--asks", action="store_true", help="also other question forms (how does … work, why…)")
     parser.add_argument("--requests", action="store_true",
                         help="also conversational requests (can you explain …, what do you know about …)")
+    parser.add_argument("--turns", action="store_true",
+                        help="also a name asked as the next turn after another card's question ('what about {name}?')")
     parser.add_argument("--typos", action="store_true",
                         help="'what is {name}' with two neighbouring letters of its longest word swapped")
     args = parser.parse_args(argv)
@@ -122,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     cards = load_cards(REPO_ROOT / "corpus" / "cards")
     for unframe in (False, True):
         retriever = Retriever(index, embedder, replace(config, unframe=unframe))
+        if args.turns and unframe:
+            turns_audit(retriever, cards, args.misses)
         if args.typos:
             typo_audit(retriever, cards, unframe)
         for template in TEMPLATES + (STYLES if args.styles else ()) + (ASKS if args.asks else ()) + \

@@ -206,6 +206,12 @@ def test_a_question_whose_whole_subject_is_an_alias_names_the_card_that_declares
     ("How does batch norm help?", "batch norm"),
     ("Can you give me an example of overfitting?", "overfitting"),
     ("whats attention", "attention"),
+    # a turn that changes the subject
+    ("what about ZeRO?", "ZeRO"),
+    ("and GRUs?", "GRUs"),
+    ("ok, now explain DDP", "DDP"),
+    ("can you explain LSTMs too?", "LSTMs"),
+    ("what about it?", "it"),  # names no card: no vote
 ])
 def test_a_question_about_one_named_subject_gives_that_subject(question, term):
     from tutor.glossary import definition_term

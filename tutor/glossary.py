@@ -214,6 +214,8 @@ _OPENERS = (
     r"how\s+(?:does|do|is|are)",
     r"why\s+(?:do|would|should|did)\s+(?:we|you|i|people)\s+(?:use|need)", r"why\s+(?:is|are|does|do)",
     r"when\s+(?:should|would|do|to)\s+(?:(?:we|you|i|one)\s+)?use",
+    # a turn that moves to a new subject: "what about ZeRO?", "how about GRUs?", "and LSTMs?"
+    r"(?:and\s+)?(?:what|how)\s+about", r"and",
 )
 # What is asked about the subject rather than the subject: "… mean", "… used for", "… and why is it
 # important?", "…? How does it work?", "… in deep learning", "… to a non-technical person".
@@ -221,6 +223,7 @@ _ENDINGS = (
     r"\s+(?:mean|stand\s+for|do|work|used(?:\s+for)?|needed|important|useful|help|solve|address|implemented|"
     r"computed|calculated|trained|explained|101)",
     r"\s*[-–—:]\s*what\s+(?:is|are)\s+(?:it|they|that)",
+    r"\s+(?:too|as\s+well|also|instead|then|now)",
     r"\s*[?.]?\s*(?:and\s+)?(?:why|how)\s+(?:is|are|does|do)\s+(?:it|they|this|that)\s+(?:so\s+)?"
     r"(?:important|useful|needed|necessary|used|work|matter|help|helpful)",
     r"\s+in\s+(?:deep\s+learning|machine\s+learning|neural\s+networks|ml|dl|ai)",
@@ -228,7 +231,7 @@ _ENDINGS = (
     r"beginner|layman|five[- ]year[- ]old|manager|product\s+manager)",
 )
 _DEFINITION = re.compile(
-    r"^\s*(?:(?:so\s+|and\s+|ok\s+|hi,?\s+|hey,?\s+)?"
+    r"^\s*(?:(?:so,?\s+|and\s+|ok(?:ay)?,?\s+|hi,?\s+|hey,?\s+|now,?\s+|next,?\s+|then,?\s+|alright,?\s+)*"
     # a label or the field named first: "Quick question: what is X?", "In deep learning, what is X?"
     r"(?:(?:quick|simple|basic|short|one|a)\s+question\s*[:,-]\s*|in\s+(?:deep\s+learning|machine\s+learning|ml|dl|ai|"
     r"nlp|computer\s+vision|neural\s+networks)\s*,\s*)?"

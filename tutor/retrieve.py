@@ -534,6 +534,16 @@ class Retriever:
         have = self.group_terms(card_id)
         return any(t not in have for t in terms(question) if 0 < df.get(t, 0) <= limit)
 
+    def names_new_subject(self, question: str, history: list[str]) -> bool:
+        """Is this turn nothing but the name of another card's subject ("what about ZeRO?", "and GRUs?", "ok,
+        now explain DDP")? Then the learner has changed the subject outright, and it is read as a fresh
+        question: the conversation's card (its prior and the reading prefixed with the previous question)
+        kept the old card first for 28% of card names asked this way (bench/framing_audit.py --turns)."""
+        if not (self.config.definition_weight and self.config.move_on_aliases):
+            return False
+        defined = self.glossary.cards_defined(question) or self.cards_by_name(question)
+        return bool(defined) and self.conversation_card(history) not in defined
+
     def strays(self, question: str, history: list[str]) -> bool:
         """Has this turn left the conversation for something the material does not cover? Only a turn with
         no referring word and a word the material never uses can: "what about it?" is about the
@@ -579,7 +589,7 @@ class Retriever:
         # A turn that left the conversation is read without it; a model's rewrite of it still counts
         # ("zxq vrrp?" that the model reads as a question about dropout).
         stray = self.strays(question, history)
-        if stray and not rewrite:
+        if (stray or self.names_new_subject(question, history)) and not rewrite:
             return question, self.search(question, k)
         combined = f"{history[-1]} {question}"
         follow_up = looks_like_follow_up(question)
