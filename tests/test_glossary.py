@@ -197,6 +197,7 @@ def test_a_question_whose_whole_subject_is_an_alias_names_the_card_that_declares
     ("Give an overview of RLHF.", "RLHF"),
     ("Talk me through BPTT.", "BPTT"),
     ("CNNs explained", "CNNs"),
+    ("dropout, explained", "dropout"),
     ("a quick intro to RLHF", "RLHF"),
     ("In deep learning, what is dropout?", "dropout"),
     ("Quick question: what is BPTT?", "BPTT"),

@@ -221,7 +221,8 @@ _OPENERS = (
 # important?", "…? How does it work?", "… in deep learning", "… to a non-technical person".
 _ENDINGS = (
     r"\s+(?:mean|stand\s+for|do|work|used(?:\s+for)?|needed|important|useful|help|solve|address|implemented|"
-    r"computed|calculated|trained|explained|101)",
+    r"computed|calculated|trained|101)",
+    r",?\s+explained",
     r"\s*[-–—:]\s*what\s+(?:is|are)\s+(?:it|they|that)",
     r"\s+(?:too|as\s+well|also|instead|then|now)",
     r"\s*[?.]?\s*(?:and\s+)?(?:why|how)\s+(?:is|are|does|do)\s+(?:it|they|this|that)\s+(?:so\s+)?"
