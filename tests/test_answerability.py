@@ -70,11 +70,23 @@ def test_a_cards_own_question_is_an_exact_match_without_notice(tutor_fake):
 def test_a_loose_match_is_answered_with_a_closest_material_notice(tutor_fake):
     from tutor.tutor import Tutor
 
-    strict = Tutor(tutor_fake.config.with_(exact_min_coverage=1.01), embedder_factory=type(tutor_fake.embedder))
+    strict = Tutor(tutor_fake.config.with_(exact_min_coverage=1.01, definition_weight=0.0), embedder_factory=type(tutor_fake.embedder))
     answer = strict.ask("What is dropout and why does it help?")
     assert not answer.refused
     assert answer.match == "closest"
     assert answer.notice == closest_notice(answer.passages)
+
+
+def test_a_card_asked_by_its_name_is_an_exact_match_even_in_other_words(tutor_fake):
+    from tutor.tutor import Tutor
+
+    # "know" is a word the card never uses: coverage alone would call it the closest material
+    strict = Tutor(tutor_fake.config.with_(exact_min_coverage=1.01), embedder_factory=type(tutor_fake.embedder))
+    answer = strict.ask("What do you know about dropout?")
+    assert answer.passages[0].card_id == "training/dropout" and answer.passages[0].named
+    assert answer.match == "exact" and answer.notice is None
+    unnamed = Tutor(strict.config.with_(definition_weight=0.0), embedder_factory=type(tutor_fake.embedder))
+    assert unnamed.ask("What do you know about dropout?").match == "closest"
 
 
 def test_a_refused_question_is_match_none(tutor_fake):
@@ -88,7 +100,7 @@ def test_the_cli_prints_the_closest_notice(tutor_fake, capsys):
     from tutor.ask import ask_one
     from tutor.tutor import Tutor
 
-    strict = Tutor(tutor_fake.config.with_(exact_min_coverage=1.01), embedder_factory=type(tutor_fake.embedder))
+    strict = Tutor(tutor_fake.config.with_(exact_min_coverage=1.01, definition_weight=0.0), embedder_factory=type(tutor_fake.embedder))
     args = argparse.Namespace(backend="extractive", k=None, model=None, detail=False, json=False, no_stream=True)
     ask_one(strict.config, "What is dropout and why does it help?", args, tutor=strict)
     assert capsys.readouterr().out.startswith("note: No card answers this exactly")

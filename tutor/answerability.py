@@ -46,6 +46,15 @@ lists' other openings ("What's X", "Explain / Describe / Discuss the role of X")
 gained no uncovered row, and left the real-question audit (bench/public_audit.py) unchanged; `exact` barred
 when the subject's first word is one the corpus never uses cost one right exact and gained nothing (the dev
 miss, WaveNet, is a word the dilated-convolution card uses).
+
+Session 32: a question that is nothing but a card's name or alias in a learner's or a public list's wording
+("what do you know about RLHF?", "can you explain CNNs?", "Explain the concept of attention.": the
+glossary's definition pattern, `Passage.named`) is `exact` when that card is first: the words around the
+name ("know", "concept") are not in the card, so coverage called the right card the closest material. Of
+958 card names asked these ways with their card first, `exact` went .834 / .660 / .525 / .706 / .602 →
+.977 / .972 / .975 / .979 / .938 ("what is X", "can you explain X?", "what do you know about X?", "X
+explained", "Explain the concept of X."); golden dev right exact .844 → .848 with no wrong `exact` more
+(test unchanged), uncovered rows flagged unchanged; real GitHub list exact on covered 191 → 194 of 274.
 """
 
 from __future__ import annotations
@@ -117,6 +126,8 @@ def match_of(passages: list[Passage], config: Config) -> str:
     top = passages[0]
     if top.card_id is None:  # a window of a document: material, never a curated answer to this question
         return "closest"
+    if top.named:  # asked by its name ("what do you know about RLHF?"): the card is the answer, however few
+        return "exact"  # of the question's other words ("know") it uses
     exact = top.relevance >= config.exact_min_relevance and top.coverage >= config.exact_min_coverage \
         and top.relevance >= max((p.relevance for p in passages[1:] if p.card_id is not None), default=0.0) \
         and (top.names_subject or top.relevance >= config.exact_subject_relevance)

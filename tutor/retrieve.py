@@ -55,6 +55,7 @@ class Passage:
     coverage: float = 0.0  # IDF-weighted share of the query's content words the card (or window) contains
     question_cosine: float = 0.0  # cosine with the card's question chunk: does the card ask this question?
     names_subject: bool = True  # the card has the question's subject phrase (answerability.subject_pairs)
+    named: bool = False  # the question's whole subject is this card's name or alias ("can you explain CNNs?")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -297,13 +298,17 @@ class Retriever:
     def mark_subject(self, question: str, passages: list[Passage]) -> None:
         """Set each card passage's `names_subject`: does the card contain the question's subject phrase?
 
+        Also `named`: the question is nothing but this card's name ("what do you know about RLHF?").
         Read by answerability.match_of. Lexical, so only on a corpus whose vocabulary says what our subject
         is (the test fixtures' six cards share few phrases with any question). In a conversation the turn's
         own words decide (search_in_context calls this again), not a reading that prepends the history.
         """
         wanted = subject_pairs(question) if self.lexical_checks() else set()
+        named = set(self.glossary.cards_defined(question) or self.cards_by_name(question)) \
+            if self.config.definition_weight else set()
         for p in passages:
             p.names_subject = not wanted or p.card_id is None or bool(wanted & self.group_pairs(p.card_id))
+            p.named = p.card_id in named
 
     def _raw_relevance(self, query: str, passages: list[Passage], raw: np.ndarray, recompute: bool = True) -> None:
         """Relevance from the question as typed: an expansion or the query map decides ranking, never refusal.
