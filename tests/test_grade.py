@@ -364,3 +364,28 @@ def test_a_sentence_holding_a_wrong_clause_is_not_quoted_as_good():
 
     assert any(p.status == "wrong" and p.evidence in sentence for p in grade.points)  # a clause swaps the roles
     assert all(p.evidence != sentence for p in grade.points if p.status in ("covered", "partly"))
+
+
+class ContraryJudge:
+    """Reads a statement with "hardly" in it as the opposite of its point (margin 6), any other as agreeing:
+    a wording the lexical negation rules do not know."""
+
+    def conflict(self, pairs: list[tuple[str, str]]):
+        import numpy as np
+
+        return np.array([6.0 if " hardly " in f" {a.lower()} " else 0.0 for a, _ in pairs], np.float32)
+
+
+def test_a_statement_the_judge_reads_as_the_opposite_of_its_point_is_wrong_not_covered(dropout):
+    cards = [dropout, make_card("training/batch-normalization"), make_card("architectures/lstm")]
+    judged = Grader(FakeEmbedder(), cards, model=None, judge=ContraryJudge())
+    answer = ("Dropout randomly zeroes units during training. It hardly acts as a regularizer against "
+              "co-adaptation. Inverted dropout scales activations so inference needs no change.")
+    points = judged.grade(answer, card=dropout).points
+    second = [p for p in points if "regularizer" in p.point.lower() and p.weight > 0]
+    assert second and second[0].status == "wrong" and second[0].why == "reads as the opposite of this point"
+    assert "hardly acts as a regularizer" in second[0].evidence
+    rules = Grader(FakeEmbedder(), cards, model=None).grade(answer, card=dropout).points
+    assert [p.status for p in rules if p.weight > 0] == ["covered", "covered", "covered"]  # what it replaces
+    assert [p.status for p in points if p.weight > 0][0] == "covered"  # the judge agreed with the others
+    assert statuses(judged.grade(FULL, card=dropout)) == ["covered", "covered", "covered"]

@@ -111,6 +111,26 @@ class GradeParams:
         return GradeParams(**{**asdict(self), **changes})
 
 
+# Above this margin the contradiction judge's reading of a point beside the statement that makes it best
+# turns that point's verdict to "wrong": the feedback must not praise "the learning rate isn't worth
+# tuning" as covering "the learning rate is tuned first". On bench/claim_pairs.jsonl (543 right and 543
+# wrong learner claims against their key points) margins above 4 / 4.5 / 5 are 4.6% / 2.0% / 0.4% of the
+# right claims and 51.9% / 36.6% / 13.8% of the wrong ones. On the golden dev answers (session 32), the
+# answers with a wrong verdict, rules only → with the judge at 4.5 / 5: complete 20 → 48 / 21 of 184,
+# terse-right 10 → 27 / 12 of 105, partial-missing 30 → 50 / 36 of 154, negation 33 → 74 / 47 of 113,
+# misconception 72 → 97 / 78 of 129. 5 keeps right answers as they were. The verdicts only: the learned
+# score reads the margins itself (tutor.grade_features).
+JUDGED_WRONG = 5.0
+_JUDGED_WHY = "reads as the opposite of this point"
+
+
+def _judged_wrong(ev: Evidence, j: int, unit: int) -> bool:
+    """Does the judge say the statement `unit`, the one it read beside point `j`, contradicts it?"""
+    if ev.point_conflict is None or ev.point_conflict[j] <= JUDGED_WRONG:
+        return False
+    return int(ev.match[:, j].argmax()) == unit
+
+
 def _score_points(rubric: Rubric, ev: Evidence, p: GradeParams) -> tuple[list[PointGrade], list[MisconceptionHit]]:
     n, k = ev.cos.shape
     match = p.alpha * ev.cos + (1 - p.alpha) * ev.lex
@@ -140,6 +160,9 @@ def _score_points(rubric: Rubric, ev: Evidence, p: GradeParams) -> tuple[list[Po
         if wrong and value < p.covered:
             i, why = wrong[0]
             grades.append(PointGrade(kp.point, "wrong", ev.units[i], 0.0, weight, rubric.source, passage, why))
+        elif best is not None and value >= p.partly and _judged_wrong(ev, j, best):
+            grades.append(PointGrade(kp.point, "wrong", ev.units[best], 0.0, weight, rubric.source, passage,
+                                     _JUDGED_WHY))
         elif value >= p.covered:
             grades.append(PointGrade(kp.point, "covered", ev.units[best], 1.0, weight, rubric.source, passage))
         elif value >= p.partly:
