@@ -394,15 +394,18 @@ def test_a_follow_up_that_moves_on_is_ranked_by_its_own_reading_first(alias_tuto
 def test_a_turn_that_only_names_another_cards_subject_is_read_as_a_fresh_question(alias_tutor):
     retriever = alias_tutor.retriever
     history = ["What does the softmax function do?"]
-    assert retriever.names_new_subject("what about the CEC?", history)
-    assert retriever.names_new_subject("ok, now explain CEC", history)
-    assert not retriever.names_new_subject("what about it?", history)  # names nothing: still about softmax
-    assert not retriever.names_new_subject("and the CEC?", ["How does the CEC help an LSTM?"])  # the same card
+    card = retriever.conversation_card(history)
+    assert card == "basics/softmax"
+    assert retriever.names_new_subject("what about the CEC?", card)
+    assert retriever.names_new_subject("ok, now explain CEC", card)
+    assert not retriever.names_new_subject("what about it?", card)  # names nothing: still about softmax
+    same = retriever.conversation_card(["How does the CEC help an LSTM?"])
+    assert not retriever.names_new_subject("and the CEC?", same)  # the same card
     fresh = [p.card_id for p in retriever.search("what about the CEC?", 5)]
     turn = [p.card_id for p in retriever.search_in_context("what about the CEC?", history, 5)[1]]
     assert turn == fresh and turn[0] == "architectures/lstm"
     off = Retriever(alias_tutor.index, FakeEmbedder(), alias_tutor.config.with_(move_on_aliases=False))
-    assert not off.names_new_subject("what about the CEC?", history)
+    assert not off.names_new_subject("what about the CEC?", card)
 
 
 def test_a_reading_whose_top_passage_is_more_relevant_weighs_more_in_a_conversation(tutor_fake, monkeypatch):

@@ -263,8 +263,7 @@ class Retriever:
         for rank, i in enumerate(cos_of):
             vote(i, rank)
         named = self.glossary.cards_named(query) if self.config.alias_weight else []
-        defined = (self.glossary.cards_defined(query) or self.cards_by_name(query)) \
-            if self.config.definition_weight else []
+        defined = self.cards_defined(query)
         named += [c for c in defined if c not in named]
         for card_id, weight in [*((c, self.config.alias_weight) for c in named),
                                 *((c, self.config.definition_weight) for c in defined),
@@ -304,8 +303,7 @@ class Retriever:
         own words decide (search_in_context calls this again), not a reading that prepends the history.
         """
         wanted = subject_pairs(question) if self.lexical_checks() else set()
-        named = set(self.glossary.cards_defined(question) or self.cards_by_name(question)) \
-            if self.config.definition_weight else set()
+        named = set(self.cards_defined(question))
         for p in passages:
             p.names_subject = not wanted or p.card_id is None or bool(wanted & self.group_pairs(p.card_id))
             p.named = p.card_id in named
@@ -539,15 +537,23 @@ class Retriever:
         have = self.group_terms(card_id)
         return any(t not in have for t in terms(question) if 0 < df.get(t, 0) <= limit)
 
-    def names_new_subject(self, question: str, history: list[str]) -> bool:
-        """Is this turn nothing but the name of another card's subject ("what about ZeRO?", "and GRUs?", "ok,
-        now explain DDP")? Then the learner has changed the subject outright, and it is read as a fresh
-        question: the conversation's card (its prior and the reading prefixed with the previous question)
-        kept the old card first for 28% of card names asked this way (bench/framing_audit.py --turns)."""
-        if not (self.config.definition_weight and self.config.move_on_aliases):
+    def cards_defined(self, question: str) -> list[str]:
+        """The cards a definition question names as its whole subject, by an alias ("what is ReLU") or by
+        the card's id ("what is a transformer"); none when definition votes are off."""
+        if not self.config.definition_weight:
+            return []
+        return self.glossary.cards_defined(question) or self.cards_by_name(question)
+
+    def names_new_subject(self, question: str, card_id: str | None) -> bool:
+        """Is this turn nothing but the name of a subject other than the conversation's card `card_id` ("what
+        about ZeRO?", "and GRUs?", "ok, now explain DDP")? Then the learner has changed the subject outright,
+        and it is read as a fresh question: the conversation's card (its prior and the reading prefixed with
+        the previous question) kept the old card first for 28% of card names asked this way
+        (bench/framing_audit.py --turns)."""
+        if not self.config.move_on_aliases:
             return False
-        defined = self.glossary.cards_defined(question) or self.cards_by_name(question)
-        return bool(defined) and self.conversation_card(history) not in defined
+        defined = self.cards_defined(question)
+        return bool(defined) and card_id not in defined
 
     def strays(self, question: str, history: list[str]) -> bool:
         """Has this turn left the conversation for something the material does not cover? Only a turn with
@@ -594,7 +600,7 @@ class Retriever:
         # A turn that left the conversation is read without it; a model's rewrite of it still counts
         # ("zxq vrrp?" that the model reads as a question about dropout).
         stray = self.strays(question, history)
-        if (stray or self.names_new_subject(question, history)) and not rewrite:
+        if stray and not rewrite:
             return question, self.search(question, k)
         combined = f"{history[-1]} {question}"
         follow_up = looks_like_follow_up(question)
@@ -605,6 +611,8 @@ class Retriever:
         wants_card = (self.config.prior_weight or self.config.move_on_max_cards or self.config.move_on_aliases) \
             and not rewrite
         previous = self.conversation_card(history) if wants_card else None
+        if wants_card and self.names_new_subject(question, previous):
+            return question, self.search(question, k)
         prior = previous if self.config.prior_weight else None
         leads = follow_up
         if follow_up and previous and self.moves_on(question, previous):
