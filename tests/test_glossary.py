@@ -207,6 +207,18 @@ def test_a_question_whose_whole_subject_is_an_alias_names_the_card_that_declares
     ("How does batch norm help?", "batch norm"),
     ("Can you give me an example of overfitting?", "overfitting"),
     ("whats attention", "attention"),
+    # a second question about the same subject, and the lists' "which … do you know?" forms
+    ("What is ZeRO? Why do we need it?", "ZeRO"),
+    ("What are augmentations? Why do we need them?", "augmentations"),
+    ("What is LoRA? What is it used for?", "LoRA"),
+    ("Which optimizers do you know?", "optimizers"),
+    ("What kind of augmentations do you know?", "augmentations"),
+    ("Which types of pooling are there?", "pooling"),
+    ("What do you mean by attention?", "attention"),
+    ("How does DDP work in practice?", "DDP"),
+    ("How to set the learning rate?", "learning rate"),
+    ("How do you implement dropout?", "dropout"),
+    ("Compare GANs with alternatives.", "GANs"),
     # a turn that changes the subject
     ("what about ZeRO?", "ZeRO"),
     ("and GRUs?", "GRUs"),
@@ -229,3 +241,7 @@ def test_a_question_with_more_than_a_subject_is_not_a_definition():
     assert definition_term("can you explain why my loss explodes after a few steps?") == \
         "why my loss explodes after a few steps"  # names no card: no vote
     assert definition_term("what is the role of dropout in transformers?") == "dropout in transformers"
+    # "which" and "how to" lead only into a subject the remainder names whole
+    assert definition_term("Which activation function should I use for a regression output?") == \
+        "activation function should I use for a regression output"
+    assert definition_term("What is dropout? Why does it hurt small models?") is None

@@ -201,10 +201,18 @@ _OPENERS = (
     r"benefits|drawbacks|limitations|strengths\s+and\s+weaknesses)\s+of(?:\s+using)?",
     r"what(?:'s|\s+is|\s+are)\s+the\s+(?:intuition|idea|main\s+idea|point|purpose|concept|role)\s+(?:behind|of)",
     r"what\s+are\s+the\s+(?:different\s+|main\s+|common\s+|key\s+)?(?:types|kinds|variants|components|parts)\s+of",
-    r"what\s+is\s+meant\s+by", r"what\s+problems?\s+(?:does|do|is|are)",
+    r"what\s+is\s+meant\s+by", r"what\s+do\s+(?:you|we|they|people)\s+mean\s+by",
+    r"what\s+problems?\s+(?:does|do|is|are)",
+    # "which types of optimizers do you know?", "what kinds of pooling are there?" (with an ending below)
+    r"which(?:\s+(?:different\s+)?(?:types?|kinds?|sorts?|variants?)\s+of)?",
+    r"what\s+(?:different\s+)?(?:types?|kinds?|sorts?|variants?)\s+of",
     r"what\s+(?:do|can)\s+you\s+(?:know|tell\s+me)\s+about",
     r"what(?:'s|s|\s+is|\s+are|\s+does|\s+do)",
     r"(?:how\s+(?:would|do|can)\s+you\s+)?(?:explain|describe)(?:\s+the\s+(?:concept|idea|basics)\s+of)?",
+    # "how to use X?", "how do you implement X?", "how should I choose the learning rate?"
+    r"how\s+(?:to|(?:do|would|can|should|could)\s+(?:you|we|i|one))\s+(?:use|implement|apply|choose|pick|select|"
+    r"set|tune)",
+    r"compare",
     r"define", r"discuss", r"(?:tell|teach)\s+me\s+about", r"(?:give\s+(?:me\s+)?)?an\s+overview\s+of",
     r"(?:an?\s+)?(?:quick\s+|short\s+|simple\s+)?(?:explanation|intro(?:duction)?)\s+(?:of|to)",
     r"(?:walk|talk|take)\s+me\s+through", r"(?:give\s+(?:me\s+)?)?(?:an?\s+|some\s+)?examples?\s+of",
@@ -228,6 +236,12 @@ _ENDINGS = (
     r"\s*[?.]?\s*(?:and\s+)?(?:why|how)\s+(?:is|are|does|do)\s+(?:it|they|this|that)\s+(?:so\s+)?"
     r"(?:important|useful|needed|necessary|used|work|matter|help|helpful)",
     r"\s+in\s+(?:deep\s+learning|machine\s+learning|neural\s+networks|ml|dl|ai)",
+    # a second question about the same subject: "What is X? Why do we need it?", "…? What is it used for?"
+    r"\s*[?.]?\s*(?:and\s+)?why\s+(?:do|would|should)\s+(?:we|you|i|one)\s+(?:need|use|want)\s+"
+    r"(?:it|them|this|these|that)",
+    r"\s*[?.]?\s*(?:and\s+)?what\s+(?:is|are)\s+(?:it|they|this|these|that)\s+(?:used|good)\s+for",
+    r"\s+(?:work\s+)?in\s+practice", r"\s+(?:with|to)\s+(?:the\s+|its\s+)?alternatives",
+    r"\s+(?:do\s+you\s+know|are\s+there|exist|can\s+you\s+name)",
     r"\s+to\s+(?:an?\s+|your\s+)?(?:non-?technical\s+(?:person|audience|stakeholder|manager|friend)|child|kid|"
     r"beginner|layman|five[- ]year[- ]old|manager|product\s+manager)",
 )
