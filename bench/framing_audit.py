@@ -60,6 +60,15 @@ about ZeRO?" after a question on speculative decoding answered with speculative 
 subject names another card is now read as a fresh question (Retriever.names_new_subject): .993 / .993 / .994
 / .991 / .991. Golden follow-ups unchanged (dev .670, test .814: none of them is a bare name).
 
+More public-list forms (`--lists`, session 33), before / after the glossary's definition pattern read them
+(tutor/glossary.py): "What is {name}? Why do we need it?" .905 / .993, "What are {name}? Why do we need them?" .906
+/ .992, "What is {name}? What is it used for?" .924 / .995, "How to use {name}?" .926 / .994, "How do you implement
+{name}?" .902 / .994, "Which types of {name} do you know?" .900 / .992, "What do you mean by {name}?" .927 / .993,
+"How does {name} work in practice?" .912 / .991, "Compare {name} with alternatives." .905 / .992 ("What is ZeRO?
+Why do we need it?" had the zero_grad card first, "What do you mean by CLIP?" the gradient-clipping card). The
+38 forms above move by one name at most ("which language explained": "which" now opens a question). Golden dev /
+test unchanged; real GitHub list first .796 → .799.
+
 The last row is partly circular here (the names are the ids), but the defect was real: "what is a
 transformer" put the positional-encoding card first, "what is learning rate" the scheduling card.
 """
@@ -91,6 +100,12 @@ REQUESTS = ("can you explain {}?", "what do you know about {}?", "I don't really
             "In deep learning, what is {}?", "Quick question: what is {}?", "I have an interview tomorrow. What is {}?",
             "{} - what is it?", "Why is {} used?", "How does {} help?", "Why does {} work?",
             "Can you give me an example of {}?", "whats {}")
+
+# More of the public lists' forms (`--lists`, session 33): a second question about the same subject, "which …
+# do you know?", "how to use / implement …".
+LISTS = ("What is {}? Why do we need it?", "What are {}? Why do we need them?", "What is {}? What is it used for?",
+         "How to use {}?", "How do you implement {}?", "Which types of {} do you know?", "What do you mean by {}?",
+         "How does {} work in practice?", "Compare {} with alternatives.")
 
 
 def typo_audit(retriever: Retriever, cards: list, unframe: bool) -> None:
@@ -148,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--asks", action="store_true", help="also other question forms (how does … work, why…)")
     parser.add_argument("--requests", action="store_true",
                         help="also conversational requests (can you explain …, what do you know about …)")
+    parser.add_argument("--lists", action="store_true",
+                        help="also public-list forms ('What is {name}? Why do we need it?', 'Which … do you know?')")
     parser.add_argument("--turns", action="store_true",
                         help="also a name asked as the next turn after another card's question ('what about {name}?')")
     parser.add_argument("--typos", action="store_true",
@@ -164,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.typos:
             typo_audit(retriever, cards, unframe)
         for template in TEMPLATES + (STYLES if args.styles else ()) + (ASKS if args.asks else ()) + \
-                (REQUESTS if args.requests else ()):
+                (REQUESTS if args.requests else ()) + (LISTS if args.lists else ()):
             first, total, misses = 0, 0, []
             for card in cards:
                 for name in dict.fromkeys([card.id.rsplit("/", 1)[-1].replace("-", " "), *card.aliases]):
