@@ -232,6 +232,20 @@ def test_a_question_about_one_named_subject_gives_that_subject(question, term):
     assert definition_term(question) == term
 
 
+@pytest.mark.parametrize(("question", "parts"), [
+    ("What is dropout?", []),  # one sentence: the question alone
+    ("BLEU is a translation metric. What are its pros and cons?", ["What are its pros and cons?"]),
+    ("What is dropout? Why is it useful? How does it work?",
+     ["What is dropout?", "Why is it useful?", "How does it work?"]),
+    ("What is L1 vs. L2 regularization? Explain.", ["What is L1 vs. L2 regularization?"]),  # "vs." ends nothing
+    ("Dropout. Why?", []),  # one word is not a question of its own
+])
+def test_a_question_of_several_sentences_also_offers_each_question_in_it(question, parts):
+    from tutor.glossary import question_parts
+
+    assert question_parts(question) == [question, *parts]
+
+
 def test_a_question_with_more_than_a_subject_is_not_a_definition():
     from tutor.glossary import definition_term
 

@@ -408,6 +408,17 @@ def test_a_turn_that_only_names_another_cards_subject_is_read_as_a_fresh_questio
     assert not off.names_new_subject("what about the CEC?", card)
 
 
+def test_a_question_of_several_sentences_is_a_definition_when_one_of_its_questions_is(alias_tutor):
+    retriever = alias_tutor.retriever
+    assert retriever.cards_defined("what is the CEC?") == ["architectures/lstm"]
+    # context first, or questions chained on one subject
+    assert retriever.cards_defined("LSTMs keep a cell state. What is the CEC?") == ["architectures/lstm"]
+    assert retriever.cards_defined("What is the CEC? Why does it help? How is it built?") == ["architectures/lstm"]
+    # a sentence that states rather than asks, and questions that name no card alone, give nothing
+    assert retriever.cards_defined("The CEC. Why do my gradients vanish?") == []
+    assert retriever.cards_defined("My gradients vanish. Why does the CEC not help here?") == []
+
+
 def test_a_reading_whose_top_passage_is_more_relevant_weighs_more_in_a_conversation(tutor_fake, monkeypatch):
     retriever = tutor_fake.retriever
     history, question = ["What does the softmax function do?"], "and how do networks learn?"

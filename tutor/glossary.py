@@ -263,6 +263,20 @@ def definition_term(question: str) -> str | None:
     return m.group("term").strip() if m else None
 
 
+# A sentence ends at . ? or ! before a capital: "What is dropout? Why is it useful?", not at "L1 vs. L2".
+_SENTENCE_END = re.compile(r"(?<=[.?!])(?<!\bvs\.)(?<!\bv\.)(?<!e\.g\.)(?<!i\.e\.)(?<!\betc\.)(?<!\bcf\.)\s+(?=[A-Z])")
+
+
+def question_parts(question: str) -> list[str]:
+    """The question, then, when it has several sentences, each of them that asks something ("…?", two words
+    or more): the public lists put context first ("BLEU is a popular metric for translation. What are its
+    pros and cons?") or chain questions on one subject ("What is dropout? Why is it useful?")."""
+    sentences = [s for s in _SENTENCE_END.split(question.strip()) if s]
+    if len(sentences) < 2:
+        return [question]
+    return [question, *(s for s in sentences if s.endswith("?") and len(s.split()) >= 2)]
+
+
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", text.lower()))
 

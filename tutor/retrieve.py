@@ -28,7 +28,7 @@ from tutor.chunk import PHRASING_KINDS, Chunk
 from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.framing import unframed
-from tutor.glossary import Glossary, build_glossary, definition_term
+from tutor.glossary import Glossary, build_glossary, definition_term, question_parts
 from tutor.index import Index
 from tutor.lexicon import Idf, card_pairs, document_frequency, fold, glossary_of, group_key, pairs, terms
 from tutor.sparse import SparseIndex
@@ -539,10 +539,17 @@ class Retriever:
 
     def cards_defined(self, question: str) -> list[str]:
         """The cards a definition question names as its whole subject, by an alias ("what is ReLU") or by
-        the card's id ("what is a transformer"); none when definition votes are off."""
+        the card's id ("what is a transformer"); none when definition votes are off. In a question of
+        several sentences, the first of its questions that is one ("BLEU is a popular metric for
+        translation. What are the pros and cons of BLEU?", "What is dropout? Why is it useful? How does it
+        work?")."""
         if not self.config.definition_weight:
             return []
-        return self.glossary.cards_defined(question) or self.cards_by_name(question)
+        for part in question_parts(question):
+            found = self.glossary.cards_defined(part) or self.cards_by_name(part)
+            if found:
+                return found
+        return []
 
     def names_new_subject(self, question: str, card_id: str | None) -> bool:
         """Is this turn nothing but the name of a subject other than the conversation's card `card_id` ("what
