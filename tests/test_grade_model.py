@@ -70,12 +70,29 @@ def test_the_model_learns_labels_and_scores_from_a_signal_and_is_deterministic()
     assert abs(model.label_w[2][0]) > abs(model.label_w[2][1])  # the signal, not the noise, decides
 
 
+def test_each_label_places_its_scores_with_its_own_regression():
+    # Inside "partial" the band follows a second signal that says nothing about the label: a regression over
+    # all rows spends itself on separating the labels, one per label reads the second signal.
+    rng = np.random.default_rng(3)
+    n = 240
+    quality, depth = rng.uniform(0, 1, n), rng.uniform(0, 1, n)
+    labels = ["correct" if q > 0.66 else "partial" if q > 0.33 else "incorrect" for q in quality]
+    bands = [[8, 10] if v == "correct" else ([5, 6] if d > 0.5 else [3, 4]) if v == "partial" else [0, 2]
+             for v, d in zip(labels, depth, strict=True)]
+    model = gm.train(np.column_stack([quality, depth]), labels, bands, ["quality", "depth"])
+    partial = gm.LABELS.index("partial")
+
+    assert model.score_w[partial][1] > abs(model.score_w[partial][0])  # depth, not quality, places it
+    shallow, deep = model.predict(np.array([0.5, 0.1]))[0], model.predict(np.array([0.5, 0.9]))[0]
+    assert 3 <= shallow <= 4.5 and 4.5 <= deep <= 6
+
+
 def _always(label: int) -> gm.ScoreModel:
     """A model whose every prediction is `label` with the top of that label's range."""
     k = len(FEATURES)
     w = [[0.0] * k for _ in gm.LABELS]
     b = [10.0 if i == label else 0.0 for i in range(len(gm.LABELS))]
-    return gm.ScoreModel(list(FEATURES), [0.0] * k, [1.0] * k, w, b, [0.0] * k, 10.0,
+    return gm.ScoreModel(list(FEATURES), [0.0] * k, [1.0] * k, w, b, [[0.0] * k for _ in gm.LABELS], [10.0] * 3,
                          [list(r) for r in gm.RANGES], {})
 
 
@@ -171,7 +188,7 @@ def test_the_reader_moves_the_label_and_not_the_place_inside_the_band():
     i = model.features.index("reader")
     correct, incorrect = gm.LABELS.index("correct"), gm.LABELS.index("incorrect")
 
-    assert model.score_w[i] == 0.0  # gm.LABEL_ONLY: the score regression does not read it
+    assert all(w[i] == 0.0 for w in model.score_w)  # gm.LABEL_ONLY: the score regressions do not read it
     assert model.label_w[correct][i] > 0 > model.label_w[incorrect][i]
     # the same answer, read as better by the reader, leans further towards "correct"
     x = np.array(model.mean, float)
@@ -198,13 +215,19 @@ def test_the_evaluation_reads_out_of_fold_reader_outputs_for_the_rows_the_reader
 
 
 def test_the_judged_model_scores_a_conflicting_answer_lower_than_an_agreeing_one():
-    # One of the three points, so neither score sits at the 10.0 ceiling where a penalty cannot show (the
-    # fake embedder's cosines are generous: refitted on 957 dev rows, two points already reached 10.0).
-    answer = GOOD.split(". ")[0]
-    calm = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0)).grade(answer, card=DROPOUT)
-    conflicting = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(6.0)).grade(answer, card=DROPOUT)
+    # A typical answer (the training rows' mean features) whose statements the judge reads as conflicting
+    # with the card (its three margins two standard deviations up) loses its label, not just a few tenths:
+    # inside a label the score barely moves (one regression per label, fitted on that label's bands).
+    model = default_model(judged=True, read=False)
+    calm = np.array(model.mean, float)
+    conflicting = calm.copy()
+    for name in ("contra_max", "contra_n4", "contra_points"):
+        i = model.features.index(name)
+        conflicting[i] += 2 * model.scale[i]
 
-    assert conflicting.score < calm.score < 10.0
+    (calm_score, calm_label), (score, label) = model.predict(calm), model.predict(conflicting)
+    assert gm.LABELS.index(label) < gm.LABELS.index(calm_label)
+    assert score < calm_score
 
 
 def test_features_of_an_empty_answer_and_of_a_real_one():
@@ -252,7 +275,7 @@ def test_a_model_can_be_saved_and_loaded_back():
     model = gm.train(x, labels, bands, ["quality", "noise"])
 
     assert gm.load(model.to_json()) == model
-    assert replace(model, score_b=0.0) != model
+    assert replace(model, score_b=[0.0, 0.0, 0.0]) != model
 
 
 def test_the_ridge_strength_is_chosen_inside_the_training_rows_and_recorded():
