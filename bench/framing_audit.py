@@ -69,6 +69,12 @@ Why do we need it?" had the zero_grad card first, "What do you mean by CLIP?" th
 38 forms above move by one name at most ("which language explained": "which" now opens a question). Golden dev /
 test unchanged; real GitHub list first .796 → .799.
 
+What follows the named card (`--neighbours`, session 33): for "what is {name}" / "what about {name}?", passages
+2-5 came from whatever the bare words met (after "what about GRUs?": a GELU card, an LLM fine-tuning card).
+Ranking now reads the named card's own question beside it (Config.definition_expand): passages 2-5 whose card
+and the named one use each other's names .361 → .417 / .331 → .394, same topic .424 → .482 / .420 → .477; card
+first .995 / .995 → .995 / .996. Golden dev / test and the real lists unchanged.
+
 The last row is partly circular here (the names are the ids), but the defect was real: "what is a
 transformer" put the positional-encoding card first, "what is learning rate" the scheduling card.
 """
@@ -77,6 +83,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -106,6 +113,35 @@ REQUESTS = ("can you explain {}?", "what do you know about {}?", "I don't really
 LISTS = ("What is {}? Why do we need it?", "What are {}? Why do we need them?", "What is {}? What is it used for?",
          "How to use {}?", "How do you implement {}?", "Which types of {} do you know?", "What do you mean by {}?",
          "How does {} work in practice?", "Compare {} with alternatives.")
+
+
+def _names(card) -> set[str]:
+    return {card.id.rsplit("/", 1)[-1].replace("-", " ").lower(), *(a.lower() for a in card.aliases)}
+
+
+def _mentions(a, b) -> bool:
+    """Does card a's text (question, answer, other phrasings) use one of card b's names?"""
+    text = " ".join([a.question, a.answer, *a.also_asked]).lower()
+    return any(re.search(rf"(?<![\w-]){re.escape(n)}s?(?![\w-])", text) for n in _names(b) if len(n) > 2)
+
+
+def neighbours_audit(index, embedder, config: Config, cards: list) -> None:
+    """What comes after the card a bare name asks for: the share of passages 2-5 whose card and the named one
+    use each other's names, and the share from the same topic, with and without Config.definition_expand."""
+    by_id = {c.id: c for c in cards}
+    for expand in (False, True):
+        retriever = Retriever(index, embedder, replace(config, definition_expand=expand))
+        for template in ("what is {}", "what about {}?"):
+            linked = same = total = 0
+            for card in cards:
+                for name in dict.fromkeys([card.id.rsplit("/", 1)[-1].replace("-", " "), *card.aliases]):
+                    for other in [by_id[p.card_id] for p in retriever.search(template.format(name), 5)[1:]
+                                  if p.card_id in by_id]:
+                        total += 1
+                        linked += _mentions(other, card) or _mentions(card, other)
+                        same += other.topic == card.topic
+            print(f"definition_expand {expand!s:5} {template!r:18} passages 2-5: linked by name {linked / total:.3f}, "
+                  f"same topic {same / total:.3f}")
 
 
 def typo_audit(retriever: Retriever, cards: list, unframe: bool) -> None:
@@ -165,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also conversational requests (can you explain …, what do you know about …)")
     parser.add_argument("--lists", action="store_true",
                         help="also public-list forms ('What is {name}? Why do we need it?', 'Which … do you know?')")
+    parser.add_argument("--neighbours", action="store_true",
+                        help="what follows the named card: passages 2-5 of 'what is {name}', related or not")
     parser.add_argument("--turns", action="store_true",
                         help="also a name asked as the next turn after another card's question ('what about {name}?')")
     parser.add_argument("--typos", action="store_true",
@@ -174,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     embedder = embed.MiniLMEmbedder()
     index = load_index(config.index_dir, config, embedder.name)
     cards = load_cards(REPO_ROOT / "corpus" / "cards")
+    if args.neighbours:
+        neighbours_audit(index, embedder, config, cards)
     for unframe in (False, True):
         retriever = Retriever(index, embedder, replace(config, unframe=unframe))
         if args.turns and unframe:

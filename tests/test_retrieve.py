@@ -246,7 +246,8 @@ def test_a_question_naming_a_card_by_its_alias_ranks_that_card_first(alias_tutor
 
 def test_a_definition_question_votes_for_the_card_declaring_its_subject_however_widespread(alias_tutor):
     # "what is ReLU" went to a card that uses the word: ReLU is in too many cards for an alias vote.
-    config = alias_tutor.config.with_(glossary_max_cards=0)  # every term counts as widespread
+    # every term counts as widespread; the vote alone (the named card's question beside it would move the rest)
+    config = alias_tutor.config.with_(glossary_max_cards=0, definition_expand=False)
     scores = {}
     for weight in (0.0, config.definition_weight):
         retriever = Retriever(alias_tutor.index, FakeEmbedder(), config.with_(definition_weight=weight))
@@ -406,6 +407,24 @@ def test_a_turn_that_only_names_another_cards_subject_is_read_as_a_fresh_questio
     assert turn == fresh and turn[0] == "architectures/lstm"
     off = Retriever(alias_tutor.index, FakeEmbedder(), alias_tutor.config.with_(move_on_aliases=False))
     assert not off.names_new_subject("what about the CEC?", card)
+
+
+def test_a_question_that_only_names_a_card_is_ranked_with_that_cards_question_beside_it(alias_tutor, monkeypatch):
+    on = alias_tutor.retriever
+    off = Retriever(alias_tutor.index, FakeEmbedder(), alias_tutor.config.with_(definition_expand=False))
+    lstm = alias_tutor.index.cards["architectures/lstm"].question
+    seen: list[list[str]] = []
+    for retriever in (on, off):
+        real = retriever.query_vectors
+        monkeypatch.setattr(retriever, "query_vectors", lambda texts, real=real: seen.append(list(texts)) or real(texts))
+    expanded, plain = on.search("what about the CEC?", 5), off.search("what about the CEC?", 5)
+
+    assert any(lstm in text for text in seen[0]) and not any(lstm in text for text in seen[1])
+    assert expanded[0].card_id == plain[0].card_id == "architectures/lstm"
+    assert expanded[0].relevance == pytest.approx(plain[0].relevance)  # relevance reads the words typed
+    seen.clear()
+    on.search("how does the CEC keep gradients alive in an LSTM?", 5)  # more than a name: read as asked
+    assert not any(lstm in text for text in seen[0])
 
 
 def test_a_question_of_several_sentences_is_a_definition_when_one_of_its_questions_is(alias_tutor):

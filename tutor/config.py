@@ -90,6 +90,11 @@ class Config:
     # 400 aliases only one card declares: the owner first in 371 (widespread words such as ReLU, ZeRO, LN,
     # MLP went to a card that uses them), 400 at weight 2; golden dev / test rank 1 unchanged.
     definition_weight: float = 2.0
+    # A question that is nothing but one card's name ("what about GRUs?", "what is ZeRO?") says little to
+    # MiniLM, so the passages after that card were noise (a GELU card, an LLM fine-tuning card). Ranking reads
+    # the named card's own question beside it (relevance still reads the words typed), so they are its
+    # neighbours (Retriever._search).
+    definition_expand: bool = True
     # Added to a card's re-ranking score when the question uses every word of its id (two words or more,
     # the most specific such cards only; Retriever.cards_by_id_words): real public questions are short and name
     # the card ("Explain how KV cache accelerates LLM inference") while a broad card outranked it. Session

@@ -242,8 +242,12 @@ class Retriever:
         k = k or self.config.k
         n = len(self.index.chunks)
         pool = min(pool, n)
-        # Relevance keeps reading the words the user typed; ranking reads the glossary's expansion too.
+        # Relevance keeps reading the words the user typed; ranking reads the glossary's expansion too, and a
+        # question that only names a card reads that card's question (Config.definition_expand).
         expanded = self.glossary.expand(query) if self.config.expand_aliases else query
+        defined = self.cards_defined(query)
+        if self.config.definition_expand and len(defined) == 1 and defined[0] in self.index.cards:
+            expanded = f"{expanded} ({self.index.cards[defined[0]].question})"
         vecs = self.query_vectors([expanded] if expanded == query else [expanded, query])
         qvec, raw = query_map.apply(vecs[:1], self.query_map), vecs[-1]
         if hint and self.config.hyde_weight:
@@ -263,7 +267,6 @@ class Retriever:
         for rank, i in enumerate(cos_of):
             vote(i, rank)
         named = self.glossary.cards_named(query) if self.config.alias_weight else []
-        defined = self.cards_defined(query)
         named += [c for c in defined if c not in named]
         for card_id, weight in [*((c, self.config.alias_weight) for c in named),
                                 *((c, self.config.definition_weight) for c in defined),
