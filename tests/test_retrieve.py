@@ -427,6 +427,20 @@ def test_a_question_that_only_names_a_card_is_ranked_with_that_cards_question_be
     assert not any(lstm in text for text in seen[0])
 
 
+def test_a_question_that_is_only_a_cards_declared_name_is_never_refused(alias_tutor):
+    # "what is BALD", "explain ZeRO": MiniLM reads little in the bare word, and the card that declares it
+    # was refused although it came first. A bar no cosine here reaches stands in for that.
+    strict = alias_tutor.config.with_(min_relevance=0.99)
+    on = Retriever(alias_tutor.index, FakeEmbedder(), strict)
+    off = Retriever(alias_tutor.index, FakeEmbedder(), strict.with_(named_is_relevant=False))
+    named, plain = on.search("what is a CEC?", 5), off.search("what is a CEC?", 5)
+
+    assert named[0].card_id == plain[0].card_id == "architectures/lstm" and named[0].named
+    assert plain[0].relevance < 0.99 <= named[0].relevance
+    assert [p.relevance for p in named[1:]] == [p.relevance for p in plain[1:]]  # only the named card
+    assert on.search("how does the CEC keep gradients alive?", 5)[0].relevance < 0.99  # not a bare name
+
+
 def test_a_question_of_several_sentences_is_a_definition_when_one_of_its_questions_is(alias_tutor):
     retriever = alias_tutor.retriever
     assert retriever.cards_defined("what is the CEC?") == ["architectures/lstm"]

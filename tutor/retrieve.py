@@ -300,7 +300,8 @@ class Retriever:
     def mark_subject(self, question: str, passages: list[Passage]) -> None:
         """Set each card passage's `names_subject`: does the card contain the question's subject phrase?
 
-        Also `named`: the question is nothing but this card's name ("what do you know about RLHF?").
+        Also `named`: the question is nothing but this card's name ("what do you know about RLHF?"); such a
+        card's relevance is at least the refusal threshold (Config.named_is_relevant).
         Read by answerability.match_of. Lexical, so only on a corpus whose vocabulary says what our subject
         is (the test fixtures' six cards share few phrases with any question). In a conversation the turn's
         own words decide (search_in_context calls this again), not a reading that prepends the history.
@@ -310,6 +311,8 @@ class Retriever:
         for p in passages:
             p.names_subject = not wanted or p.card_id is None or bool(wanted & self.group_pairs(p.card_id))
             p.named = p.card_id in named
+            if p.named and self.config.named_is_relevant:  # the card declares that name: never refused
+                p.relevance = max(p.relevance, self.config.min_relevance)
 
     def _raw_relevance(self, query: str, passages: list[Passage], raw: np.ndarray, recompute: bool = True) -> None:
         """Relevance from the question as typed: an expansion or the query map decides ranking, never refusal.
