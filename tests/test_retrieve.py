@@ -452,13 +452,30 @@ def test_a_question_of_several_sentences_is_a_definition_when_one_of_its_questio
     assert retriever.cards_defined("My gradients vanish. Why does the CEC not help here?") == []
 
 
+def test_a_conversations_reading_with_the_previous_question_first_takes_no_definition_from_it(alias_tutor,
+                                                                                             monkeypatch):
+    # "What is a transformer?" then "Why do we need positional encodings in it?": the reading that puts the
+    # previous question first must not read that sentence as the turn's subject (it put the transformer card
+    # back above the positional-encoding card).
+    retriever = alias_tutor.retriever
+    combined = "What is a CEC? Why does the softmax saturate?"
+    assert retriever.cards_defined(combined) == ["architectures/lstm"]
+    assert retriever.cards_defined(combined, sentences=False) == []
+    calls: list[tuple[str, bool]] = []
+    real = retriever.search
+    monkeypatch.setattr(retriever, "search", lambda q, *a, sentences=True, **kw:
+                        calls.append((q, sentences)) or real(q, *a, sentences=sentences, **kw))
+    retriever.search_in_context("Why does the softmax saturate?", ["What is a CEC?"], 5)
+    assert (combined, False) in calls and all(s for q, s in calls if q != combined)
+
+
 def test_a_reading_whose_top_passage_is_more_relevant_weighs_more_in_a_conversation(tutor_fake, monkeypatch):
     retriever = tutor_fake.retriever
     history, question = ["What does the softmax function do?"], "and how do networks learn?"
     tops: dict[str, float] = {}
     real = retriever.search
 
-    def search(query, k=None, pool=50, prior=None):
+    def search(query, k=None, pool=50, prior=None, sentences=True):
         found = real(query, k, pool, prior)
         tops[query] = found[0].relevance
         return found

@@ -221,7 +221,7 @@ class Retriever:
         return np.vstack([known[t] for t in texts])
 
     def search(self, query: str, k: int | None = None, pool: int = 50, prior: str | None = None,
-               hint: str | None = None) -> list[Passage]:
+               hint: str | None = None, sentences: bool = True) -> list[Passage]:
         """The k best passages for one standalone query; `prior` is a card the conversation is about;
         `hint` is a model's hypothetical answer to the query (tutor/hyde.py): its vector moves the dense
         ranking towards the material's own vocabulary, never the relevance that decides refusal.
@@ -232,20 +232,21 @@ class Retriever:
         do I answer in an interview when I don't know?") says little without the framing, and keeps it."""
         bare = unframed(query) if self.config.unframe else query
         if not bare or bare == query:
-            return self._search(query, k, pool, prior, hint)
-        plain = self._search(bare, k, pool, prior, hint)
+            return self._search(query, k, pool, prior, hint, sentences)
+        plain = self._search(bare, k, pool, prior, hint, sentences)
         if plain and plain[0].relevance >= self.config.min_relevance:
             return plain
-        return self._search(query, k, pool, prior, hint)
+        return self._search(query, k, pool, prior, hint, sentences)
 
-    def _search(self, query: str, k: int | None, pool: int, prior: str | None, hint: str | None) -> list[Passage]:
+    def _search(self, query: str, k: int | None, pool: int, prior: str | None, hint: str | None,
+                sentences: bool = True) -> list[Passage]:
         k = k or self.config.k
         n = len(self.index.chunks)
         pool = min(pool, n)
         # Relevance keeps reading the words the user typed; ranking reads the glossary's expansion too, and a
         # question that only names a card reads that card's question (Config.definition_expand).
         expanded = self.glossary.expand(query) if self.config.expand_aliases else query
-        defined = self.cards_defined(query)
+        defined = self.cards_defined(query, sentences)
         if self.config.definition_expand and len(defined) == 1 and defined[0] in self.index.cards:
             expanded = f"{expanded} ({self.index.cards[defined[0]].question})"
         vecs = self.query_vectors([expanded] if expanded == query else [expanded, query])
@@ -289,7 +290,7 @@ class Retriever:
         passages = self._collapse(query, fused, signals, k, qvec[0])
         self._raw_relevance(query, passages, raw,
                             recompute=expanded != query or self.query_map is not None or bool(hint))
-        self.mark_subject(query, passages)
+        self.mark_subject(query, passages, sentences)
         return passages
 
     def lexical_checks(self) -> bool:
@@ -297,7 +298,7 @@ class Retriever:
         (_LEXICAL_MIN_GROUPS)."""
         return self.idf().n >= _LEXICAL_MIN_GROUPS
 
-    def mark_subject(self, question: str, passages: list[Passage]) -> None:
+    def mark_subject(self, question: str, passages: list[Passage], sentences: bool = True) -> None:
         """Set each card passage's `names_subject`: does the card contain the question's subject phrase?
 
         Also `named`: the question is nothing but this card's name ("what do you know about RLHF?"); such a
@@ -307,7 +308,7 @@ class Retriever:
         own words decide (search_in_context calls this again), not a reading that prepends the history.
         """
         wanted = subject_pairs(question) if self.lexical_checks() else set()
-        named = set(self.cards_defined(question))
+        named = set(self.cards_defined(question, sentences))
         for p in passages:
             p.names_subject = not wanted or p.card_id is None or bool(wanted & self.group_pairs(p.card_id))
             p.named = p.card_id in named
@@ -543,15 +544,16 @@ class Retriever:
         have = self.group_terms(card_id)
         return any(t not in have for t in terms(question) if 0 < df.get(t, 0) <= limit)
 
-    def cards_defined(self, question: str) -> list[str]:
+    def cards_defined(self, question: str, sentences: bool = True) -> list[str]:
         """The cards a definition question names as its whole subject, by an alias ("what is ReLU") or by
         the card's id ("what is a transformer"); none when definition votes are off. In a question of
         several sentences, the first of its questions that is one ("BLEU is a popular metric for
         translation. What are the pros and cons of BLEU?", "What is dropout? Why is it useful? How does it
-        work?")."""
+        work?"); `sentences=False` reads the whole text only (a conversation's reading that puts the previous
+        question first: its sentence is context, not the turn's subject)."""
         if not self.config.definition_weight:
             return []
-        for part in question_parts(question):
+        for part in question_parts(question) if sentences else [question]:
             found = self.glossary.cards_defined(part) or self.cards_by_name(part)
             if found:
                 return found
@@ -637,7 +639,7 @@ class Retriever:
             readings.append((rewrite, 1.0))
         fused: dict[str, tuple[float, Passage]] = {}
         for query, weight in readings:
-            found = self.search(query, max(k, 10), prior=prior)
+            found = self.search(query, max(k, 10), prior=prior, sentences=query != combined)
             if found and self.config.reading_confidence:  # a reading that finds nothing clearly counts less
                 # The top passage's own match, without the density term: ranking must not move whenever
                 # the refusal side re-tunes how it reads the material around a question.
