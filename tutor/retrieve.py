@@ -290,7 +290,7 @@ class Retriever:
         passages = self._collapse(query, fused, signals, k, qvec[0])
         self._raw_relevance(query, passages, raw,
                             recompute=expanded != query or self.query_map is not None or bool(hint))
-        self.mark_subject(query, passages, sentences)
+        self.mark_subject(query, passages, defined)
         return passages
 
     def lexical_checks(self) -> bool:
@@ -298,17 +298,18 @@ class Retriever:
         (_LEXICAL_MIN_GROUPS)."""
         return self.idf().n >= _LEXICAL_MIN_GROUPS
 
-    def mark_subject(self, question: str, passages: list[Passage], sentences: bool = True) -> None:
+    def mark_subject(self, question: str, passages: list[Passage], defined: list[str]) -> None:
         """Set each card passage's `names_subject`: does the card contain the question's subject phrase?
 
-        Also `named`: the question is nothing but this card's name ("what do you know about RLHF?"); such a
-        card's relevance is at least the refusal threshold (Config.named_is_relevant).
+        Also `named`: the card is among `defined`, the cards the question names as its whole subject
+        (`cards_defined`: "what do you know about RLHF?"); such a card's relevance is at least the refusal
+        threshold (Config.named_is_relevant).
         Read by answerability.match_of. Lexical, so only on a corpus whose vocabulary says what our subject
         is (the test fixtures' six cards share few phrases with any question). In a conversation the turn's
         own words decide (search_in_context calls this again), not a reading that prepends the history.
         """
         wanted = subject_pairs(question) if self.lexical_checks() else set()
-        named = set(self.cards_defined(question, sentences))
+        named = set(defined)
         for p in passages:
             p.names_subject = not wanted or p.card_id is None or bool(wanted & self.group_pairs(p.card_id))
             p.named = p.card_id in named
@@ -658,5 +659,5 @@ class Retriever:
         for rank, (score, p) in enumerate(ranked, 1):
             p.rank, p.score = rank, score
             out.append(p)
-        self.mark_subject(question, out)
+        self.mark_subject(question, out, self.cards_defined(question))
         return rewrite or (combined if follow_up else question), out
