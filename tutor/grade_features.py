@@ -11,6 +11,18 @@ Not a feature: the share of function words (keyword lists have few, but `keyword
 so). As a feature it read wordy prose, often a second-language speaker's, as a partial answer: dropping it
 moved the dev 8-seed CV .709 / .732 / .722 → .724 / .747 / .745 (in band / agreement / QWK, 676 rows),
 with keyword soup still all in band.
+
+Session 34, measured and not kept (stored features, 2443 rows; dev 4-seed CV / test / "rounds": fitted on
+the dev rows written before each of the six newest authoring rounds and scored on that round, 456 answers
+by fresh authors; in band): base .750 / .766 / .691. Fresh authors' terse right answers pack several
+points into one or two long sentences (2.1 sentences against the golden terse answers' 3.3 at the same
+length and coverage), and `n_sentences` weighs against them; yet dropping it (.739 / .763 / .682), reading
+clauses instead (.744 / .770 / .686) or dropping `first_brief` too (.738 / .752 / .673) gains nothing, the
+reader and the judge read them as partial as well. Reading a leading "It" / "This" of a learner's statement
+as the question's subject ("What is dropout?" → "It zeroes random units") before matching: .748 / .769 /
+.684 (it also lands "it's off at test time" on "dropout stays on at inference"). The judge reading only the
+comma-separated piece of a long statement that is about its point (2275 rows): dev 8-seed CV .759 → .758,
+test .773 → .766.
 """
 
 from __future__ import annotations
