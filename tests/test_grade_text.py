@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tutor.grade_text import (
@@ -17,7 +18,7 @@ from tutor.grade_text import (
     statements,
     stem,
 )
-from tutor.rejection import denies, negates, opposes, reports, widens
+from tutor.rejection import denies, drop_rejected, negates, opposes, reports, sides_with_point, widens
 
 
 def test_statements_are_sentences_then_their_clauses():
@@ -283,3 +284,26 @@ def test_a_belief_reported_as_a_mistake_is_not_asserted(statement, expected):
 ])
 def test_a_clause_saying_the_antonym_of_a_misconception_opposes_it(clause, misconception, expected):
     assert opposes(clause, misconception) is expected
+
+
+_EVAL_POINT = "dropout is switched off in eval mode; forgetting model.eval() makes predictions random"
+_STAYS_ON = "dropout stays switched on at inference time"
+
+
+@pytest.mark.parametrize(("clause", "expected"), [
+    ("Dropout is off at test time.", True),  # "on" / "off" are function words: `opposes` never sees them
+    ("We switch it off at inference.", True),
+    ("Dropout stays on at inference.", False),  # the belief itself
+    ("Dropout is on during training.", False),  # no pole the card takes
+    ("Batch norm is off at test time.", False),  # one word of the belief besides the pole: another subject
+])
+def test_a_clause_on_the_cards_side_of_an_antonym_sides_with_its_point(clause, expected):
+    assert sides_with_point(clause, _STAYS_ON, _EVAL_POINT) is expected
+
+
+def test_a_clause_on_the_cards_side_is_no_longer_read_as_holding_the_belief():
+    units = ["Dropout is off at test time.", "Dropout stays on at inference."]
+    for points, lowered in (([_EVAL_POINT], [True, False]), (None, [False, False])):
+        mis_cos = np.array([[0.8], [0.9]], np.float32)
+        drop_rejected(units, [True, True], [_STAYS_ON], mis_cos, np.array([0.4, 0.4], np.float32), points)
+        assert [bool(v <= 0.4) for v in mis_cos[:, 0]] == lowered

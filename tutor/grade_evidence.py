@@ -194,7 +194,8 @@ def gather(embedder: Embedder, rubric: Rubric, text: str, judge: Judge | None = 
     # A statement that rejects a misconception has spent its negation on it: "you should not stop the
     # first time the loss goes up" denies that belief and does not reverse "training halts when …".
     best = cos.max(axis=1) if k else np.zeros(n, np.float32)
-    rejecting = drop_rejected(units, atomic, rubric.misconceptions, mis_cos, best)
+    rejecting = drop_rejected(units, atomic, rubric.misconceptions, mis_cos, best,
+                              [rubric.points[j].point for j in rubric.mis_point])
     pairs = ROLE_PAIRS + contrasted_terms(rubric.source)
     rev = [[contradiction(u, kp.point, pairs) if atomic[i] and i not in rejecting and (lex[i, j] > 0 or
             cos[i, j] > 0.5) else None for j, kp in enumerate(rubric.points)] for i, u in enumerate(units)]

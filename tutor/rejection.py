@@ -17,11 +17,12 @@ import re
 
 import numpy as np
 
-from tutor.grade_text import antonym_swaps, content_stems, denied_claim, negated, stem
+from tutor.grade_text import antonym_swaps, content_stems, denied_claim, negated, stem, words
 
 CHECK_FROM = 0.5  # misconception cosines below this are too weak to matter to any rule or feature
 CLAUSE_OVERLAP = 0.4  # share of a negated clause's content words that must be the misconception's own
 OPPOSITE_OVERLAP = 0.8  # share of the misconception's other content words a clause saying its antonym repeats
+SIDE_SHARED = 2  # content words of the belief a clause on the card's side of its antonym must repeat
 
 
 # A belief reported, not held: "a common mistake is to think …", "people often assume …", "it is a myth
@@ -77,6 +78,19 @@ def opposes(clause: str, misconception: str) -> bool:
     return False
 
 
+def sides_with_point(clause: str, misconception: str, point: str) -> bool:
+    """A clause that takes the card's side of an antonym the misconception turns round: the point says
+    "dropout is switched off in eval mode", the belief "dropout stays switched on at inference time", the
+    learner "dropout is off at test time". The clause must share two words of the belief besides the pole
+    ("dropout", "time"; "batch norm is off at test time" shares one). `opposes` cannot see this one: "on"
+    and "off" are function words, and the learner's "test time" is not the belief's "inference time"."""
+    said, belief, card = ({stem(w) for w in words(t)} for t in (clause, misconception, point))
+    for _, y in antonym_swaps(said, belief):
+        if stem(y) in card:
+            return len((content_stems(misconception) - {stem(y)}) & content_stems(clause)) >= SIDE_SHARED
+    return False
+
+
 _EXCLUSIVE = re.compile(r"\b(?:only|just|solely|merely|always|every|all|any)\b", re.I)
 _WIDENED = re.compile(
     r"\b(?:not|n't|never)\s+(?:only|just|merely|solely|always|necessarily|every|all)\b"
@@ -95,14 +109,15 @@ def widens(statement: str, misconception: str) -> bool:
 
 
 def drop_rejected(units: list[str], atomic: list[bool], misconceptions: list[str], mis_cos: np.ndarray,
-                  ceiling: np.ndarray) -> set[int]:
+                  ceiling: np.ndarray, mis_points: list[str] | None = None) -> set[int]:
     """Lower `mis_cos[i, m]` (in place) to `ceiling[i]`, the unit's best key-point cosine, where unit i
     rejects misconception m; a sentence whose clause rejects it is lowered with it. Returns the units that
     reject one.
 
     Lowered, not zeroed: no rule then calls the statement wrong (it is no closer to the misconception than
     to a key point), while the learned score's features stay in the range it was fitted on. Zeroing put
-    them far outside it: a one-line denial that covers no key point scored 8.0, "correct"."""
+    them far outside it: a one-line denial that covers no key point scored 8.0, "correct".
+    `mis_points`: the key point each misconception contradicts (`sides_with_point`)."""
     rejecting: set[int] = set()
     hits = [(int(i), int(m)) for i, m in zip(*np.nonzero(mis_cos >= CHECK_FROM), strict=True)]
     for i, m in hits:
@@ -110,7 +125,8 @@ def drop_rejected(units: list[str], atomic: list[bool], misconceptions: list[str
             mis_cos[i, m] = min(mis_cos[i, m], ceiling[i])
             rejecting.add(i)
     for i, m in hits:
-        if atomic[i] and (negates(units[i], misconceptions[m]) or opposes(units[i], misconceptions[m])):
+        if atomic[i] and (negates(units[i], misconceptions[m]) or opposes(units[i], misconceptions[m]) or (
+                mis_points is not None and sides_with_point(units[i], misconceptions[m], mis_points[m]))):
             for j, unit in enumerate(units):
                 if units[i] in unit:
                     mis_cos[j, m] = min(mis_cos[j, m], ceiling[j])
