@@ -85,9 +85,9 @@ def sides_with_point(clause: str, misconception: str, point: str) -> bool:
     ("dropout", "time"; "batch norm is off at test time" shares one). `opposes` cannot see this one: "on"
     and "off" are function words, and the learner's "test time" is not the belief's "inference time"."""
     said, belief, card = ({stem(w) for w in words(t)} for t in (clause, misconception, point))
-    for _, y in antonym_swaps(said, belief):
+    for _, y in antonym_swaps(said, belief):  # the belief's pole is never in the clause: nothing to take out
         if stem(y) in card:
-            return len((content_stems(misconception) - {stem(y)}) & content_stems(clause)) >= SIDE_SHARED
+            return len(content_stems(misconception) & content_stems(clause)) >= SIDE_SHARED
     return False
 
 
