@@ -22,6 +22,14 @@ packaged weights, read back as fp32), 132 s for the six fits. Stacked on the gra
 exploratory peft runs (same recipe, LoRA dropout .05, 512 word pieces) gave test .751-.760 / .794-.804 /
 .793-.806 over full fine-tuning, LoRA and a reference-answer rubric, and a card-grouped CV of the reader
 (no card's rows in its own training folds) kept most of the gain on dev (.741 / .786 / .784).
+
+Session 35, a CPU recipe measured and not kept: LoRA on the last two layers only, the four frozen layers run
+once per row and cached (72 minutes for the six fits on 2 cores), trained on the 1221 dev rows of the
+2443-row set. Beside the shipped delta (887 dev rows, all six layers), with the learned grader refitted on
+each reader's out-of-fold outputs (stored features; in band / agreement / QWK): dev 4-seed CV .751 / .774 /
+.772 → .746 / .769 / .764, test .766 / .789 / .778 → .758 / .780 / .766 (its 158 rows by the newest
+authors .741 / .791 / .791 → .703 / .747 / .742), 182 answers by two fresh authors .736 / .747 / .774 →
+.742 / .753 / .764. Two trained layers lose to six even with 334 more rows; the retrain waits for a GPU.
 """
 
 from __future__ import annotations
