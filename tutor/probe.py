@@ -14,6 +14,7 @@ Public API: `Probe`, `probe_for(grade, card, cards, asked=()) -> Probe | None`, 
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, replace
@@ -39,12 +40,19 @@ def _short(text: str, width: int = 90) -> str:
     return textwrap.shorten(" ".join(text.split()), width, placeholder=" …").rstrip(" .;:,")
 
 
+def _figure(keyword: str) -> bool:
+    """A bare number with at most a unit letter ("138M", "0.25", "1,792", "37%"): a card's worked example."""
+    return re.fullmatch(r"[~≈]?[\d.,]+\s*[kKMBx%]?", keyword.strip()) is not None
+
+
 def _term(kp: KeyPoint, card: Card, answer: str) -> str:
     """The point's most specific keyword (most words, then longest) that the question does not already give
-    away and the answer did not use: "weighted average" says more about where to go than "umbrella"."""
+    away and the answer did not use: "weighted average" says more about where to go than "umbrella". A
+    figure comes last: "Where does “138M” come in?" asks the learner to recall the card's example, not the
+    idea ("VGG", "3x3")."""
     q, a = card.question.lower(), answer.lower()
     fresh = [kw for kw in kp.keywords if kw.lower() not in q and kw.lower() not in a] or list(kp.keywords)
-    return max(fresh, key=lambda kw: (len(kw.split()), len(kw)))
+    return max(fresh, key=lambda kw: (not _figure(kw), len(kw.split()), len(kw)))
 
 
 def _question(status: str, term: str, evidence: str, covered: str) -> str:
