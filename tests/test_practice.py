@@ -210,6 +210,8 @@ def test_grader_for_a_tutor_grades_cards_and_refuses_over_long_answers(tutor_fak
 def test_a_probe_names_the_idea_not_the_figure_of_the_cards_example():
     """"Where does “138M” come in?" asks the learner to recall the card's worked example; the probe names a
     keyword that carries the idea and falls back to a figure only when the point has nothing else."""
+    from dataclasses import replace
+
     from tutor.cards import KeyPoint
     from tutor.grade import Grade, PointGrade
     from tutor.probe import probe_for
@@ -217,7 +219,7 @@ def test_a_probe_names_the_idea_not_the_figure_of_the_cards_example():
     card = next(c for c in load_cards(REPO_ROOT / "corpus" / "cards") if c.id == "basics/perceptron")
     for keywords, want in ((("138M", "VGG", "3x3"), ("VGG", "3x3")), (("1,792", "0.25"), ("1,792", "0.25"))):
         kp = KeyPoint(point="a point the learner left out", keywords=keywords, synonyms=())
-        narrowed = type(card)(**{**card.__dict__, "key_points": (kp,), "follow_ups": ()})
+        narrowed = replace(card, key_points=(kp,), follow_ups=())
         grade = Grade(score=2.0, label="incorrect", misconceptions=[], flags=[], feedback="", card_id=card.id,
                       question=card.question, points=[PointGrade(kp.point, "missed", "", 0.0, 1.0, card.id)])
         question = probe_for(grade, narrowed, {}).question
