@@ -40,6 +40,20 @@ top 1 +6 points) but dev rank 1 moves +.004 (d2, d3) and +.017 (d4, short of the
 false refusals and one refusal missed at 0.232), and d4's gain does not hold on test (rank 1 −.005); the
 300-word hit moves both ways (dev −.009, test +.019). The dev misses are
 paraphrases in words the cards do not use; 1-2k phrasings written by the card authors do not teach them.
+
+Session 36 (271 cards, cards-only index of 1452 chunks, 722 golden questions): the six-layer run session 13
+stopped, as a full fine-tune (every weight, AdamW lr 3e-5, warm-up 10%, batch 32, one epoch, in-batch softmax
+× 20 with same-card pairs masked; queries = question, also_asked, scenarios and key points of each card,
+3242 pairs; positive = one of the card's answer windows; 101 steps, 10 min on 2 cores). Dense order alone
+(each card's best chunk cosine, direct + paraphrase rows): rank 1 dev .624 → .654, test .672 → .706; hit@5
+dev .878 → .890, test .875 → .898: the model does learn to place the cards better. Through the whole
+pipeline (`tutor eval`, the fine-tuned model for ingest and queries, every setting as shipped), base →
+tuned: rank 1 dev .742 → .767, test .785 → .785; hit in 300 words dev .819 → .831, test .831 → .831;
+false refusals .014 → .024 at recall .980. The same run with the golden dev questions added to the
+training pairs (3497, 109 steps) reads test rank 1 .776, hit@5 .967 (base .972), false refusals .026.
+The pipeline's lexical, question-chunk and re-ranking signals already recover most of what the tuned
+dense order gains, and the test split does not move: lost again, nothing ships (the script:
+/work/notes/s36/ft_embed.py in the session notes, not in the repository).
 """
 
 from __future__ import annotations
