@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from tutor.grade_text import NEGATORS, STOPWORDS, content_stems, is_negator, negated, reversal, stem, words
+from tutor.grade_text import NEGATORS, STOPWORDS, content_stems, is_negator, negated, reversal, stem, stems, words
 
 # Clause boundaries inside a key point or misconception: a learner's claim usually restates one clause.
 _CLAUSES = re.compile(r"\s*[;:]\s*|\s+[-–—]\s+|,\s+(?:and|so|while|whereas|but|which)?\s*|\s+(?:while|whereas|so that|"
@@ -132,7 +132,7 @@ def reversed_clause(said: str, point: str, subject: frozenset[str] = frozenset()
     """
     said = plain(said)
     said_stems = content_stems(said) - subject
-    whole = {stem(w) for w in words(plain(point))}
+    whole = stems(plain(point))
     for part in clauses(plain(point)):
         why = reversal(said, part)
         if not why:

@@ -29,7 +29,7 @@ from tutor.contradiction import (
     sign_word,
     too_much,
 )
-from tutor.grade_text import antonym_swaps, content_stems, negated, reversal, stem, words
+from tutor.grade_text import antonym_swaps, content_stems, negated, reversal, stems
 from tutor.grounding import claim, premise
 from tutor.lead import sentence_of
 
@@ -112,8 +112,8 @@ def _bag(point: KeyPoint) -> set[str]:
 def _contrasts(claim_text: str, point: KeyPoint) -> int:
     """How many of the grader's antonym pairs the claim and the key point take opposite sides of
     ("at test time" against "collected during training"): such a point states what the claim gets wrong."""
-    said = {stem(w) for w in words(claim_text)}
-    bag = {stem(w) for w in words(" ".join([point.point, *point.phrases]))}
+    said = stems(claim_text)
+    bag = stems(" ".join([point.point, *point.phrases]))
     return sum(1 for _ in antonym_swaps(said, bag))
 
 

@@ -16,7 +16,16 @@ import numpy as np
 
 from tutor.cards import Card, KeyPoint
 from tutor.embed import Embedder
-from tutor.grade_text import ROLE_PAIRS, content_stems, contrasted_terms, reversal, role_swap, statements, stem, words
+from tutor.grade_text import (
+    ROLE_PAIRS,
+    content_stems,
+    contrasted_terms,
+    reversal,
+    role_swap,
+    statements,
+    stems,
+    words,
+)
 from tutor.judge import Judge
 from tutor.rejection import drop_rejected
 
@@ -126,7 +135,7 @@ def _phrase_hit(phrase: str, unit_lower: str, unit_stems: set[str]) -> bool:
 
 def lexical(unit: str, point: KeyPoint) -> float:
     """1.0 when a keyword or synonym appears (stemmed), else the share of the point's content words."""
-    lower, unit_stems = unit.lower(), {stem(w) for w in words(unit)}
+    lower, unit_stems = unit.lower(), stems(unit)
     if any(_phrase_hit(p, lower, unit_stems) for p in point.phrases):
         return 1.0
     target = content_stems(point.point)

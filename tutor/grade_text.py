@@ -94,6 +94,11 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
 
+def stems(text: str) -> set[str]:
+    """Every word's stem, stopwords and negators included (content_stems drops them)."""
+    return {stem(w) for w in words(text)}
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix stripper: enough that "normalizes", "normalized" and "normalization" meet, and
@@ -261,7 +266,7 @@ def reversal(statement: str, point: str) -> str | None:
     "dropout is not used at inference" vs "dropout is used at inference" differ only in polarity, which
     a sentence embedding barely sees.
     """
-    s_stems, p_stems = {stem(w) for w in words(statement)}, {stem(w) for w in words(point)}
+    s_stems, p_stems = stems(statement), stems(point)
     shared = content_stems(point)
     overlap = len(shared & s_stems) / len(shared) if shared else 0.0
     if overlap < 0.4:  # a statement about something else cannot reverse this point …

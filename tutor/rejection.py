@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from tutor.grade_text import antonym_swaps, content_stems, denied_claim, negated, stem, words
+from tutor.grade_text import antonym_swaps, content_stems, denied_claim, negated, stem, stems
 
 CHECK_FROM = 0.5  # misconception cosines below this are too weak to matter to any rule or feature
 CLAUSE_OVERLAP = 0.4  # share of a negated clause's content words that must be the misconception's own
@@ -84,7 +84,7 @@ def sides_with_point(clause: str, misconception: str, point: str) -> bool:
     learner "dropout is off at test time". The clause must share two words of the belief besides the pole
     ("dropout", "time"; "batch norm is off at test time" shares one). `opposes` cannot see this one: "on"
     and "off" are function words, and the learner's "test time" is not the belief's "inference time"."""
-    said, belief, card = ({stem(w) for w in words(t)} for t in (clause, misconception, point))
+    said, belief, card = (stems(t) for t in (clause, misconception, point))
     for _, y in antonym_swaps(said, belief):  # the belief's pole is never in the clause: nothing to take out
         if stem(y) in card:
             return len(content_stems(misconception) & content_stems(clause)) >= SIDE_SHARED
