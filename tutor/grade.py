@@ -106,6 +106,13 @@ class GradeParams:
     keyword_cap: float = 2.0
     off_topic_cap: float = 1.0
     manipulation_cap: float = 1.0  # an answer that tries to instruct the grader keeps at most this
+    # An answer none of whose statements matches any key point at least this well (grade_features' share_50
+    # is 0) said nothing the rubric asks for, and keeps at most no_point_cap ("incorrect"), however short and
+    # fluent: the label classifier learned "short answers are right" from the terse-right rows and scored
+    # "It uses labels." 7.5 for semi-supervised learning. Golden rows with no such match: 82 incorrect,
+    # 6 partial, none correct (the learned score called 4 of them correct).
+    point_match: float = 0.5
+    no_point_cap: float = 2.9
 
     def with_(self, **changes: float) -> GradeParams:
         return GradeParams(**{**asdict(self), **changes})
@@ -214,6 +221,8 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str], model:
         value = min(value, p.keyword_cap)
     if "manipulation" in flags:
         value = min(value, p.manipulation_cap)
+    if ev.match.size and float(ev.match.max()) < p.point_match:
+        value = min(value, p.no_point_cap)
     return max(0.0, min(10.0, value)), points, hits
 
 
