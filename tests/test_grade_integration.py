@@ -55,29 +55,30 @@ def test_naming_a_misconception_to_rule_it_out_is_not_wrong(grader):
     assert not [p for p in grade.points if p.status == "wrong" and "does not" in p.evidence], grade.feedback
 
 
-def test_a_one_line_denial_is_not_wrong_and_not_a_complete_answer(grader):
-    from pathlib import Path
-
-    from tutor.cards import load_cards
-
-    cards = {c.id: c for c in load_cards(Path(__file__).resolve().parents[1] / "corpus" / "cards")}
-    card = cards["advanced/semi-supervised-learning"]  # its misconceptions include "… is the same as …"
-    real = Grader(grader.embedder, [card])  # the shipped learned score
-    grade = real.grade("Semi-supervised learning is different from self-supervised learning.", card=card)
-
-    assert not grade.misconceptions and grade.label != "correct", grade.feedback
-
-
-def test_a_short_answer_that_matches_no_key_point_is_never_correct(grader):
-    """Short right answers are often "correct" in the golden set, so the learned score once called a vague
-    line correct (7.5); with no statement reaching any key point the cap keeps it "incorrect"."""
+@pytest.fixture(scope="module")
+def semi_supervised(grader) -> tuple[Grader, Card]:
+    """The shipped learned score over the real semi-supervised card (its misconceptions include "… is the
+    same as …")."""
     from pathlib import Path
 
     from tutor.cards import load_cards
 
     cards = {c.id: c for c in load_cards(Path(__file__).resolve().parents[1] / "corpus" / "cards")}
     card = cards["advanced/semi-supervised-learning"]
-    real = Grader(grader.embedder, [card])
+    return Grader(grader.embedder, [card]), card
+
+
+def test_a_one_line_denial_is_not_wrong_and_not_a_complete_answer(semi_supervised):
+    real, card = semi_supervised
+    grade = real.grade("Semi-supervised learning is different from self-supervised learning.", card=card)
+
+    assert not grade.misconceptions and grade.label != "correct", grade.feedback
+
+
+def test_a_short_answer_that_matches_no_key_point_is_never_correct(semi_supervised):
+    """Short right answers are often "correct" in the golden set, so the learned score once called a vague
+    line correct (7.5); with no statement reaching any key point the cap keeps it "incorrect"."""
+    real, card = semi_supervised
     vague = real.grade("It uses labels.", card=card)
     named = real.grade("Semi-supervised learning uses a few labels plus many unlabeled examples.", card=card)
 
