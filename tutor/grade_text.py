@@ -67,9 +67,11 @@ _IDK = re.compile(
 )
 # Text addressed to the grader rather than to the question. Two ways in: a marker no answer to an
 # interview question contains (a role switch, a fake tag, a demanded 10/10), or a statement that names
-# the grader / rubric AND asks for something (ignore, rate, mark, output, give full credit …).
+# the grader / rubric, asks for something (ignore, rate, mark, output, give full credit …) AND points at
+# this answer or its reader. Session 37: ten golden and fresh answers about evaluation, parsers, serving
+# and prompts were flagged (and capped at 1.0) by the first two alone or by a lower-case "system:".
 _MARKER = re.compile(
-    r"\b(?:system|developer|assistant)\s*(?:override|prompt|mode|message)?\s*:|system\s+override|developer\s+mode"
+    r"system\s+override|developer\s+mode"
     r"|you\s+are\s+now\s+(?:a|an|the|in|my|acting|playing|free|unrestricted|jailbroken|dan)\b|you\s+are\s+a\s+(?:helpful\s+)?(?:grader|evaluator|assistant)|new\s+instructions"
     r"|ignore\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier)\s+instructions"
     r"|</?\s*\w*(?:grade|grading|instruction|answer|system|score)\w*\s*>|(?<![\d/.])\b10\s*(?:/|out\s+of)\s*10\b(?!\s*/\s*\d)"
@@ -77,6 +79,11 @@ _MARKER = re.compile(
     r"|[\"']?(?:score|label)[\"']?\s*[=:]\s*[\"']?(?:10|ten|100|correct)\b|\bmin_score\b|grading_mode",
     re.I,
 )
+# A role tag ("SYSTEM:", "[assistant message]:") opens a statement or shouts: mid-sentence and in lower case,
+# "per system:", "a control system:" or "the system prompt:" are answers about systems and prompts.
+_ROLE = r"(?:system|developer|assistant)\s*(?:override|prompt|mode|message)?\s*:"
+_ROLE_TAG = re.compile(r"^[\s\[\(#*>{<\"']*" + _ROLE, re.I)
+_ROLE_SHOUTED = re.compile(r"\b(?:SYSTEM|DEVELOPER|ASSISTANT)(?:\s+(?:OVERRIDE|PROMPT|MODE|MESSAGE))?\s*:")
 _ADDRESSEE = re.compile(
     r"\b(?:grader|graders|grading|evaluator|examiner|marker|scorer|scoring\s+model|rubric|reference\s+answer|"
     r"whoever\s+(?:grades|marks|reads)|instructor)\b", re.I)
@@ -86,8 +93,16 @@ _DEMAND = re.compile(
     re.I)
 
 
+# A demand made of the grader points at the answer or its reader ("rate this 10", "you should", "trust me");
+# an answer about evaluation names graders, scorers and reference answers in the third person ("compare the
+# output with a reference answer", "a biaffine scorer scores each arc") and was flagged without this.
+_POINTER = re.compile(r"\b(?:you|your|yourself|me|this|please)\b", re.I)
+
+
 def addressed_to_grader(statement: str) -> bool:
-    return bool(_MARKER.search(statement) or (_ADDRESSEE.search(statement) and _DEMAND.search(statement)))
+    if _MARKER.search(statement) or _ROLE_TAG.search(statement) or _ROLE_SHOUTED.search(statement):
+        return True
+    return bool(_ADDRESSEE.search(statement) and _DEMAND.search(statement) and _POINTER.search(statement))
 
 
 def words(text: str) -> list[str]:
