@@ -29,7 +29,7 @@ from tutor.grade_evidence import Evidence, Rubric, build_rubric, card_rubric, ga
 from tutor.grade_features import features, n_sentences
 from tutor.grade_model import ScoreModel
 from tutor.grade_model import load as load_model
-from tutor.grade_text import is_idk, is_negator, manipulation_spans, shape, without, words
+from tutor.grade_text import is_idk, manipulation_spans, shape, without
 from tutor.judge import Judge
 from tutor.reader import Reader, rubric_text
 
@@ -212,8 +212,6 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str], model:
         value -= p.unsupported_penalty * min(3, int(((best < p.support_min) & on_topic).sum()))
     if learned is not None:
         value = learned
-        if n_sentences(ev) <= PLAIN_WRONG_SENTENCES and any(_plain(h.evidence) for h in hits):
-            value = min(value, p.wrong_cap)
     relevance = max(float(ev.question_cos.max()), float(ev.cos.max()) if ev.cos.size else 0.0)
     if relevance < p.off_topic or off_every_point(ev, p):
         flags.append("off_topic")
@@ -226,19 +224,6 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str], model:
     if ev.match.size and float(ev.match.max()) < p.point_match:
         value = min(value, p.no_point_cap)
     return max(0.0, min(10.0, value)), points, hits
-
-
-# An answer of one or two sentences that states a listed misconception without a negator is built on it,
-# whatever the learned score says: after the session-37 refit the model scored "Dropout zeroes activations
-# while training. At inference dropout stays switched on." 8.2, correct. Longer answers are left to the
-# model, which learned to discount the rules' misconception hits there: capping every hit lowered the
-# test split's in band .734 → .723 (448 rows; 10 of 18 capped answers were complete, right ones that
-# refute the belief). On 496 test rows this cap changed nothing; at three sentences it cost 2 right answers.
-PLAIN_WRONG_SENTENCES = 2
-
-
-def _plain(evidence: str) -> bool:
-    return not any(is_negator(w) for w in words(evidence))
 
 
 def off_every_point(ev: Evidence, p: GradeParams) -> bool:
