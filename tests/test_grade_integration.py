@@ -35,11 +35,6 @@ def test_a_paraphrased_complete_answer_is_correct(grader):
     assert grade.label == "correct", grade.feedback
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Known regression since the session-37 refit (rounds 35-42): the learned score calls this two-sentence "
-    "answer 8.2 correct although the rules name its misconception. A cap on short answers with a plain "
-    "misconception hit fixed it but cost 4 test-split rows (in band .7735 -> .771, under the gate); the fix "
-    "must win on the golden rows. strict: this fails as soon as the answer is no longer graded correct."))
 def test_a_misconception_is_caught_and_keeps_the_answer_below_correct(grader):
     grade = grader.grade(
         "Dropout randomly zeroes activations while training, which regularizes the network. At inference "

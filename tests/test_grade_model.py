@@ -253,6 +253,24 @@ def test_a_brief_answer_is_read_on_its_core_claim_and_a_longer_one_is_not():
     assert longer["n_sentences"] == 4 and longer["first"] > 0.5 and longer["first_brief"] == 0.0
 
 
+def test_a_brief_answer_built_on_a_misconception_is_read_as_one_and_a_longer_one_by_the_answer_wide_columns():
+    belief = "dropout stays switched on at inference time"
+    card = replace(DROPOUT, misconceptions=(belief,))
+    grader = Grader(FakeEmbedder(), [card], model=None)
+    rubric = grader.rubric_for(card)
+    core = card.key_points[0].point
+
+    def cols(text: str) -> dict[str, float]:
+        return dict(zip(FEATURES, features(rubric, *grader.evidence(text, rubric)), strict=True))
+
+    wrong, right = cols(f"{core}. {belief.capitalize()}."), cols(core)
+    padding = " ".join(f"Sentence {w} says something else." for w in ("one", "two", "three"))
+    longer = cols(f"{core}. {belief.capitalize()}. {padding}")
+
+    assert wrong["brief_mis"] == wrong["mis_margin_max"] > 0.2  # the belief beats every key point
+    assert right["brief_mis"] == 0.0  # nothing beats a key point: no negative margins leak in
+    assert longer["mis_margin_max"] > 0.2 and longer["brief_mis"] == 0.0
+
 def _rows(n: int = 40) -> list[dict]:
     kinds = [(GOOD, "correct", [8, 10]), ("Dropout randomly zeroes units during training.", "partial", [3, 6]),
              ("Dropout is used at inference only and makes the network deterministic.", "incorrect", [0, 2]),
