@@ -89,6 +89,11 @@ def test_ordinary_answers_are_not_taken_for_manipulation(text):
     ("floor((N - F + 2P)/S) + 1, so a 10x10 input with a 3x3 filter gives 8x8.", False),
     ("Dropout randomly zeroes units during training.", False),
     ("It rescales the gradient when its norm is too large, which keeps updates bounded.", False),
+    # notes: arrows and equals signs state relations; one of them in a list of terms does not
+    ("Output: tree, each word -> one head, labelled arc, root = main verb, greedy, linear time", False),
+    ("x = torch.zeros(8, 3, 32, 32) → rank 4, NCHW, float32, strides, view, contiguous", False),
+    ("cell state; forget gate; input gate; sigmoid; tanh; forget bias = 1", True),
+    ("patches -> tokens, CLS, position embeddings, encoder, inductive bias, DeiT, Swin", True),
 ])
 def test_keyword_lists_are_told_from_statements(text, listy):
     assert shape(text).keyword_list is listy

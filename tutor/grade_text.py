@@ -209,17 +209,26 @@ class Shape:
     n_verbs_hint: int
     n_segments: int  # pieces between commas, semicolons, slashes and line breaks
     mean_segment_words: float
+    n_relations: int = 0  # arrows and spaced equals signs: "each word -> one head", "root = main verb"
 
     @property
     def keyword_list(self) -> bool:
-        """Terms strung together without statements: "dropout, regularization, ensemble, scaling"."""
+        """Terms strung together without statements: "dropout, regularization, ensemble, scaling".
+
+        Notes written with arrows and equals signs state relations, not terms ("(8, 1, 5) + (4, 5) → (8, 4,
+        5)", "root = main verb"): two or more of them make the answer a terse set of statements. The golden
+        keyword soups hold at most one ("forget bias = 1"); three terse right answers in note form were
+        capped at 2 as keyword lists before (g-1766, g-3502; g-3130, labelled with colons, still is)."""
         listy = self.n_segments >= 4 and self.mean_segment_words <= 3.0 and self.function_share < 0.2
         bare = self.n_words >= 8 and self.function_share < 0.08 and self.n_verbs_hint == 0
-        return listy or bare
+        return (listy or bare) and self.n_relations < 2
 
 
 _VERBISH = re.compile(r"\b(?:is|are|was|were|be|means?|uses?|makes?|helps?|gives?|keeps?|computes?|"
                       r"lets?|allows?|adds?|reduces?|stops?|prevents?|learns?|avoids?|works?|becomes?)\b")
+
+
+_RELATION = re.compile(r"->|=>|→|⇒|\s=\s")
 
 
 def shape(text: str) -> Shape:
@@ -229,7 +238,8 @@ def shape(text: str) -> Shape:
     share = sum(x in _FUNCTION for x in w) / len(w)
     segments = [seg for seg in re.split(r"[,;\n|]+|\s+[-/]\s+|\.\s+", text) if words(seg)]
     mean = sum(len(words(seg)) for seg in segments) / max(1, len(segments))
-    return Shape(len(w), share, len(_VERBISH.findall(text.lower())), len(segments), mean)
+    return Shape(len(w), share, len(_VERBISH.findall(text.lower())), len(segments), mean,
+                 len(_RELATION.findall(text)))
 
 
 # Words after a negator that keep it from denying what follows ("not only X but Y", "not always").
