@@ -83,6 +83,30 @@ def test_an_off_topic_turn_in_a_conversation_is_refused_as_it_would_be_alone(rea
     assert not follow_up.refused and follow_up.citations
 
 
+def test_grading_with_a_reference_finds_the_card_the_reference_is_about(real_tutor):
+    # The question alone finds the batch-norm card below the grading bar (relevance .41 < .5): without the
+    # reference's words it was graded against the bare reference instead of the card's rubric.
+    question = "What is the purpose of the extra trainable parameters in a normalization layer?"
+    reference = ("Each feature is standardized with the mini-batch mean and variance, then a learned scale gamma "
+                 "and shift beta restore the layer's expressiveness; at inference the running averages replace "
+                 "batch statistics.")
+
+    card = real_tutor.card_for_question(question, reference)
+
+    assert card is not None and card.id == "training/batch-normalization"
+
+
+def test_grading_with_a_reference_on_an_uncovered_topic_keeps_the_reference(real_tutor):
+    question = "How does a world model let an agent learn from imagined rollouts?"
+    reference = ("A world model learns the environment's dynamics in a latent space; the agent then trains its "
+                 "policy on trajectories imagined by that model instead of real interaction, which saves samples.")
+
+    assert real_tutor.card_for_question(question, reference) is None
+    grade = real_tutor.grade("The agent learns a dynamics model and trains its policy inside imagined rollouts.",
+                             question=question, reference=reference)
+    assert grade.card_id is None and grade.points
+
+
 # --- the console command in a subprocess -------------------------------------------------------------------
 
 def tutor_cmd(*argv: str, cwd) -> subprocess.CompletedProcess:

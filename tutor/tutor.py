@@ -54,6 +54,14 @@ def check_question(question: str | None, config: Config) -> str:
     return q
 
 
+def _clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, at a space when it has to be cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit, 0)]
+    return cut.rsplit(" ", 1)[0] if " " in cut else cut
+
+
 def check_answer(answer: str | None, config: Config) -> str:
     """A learner's answer as given, or a UserError when it is not UTF-8 text or over the length limit."""
     answer = check_utf8(answer or "", "the answer")
@@ -312,9 +320,23 @@ class Tutor:
         with one, a loosely related card would grade against the wrong points, so the bar is higher
         (the golden grading questions retrieve their card at relevance >= 0.86, the out-of-scope set
         tops out at 0.40).
+
+        With a reference the card is searched with the question and the reference together: a question
+        worded unlike the card's often finds its card below the bar ("How does expected squared error
+        decompose into separate components?") or finds a neighbour ("Why does SimCLR need very large
+        batches?" finds the batch-size card), and an answer says far more about its topic than a question.
+        Golden test answers re-asked with a golden retrieval question of their card (992 rows): the question
+        alone found the card for .602 of them (none .296, a wrong card .102; in band .776 with the card,
+        .642 so routed); the question and the reference .999 (in band .777), and 28 of 30 uncovered
+        deep-learning questions with a written reference still found no card (24 before).
         """
-        threshold = self.config.grade_card_relevance if reference else self.config.min_relevance
-        for passage in self.retriever.search(check_question(question, self.config), 1):
+        question = check_question(question, self.config)
+        threshold = self.config.min_relevance
+        if reference and reference.strip():
+            threshold = self.config.grade_card_relevance
+            room = self.config.max_question_chars - len(question) - 1
+            question = f"{question} {_clip(' '.join(reference.split()), room)}".strip()
+        for passage in self.retriever.search(question, 1):
             if passage.card_id and passage.relevance >= threshold:
                 return self.index.cards.get(passage.card_id)
         return None
