@@ -335,6 +335,21 @@ as a rule it does not carry (dev 8-seed CV / test fit on dev / round 9 unseen, l
 
 The judge's conflicts fire on right statements of another scope about as often (session 18): masking
 points by them loses on dev and test; round 9 moves within ±2 rows.
+
+Session 39: session 19's misconception reading measured again at 3962 rows (each statement whose best
+misconception cosine is ≥ .5 read by the judge beside that misconception; 13,687 pairs, 3.4 an answer, about
++60 ms a grade). Stored features, dev 2-seed 4-fold CV / test split fitted on dev, shipped model (base
+.777 / .792 / .800 and .776 / .789 / .791):
+
+    + statements agreeing with one (n_mis_loose's rule, margin < 2)   .779/.794/.801   .773/.787/.792
+    + those denying one (margin ≥ 2)                                  .779/.794/.801   .773/.787/.792
+    + the lowest margin among statements nearer a misconception       .777/.793/.800   .776/.790/.795
+    the misconception columns recounted without denied statements     .778/.793/.799   .775/.788/.790
+    the same at a cut of 3                                            .777-.778 / .792 .772-.777 / .787-.790
+
+Within a row or two of the base on both, for 3.4 more judge pairs an answer: not adopted. The label classifier
+was also refitted as an ordinal (cumulative-logit) model: CV .754 / .769 / .781, test .740 / .754 / .758, lost;
+C .3 or 3 instead of 1 moves nothing (.777-.778 CV).
 """
 
 from __future__ import annotations
