@@ -36,6 +36,29 @@ def test_retraining_from_the_committed_features_reproduces_the_committed_weights
         "retrain: python -m tutor.grade_train --from-features"
 
 
+@pytest.mark.parametrize("names, file", [(ALL_FEATURES, "grade_model_reference.json"),
+                                         (JUDGED_FEATURES, "grade_model_reference_judged.json"),
+                                         (FEATURES, "grade_model_reference_lexical.json")])
+def test_retraining_from_the_committed_reference_features_reproduces_the_reference_models(names, file):
+    saved = gt.load_feature_file(gt.REFERENCE_FEATURE_FILE)
+    model = gt.fit_rows(saved["rows"], saved["sha256"], names)
+
+    assert model.features == list(names)
+    assert model.to_json() == (ROOT / "tutor" / file).read_text(encoding="utf-8"), \
+        "retrain: python -m tutor.grade_train --from-features"
+
+
+def test_the_committed_reference_features_were_made_from_the_current_golden_file():
+    saved = gt.load_feature_file(gt.REFERENCE_FEATURE_FILE)
+    golden = [json.loads(line) for line in gt.GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    assert saved["sha256"] == gt.sha256(gt.GOLDEN), "golden grading rows changed: python -m tutor.grade_train"
+    assert [r["id"] for r in saved["rows"]] == [r["id"] for r in golden]
+    assert saved["features"] == list(ALL_FEATURES) and all(len(r["x"]) == len(ALL_FEATURES) for r in saved["rows"])
+    # a reference's claims are graded by models of their own, which differ from the card models
+    assert gm.load(reference=True).label_w != gm.load().label_w
+
+
 def test_the_committed_features_were_made_from_the_current_golden_file():
     saved = gt.load_feature_file()
     golden = [json.loads(line) for line in gt.GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -181,6 +204,33 @@ def test_a_reader_beside_a_judge_fills_the_last_column_and_picks_the_full_model(
     # without a judge the reader is not consulted: there is no model with the reader and no judge
     alone = Grader(FakeEmbedder(), [DROPOUT], reader=_FixedReader(0.9))
     assert alone.evidence(GOOD, rubric)[0].reader is None and alone.model.features == list(FEATURES)
+
+
+REFERENCE = ("Dropout zeroes a random subset of units on every training step, so no unit can rely on its "
+             "neighbours. Activations are rescaled so that inference uses the full network unchanged.")
+
+
+def test_a_free_reference_is_graded_by_the_reference_model_and_a_card_by_the_card_model():
+    read = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0), reader=_FixedReader(0.9))
+    free = read.resolve(None, "What does dropout do?", REFERENCE)  # the fake cosine finds no card question
+    card = read.rubric_for(DROPOUT)
+
+    assert free.source == "reference" and read.model_for(card) is read.model
+    assert read.model_for(free).to_json() == gm.load(reference=True).to_json()
+    assert read.grade(GOOD, question="What does dropout do?", reference=REFERENCE).card_id is None
+    # each card model has its reference twin: with the judge and no reader, and with neither
+    judged = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0), reader=_FixedReader(0.9))
+    judged.model = default_model(judged=True)
+    reader = judged.reader
+    assert judged.model_for(free).to_json() == gm.load(read=False, reference=True).to_json()
+    judged.grade(GOOD, question="What does dropout do?", reference=REFERENCE)
+    assert reader.seen == []  # no model here reads the reader: it is not run
+    lexical = Grader(FakeEmbedder(), [DROPOUT])
+    assert lexical.model_for(free).features == list(FEATURES) and lexical.model_for(free) is not lexical.model
+    # a caller's own model (or the rules) grades every rubric
+    own = replace(default_model())
+    mine = Grader(FakeEmbedder(), [DROPOUT], model=own)
+    assert mine.model_for(free) is own and Grader(FakeEmbedder(), [DROPOUT], model=None).model_for(free) is None
 
 
 def test_the_reader_moves_the_label_and_not_the_place_inside_the_band():

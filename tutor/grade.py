@@ -243,8 +243,19 @@ def _missed(rubric: Rubric, p: GradeParams) -> list[PointGrade]:
 
 
 @functools.cache
-def _committed_model(judged: bool = False, read: bool = False) -> ScoreModel:
-    return load_model(judged=judged, read=read)
+def _committed_model(judged: bool = False, read: bool = False, reference: bool = False) -> ScoreModel:
+    return load_model(judged=judged, read=read, reference=reference)
+
+
+_KINDS = ((False, False), (True, False), (True, True))  # (judged, read) of the three committed models
+
+
+def _reference_twin(model: ScoreModel) -> ScoreModel | None:
+    """The committed free-reference model that stands beside committed card model `model` (None: a caller's)."""
+    for judged, read in _KINDS:
+        if model is _committed_model(judged, read):
+            return _committed_model(judged, read, True)
+    return None
 
 
 def default_model(judged: bool = False, read: bool = False) -> ScoreModel | None:
@@ -295,6 +306,13 @@ class Grader:
     def __post_init__(self) -> None:
         if self.judge is not None and self.model is not None and self.model is _committed_model(False, False):
             self.model = default_model(judged=True, read=self.reader is not None)
+
+    def model_for(self, rubric: Rubric) -> ScoreModel | None:
+        """The learned model for this rubric: a free reference's own when the grader uses a committed card
+        model (a caller's model, or none, grades every rubric)."""
+        if rubric.source != "reference" or self.model is None:
+            return self.model
+        return _reference_twin(self.model) or self.model
 
     def rubric_for(self, card: Card) -> Rubric:
         # Key-point embeddings once per card and process, keyed on the card's content as well as its id:
@@ -348,7 +366,8 @@ class Grader:
         """`question`: the one the learner answered (the reader reads it; default: the rubric's)."""
         text, flags = prepare(answer)
         ev = gather(self.embedder, rubric, "" if "empty" in flags else text, self.judge)
-        if self.reader is not None and self.judge is not None:
+        model = self.model_for(rubric)
+        if self.reader is not None and self.judge is not None and (model is None or "reader" in model.features):
             ev.reader = self.reader.score(rubric_text((question or "").strip() or rubric.question,
                                                       [kp.point for kp in rubric.points], rubric.misconceptions),
                                           text) if ev.units and rubric.points else 0.0
@@ -365,7 +384,7 @@ class Grader:
         rubric = self.resolve(card, question, reference)
         ev, flags = self.evidence(answer, rubric, question)
         raised = list(flags)
-        value, points, hits = score(rubric, ev, self.params, flags, self.model)
+        value, points, hits = score(rubric, ev, self.params, flags, self.model_for(rubric))
         value = round(value, 1)
         grade = Grade(value, label_of(value), points, hits, flags, "", rubric.card.id if rubric.card else None,
                       (question or "").strip() or rubric.question)

@@ -41,6 +41,12 @@ INNER_FOLDS = 5
 MODEL_FILE = "grade_model.json"  # fitted with the judge's (tutor.judge) and the reader's (tutor.reader) features
 JUDGED_MODEL_FILE = "grade_model_judged.json"  # the judge's without the reader's: a reader not exported
 LEXICAL_MODEL_FILE = "grade_model_lexical.json"  # fitted without them: graders that have no judge
+# Against a free reference (no card: the reference's claims are the key points), the same three models fitted
+# on the golden rows graded that way (tutor/grade_train.py): a reference's claims carry no keywords, synonyms
+# or misconceptions, so the card models' weights misread them.
+REFERENCE_MODEL_FILE = "grade_model_reference.json"
+REFERENCE_JUDGED_MODEL_FILE = "grade_model_reference_judged.json"
+REFERENCE_LEXICAL_MODEL_FILE = "grade_model_reference_lexical.json"
 # Columns the label classifier reads and the score regression does not. The reader (tutor.reader) decides
 # well which label an answer earns and badly where inside the band: on a fresh round by a new author on 17
 # cards no golden row had covered (68 answers, session 30), reading it in the score too put .750 of the
@@ -77,11 +83,15 @@ class ScoreModel:
         return json.dumps(asdict(self), indent=1) + "\n"
 
 
-def load(text: str | None = None, judged: bool = True, read: bool = True) -> ScoreModel:
+def load(text: str | None = None, judged: bool = True, read: bool = True, reference: bool = False) -> ScoreModel:
     """The committed model (package data; `judged`: the one fitted with the judge's features, `read`: and
-    the reader's), or one from `text`."""
+    the reader's; `reference`: the one for a free reference instead of a card), or one from `text`."""
     if text is None:
-        name = (MODEL_FILE if read else JUDGED_MODEL_FILE) if judged else LEXICAL_MODEL_FILE
+        if reference:
+            name = (REFERENCE_MODEL_FILE if read else REFERENCE_JUDGED_MODEL_FILE) if judged \
+                else REFERENCE_LEXICAL_MODEL_FILE
+        else:
+            name = (MODEL_FILE if read else JUDGED_MODEL_FILE) if judged else LEXICAL_MODEL_FILE
         text = resources.files("tutor").joinpath(name).read_text(encoding="utf-8")
     return ScoreModel(**json.loads(text))
 

@@ -7,6 +7,11 @@ and fits `tutor/grade_model.json` (every feature), `tutor/grade_model_judged.jso
 `tutor/grade_model_lexical.json` (no judge features, for graders without a judge) on the dev rows
 (corpus/golden/README.md: the test split is never used for tuning, so the shipped weights' test figure
 is an honest one and the CI gate can read it).
+The same rows graded against their free reference (no card: the reference's claims are the key points,
+as `tutor grade` does for a question no card answers) give corpus/golden/grading_features_reference.json
+and the three reference models beside the card ones (`tutor/grade_model_reference.json`,
+`…_reference_judged.json`, `…_reference_lexical.json`), fitted on the dev rows the same way (the reader's
+out-of-fold outputs again on the dev rows); `--reference` recomputes only those (about 20 minutes).
 `--from-features` refits from the committed feature rows alone (seconds, no model):
 tests/test_grade_model.py checks that this reproduces the committed weights and that the feature
 file was made from the current golden file (its sha256), so a golden edit without a retrain fails
@@ -27,7 +32,16 @@ from pathlib import Path
 import numpy as np
 
 from tutor.grade_features import ALL_FEATURES, FEATURES, JUDGED_FEATURES, features
-from tutor.grade_model import JUDGED_MODEL_FILE, LEXICAL_MODEL_FILE, MODEL_FILE, ScoreModel, train
+from tutor.grade_model import (
+    JUDGED_MODEL_FILE,
+    LEXICAL_MODEL_FILE,
+    MODEL_FILE,
+    REFERENCE_JUDGED_MODEL_FILE,
+    REFERENCE_LEXICAL_MODEL_FILE,
+    REFERENCE_MODEL_FILE,
+    ScoreModel,
+    train,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "corpus" / "golden" / "grading.jsonl"
@@ -35,6 +49,10 @@ FEATURE_FILE = ROOT / "corpus" / "golden" / "grading_features.json"
 MODEL_PATH = Path(__file__).resolve().parent / MODEL_FILE
 LEXICAL_MODEL_PATH = Path(__file__).resolve().parent / LEXICAL_MODEL_FILE
 JUDGED_MODEL_PATH = Path(__file__).resolve().parent / JUDGED_MODEL_FILE
+REFERENCE_FEATURE_FILE = ROOT / "corpus" / "golden" / "grading_features_reference.json"
+REFERENCE_MODEL_PATH = Path(__file__).resolve().parent / REFERENCE_MODEL_FILE
+REFERENCE_JUDGED_MODEL_PATH = Path(__file__).resolve().parent / REFERENCE_JUDGED_MODEL_FILE
+REFERENCE_LEXICAL_MODEL_PATH = Path(__file__).resolve().parent / REFERENCE_LEXICAL_MODEL_FILE
 
 
 def sha256(path: Path) -> str:
@@ -83,22 +101,57 @@ def embed_golden() -> list[dict]:
     return feature_rows(prepare_rows(grader, rows))  # the dev rows carry the reader's out-of-fold outputs
 
 
+def embed_golden_reference() -> list[dict]:
+    """The golden rows graded against their own reference, as a question no card answers is. On the dev
+    rows the reader's out-of-fold outputs stand in, as for the cards: it was trained on those answers."""
+    from tutor.cards import load_cards
+    from tutor.embed import MiniLMEmbedder
+    from tutor.evaluate_grading import honest_reader
+    from tutor.grade import Grader
+    from tutor.judge import load_judge
+    from tutor.reader import load_reader
+
+    rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    grader = Grader(MiniLMEmbedder(), load_cards(ROOT / "corpus" / "cards"), model=None,
+                    find_card=lambda question, reference: None, judge=load_judge(required=True),
+                    reader=load_reader(required=True))
+    prepared = []
+    for row in rows:
+        rubric = grader.resolve(None, row["question"], row["reference"])
+        ev, flags = grader.evidence(row["answer"], rubric, row["question"])
+        prepared.append((row, rubric, ev, flags))
+    return feature_rows(honest_reader(prepared))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tutor.grade_train", description=__doc__.splitlines()[0])
     parser.add_argument("--from-features", action="store_true",
                         help="refit from corpus/golden/grading_features.json without embedding anything")
+    parser.add_argument("--reference", action="store_true",
+                        help="recompute only the free-reference features and refit the reference models")
     args = parser.parse_args(argv)
+    fits = []
+    if not args.reference:
+        if args.from_features:
+            saved = load_feature_file()
+            rows, digest = saved["rows"], saved["sha256"]
+        else:
+            rows, digest = embed_golden(), sha256(GOLDEN)
+            write_feature_file(rows, digest)
+        fits += [(MODEL_PATH, ALL_FEATURES, rows, digest), (JUDGED_MODEL_PATH, JUDGED_FEATURES, rows, digest),
+                 (LEXICAL_MODEL_PATH, FEATURES, rows, digest)]
     if args.from_features:
-        saved = load_feature_file()
+        saved = load_feature_file(REFERENCE_FEATURE_FILE)
         rows, digest = saved["rows"], saved["sha256"]
     else:
-        rows, digest = embed_golden(), sha256(GOLDEN)
-        write_feature_file(rows, digest)
-    for path, names in ((MODEL_PATH, ALL_FEATURES), (JUDGED_MODEL_PATH, JUDGED_FEATURES),
-                        (LEXICAL_MODEL_PATH, FEATURES)):
-        model = fit_rows(rows, digest, names)
+        rows, digest = embed_golden_reference(), sha256(GOLDEN)
+        write_feature_file(rows, digest, REFERENCE_FEATURE_FILE)
+    fits += [(REFERENCE_MODEL_PATH, ALL_FEATURES, rows, digest), (REFERENCE_JUDGED_MODEL_PATH, JUDGED_FEATURES,
+             rows, digest), (REFERENCE_LEXICAL_MODEL_PATH, FEATURES, rows, digest)]
+    for path, names, fit_on, source in fits:
+        model = fit_rows(fit_on, source, names)
         path.write_text(model.to_json(), encoding="utf-8")
-        print(f"{path.name}: trained on {model.trained_on['rows']} of {len(rows)} rows ({digest[:12]}…)",
+        print(f"{path.name}: trained on {model.trained_on['rows']} of {len(fit_on)} rows ({source[:12]}…)",
               file=sys.stderr)
     return 0
 
