@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import CARDS, cli_env
 
+from tutor.errors import UserError
+
 pytestmark = pytest.mark.slow
 
 PARAPHRASES = [
@@ -105,6 +107,27 @@ def test_grading_with_a_reference_on_an_uncovered_topic_keeps_the_reference(real
     grade = real_tutor.grade("The agent learns a dynamics model and trains its policy inside imagined rollouts.",
                              question=question, reference=reference)
     assert grade.card_id is None and grade.points
+
+
+def test_grading_without_a_reference_declines_a_card_the_question_only_loosely_matches(real_tutor):
+    # the dropout card comes first at relevance .42: graded against it, an answer on weight decay was judged
+    # on dropout's points; without a card that answers it, the learner is asked for a reference
+    question = "How does weight decay regularize a network?"
+    answer = "It adds an L2 penalty on the weights, shrinking them towards zero each step."
+
+    assert real_tutor.card_for_question(question, None, answer) is None
+    with pytest.raises(UserError, match="no reference"):
+        real_tutor.grade(answer, question=question)
+
+
+def test_grading_without_a_reference_reads_the_answer_but_an_off_topic_one_cannot_move_the_card(real_tutor):
+    found = real_tutor.card_for_question(
+        "What is the purpose of the extra trainable parameters in a normalization layer?", None,
+        "They are gamma and beta: after standardizing with the batch statistics the layer rescales and shifts.")
+    assert found is not None and found.id == "training/batch-normalization"
+    grade = real_tutor.grade("An LSTM has input, forget and output gates around a memory cell that carries "
+                             "information across long sequences.", question="What is dropout and why does it help?")
+    assert grade.card_id == "training/dropout" and grade.label == "incorrect"
 
 
 # --- the console command in a subprocess -------------------------------------------------------------------

@@ -244,6 +244,9 @@ class Config:
     # Grading: a card found from the question by retrieval replaces a given reference only above this
     # relevance (golden grading questions find their card at >= 0.86; out-of-scope questions top at 0.40).
     grade_card_relevance: float = 0.5
+    # Grading with neither a card id nor a reference: when the learner's answer does not settle the card, the
+    # question alone must find it at this relevance (a round bar above grade_card_relevance; Tutor.card_for_question).
+    grade_question_relevance: float = 0.6
     llm_backend: str = field(default_factory=lambda: os.environ.get("TUTOR_BACKEND", ""))
     # Empty means tutor.models.default_model() (TUTOR_LLM_MODEL, else `tutor llm install --default`'s pick).
     llm_model: str = field(default_factory=lambda: os.environ.get("TUTOR_LLM_MODEL", ""))

@@ -282,7 +282,7 @@ def prepare(answer: str) -> tuple[str, list[str]]:
 class Grader:
     """Grades answers against cards (by id or found from the question) or against a free reference.
 
-    `find_card(question, reference) -> Card | None` is the card lookup; the Tutor passes its
+    `find_card(question, reference, answer) -> Card | None` is the card lookup; the Tutor passes its
     retriever's. The default compares the question with each card's question and also-asked phrasings,
     more strictly when a reference could serve instead.
 
@@ -295,7 +295,7 @@ class Grader:
     cards: Sequence[Card]
     config: Config = field(default_factory=Config)
     params: GradeParams = field(default_factory=GradeParams)
-    find_card: Callable[[str, str | None], Card | None] | None = None
+    find_card: Callable[[str, str | None, str | None], Card | None] | None = None
     feedback: Callable[[Grade, Rubric], str] | None = None
     model: ScoreModel | None = field(default_factory=default_model)  # None: the rule-based score
     judge: Judge | None = None
@@ -322,9 +322,10 @@ class Grader:
             self._rubrics[key] = card_rubric(self.embedder, card)
         return self._rubrics[key]
 
-    def card_for_question(self, question: str, reference: str | None = None) -> Card | None:
+    def card_for_question(self, question: str, reference: str | None = None, answer: str | None = None
+                          ) -> Card | None:
         if self.find_card is not None:
-            return self.find_card(question, reference)
+            return self.find_card(question, reference, answer)
         # Fake-free default for callers without a retriever: MiniLM puts paraphrases of a card question
         # at cosine >= 0.7 and different questions on the same topic mostly below 0.6.
         threshold = 0.8 if reference else 0.65
@@ -342,9 +343,11 @@ class Grader:
         best = int(np.argmax(sims))
         return owners[best] if sims[best] >= threshold else None
 
-    def resolve(self, card: Card | None, question: str | None, reference: str | None) -> Rubric:
+    def resolve(self, card: Card | None, question: str | None, reference: str | None, answer: str | None = None
+                ) -> Rubric:
+        """The rubric to grade against; `answer` (the learner's) may help find the card from the question."""
         if card is None and question and question.strip():
-            card = self.card_for_question(question, reference)
+            card = self.card_for_question(question, reference, answer)
         if card is not None:
             return self.rubric_for(card)
         if reference and reference.strip():
@@ -381,7 +384,7 @@ class Grader:
                             reference: str | None = None) -> tuple[Grade, Rubric, Evidence, list[str]]:
         """The grade plus what it was decided from (the evaluation re-scores these while calibrating)."""
         t0 = time.perf_counter()
-        rubric = self.resolve(card, question, reference)
+        rubric = self.resolve(card, question, reference, answer)
         ev, flags = self.evidence(answer, rubric, question)
         raised = list(flags)
         value, points, hits = score(rubric, ev, self.params, flags, self.model_for(rubric))

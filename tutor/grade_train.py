@@ -113,7 +113,7 @@ def embed_golden_reference() -> list[dict]:
 
     rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
     grader = Grader(MiniLMEmbedder(), load_cards(ROOT / "corpus" / "cards"), model=None,
-                    find_card=lambda question, reference: None, judge=load_judge(required=True),
+                    find_card=lambda *_: None, judge=load_judge(required=True),
                     reader=load_reader(required=True))
     prepared = []
     for row in rows:

@@ -313,31 +313,51 @@ class Tutor:
                                   judge=self.judge_factory(), reader=self.reader_factory())
         return self._grader
 
-    def card_for_question(self, question: str, reference: str | None = None) -> Card | None:
+    def card_for_question(self, question: str, reference: str | None = None, answer: str | None = None
+                          ) -> Card | None:
         """The card a question is about, by retrieval, or None when no card is close enough.
 
-        Without a reference the card is the only rubric there is, so the refusal threshold decides;
-        with one, a loosely related card would grade against the wrong points, so the bar is higher
-        (the golden grading questions retrieve their card at relevance >= 0.86, the out-of-scope set
-        tops out at 0.40).
+        With a reference the card is searched with the question and the reference together, and must clear
+        a higher bar than the refusal threshold (Config.grade_card_relevance): a loosely related card would
+        grade against the wrong points, where the reference itself is a fair rubric. A question worded unlike
+        the card's often finds its card below the bar ("How does expected squared error decompose into
+        separate components?") or finds a neighbour ("Why does SimCLR need very large batches?" finds the
+        batch-size card), and an answer says far more about its topic than a question. Golden test answers
+        re-asked with a golden retrieval question of their card (992 rows): the question alone found the
+        card for .602 of them (none .296, a wrong card .102; in band .776 with the card, .642 so routed);
+        the question and the reference .999 (in band .777), and 28 of 30 uncovered deep-learning questions
+        with a written reference still found no card (24 before).
 
-        With a reference the card is searched with the question and the reference together: a question
-        worded unlike the card's often finds its card below the bar ("How does expected squared error
-        decompose into separate components?") or finds a neighbour ("Why does SimCLR need very large
-        batches?" finds the batch-size card), and an answer says far more about its topic than a question.
-        Golden test answers re-asked with a golden retrieval question of their card (992 rows): the question
-        alone found the card for .602 of them (none .296, a wrong card .102; in band .776 with the card,
-        .642 so routed); the question and the reference .999 (in band .777), and 28 of 30 uncovered
-        deep-learning questions with a written reference still found no card (24 before).
+        Without a reference, the learner's `answer` read with the question names the card when that card is
+        also among the question's own top five (an answer about another subject cannot move the grade onto
+        that subject's card); otherwise the question alone must clear Config.grade_question_relevance. A
+        card that is only loosely related is no rubric: the learner is asked for a reference or a card id.
+        Golden answers re-asked as above (every 4th; dev 495 / test 499 rows): the card found right / none
+        / wrong .859 / .004 / .137 → .960 / .032 / .008 on dev, .869 / .002 / .129 → .960 / .022 / .018 on
+        test; the 30 uncovered questions with a learner's answer were graded against some card 26 times,
+        now once.
         """
         question = check_question(question, self.config)
-        threshold = self.config.min_relevance
+        bar = self.config.grade_card_relevance
         if reference and reference.strip():
-            threshold = self.config.grade_card_relevance
-            room = self.config.max_question_chars - len(question) - 1
-            question = f"{question} {_clip(' '.join(reference.split()), room)}".strip()
-        for passage in self.retriever.search(question, 1):
-            if passage.card_id and passage.relevance >= threshold:
+            return self._card_found(f"{question} {self._clip_to_question(question, reference)}", bar)
+        if not (answer and answer.strip()):
+            return self._card_found(question, self.config.min_relevance)
+        own = [p for p in self.retriever.search(question, 5) if p.card_id and p.relevance >= self.config.min_relevance]
+        joint = self.retriever.search(f"{question} {self._clip_to_question(question, answer)}", 1)
+        if joint and joint[0].relevance >= bar and joint[0].card_id in {p.card_id for p in own}:
+            return self.index.cards.get(joint[0].card_id)
+        if own and own[0].relevance >= self.config.grade_question_relevance:
+            return self.index.cards.get(own[0].card_id)
+        return None
+
+    def _clip_to_question(self, question: str, text: str) -> str:
+        """`text` on one line, cut so that the question and it fit the question length limit."""
+        return _clip(" ".join(text.split()), self.config.max_question_chars - len(question) - 1)
+
+    def _card_found(self, query: str, bar: float) -> Card | None:
+        for passage in self.retriever.search(query, 1):
+            if passage.card_id and passage.relevance >= bar:
                 return self.index.cards.get(passage.card_id)
         return None
 
