@@ -87,7 +87,10 @@ def write_feature_file(rows: list[dict], source_sha256: str, path: Path = FEATUR
     path.write_text(json.dumps(body, separators=(",", ":")) + "\n", encoding="utf-8")
 
 
-def embed_golden() -> list[dict]:
+def embed_golden(reference: bool = False) -> list[dict]:
+    """Feature rows of every golden answer, graded against its card; `reference`: against its own reference
+    with no card, as a question no card answers is. Either way the dev rows carry the reader's out-of-fold
+    outputs (it was trained on those answers)."""
     from tutor.cards import load_cards
     from tutor.embed import MiniLMEmbedder
     from tutor.evaluate_grading import prepare_rows
@@ -96,31 +99,15 @@ def embed_golden() -> list[dict]:
     from tutor.reader import load_reader
 
     rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
-    grader = Grader(MiniLMEmbedder(), load_cards(ROOT / "corpus" / "cards"), model=None,
-                    judge=load_judge(required=True), reader=load_reader(required=True))
-    return feature_rows(prepare_rows(grader, rows))  # the dev rows carry the reader's out-of-fold outputs
-
-
-def embed_golden_reference() -> list[dict]:
-    """The golden rows graded against their own reference, as a question no card answers is. On the dev
-    rows the reader's out-of-fold outputs stand in, as for the cards: it was trained on those answers."""
-    from tutor.cards import load_cards
-    from tutor.embed import MiniLMEmbedder
-    from tutor.evaluate_grading import honest_reader
-    from tutor.grade import Grader
-    from tutor.judge import load_judge
-    from tutor.reader import load_reader
-
-    rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
-    grader = Grader(MiniLMEmbedder(), load_cards(ROOT / "corpus" / "cards"), model=None,
-                    find_card=lambda *_: None, judge=load_judge(required=True),
+    cards = [] if reference else load_cards(ROOT / "corpus" / "cards")  # no card: each row's reference is its rubric
+    grader = Grader(MiniLMEmbedder(), cards, model=None, judge=load_judge(required=True),
                     reader=load_reader(required=True))
-    prepared = []
-    for row in rows:
-        rubric = grader.resolve(None, row["question"], row["reference"])
-        ev, flags = grader.evidence(row["answer"], rubric, row["question"])
-        prepared.append((row, rubric, ev, flags))
-    return feature_rows(honest_reader(prepared))
+    return feature_rows(prepare_rows(grader, rows))
+
+
+CARD_MODELS = ((MODEL_PATH, ALL_FEATURES), (JUDGED_MODEL_PATH, JUDGED_FEATURES), (LEXICAL_MODEL_PATH, FEATURES))
+REFERENCE_MODELS = ((REFERENCE_MODEL_PATH, ALL_FEATURES), (REFERENCE_JUDGED_MODEL_PATH, JUDGED_FEATURES),
+                    (REFERENCE_LEXICAL_MODEL_PATH, FEATURES))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,29 +117,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference", action="store_true",
                         help="recompute only the free-reference features and refit the reference models")
     args = parser.parse_args(argv)
-    fits = []
-    if not args.reference:
+    for reference in (True,) if args.reference else (False, True):
+        feature_file = REFERENCE_FEATURE_FILE if reference else FEATURE_FILE
         if args.from_features:
-            saved = load_feature_file()
+            saved = load_feature_file(feature_file)
             rows, digest = saved["rows"], saved["sha256"]
         else:
-            rows, digest = embed_golden(), sha256(GOLDEN)
-            write_feature_file(rows, digest)
-        fits += [(MODEL_PATH, ALL_FEATURES, rows, digest), (JUDGED_MODEL_PATH, JUDGED_FEATURES, rows, digest),
-                 (LEXICAL_MODEL_PATH, FEATURES, rows, digest)]
-    if args.from_features:
-        saved = load_feature_file(REFERENCE_FEATURE_FILE)
-        rows, digest = saved["rows"], saved["sha256"]
-    else:
-        rows, digest = embed_golden_reference(), sha256(GOLDEN)
-        write_feature_file(rows, digest, REFERENCE_FEATURE_FILE)
-    fits += [(REFERENCE_MODEL_PATH, ALL_FEATURES, rows, digest), (REFERENCE_JUDGED_MODEL_PATH, JUDGED_FEATURES,
-             rows, digest), (REFERENCE_LEXICAL_MODEL_PATH, FEATURES, rows, digest)]
-    for path, names, fit_on, source in fits:
-        model = fit_rows(fit_on, source, names)
-        path.write_text(model.to_json(), encoding="utf-8")
-        print(f"{path.name}: trained on {model.trained_on['rows']} of {len(fit_on)} rows ({source[:12]}…)",
-              file=sys.stderr)
+            rows, digest = embed_golden(reference), sha256(GOLDEN)
+            write_feature_file(rows, digest, feature_file)
+        for path, names in REFERENCE_MODELS if reference else CARD_MODELS:
+            model = fit_rows(rows, digest, names)
+            path.write_text(model.to_json(), encoding="utf-8")
+            print(f"{path.name}: trained on {model.trained_on['rows']} of {len(rows)} rows ({digest[:12]}…)",
+                  file=sys.stderr)
     return 0
 
 

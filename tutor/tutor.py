@@ -54,14 +54,6 @@ def check_question(question: str | None, config: Config) -> str:
     return q
 
 
-def _clip(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters, at a space when it has to be cut."""
-    if len(text) <= limit:
-        return text
-    cut = text[: max(limit, 0)]
-    return cut.rsplit(" ", 1)[0] if " " in cut else cut
-
-
 def check_answer(answer: str | None, config: Config) -> str:
     """A learner's answer as given, or a UserError when it is not UTF-8 text or over the length limit."""
     answer = check_utf8(answer or "", "the answer")
@@ -352,8 +344,12 @@ class Tutor:
         return None
 
     def _clip_to_question(self, question: str, text: str) -> str:
-        """`text` on one line, cut so that the question and it fit the question length limit."""
-        return _clip(" ".join(text.split()), self.config.max_question_chars - len(question) - 1)
+        """`text` on one line, cut at a space so that the question and it fit the question length limit."""
+        text, limit = " ".join(text.split()), self.config.max_question_chars - len(question) - 1
+        if len(text) <= limit:
+            return text
+        cut = text[: max(limit, 0)]
+        return cut.rsplit(" ", 1)[0] if " " in cut else cut
 
     def _card_found(self, query: str, bar: float) -> Card | None:
         for passage in self.retriever.search(query, 1):
