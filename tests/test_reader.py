@@ -120,3 +120,25 @@ def test_the_real_reader_rates_right_answers_above_wrong_ones(exported):
                               for r in rows]))
 
     assert mean("correct") > mean("partial") > mean("incorrect")
+
+
+def test_the_feature_files_reader_column_is_what_the_shipped_reader_says(exported, monkeypatch):
+    """The learned grader is fitted on these columns: after a reader retrain they must be refreshed
+    (`python -m tutor.grade_train --reader`), and that refresh recomputes exactly what a full one would."""
+    from tutor import grade_train as gt
+    from tutor.grade_features import ALL_FEATURES
+
+    monkeypatch.setenv("TUTOR_READER_DIR", str(exported))
+    rd._load.cache_clear()
+    column = ALL_FEATURES.index("reader")
+    try:
+        for reference, path in ((False, gt.FEATURE_FILE), (True, gt.REFERENCE_FEATURE_FILE)):
+            rows = gt.load_feature_file(path)["rows"]
+            sample = [r for r in rows if r["split"] == "test"][::400] + [r for r in rows if r["split"] == "dev"][::700]
+            fresh = gt.refresh_reader(sample, reference)
+
+            assert [r["x"][column] for r in fresh] == pytest.approx([r["x"][column] for r in sample], abs=1e-5), \
+                "the reader changed: python -m tutor.grade_train --reader"
+            assert [r["x"][:column] for r in fresh] == [r["x"][:column] for r in sample]
+    finally:
+        rd._load.cache_clear()

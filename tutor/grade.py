@@ -278,6 +278,17 @@ def prepare(answer: str) -> tuple[str, list[str]]:
     return text, flags
 
 
+def read_answer(reader: Reader, rubric: Rubric, question: str | None, text: str, has_statements: bool) -> float:
+    """The reader's verdict on the answer `text` (as `prepare` left it): the question the learner answered
+    (default: the rubric's) beside the rubric's points and misconceptions, exactly as it was trained; 0 for
+    an answer without statements or a rubric without points. tutor/grade_train.py --reader refreshes the
+    feature files' reader column with this alone after a reader retrain."""
+    if not (has_statements and rubric.points):
+        return 0.0
+    return reader.score(rubric_text((question or "").strip() or rubric.question, [kp.point for kp in rubric.points],
+                                    rubric.misconceptions), text)
+
+
 @dataclass
 class Grader:
     """Grades answers against cards (by id or found from the question) or against a free reference.
@@ -371,9 +382,7 @@ class Grader:
         ev = gather(self.embedder, rubric, "" if "empty" in flags else text, self.judge)
         model = self.model_for(rubric)
         if self.reader is not None and self.judge is not None and (model is None or "reader" in model.features):
-            ev.reader = self.reader.score(rubric_text((question or "").strip() or rubric.question,
-                                                      [kp.point for kp in rubric.points], rubric.misconceptions),
-                                          text) if ev.units and rubric.points else 0.0
+            ev.reader = read_answer(self.reader, rubric, question, text, bool(ev.units))
         return ev, flags
 
     def grade(self, answer: str, *, card: Card | None = None, question: str | None = None,

@@ -12,7 +12,9 @@ as `tutor grade` does for a question no card answers) give corpus/golden/grading
 and the three reference models beside the card ones (`tutor/grade_model_reference.json`,
 `…_reference_judged.json`, `…_reference_lexical.json`), fitted on the dev rows the same way (the reader's
 out-of-fold outputs again on the dev rows); `--reference` recomputes only those (about 20 minutes).
-`--from-features` refits from the committed feature rows alone (seconds, no model):
+`--reader` recomputes only the reader column of both feature files (after `python -m tutor.reader_train`
+and `make install`: a few minutes) and refits. `--from-features` refits from the committed feature rows
+alone (seconds, no model):
 tests/test_grade_model.py checks that this reproduces the committed weights and that the feature
 file was made from the current golden file (its sha256), so a golden edit without a retrain fails
 the tests instead of silently grading with stale weights.
@@ -105,6 +107,39 @@ def embed_golden(reference: bool = False) -> list[dict]:
     return feature_rows(prepare_rows(grader, rows))
 
 
+def refresh_reader(rows: list[dict], reference: bool = False) -> list[dict]:
+    """Feature rows with the reader column alone recomputed by the installed reader (on the dev rows, its
+    out-of-fold outputs), every other column as it was: a reader retrain moves nothing else, and this takes
+    minutes where `embed_golden` takes the better part of an hour. Same values as a full recompute."""
+    from tutor.cards import load_cards
+    from tutor.embed import MiniLMEmbedder
+    from tutor.grade import Grader, prepare, read_answer
+    from tutor.grade_text import statements
+    from tutor.reader import delta_meta, load_reader
+
+    golden = {r["id"]: r for r in (json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines()
+                                   if line.strip())}
+    cards = {} if reference else {c.id: c for c in load_cards(ROOT / "corpus" / "cards")}
+    grader = Grader(MiniLMEmbedder(), list(cards.values()), model=None)
+    reader, oof = load_reader(required=True), delta_meta().get("out_of_fold", {})
+    column = ALL_FEATURES.index("reader")
+    out = []
+    for saved in rows:
+        row = golden[saved["id"]]
+        if row.get("split") == "dev" and row["id"] in oof:
+            value = float(oof[row["id"]])
+        else:
+            rubric = grader.resolve(cards.get(str(row.get("card_id") or "")), row.get("question"),
+                                    row.get("reference"))
+            text, flags = prepare(row["answer"])
+            value = read_answer(reader, rubric, row.get("question"), text,
+                                "empty" not in flags and bool(statements(text)))
+        x = list(saved["x"])
+        x[column] = round(float(value), 6)
+        out.append({**saved, "x": x})
+    return out
+
+
 CARD_MODELS = ((MODEL_PATH, ALL_FEATURES), (JUDGED_MODEL_PATH, JUDGED_FEATURES), (LEXICAL_MODEL_PATH, FEATURES))
 REFERENCE_MODELS = ((REFERENCE_MODEL_PATH, ALL_FEATURES), (REFERENCE_JUDGED_MODEL_PATH, JUDGED_FEATURES),
                     (REFERENCE_LEXICAL_MODEL_PATH, FEATURES))
@@ -116,12 +151,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="refit from corpus/golden/grading_features.json without embedding anything")
     parser.add_argument("--reference", action="store_true",
                         help="recompute only the free-reference features and refit the reference models")
+    parser.add_argument("--reader", action="store_true",
+                        help="after a reader retrain: recompute only the reader column of both feature files")
     args = parser.parse_args(argv)
     for reference in (True,) if args.reference else (False, True):
         feature_file = REFERENCE_FEATURE_FILE if reference else FEATURE_FILE
-        if args.from_features:
+        if args.from_features or args.reader:
             saved = load_feature_file(feature_file)
             rows, digest = saved["rows"], saved["sha256"]
+            if args.reader:
+                if digest != sha256(GOLDEN):
+                    print(f"{feature_file.name} was made from another golden file: run python -m tutor.grade_train "
+                          "(without --reader)", file=sys.stderr)
+                    return 2
+                rows = refresh_reader(rows, reference)
+                write_feature_file(rows, digest, feature_file)
         else:
             rows, digest = embed_golden(reference), sha256(GOLDEN)
             write_feature_file(rows, digest, feature_file)
