@@ -21,9 +21,11 @@ label agreement / QWK): test split .776 / .808 / .800 (the judged model without 
 the same rows, .737 / .776 / .757 by its prediction alone), dev 5-fold CV .772 / .811 / .815, 8 fold seeds
 .773 / .808 / .808; p50 110 ms a grade (69 without it, bench/grade_speed.py). Alone (label from its 0-1
 output × 10) it agrees with the golden label on about .61 of rows: a strong signal beside the others,
-not a grader. Measured first on a GPU with peft (bench notes in tutor/reader_train.py): full fine-tuning,
-LoRA and a reference-answer rubric all landed within .01 of each other; the rubric of key points and
-misconceptions with LoRA ships, since its delta is 2.7 MB where a fine-tuned copy would be 90.
+not a grader. Session 40 retrained it on 2 CPU cores over every dev row (1979 against 887; recipe and
+figures in tutor/reader_train.py): test split .776 → .787 in band. Measured first on a GPU with peft
+(bench notes in tutor/reader_train.py): full fine-tuning, LoRA and a reference-answer rubric all landed
+within .01 of each other; the rubric of key points and misconceptions with LoRA ships, since its delta is
+2.7 MB where a fine-tuned copy would be 90.
 
     python -m tutor.reader --export     # merge and export (make install); a second run verifies
     python -m tutor.reader --check      # exit 2 when the export is missing, stale or corrupt
