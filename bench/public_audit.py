@@ -122,6 +122,20 @@ Split by a hash of the id into a tuning half (125) and a check half (151), the s
 weights beside the golden dev split (bench/rank_cv.py says why the learned re-ranker was not kept): the
 two disagreed on every change (coverage weight 1.5: golden dev rank 1 .741 → .756, real tuning half
 .808 → .792), so the defaults stay.
+
+Session 40: the session-29 set was lost with that machine. Two helpers gathered 276 questions again from 13
+GitHub lists (andrewekhalel 59, KalyanKS-NLP 40, chiphuyen 40, Sroy20 29, aishwaryanr 29, youssefHosni 27,
+alexeygrigorev 24, four Devinterview-io lists 21, khangich 5, iamtodor 2) and labelled them from the 271 card
+files alone (194 full, 65 partial, 17 uncovered). Nothing was tuned on it. Cards-only index:
+
+    set and corpus                          accepted card first   top 5           uncovered declined or flagged
+    fresh 276, 271 cards                    .795 (206/259)         .938 (243/259)  .765 (13/17)
+      fully covered only                    .861 (167/194)         .959 (186/194)
+
+Per source, first: alexeygrigorev .917, andrewekhalel .870, Sroy20 .778, chiphuyen .771, youssefHosni .741,
+aishwaryanr .731, KalyanKS-NLP .718 (LLM questions, often several in one). Four uncovered questions met a card
+called `exact` (Levenshtein distance → OCR, FC-to-convolution → CNN vs FC, gradual unfreezing → transfer
+learning, a ReLU-only linear classifier → linear collapse).
 """
 
 from __future__ import annotations
