@@ -80,9 +80,14 @@ def honest_reader(prepared: list) -> list:
 
     oof = delta_meta().get("out_of_fold", {})
     for row, _, ev, _ in prepared:
-        if ev.reader is not None and row.get("split") == "dev" and row.get("id") in oof:
-            ev.reader = float(oof[row["id"]])
+        if ev.reader is not None and (held := out_of_fold(row, oof)) is not None:
+            ev.reader = held
     return prepared
+
+
+def out_of_fold(row: dict, oof: dict[str, float]) -> float | None:
+    """The reader's out-of-fold output for a row it was trained on (a dev row its sidecar lists), else None."""
+    return float(oof[row["id"]]) if row.get("split") == "dev" and row.get("id") in oof else None
 
 
 def score_all(prepared: list, params: GradeParams) -> list[float]:

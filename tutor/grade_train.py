@@ -113,6 +113,7 @@ def refresh_reader(rows: list[dict], reference: bool = False) -> list[dict]:
     minutes where `embed_golden` takes the better part of an hour. Same values as a full recompute."""
     from tutor.cards import load_cards
     from tutor.embed import MiniLMEmbedder
+    from tutor.evaluate_grading import out_of_fold
     from tutor.grade import Grader, prepare, read_answer
     from tutor.grade_text import statements
     from tutor.reader import delta_meta, load_reader
@@ -126,9 +127,8 @@ def refresh_reader(rows: list[dict], reference: bool = False) -> list[dict]:
     out = []
     for saved in rows:
         row = golden[saved["id"]]
-        if row.get("split") == "dev" and row["id"] in oof:
-            value = float(oof[row["id"]])
-        else:
+        value = out_of_fold(row, oof)
+        if value is None:
             rubric = grader.resolve(cards.get(str(row.get("card_id") or "")), row.get("question"),
                                     row.get("reference"))
             text, flags = prepare(row["answer"])
