@@ -49,6 +49,45 @@ def test_a_corrupt_delta_is_refused(tmp_path):
         rd.delta_meta(tmp_path)
 
 
+def test_redoing_only_the_out_of_fold_fits_keeps_a_delta_of_the_same_recipe_alone(tmp_path):
+    from argparse import Namespace
+
+    from tutor import reader_train
+
+    for name in (rd.DELTA_FILE, rd.SIDECAR_FILE):
+        shutil.copy(rd.delta_dir() / name, tmp_path / name)
+    meta = rd.delta_meta()
+    rows = int(meta["trained_on"].rsplit("(", 1)[1].rstrip(")"))
+
+    kept = reader_train._kept_delta(Namespace(out=tmp_path, epochs=meta["epochs"]), rows)
+    assert kept["sha256"] == meta["sha256"]
+    # another epoch count, or golden rows added since, would make the kept final fit a different recipe
+    with pytest.raises(SystemExit, match="epochs"):
+        reader_train._kept_delta(Namespace(out=tmp_path, epochs=meta["epochs"] + 1), rows)
+    with pytest.raises(SystemExit, match="trained_on"):
+        reader_train._kept_delta(Namespace(out=tmp_path, epochs=meta["epochs"]), rows + 1)
+
+
+def test_mismatched_pairs_read_a_credited_answer_beside_a_card_on_another_subject():
+    from tutor import reader_train
+    from tutor.cards import load_cards
+
+    rows = reader_train.pairs()
+    cards = {c.id: c for c in load_cards(ROOT / "corpus" / "cards")}
+    extra = reader_train.mismatched(rows, cards, 0.25)
+    by_id = {r["id"]: r for r in rows}
+
+    credited = [r for r in rows if r["label"] != "incorrect"]
+    assert len(extra) == round(0.25 * len(credited)) and len({e["of"] for e in extra}) == len(extra)
+    for e in extra:
+        source = by_id[e["of"]]
+        assert source["label"] != "incorrect" and e["b"] == source["b"] and e["y"] == 0.05
+        assert e["card"].split("/")[0] != source["card"].split("/")[0]
+        assert not set(e["card"].split("/")[1].split("-")) & set(source["card"].split("/")[1].split("-"))
+        assert e["a"].startswith(cards[e["card"]].question) and e["a"] != source["a"]
+    assert [e["id"] for e in reader_train.mismatched(rows, cards, 0.25)] == [e["id"] for e in extra]
+
+
 def test_a_missing_or_stale_export_says_to_run_the_export(tmp_path, monkeypatch):
     monkeypatch.setenv("TUTOR_READER_DIR", str(tmp_path))
     rd._load.cache_clear()

