@@ -71,6 +71,23 @@ def test_the_committed_features_were_made_from_the_current_golden_file():
     assert (ROOT / "tutor" / "grade_model.json").stat().st_size < 200_000
 
 
+def test_only_rows_appended_since_a_feature_file_was_made_are_new_to_it(tmp_path, monkeypatch):
+    golden = tmp_path / "grading.jsonl"
+    old = [{"id": "a", "answer": "x"}, {"id": "b", "answer": "y"}]
+    golden.write_text("".join(json.dumps(r) + "\n" for r in old), encoding="utf-8")
+    monkeypatch.setattr(gt, "GOLDEN", golden)
+    digest = gt.sha256(golden)
+    assert gt.added_rows(digest) == []
+
+    with golden.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"id": "c", "answer": "z"}) + "\n\n")
+    assert [r["id"] for r in gt.added_rows(digest)] == ["c"]
+
+    # an edit above the appended rows makes every stored row suspect: recompute them all
+    golden.write_text(golden.read_text(encoding="utf-8").replace('"x"', '"x2"'), encoding="utf-8")
+    assert gt.added_rows(digest) is None
+
+
 def _toy(n: int = 90, seed: int = 0) -> tuple[np.ndarray, list[str], list[list[float]]]:
     rng = np.random.default_rng(seed)
     quality = rng.uniform(0, 1, n)

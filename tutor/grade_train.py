@@ -12,6 +12,7 @@ as `tutor grade` does for a question no card answers) give corpus/golden/grading
 and the three reference models beside the card ones (`tutor/grade_model_reference.json`,
 `…_reference_judged.json`, `…_reference_lexical.json`), fitted on the dev rows the same way (the reader's
 out-of-fold outputs again on the dev rows); `--reference` recomputes only those (about 20 minutes).
+`--added` computes features for golden rows appended since (minutes, not the better part of an hour).
 `--reader` recomputes only the reader column of both feature files (after `python -m tutor.reader_train`
 and `make install`: a few minutes) and refits. `--from-features` refits from the committed feature rows
 alone (seconds, no model):
@@ -89,10 +90,10 @@ def write_feature_file(rows: list[dict], source_sha256: str, path: Path = FEATUR
     path.write_text(json.dumps(body, separators=(",", ":")) + "\n", encoding="utf-8")
 
 
-def embed_golden(reference: bool = False) -> list[dict]:
-    """Feature rows of every golden answer, graded against its card; `reference`: against its own reference
-    with no card, as a question no card answers is. Either way the dev rows carry the reader's out-of-fold
-    outputs (it was trained on those answers)."""
+def embed_golden(reference: bool = False, rows: list[dict] | None = None) -> list[dict]:
+    """Feature rows of every golden answer (or of `rows`), graded against its card; `reference`: against its
+    own reference with no card, as a question no card answers is. Either way the dev rows carry the reader's
+    out-of-fold outputs (it was trained on those answers)."""
     from tutor.cards import load_cards
     from tutor.embed import MiniLMEmbedder
     from tutor.evaluate_grading import prepare_rows
@@ -100,11 +101,25 @@ def embed_golden(reference: bool = False) -> list[dict]:
     from tutor.judge import load_judge
     from tutor.reader import load_reader
 
-    rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if rows is None:
+        rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
     cards = [] if reference else load_cards(ROOT / "corpus" / "cards")  # no card: each row's reference is its rubric
     grader = Grader(MiniLMEmbedder(), cards, model=None, judge=load_judge(required=True),
                     reader=load_reader(required=True))
     return feature_rows(prepare_rows(grader, rows))
+
+
+def added_rows(source_sha256: str) -> list[dict] | None:
+    """The golden rows after the lines a feature file was made from, when the golden file has only grown since
+    (some first lines of it hash to `source_sha256`, as after appending rows and `tutor eval --assign-splits`,
+    which edits only rows without a split); None when an earlier line changed."""
+    lines = GOLDEN.read_bytes().splitlines(keepends=True)
+    digest = hashlib.sha256()
+    for n, line in enumerate(lines):
+        if digest.hexdigest() == source_sha256:
+            return [json.loads(x) for x in lines[n:] if x.strip()]
+        digest.update(line)
+    return [] if digest.hexdigest() == source_sha256 else None
 
 
 def refresh_reader(rows: list[dict], reference: bool = False) -> list[dict]:
@@ -151,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="refit from corpus/golden/grading_features.json without embedding anything")
     parser.add_argument("--reference", action="store_true",
                         help="recompute only the free-reference features and refit the reference models")
+    parser.add_argument("--added", action="store_true",
+                        help="after appending golden rows: compute features for the new rows alone and refit")
     parser.add_argument("--reader", action="store_true",
                         help="after a reader retrain: recompute only the reader column of both feature files")
     args = parser.parse_args(argv)
@@ -166,6 +183,14 @@ def main(argv: list[str] | None = None) -> int:
                     return 2
                 rows = refresh_reader(rows, reference)
                 write_feature_file(rows, digest, feature_file)
+        elif args.added:
+            saved = load_feature_file(feature_file)
+            if (new := added_rows(saved["sha256"])) is None:
+                print(f"corpus/golden/grading.jsonl changed above the rows {feature_file.name} was made from: run "
+                      "python -m tutor.grade_train (without --added)", file=sys.stderr)
+                return 2
+            rows, digest = saved["rows"] + (embed_golden(reference, new) if new else []), sha256(GOLDEN)
+            write_feature_file(rows, digest, feature_file)
         else:
             rows, digest = embed_golden(reference), sha256(GOLDEN)
             write_feature_file(rows, digest, feature_file)
