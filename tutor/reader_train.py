@@ -42,6 +42,17 @@ Refitted on its outputs (stored features, in band / agreement / QWK), the test s
 .761 / .776 / .779: the dev rows' reader column now holds outputs of readers that saw half the rows (alone
 .350 in band against .381), weaker than the final reader the test rows meet, so the learned grader leans on
 the reader less than it could. Five folds at six epochs (about five hours here) is what a GPU would buy.
+`--oof-only --folds K` redoes only the out-of-fold fits (the final fit never reads the folds) for that.
+
+Session 41, measured and not kept: `--negatives 0.25` (387 more pairs, a credited dev answer beside the rubric of
+a card on another subject, target .05; same CPU recipe otherwise, 74 minutes). The shipped reader rates 120 right
+test answers beside another card's rubric as highly as beside their own (mean .680 against .666); the new one
+told them apart (.355 against .702), but it read the golden rows worse: alone, correlation with the band centre
+.726 → .677 on test, and its wrong answers moved up (negation .432 → .585, misconception .369 → .485), as if
+"on the card's subject" had become most of what it scores. Refitted on it (stored features): test .787 / .797 /
+.802 → .749 / .758 / .766, free reference .763 / .773 / .767 → .739 / .750 / .742; 60 fresh off-topic answers
+(now golden rows g-3963…g-4022) in band 51 → 52 of 60. The learned grader already sees relevance in its cosine
+columns; what it needs from the reader is the reading of claims, which easy negatives dilute.
 """
 
 from __future__ import annotations
@@ -87,7 +98,8 @@ def mismatched(rows: list[dict], cards: dict, share: float, seed: int = SEED) ->
     target (the centre of the golden off-topic band, 0-1). Trained on its rows alone, the reader rated a right
     answer beside another card's rubric as highly as beside its own (test split, 120 right answers: mean .680
     against .666): it had learnt what a sound answer sounds like and not whether it answers this rubric. A
-    card counts as another subject when it sits in another topic folder and shares no word of its name."""
+    card counts as another subject when it sits in another topic folder and shares no word of its name.
+    Measured at share .25 in session 41 and not kept (the module docstring has the figures)."""
     rng = random.Random(seed)
     sources = [r for r in rows if r["label"] != "incorrect" and r["card"] in cards]
     ids = sorted(cards)
