@@ -233,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     if kept is not None:
         kept.update(folds=args.folds, out_of_fold=oof, out_of_fold_seconds=round(time.time() - t0))
         (args.out / SPEC.sidecar_file).write_text(json.dumps(kept, indent=2) + "\n", encoding="utf-8")
-        print(json.dumps({"sha256": kept["sha256"], "rows": len(rows), "seconds": kept["out_of_fold_seconds"]}))
+        print(json.dumps({"sha256": kept["sha256"], "rows": len(golden), "mismatched": kept["mismatched"],
+                          "seconds": kept["out_of_fold_seconds"]}))
         return 0
     model, wrapped, _ = fit(rows, args.base, device, epochs=args.epochs, bf16=args.cpu_bf16)
     tensors = lora_tensors(model, wrapped)
