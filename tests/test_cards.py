@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import CARDS
 
-from tutor.cards import TOPICS, Card, check_cards, is_card_file, load_cards, parse_card
+from tutor.cards import TOPICS, Card, check_cards, find_card, is_card_file, load_cards, parse_card
 from tutor.errors import CorpusError, UserError
 
 
@@ -206,3 +206,30 @@ def test_scenarios_are_optional_and_kept_in_order(tmp_path, write_card):
     assert Card.from_dict(card.to_dict()).scenarios == tuple(said)
     older = {k: v for k, v in plain.to_dict().items() if k != "scenarios"}  # stored before the field existed
     assert Card.from_dict(older).scenarios == ()
+
+
+def test_find_card_takes_the_full_id_or_a_unique_short_name(cards_dir):
+    cards = {c.id: c for c in load_cards(cards_dir)}
+    full = sorted(cards)[0]
+    short = full.rsplit("/", 1)[-1]
+
+    assert find_card(cards, full).id == full
+    assert find_card(cards, f" {full.upper()}.md ").id == full  # as typed or pasted from a file name
+    assert find_card(cards, short).id == full
+
+
+def test_find_card_suggests_the_nearest_ids_instead_of_guessing(cards_dir):
+    cards = {c.id: c for c in load_cards(cards_dir)}
+    full = sorted(cards)[0]
+    topic, short = full.split("/")
+    other = next(t for t in TOPICS if t != topic)
+
+    with pytest.raises(UserError, match="no card") as typo:
+        find_card(cards, short[:-1])
+    assert full in typo.value.fix
+    with pytest.raises(UserError) as wrong_topic:  # a wrong topic is not silently replaced
+        find_card(cards, f"{other}/{short}")
+    assert full in wrong_topic.value.fix
+    with pytest.raises(UserError) as nothing:
+        find_card(cards, "zzzzzzzz")
+    assert "tutor retrieve" in nothing.value.fix

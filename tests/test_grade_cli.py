@@ -50,8 +50,15 @@ def test_a_single_answer_by_card_id_prints_points_and_feedback(capsys, built_ind
     assert "Card: training/dropout" in out and "covered" in out and "What was missing" in out
 
 
+def test_a_card_named_without_its_topic_is_found(capsys, built_index, fake_minilm):
+    code, out, _ = run(capsys, built_index, "--card", "dropout", "--answer", "Dropout randomly zeroes units.")
+
+    assert code == 0 and "Card: training/dropout" in out
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["--card", "training/nope", "--answer", "x y z"], "no card `training/nope`"),
+    (["--card", "dropuot", "--answer", "x y z"], "did you mean training/dropout"),
     (["--question", "What is dropout?"], "no answer to grade"),
     (["--answer", "some answer"], "--question"),
     (["--card", "training/dropout", "--answer-file", "/nonexistent/answer.txt"], "no such file"),

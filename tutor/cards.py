@@ -6,11 +6,13 @@ its file, line and what is wrong, and ingest stops before touching the index.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tutor.errors import CorpusError
+from tutor.errors import CorpusError, UserError
 
 TOPICS = ("basics", "coding", "training", "architectures", "nlp", "vision", "advanced", "career")
 MAX_SCENARIOS = 3
@@ -197,3 +199,21 @@ def load_cards(root: Path) -> list[Card]:
     cards = sorted((parse_card(p) for p in root.rglob("*.md") if is_card_file(p)), key=lambda c: c.id)
     check_cards(cards)
     return cards
+
+
+def find_card(cards: Mapping[str, Card], given: str) -> Card:
+    """The card a learner means by `given`: its id, or its name without the topic ("lstm-gates" when one
+    card is named so), since ids are long and people type the short part they remember. Anything else is
+    an error that lists the nearest ids rather than a bare "not found"."""
+    key = given.strip().strip("/").lower().removesuffix(".md")
+    if key in cards:
+        return cards[key]
+    short = [c for cid, c in cards.items() if cid.rsplit("/", 1)[-1] == key.rsplit("/", 1)[-1]]
+    if len(short) == 1 and ("/" not in key or key.split("/", 1)[0] not in TOPICS):
+        return short[0]
+    by_name = {cid.rsplit("/", 1)[-1]: cid for cid in cards}  # a short name shared by two cards: either will do
+    near = [*(c.id for c in short), *difflib.get_close_matches(key, list(cards), n=3, cutoff=0.6),
+            *(by_name[n] for n in difflib.get_close_matches(key.rsplit("/", 1)[-1], list(by_name), n=3, cutoff=0.6))]
+    near = list(dict.fromkeys(near))[:3]
+    fix = f"did you mean {', '.join(near)}?" if near else 'find its id with: tutor retrieve "your question"'
+    raise UserError(f"no card `{given}`", fix=fix)

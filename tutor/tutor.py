@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from tutor import embed
 from tutor.answer import Answer, extractive_answer, is_relevant
 from tutor.answerability import closest_notice, match_of
-from tutor.cards import Card
+from tutor.cards import Card, find_card
 from tutor.chain import answer_stream, condense
 from tutor.config import Config
 from tutor.correction import correcting
@@ -368,9 +368,7 @@ class Tutor:
         self.refresh_index()
         card = None
         if card_id:
-            card = self.index.cards.get(card_id)
-            if card is None:
-                raise UserError(f"no card `{card_id}`", fix='find its id with: tutor retrieve "your question"')
+            card = find_card(self.index.cards, card_id)
         grade = self.grader.grade(answer, card=card, question=question, reference=reference)
         backend = check_backend(backend) if backend else "extractive"
         if backend != "extractive":
