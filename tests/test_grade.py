@@ -219,6 +219,18 @@ def test_feedback_quotes_drop_bold_markers_a_sentence_split_left_unbalanced(grad
     assert "“Dropout randomly zeroes units during training.”" in grade.feedback
 
 
+def test_feedback_asks_to_state_a_point_the_learner_made_as_a_question(grader, dropout):
+    from tutor.grade_feedback import verdict_lines
+
+    asked = grader.grade("Does dropout randomly zero units during training?", card=dropout)
+    said = grader.grade("Dropout randomly zeroes units during training.", card=dropout)
+
+    assert asked.points[0].status in ("covered", "partly")
+    assert "came as a question (“Does dropout randomly zero units during training?”)" in asked.feedback
+    assert 'you asked "Does dropout' in verdict_lines(asked)
+    assert "came as a question" not in said.feedback and 'you said "Dropout' in verdict_lines(said)
+
+
 def test_a_grade_serializes_to_json_with_the_agreed_fields(grader, dropout):
     d = json.loads(json.dumps(grader.grade(FULL, card=dropout).to_dict()))
 
