@@ -151,6 +151,29 @@ def test_an_answer_on_the_questions_topic_that_names_no_key_point_scores_at_most
     assert grade.score <= 1.0
 
 
+def test_a_question_that_names_a_key_point_does_not_make_an_off_topic_answer_on_topic(dropout):
+    # "… maybe I could talk about X instead?" names a point's words and says nothing about them; the
+    # question cosine is kept below the bar so that the rule on key points decides, not relevance
+    grader = Grader(FakeEmbedder(), [dropout], model=None, params=GradeParams(off_topic=0.2))
+    deflection = ("I have seen this one asked in a lot of interviews with friends. "
+                  "Maybe I could talk about inverted dropout scaling instead?")
+    grade = grader.grade(deflection, card=dropout)
+
+    assert "off_topic" in grade.flags and grade.score <= 1.0
+    assert all(p.status == "missed" and not p.evidence for p in grade.points)  # the question made no point
+    assert "came as a question" not in grade.feedback
+    stated = grader.grade(deflection.replace("Maybe I could talk about", "I know about").replace("?", "."),
+                          card=dropout)
+    assert "off_topic" not in stated.flags
+
+
+def test_an_answer_made_only_of_questions_is_a_hedged_guess_not_off_topic(grader, dropout):
+    grade = grader.grade("Does dropout randomly zero units during training? Is it a regularizer against "
+                         "co-adaptation?", card=dropout)
+
+    assert "off_topic" not in grade.flags and grade.points[0].status in ("covered", "partly")
+
+
 def test_a_terse_right_answer_is_not_taken_for_off_topic(grader, dropout):
     grade = grader.grade("It randomly zeroes units while training.", card=dropout)
 

@@ -17,7 +17,7 @@ import functools
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from tutor.grade_evidence import Evidence, Rubric, build_rubric, card_rubric, ga
 from tutor.grade_features import features, n_sentences
 from tutor.grade_model import ScoreModel
 from tutor.grade_model import load as load_model
-from tutor.grade_text import is_idk, manipulation_spans, shape, without
+from tutor.grade_text import asks, is_idk, manipulation_spans, shape, without
 from tutor.judge import Judge
 from tutor.reader import Reader, rubric_text
 
@@ -216,6 +216,9 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str], model:
     if relevance < p.off_topic or off_every_point(ev, p):
         flags.append("off_topic")
         value = min(value, p.off_topic_cap)
+        # a question that named a point ("… talk about transformers instead?") made none of it
+        points = [replace(g, status="missed", evidence="", credit=0.0) if g.evidence and asks(g.evidence) else g
+                  for g in points]
     if shape(" ".join(ev.units[:n_sentences(ev)])).keyword_list:
         flags.append("keyword_list")
         value = min(value, p.keyword_cap)
@@ -228,8 +231,14 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str], model:
 
 def off_every_point(ev: Evidence, p: GradeParams) -> bool:
     """No statement names anything a key point says, and none paraphrases one either: the answer talks
-    about something else, however close its topic sounds to the question."""
-    return bool(ev.lex.size) and float(ev.lex.max()) < p.off_topic_lex and float(ev.cos.max()) < p.off_topic_cos
+    about something else, however close its topic sounds to the question. Questions are not statements:
+    "they're all recurrent models … maybe I could talk about transformers instead?" names the point on
+    transformers without saying anything (an answer of questions only is read whole: a hedged guess,
+    not a change of subject)."""
+    if not ev.lex.size:
+        return False
+    said = [i for i, u in enumerate(ev.units) if not asks(u)] or list(range(len(ev.units)))
+    return float(ev.lex[said].max()) < p.off_topic_lex and float(ev.cos[said].max()) < p.off_topic_cos
 
 
 def k_points(ev: Evidence) -> int:

@@ -11,6 +11,7 @@ import re
 
 from tutor.grade import Grade
 from tutor.grade_evidence import Rubric
+from tutor.grade_text import asks
 from tutor.prompts import load
 
 _MAX_QUOTE = 160
@@ -37,12 +38,6 @@ def _cite(grade: Grade, passage: str) -> str:
     return f" — {where}: “{_quote(passage)}”" if passage else ""
 
 
-def asked_not_said(evidence: str) -> bool:
-    """A point the learner made as a question ("Is it the forget gate that …?"): the score still credits
-    what the question names, and the feedback says to state it; an interviewer hears a guess."""
-    return evidence.rstrip().endswith("?")
-
-
 def template_feedback(grade: Grade, rubric: Rubric | None = None) -> str:
     lines = [f"**Score {grade.score:.1f}/10 ({grade.label}).**"]
     if "manipulation" in grade.flags:
@@ -54,7 +49,8 @@ def template_feedback(grade: Grade, rubric: Rubric | None = None) -> str:
     if "off_topic" in grade.flags:
         lines.append("- The answer does not address this question.")
     good = [g for g in grade.points if g.status in ("covered", "partly") and g.evidence]
-    if asked := list(dict.fromkeys(g.evidence for g in good if asked_not_said(g.evidence))):
+    # A point made as a question ("Is it the forget gate that …?") keeps its credit; an interviewer hears a guess.
+    if asked := [g.evidence for g in good if asks(g.evidence) and "off_topic" not in grade.flags]:
         lines.append(f"- Some of it came as a question (“{_quote(asked[0])}”): in an interview, state what you "
                      "know; a question reads as a guess.")
     if good:
@@ -118,7 +114,7 @@ def verdict_lines(grade: Grade, cited: Cited | None = None) -> str:
     def ref(g) -> str:
         return f" {ids[g.passage]}" if g.passage in ids else ""
 
-    good = [f'- you {"asked" if asked_not_said(g.evidence) else "said"} "{span(g)}": {_phrase(g.point, _POINT_WORDS)}'
+    good = [f'- you {"asked" if asks(g.evidence) else "said"} "{span(g)}": {_phrase(g.point, _POINT_WORDS)}'
             + ("" if g.status == "covered" else
                                                                           " (only partly)")
             for g in grade.points if g.status in ("covered", "partly") and g.evidence]

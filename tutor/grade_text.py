@@ -184,6 +184,12 @@ def statements(text: str) -> list[str]:
     return out
 
 
+def asks(unit: str) -> bool:
+    """A statement that is a question ("Maybe I could talk about transformers instead?"): it names a subject
+    without saying anything about it."""
+    return unit.rstrip().endswith("?")
+
+
 def is_idk(text: str) -> bool:
     """Empty, or a plain "I don't know" / "no idea" with next to nothing else."""
     w = words(text)
