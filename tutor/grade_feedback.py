@@ -114,9 +114,11 @@ def verdict_lines(grade: Grade, cited: Cited | None = None) -> str:
     def ref(g) -> str:
         return f" {ids[g.passage]}" if g.passage in ids else ""
 
-    good = [f'- you {"asked" if asks(g.evidence) else "said"} "{span(g)}": {_phrase(g.point, _POINT_WORDS)}'
-            + ("" if g.status == "covered" else
-                                                                          " (only partly)")
+    def said(g) -> str:
+        return "asked" if asks(g.evidence) else "said"
+
+    good = [f'- you {said(g)} "{span(g)}": {_phrase(g.point, _POINT_WORDS)}'
+            + ("" if g.status == "covered" else " (only partly)")
             for g in grade.points if g.status in ("covered", "partly") and g.evidence]
     missing = [f"- {_phrase(g.point, _POINT_WORDS)}{ref(g)}" for g in grade.points if g.status == "missed"]
     wrong = [f'- you said "{span(g)}", which {_phrase(_why(g.why), _WHY_WORDS)}; '
