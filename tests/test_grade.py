@@ -165,6 +165,10 @@ def test_a_question_that_names_a_key_point_does_not_make_an_off_topic_answer_on_
     stated = grader.grade(deflection.replace("Maybe I could talk about", "I know about").replace("?", "."),
                           card=dropout)
     assert "off_topic" not in stated.flags
+    # a clause keeps its sentence's mood: "could we talk about X" before ", and …?" asks as well
+    split = grader.grade("I have seen this one asked in a lot of interviews with friends. Could we talk about "
+                         "inverted dropout scaling, and maybe something else instead?", card=dropout)
+    assert "off_topic" in split.flags and not any(p.evidence for p in split.points)
 
 
 def test_an_answer_made_only_of_questions_is_a_hedged_guess_not_off_topic(grader, dropout):

@@ -7,6 +7,7 @@ import pytest
 
 from tutor.grade_text import (
     addressed_to_grader,
+    asked,
     contrasted_terms,
     crossed,
     is_idk,
@@ -19,6 +20,18 @@ from tutor.grade_text import (
     stem,
 )
 from tutor.rejection import denies, drop_rejected, negates, opposes, reports, sides_with_point, widens
+
+
+def test_a_clause_of_a_question_is_asked_and_a_statement_is_not():
+    units = statements("Dropout zeroes units in training. Could we talk about inverted dropout, and maybe "
+                       "batch norm instead?")
+
+    assert dict(zip(units, asked(units), strict=True)) == {
+        "Dropout zeroes units in training.": False,
+        "Could we talk about inverted dropout, and maybe batch norm instead?": True,
+        "Could we talk about inverted dropout": True,
+        "maybe batch norm instead?": True,
+    }
 
 
 def test_statements_are_sentences_then_their_clauses():

@@ -29,7 +29,7 @@ from tutor.grade_evidence import Evidence, Rubric, build_rubric, card_rubric, ga
 from tutor.grade_features import features, n_sentences
 from tutor.grade_model import ScoreModel
 from tutor.grade_model import load as load_model
-from tutor.grade_text import asks, is_idk, manipulation_spans, shape, without
+from tutor.grade_text import asked, is_idk, manipulation_spans, shape, without
 from tutor.judge import Judge
 from tutor.reader import Reader, rubric_text
 
@@ -217,7 +217,8 @@ def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str], model:
         flags.append("off_topic")
         value = min(value, p.off_topic_cap)
         # a question that named a point ("… talk about transformers instead?") made none of it
-        points = [replace(g, status="missed", evidence="", credit=0.0) if g.evidence and asks(g.evidence) else g
+        questions = {u for u, q in zip(ev.units, asked(ev.units), strict=True) if q}
+        points = [replace(g, status="missed", evidence="", credit=0.0) if g.evidence in questions else g
                   for g in points]
     if shape(" ".join(ev.units[:n_sentences(ev)])).keyword_list:
         flags.append("keyword_list")
@@ -237,7 +238,7 @@ def off_every_point(ev: Evidence, p: GradeParams) -> bool:
     not a change of subject)."""
     if not ev.lex.size:
         return False
-    said = [i for i, u in enumerate(ev.units) if not asks(u)] or list(range(len(ev.units)))
+    said = [i for i, q in enumerate(asked(ev.units)) if not q] or list(range(len(ev.units)))
     return float(ev.lex[said].max()) < p.off_topic_lex and float(ev.cos[said].max()) < p.off_topic_cos
 
 

@@ -190,6 +190,13 @@ def asks(unit: str) -> bool:
     return unit.rstrip().endswith("?")
 
 
+def asked(units: list[str]) -> list[bool]:
+    """Per unit of `statements`: whether it is part of a question. A clause keeps its sentence's mood: in
+    "could we talk about the forget gate, and maybe attention instead?" the first clause asks too."""
+    questions = [u for u in units if asks(u)]
+    return [any(u in q for q in questions) for u in units]
+
+
 def is_idk(text: str) -> bool:
     """Empty, or a plain "I don't know" / "no idea" with next to nothing else."""
     w = words(text)
