@@ -45,11 +45,10 @@ from _common import ROOT
 
 from tutor.cards import load_cards
 from tutor.grade import Grader, label_of, score
-from tutor.grade_model import load
+from tutor.grade_model import LABELS, load
 from tutor.metrics import in_band, quadratic_weighted_kappa
 
 DATA = ROOT / "bench" / "grade_fresh.jsonl"
-LABELS = ["incorrect", "partial", "correct"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,16 +71,16 @@ def main(argv: list[str] | None = None) -> int:
         rubric = grader.resolve(cards[row["card_id"]], row["question"], None, row["answer"])
         ev, flags = grader.evidence(row["answer"], rubric, row["question"])
         prepared.append((row, rubric, ev, flags))
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups["all"].append(row)
+        groups[row["style"]].append(row)
+        if row["category"] != row["style"]:
+            groups[row["category"]].append(row)
     scores: dict[str, dict[str, float]] = {}
     for name, model in models.items():
         scores[name] = {row["id"]: round(score(rubric, ev, grader.params, list(flags), model)[0], 1)
                         for row, rubric, ev, flags in prepared}
-        groups: dict[str, list[dict]] = defaultdict(list)
-        for row in rows:
-            groups["all"].append(row)
-            groups[row["style"]].append(row)
-            if row["category"] != row["style"]:
-                groups[row["category"]].append(row)
         got = scores[name]
         print(f"{name}: in band / agreement / QWK", flush=True)
         for group, members in groups.items():

@@ -208,12 +208,14 @@ def find_card(cards: Mapping[str, Card], given: str) -> Card:
     key = given.strip().strip("/").lower().removesuffix(".md")
     if key in cards:
         return cards[key]
-    short = [c for cid, c in cards.items() if cid.rsplit("/", 1)[-1] == key.rsplit("/", 1)[-1]]
-    if len(short) == 1 and ("/" not in key or key.split("/", 1)[0] not in TOPICS):
-        return short[0]
+    name = key.rsplit("/", 1)[-1]
+    topic = key.split("/", 1)[0] if "/" in key else ""
     by_name = {cid.rsplit("/", 1)[-1]: cid for cid in cards}  # a short name shared by two cards: either will do
+    short = [c for cid, c in cards.items() if cid.rsplit("/", 1)[-1] == name]
+    if len(short) == 1 and topic not in TOPICS:
+        return short[0]
     near = [*(c.id for c in short), *difflib.get_close_matches(key, list(cards), n=3, cutoff=0.6),
-            *(by_name[n] for n in difflib.get_close_matches(key.rsplit("/", 1)[-1], list(by_name), n=3, cutoff=0.6))]
+            *(by_name[n] for n in difflib.get_close_matches(name, list(by_name), n=3, cutoff=0.6))]
     near = list(dict.fromkeys(near))[:3]
     fix = f"did you mean {', '.join(near)}?" if near else 'find its id with: tutor retrieve "your question"'
     raise UserError(f"no card `{given}`", fix=fix)

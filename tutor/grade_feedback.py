@@ -50,8 +50,9 @@ def template_feedback(grade: Grade, rubric: Rubric | None = None) -> str:
         lines.append("- The answer does not address this question.")
     good = [g for g in grade.points if g.status in ("covered", "partly") and g.evidence]
     # A point made as a question ("Is it the forget gate that …?") keeps its credit; an interviewer hears a guess.
-    if asked := [g.evidence for g in good if asks(g.evidence) and "off_topic" not in grade.flags]:
-        lines.append(f"- Some of it came as a question (“{_quote(asked[0])}”): in an interview, state what you "
+    asked = next((g.evidence for g in good if asks(g.evidence)), None) if "off_topic" not in grade.flags else None
+    if asked:
+        lines.append(f"- Some of it came as a question (“{_quote(asked)}”): in an interview, state what you "
                      "know; a question reads as a guess.")
     if good:
         lines.append("\n**What was good**")
