@@ -28,6 +28,7 @@ from tutor.grade_text import (
 )
 from tutor.judge import Judge
 from tutor.rejection import drop_rejected
+from tutor.shorthand import expand
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Evidence:
     point_conflict: np.ndarray | None = None  # (points,); UNREAD where no statement makes the point
     # The reader's 0-1 verdict on the whole answer beside the rubric (tutor.reader), None without a reader.
     reader: float | None = None
+    plain: list[str] = field(default_factory=list)  # `units` with shorthand spelled out (tutor.shorthand)
 
     @property
     def match(self) -> np.ndarray:
@@ -168,18 +170,18 @@ def judge_conflicts(judge: Judge, rubric: Rubric, ev: Evidence, to_card: np.ndar
     agreement / QWK): neither .738 / .755 / .754; sentence view .737 / .763 / .765; point view
     .738 / .764 / .766; both (features contra_max, contra_n4, contra_points) .754 / .777 / .781."""
     ns, k = n_sentences(ev), len(rubric.points)
-    match = ev.match
+    match, said = ev.match, ev.plain or ev.units
     pairs = []
     for i in range(ns):
         premise = rubric.points[int(match[i].argmax())].point
         if rubric.sentences and to_card is not None:
             near = sorted(np.argsort(-to_card[i])[:2])
             premise = f"{premise}. " + " ".join(rubric.sentences[t] for t in near)
-        pairs.append((ev.units[i], premise))
+        pairs.append((said[i], premise))
     # Only a point some statement makes (match >= JUDGED_MATCH) is read: a conflict with a point nobody
     # made is not a wrong claim, and the pair would cost ~15 ms for a margin no feature reads.
     read = [j for j in range(k) if match[:, j].max() >= JUDGED_MATCH]
-    pairs += [(ev.units[int(match[:, j].argmax())], rubric.points[j].point) for j in read]
+    pairs += [(said[int(match[:, j].argmax())], rubric.points[j].point) for j in read]
     margins = judge.conflict(pairs)
     ev.conflict = margins[:ns]
     ev.point_conflict = np.full(k, UNREAD, np.float32)
@@ -193,9 +195,11 @@ def gather(embedder: Embedder, rubric: Rubric, text: str, judge: Judge | None = 
     if n == 0:
         z = np.zeros((0, k), np.float32)
         return Evidence([], z, z, np.zeros((0, len(rubric.misconceptions)), np.float32), [], np.zeros(0))
-    vecs = embedder.encode(units)
+    # Matched with its shorthand spelled out ("grads" → "gradients"), quoted as the learner wrote it.
+    plain = [expand(u) for u in units]
+    vecs = embedder.encode(plain)
     cos = np.column_stack([(vecs @ pv.T).max(axis=1) for pv in rubric.point_vecs]) if k else np.zeros((n, 0))
-    lex = np.array([[lexical(u, kp) for kp in rubric.points] for u in units], dtype=np.float32).reshape(n, k)
+    lex = np.array([[lexical(u, kp) for kp in rubric.points] for u in plain], dtype=np.float32).reshape(n, k)
     mis_cos = vecs @ rubric.mis_vecs.T if len(rubric.mis_vecs) else np.zeros((n, 0), np.float32)
     # Polarity is judged on the smallest units only: in "X, so the net cannot rely on Y" the negation
     # belongs to the second clause, not to the whole sentence that also states X.
@@ -203,16 +207,16 @@ def gather(embedder: Embedder, rubric: Rubric, text: str, judge: Judge | None = 
     # A statement that rejects a misconception has spent its negation on it: "you should not stop the
     # first time the loss goes up" denies that belief and does not reverse "training halts when …".
     best = cos.max(axis=1) if k else np.zeros(n, np.float32)
-    rejecting = drop_rejected(units, atomic, rubric.misconceptions, mis_cos, best,
+    rejecting = drop_rejected(plain, atomic, rubric.misconceptions, mis_cos, best,
                               [rubric.points[j].point for j in rubric.mis_point])
     pairs = ROLE_PAIRS + contrasted_terms(rubric.source)
     rev = [[contradiction(u, kp.point, pairs) if atomic[i] and i not in rejecting and (lex[i, j] > 0 or
-            cos[i, j] > 0.5) else None for j, kp in enumerate(rubric.points)] for i, u in enumerate(units)]
+            cos[i, j] > 0.5) else None for j, kp in enumerate(rubric.points)] for i, u in enumerate(plain)]
     # (units, card sentences) cosines: the support feature's maximum and the judge's nearest card sentences
     to_card = vecs @ rubric.sentence_vecs.T if rubric.sentence_vecs is not None and len(
         rubric.sentence_vecs) else None
     support = to_card.max(axis=1) if to_card is not None else np.zeros(n, np.float32)
-    ev = Evidence(units, cos, lex, mis_cos, rev, vecs @ rubric.question_vec, support)
+    ev = Evidence(units, cos, lex, mis_cos, rev, vecs @ rubric.question_vec, support, plain=plain)
     if judge is not None and k:
         judge_conflicts(judge, rubric, ev, to_card)
     return ev

@@ -1,0 +1,53 @@
+"""Note-taking shorthand: spelled out for matching, never inside code, and quoted as the learner wrote it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import CARDS, FakeEmbedder
+
+from tutor.cards import Card
+from tutor.grade import Grader
+from tutor.grade_evidence import gather
+from tutor.grade_text import sentences
+from tutor.shorthand import expand
+
+
+@pytest.mark.parametrize(("text", "spelled"), [
+    ("grads vanish w/o gating", "gradients vanish without gating"),
+    ("big eff. batch w/ small mem", "big effective batch with small memory"),
+    ("b/c the val loss is ~10x lower", "because the validation loss is about 10x lower"),
+    ("Params scale w/ depth & width", "Parameters scale with depth and width"),
+    ("regularizers, e.g. dropout, vs. nothing", "regularizers, for example dropout, versus nothing"),
+    ("He init. Then train", "He initialization. Then train"),  # the period ends the sentence: kept
+])
+def test_shorthand_is_spelled_out(text, spelled):
+    assert expand(text) == spelled
+
+
+@pytest.mark.parametrize("code", [
+    "call opt.zero_grad() then loss.backward(); p.grad is None",
+    "set requires_grad=False and lr=1e-3 in __init__",
+    "LR warmup helps and BN needs batches",  # acronyms are left alone: LR may be logistic regression
+])
+def test_code_identifiers_and_acronyms_are_left_alone(code):
+    assert expand(code) is code
+
+
+def test_an_abbreviation_period_does_not_end_a_sentence():
+    assert sentences("Regularizers, e.g. dropout, help. Big eff. batch w/ small mem. Adam vs. SGD differ.") == [
+        "Regularizers, e.g. dropout, help.", "Big eff. batch w/ small mem.", "Adam vs. SGD differ."]
+
+
+def test_notes_are_matched_like_the_same_answer_spelled_out_and_quoted_as_written():
+    lstm = Card.from_dict({"id": "architectures/lstm", "topic": "architectures", **CARDS["architectures/lstm"]})
+    grader = Grader(FakeEmbedder(), [lstm], model=None)
+    rubric = grader.rubric_for(lstm)
+    notes = "- memory carries info across time steps\n- additive updates ease vanishing grads w/o clipping"
+    spelled = "- memory carries information across time steps\n- additive updates ease vanishing gradients without clipping"
+
+    got, want = gather(grader.embedder, rubric, notes), gather(grader.embedder, rubric, spelled)
+
+    assert np.allclose(got.cos, want.cos) and np.array_equal(got.lex, want.lex)
+    assert got.units == ["memory carries info across time steps", "additive updates ease vanishing grads w/o clipping"]
+    assert grader.grade(notes, card=lstm).points[0].evidence == "memory carries info across time steps"
