@@ -26,6 +26,13 @@ Session 42 (in band; the golden test split at the same commit .786 for the 2012 
     without log_words / n_sentences          .721        45/56    29/57   40/53         81/109  32/40
     sign-constrained label classifier        .740        47/56    31/57   49/53         78/109  28/40
 
+Session 43 (committed grader after each change, same 315 rows):
+
+    change                                    all (315)   spoken   notes   study-guide   mixed   q-kinds
+    shorthand spelled out (f7e4e30)           .746        46/56    29/57   49/53         81/109  30/40
+    + 217 golden rows, four new styles        .759        46/56    37/57   46/53         81/109  29/40
+    + the reader retrained on the dev rows    .787        46/56    38/57   51/53         79/109  34/40
+
 The grader puts about .74 of fresh authors' answers in band against .786 of the golden test split's, and no
 refit of the label model moves that by more than 2 points: the style is read by the answer reader
 (tutor/reader.py), which rates compact notes as right whatever they claim (a notes-style answer that gets

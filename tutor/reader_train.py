@@ -53,6 +53,12 @@ told them apart (.355 against .702), but it read the golden rows worse: alone, c
 .802 → .749 / .758 / .766, free reference .763 / .773 / .767 → .739 / .750 / .742; 60 fresh off-topic answers
 (now golden rows g-3963…g-4022) in band 51 → 52 of 60. The learned grader already sees relevance in its cosine
 columns; what it needs from the reader is the reading of claims, which easy negatives dilute.
+
+Session 43, shipped: the same CPU recipe on the 2124 dev rows of the 4246-row set (the session-42 rows in four new
+styles among them; 4578 s on 2 cores shared with other work, folds 1120 s and 2568 s). Refitted on its outputs
+(stored features, test split in band / agreement / QWK): .7818 / .7921 / .7943 → .7899 / .8006 / .8048, the
+session-42 test rows .773 → .800 in band; bench/grade_fresh.py (315 answers by six authors never trained on,
+guards on) .759 → .787 in band, fresh complete answers .659 → .776.
 """
 
 from __future__ import annotations
