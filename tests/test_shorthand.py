@@ -20,6 +20,10 @@ from tutor.shorthand import expand
     ("Params scale w/ depth & width", "Parameters scale with depth and width"),
     ("regularizers, e.g. dropout, vs. nothing", "regularizers, for example dropout, versus nothing"),
     ("He init. Then train", "He initialization. Then train"),  # the period ends the sentence: kept
+    ("at eval BN uses running stats: mean/var, not the batch std",
+     "at evaluation BN uses running statistics: mean/variance, not the batch standard deviation"),
+    ("keep preds w/ max prob > tau bc they're confident",
+     "keep predictions with max probability > tau because they're confident"),
 ])
 def test_shorthand_is_spelled_out(text, spelled):
     assert expand(text) == spelled
@@ -28,6 +32,7 @@ def test_shorthand_is_spelled_out(text, spelled):
 @pytest.mark.parametrize("code", [
     "call opt.zero_grad() then loss.backward(); p.grad is None",
     "set requires_grad=False and lr=1e-3 in __init__",
+    "model.eval(); x.std(0) and np.exp(x) or x.var(dim=0)",
     "LR warmup helps and BN needs batches",  # acronyms are left alone: LR may be logistic regression
 ])
 def test_code_identifiers_and_acronyms_are_left_alone(code):

@@ -26,6 +26,11 @@ _WORDS = {
     "init": "initialization", "val": "validation", "prev": "previous", "fwd": "forward", "bwd": "backward",
     "probs": "probabilities", "arch": "architecture", "approx": "approximately", "num": "number of",
     "wrt": "with respect to", "esp": "especially", "eff": "effective", "incl": "including",
+    "eval": "evaluation", "stats": "statistics", "std": "standard deviation", "var": "variance",
+    "prob": "probability", "exp": "exponential", "pred": "prediction", "preds": "predictions",
+    "feats": "features", "fn": "function", "func": "function", "perf": "performance", "ctx": "context",
+    "ckpt": "checkpoint", "optim": "optimizer", "nonlin": "nonlinearity", "tok": "token", "toks": "tokens",
+    "distrib": "distribution", "thru": "through", "bc": "because", "cuz": "because", "coz": "because",
 }
 # A period after the abbreviation is its own ("big eff. batch") only when the sentence goes on in lower case.
 _OWN_PERIOD = r"(?:\.(?=\s+(?-i:[a-z0-9(])))?"
