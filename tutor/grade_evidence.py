@@ -170,7 +170,7 @@ def judge_conflicts(judge: Judge, rubric: Rubric, ev: Evidence, to_card: np.ndar
     agreement / QWK): neither .738 / .755 / .754; sentence view .737 / .763 / .765; point view
     .738 / .764 / .766; both (features contra_max, contra_n4, contra_points) .754 / .777 / .781."""
     ns, k = n_sentences(ev), len(rubric.points)
-    match, said = ev.match, ev.plain or ev.units
+    match, said = ev.match, ev.plain
     pairs = []
     for i in range(ns):
         premise = rubric.points[int(match[i].argmax())].point
