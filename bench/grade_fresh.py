@@ -50,8 +50,8 @@ Session 42 found the grader at about .74 on fresh authors' answers against .786 
 no refit of the label model moved that by more than 2 points: the style is read by the answer reader
 (tutor/reader.py), which rated compact notes as right whatever they claimed. The reader learns styles from the
 golden dev rows, so each retrain after new styles were added moves this bench (.759 → .787 in session 43,
-.790 → .797 in session 44, .797 → .819 in session 45) while the golden test split barely moves: retrain it (tutor/reader_train.py, about
-an hour on 2 cores) after adding rows in new styles, then read this file again.
+.790 → .797 in session 44, .797 → .819 in session 45) while the golden test split barely moves: retrain it
+(tutor/reader_train.py, about an hour on 2 cores) after adding rows in new styles, then read this file again.
 """
 
 from __future__ import annotations
