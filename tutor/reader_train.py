@@ -68,7 +68,7 @@ out over every row .7730 / .7848 / .7808 → .7744 / .7862 / .7826; bench/grade_
 held-out figures: each retrain on new styles moves the fresh authors' answers, not the golden test split.
 
 Session 45, shipped: the same recipe on the 2463 dev rows of the 4930-row set (the session-44 styles among them;
-5625 s on 2 cores, the second half shared with other work: folds 1245 s and 2629 s). Refitted on its outputs
+5625 s on 2 cores, about an hour of it shared with other work: folds 1245 s and 2629 s). Refitted on its outputs
 (stored features; in band / agreement / QWK): the 2467 test rows of the 4930-row set .7925 / .8022 / .8106 →
 .7888 / .7989 / .8079, fitted on the same dev rows; bench/grade_fresh.py .797 → .819 (.810 once session 45's 237
 new dev rows, which no reader has seen, joined the fit). Kept for the held-out figure, as in session 44.
