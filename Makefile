@@ -23,6 +23,7 @@ test: install models-test browser postgres
 install: $(VENV)/.installed
 	$(PY) -m tutor.onnx_export
 	$(PY) -m tutor.reader --export
+	$(PY) -m tutor.spotter --export
 	$(PY) -m tutor.judge --check
 	@# An editable install leaves tutor/ uncompiled: with PYTHONDONTWRITEBYTECODE set (as on this machine) each
 	@# cold `tutor` call compiled ~35 modules again (≈ 0.06 CPU-s). Written once here; redone when a file changes.

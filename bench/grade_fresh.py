@@ -79,11 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     from tutor.embed import MiniLMEmbedder
     from tutor.judge import load_judge
     from tutor.reader import load_reader
+    from tutor.spotter import load_spotter
 
     rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
     cards = {c.id: c for c in load_cards(ROOT / "corpus" / "cards")}
     grader = Grader(MiniLMEmbedder(), list(cards.values()), judge=load_judge(required=True),
-                    reader=load_reader(required=True))
+                    reader=load_reader(required=True), spotter=load_spotter(required=True))
     models = {"committed": grader.model, **{Path(p).stem: load(Path(p).read_text(encoding="utf-8"))
                                             for p in args.model}}
     prepared = []

@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     tutor = Tutor(config)
     grader = tutor.grader
     bare, card_model = (Grader(grader.embedder, grader.cards, grader.config, find_card=lambda *_: None,
-                               judge=grader.judge, reader=grader.reader, model=grader.model) for _ in range(2))
+                               judge=grader.judge, reader=grader.reader,
+                               spotter=grader.spotter, model=grader.model) for _ in range(2))
     card_model.model_for = lambda rubric: card_model.model  # the card model on a reference: the old way
     cards = {c.id: c for c in grader.cards}
     asked = defaultdict(list)

@@ -65,10 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     load_before = load_average()
     from tutor.judge import load_judge
     from tutor.reader import load_reader
+    from tutor.spotter import load_spotter
 
     judge = load_judge(required=True)
-    figures = {"read": measure(Grader(embedder, cards, judge=judge, reader=load_reader(required=True)), rows,
-                               args.rounds),
+    figures = {"read": measure(Grader(embedder, cards, judge=judge, reader=load_reader(required=True),
+                                      spotter=load_spotter(required=True)), rows, args.rounds),
                "judged": measure(Grader(embedder, cards, judge=judge), rows, args.rounds),
                "learned": measure(Grader(embedder, cards, model=default_model()), rows, args.rounds),
                "rules": measure(Grader(embedder, cards, model=None), rows, args.rounds),

@@ -282,15 +282,17 @@ def tutor_fake(built_index: Config):
 
 @pytest.fixture(scope="session", autouse=True)
 def _pin_onnx_export_dir():
-    """Tests that give themselves a private TUTOR_HOME still use the ONNX MiniLM and the grading reader that
-    `make install` exported."""
+    """Tests that give themselves a private TUTOR_HOME still use the ONNX MiniLM and the grading reader and
+    misconception spotter that `make install` exported."""
     import os
 
+    from tutor import pair_model, spotter
     from tutor.onnx_export import model_dir
     from tutor.reader import reader_dir
 
     os.environ.setdefault("TUTOR_EMBEDDER_DIR", str(model_dir()))
     os.environ.setdefault("TUTOR_READER_DIR", str(reader_dir()))
+    os.environ.setdefault("TUTOR_SPOTTER_DIR", str(pair_model.export_dir(spotter.SPEC)))
     yield
 
 

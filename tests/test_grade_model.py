@@ -21,6 +21,10 @@ from tutor.grade_features import ALL_FEATURES, FEATURES, JUDGED_FEATURES, featur
 
 ROOT = Path(__file__).resolve().parent.parent
 DROPOUT = Card.from_dict({"id": "training/dropout", "topic": "training", **CARDS["training/dropout"]})
+# the fixture card with a bug library, for the misconception spotter
+MIS_DROPOUT = Card.from_dict({"id": "training/dropout", "topic": "training", **CARDS["training/dropout"],
+                              "misconceptions": ["dropout stays switched on at inference",
+                                                 "dropout adds trainable parameters to the layer"]})
 GOOD = ("Dropout randomly zeroes units during training. It acts as a regularizer against co-adaptation. "
         "Inverted dropout scales activations so inference needs no change.")
 
@@ -203,24 +207,42 @@ class _FixedReader:
         return self.value
 
 
-def test_a_reader_beside_a_judge_fills_the_last_column_and_picks_the_full_model():
-    reader = _FixedReader(0.9)
-    grader = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0), reader=reader)
-    rubric = grader.rubric_for(DROPOUT)
+class _FixedSpotter:
+    """A misconception spotter that gives every pair `value` and keeps what it was shown."""
+
+    def __init__(self, value: float) -> None:
+        self.value, self.seen = value, []
+
+    def pair_scores(self, pairs):
+        self.seen.extend(pairs)
+        return np.full(len(pairs), self.value, np.float32)
+
+
+def test_a_reader_and_a_spotter_beside_a_judge_fill_the_last_columns_and_pick_the_full_model():
+    reader, spotter = _FixedReader(0.9), _FixedSpotter(0.7)
+    grader = Grader(FakeEmbedder(), [MIS_DROPOUT], judge=_FixedJudge(0.0), reader=reader, spotter=spotter)
+    rubric = grader.rubric_for(MIS_DROPOUT)
     ev, flags = grader.evidence(GOOD, rubric, "Why does dropout help?")
     col = dict(zip(ALL_FEATURES, features(rubric, ev, flags, ALL_FEATURES), strict=True))
 
     assert grader.model.features == list(ALL_FEATURES) and col["reader"] == 0.9
+    assert ev.spot == pytest.approx(0.7) and col["spot"] == pytest.approx(np.log(0.7 / 0.3))  # read as log-odds
+    assert {a for a, _ in spotter.seen} == set(MIS_DROPOUT.misconceptions)
     text, answer = reader.seen[0]
-    assert text.startswith("Why does dropout help? Key points: ") and DROPOUT.key_points[-1].point in text
+    assert text.startswith("Why does dropout help? Key points: ") and MIS_DROPOUT.key_points[-1].point in text
     assert answer == GOOD
     # an empty answer is not read, and its column stays 0 like every other
+    seen = len(spotter.seen)
     ev, flags = grader.evidence("I don't know", rubric)
-    assert ev.reader == 0.0 and len(reader.seen) == 1
+    assert ev.reader == 0.0 and len(reader.seen) == 1 and ev.spot == 0.0 and len(spotter.seen) == seen
     assert features(rubric, ev, flags, ALL_FEATURES)[ALL_FEATURES.index("reader")] == 0.0
     # without a judge the reader is not consulted: there is no model with the reader and no judge
-    alone = Grader(FakeEmbedder(), [DROPOUT], reader=_FixedReader(0.9))
+    alone = Grader(FakeEmbedder(), [MIS_DROPOUT], reader=_FixedReader(0.9), spotter=_FixedSpotter(0.7))
     assert alone.evidence(GOOD, rubric)[0].reader is None and alone.model.features == list(FEATURES)
+    # the full model reads both: a reader without a spotter grades with the judged model, and reads nothing
+    unspotted = Grader(FakeEmbedder(), [MIS_DROPOUT], judge=_FixedJudge(0.0), reader=_FixedReader(0.9))
+    ev = unspotted.evidence(GOOD, rubric)[0]
+    assert unspotted.model.features == list(JUDGED_FEATURES) and ev.reader is None and ev.spot is None
 
 
 REFERENCE = ("Dropout zeroes a random subset of units on every training step, so no unit can rely on its "
@@ -228,7 +250,8 @@ REFERENCE = ("Dropout zeroes a random subset of units on every training step, so
 
 
 def test_a_free_reference_is_graded_by_the_reference_model_and_a_card_by_the_card_model():
-    read = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0), reader=_FixedReader(0.9))
+    read = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0), reader=_FixedReader(0.9),
+                  spotter=_FixedSpotter(0.1))
     free = read.resolve(None, "What does dropout do?", REFERENCE)  # the fake cosine finds no card question
     card = read.rubric_for(DROPOUT)
 
@@ -236,7 +259,8 @@ def test_a_free_reference_is_graded_by_the_reference_model_and_a_card_by_the_car
     assert read.model_for(free).to_json() == gm.load(reference=True).to_json()
     assert read.grade(GOOD, question="What does dropout do?", reference=REFERENCE).card_id is None
     # each card model has its reference twin: with the judge and no reader, and with neither
-    judged = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0), reader=_FixedReader(0.9))
+    judged = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0), reader=_FixedReader(0.9),
+                    spotter=_FixedSpotter(0.1))
     judged.model = default_model(judged=True)
     reader = judged.reader
     assert judged.model_for(free).to_json() == gm.load(read=False, reference=True).to_json()
@@ -268,17 +292,22 @@ def test_the_reader_moves_the_label_and_not_the_place_inside_the_band():
     assert lean[1] > lean[0]
 
 
-def test_the_evaluation_reads_out_of_fold_reader_outputs_for_the_rows_the_reader_was_trained_on(monkeypatch):
+def test_the_evaluation_reads_out_of_fold_reader_and_spotter_outputs_for_the_rows_they_were_trained_on(
+        monkeypatch):
     from tutor import reader as rd
+    from tutor import spotter as sp
 
     monkeypatch.setattr(rd, "delta_meta", lambda folder=None: {"sha256": "x", "out_of_fold": {"g-1": 0.25}})
-    grader = Grader(FakeEmbedder(), [DROPOUT], judge=_FixedJudge(0.0), reader=_FixedReader(0.9))
+    monkeypatch.setattr(sp, "delta_meta", lambda folder=None: {"sha256": "y", "out_of_fold": {"g-2": 0.05}})
+    grader = Grader(FakeEmbedder(), [MIS_DROPOUT], judge=_FixedJudge(0.0), reader=_FixedReader(0.9),
+                    spotter=_FixedSpotter(0.9))
     rows = [{"id": "g-1", "split": "dev", "card_id": DROPOUT.id, "question": "q", "answer": GOOD},
             {"id": "g-1", "split": "test", "card_id": DROPOUT.id, "question": "q", "answer": GOOD},
             {"id": "g-2", "split": "dev", "card_id": DROPOUT.id, "question": "q", "answer": GOOD}]
     prepared = eg.prepare_rows(grader, rows)
 
     assert [p[2].reader for p in prepared] == [0.25, 0.9, 0.9]
+    assert [p[2].spot for p in prepared] == pytest.approx([0.9, 0.9, 0.05])
 
 
 def test_the_judged_model_scores_a_conflicting_answer_lower_than_an_agreeing_one():
@@ -383,3 +412,22 @@ def test_a_role_swap_is_a_contradiction_counted_apart_from_reversals():
     assert is_swap(swap) and "`l2`" in swap
     assert negation and not is_swap(negation) and not is_swap(None)
     assert "n_swapped" in FEATURES
+
+
+def test_a_confident_spotter_verdict_names_the_statement_wrong_in_the_verdicts_and_the_feedback():
+    from tutor.grade import GradeParams, _score_points
+    from tutor.spotter import SPOTTED, spotted
+
+    assert spotted([(0, 1, 0.95), (1, 1, 0.97), (0, 2, SPOTTED - 0.01), (1, 0, SPOTTED)]) == {1: 1, 0: 1}
+    grader = Grader(FakeEmbedder(), [MIS_DROPOUT], model=None)
+    rubric = grader.rubric_for(MIS_DROPOUT)
+    ev, _ = grader.evidence(GOOD, rubric)
+    _, before = _score_points(rubric, ev, GradeParams())
+    ev.spotted = [(0, 1, SPOTTED + 0.01), (1, 1, 0.2)]
+    points, hits = _score_points(rubric, ev, GradeParams())
+
+    assert before == [] and [(h.misconception, h.evidence) for h in hits] == [(MIS_DROPOUT.misconceptions[0],
+                                                                                 ev.units[1])]
+    wrong = [g for g in points if g.status == "wrong"]
+    assert wrong and all(g.evidence == ev.units[1] for g in wrong)
+    assert MIS_DROPOUT.misconceptions[0] in wrong[0].why

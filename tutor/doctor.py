@@ -83,6 +83,17 @@ def _reader() -> str:
     return f"grading reader {reader.delta_meta()['sha256'][:12]} exported in {reader.reader_dir()}"
 
 
+def _spotter() -> str:
+    from tutor import spotter
+
+    problem = spotter.problem()
+    if problem:
+        raise ModelNotInstalled(f"{problem}; grading goes without the reader's and the spotter's features",
+                                fix=spotter.SPEC.fix)
+    return (f"misconception spotter {spotter.delta_meta()['sha256'][:12]} exported in "
+            f"{spotter.pair_model.export_dir(spotter.SPEC)}")
+
+
 def _answers(config: Config) -> str:
     """Which backend answers by default, and the local model and server behind it.
 
@@ -145,6 +156,7 @@ def diagnose(config: Config) -> list[dict]:
         _check("embedder", _embedder),
         _check("judge", _judge),
         _check("reader", _reader),
+        _check("spotter", _spotter),
         _check("index", lambda: _index(config)),
         _check("answers", lambda: _answers(config)),
     ]

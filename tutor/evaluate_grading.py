@@ -71,22 +71,25 @@ def prepare_rows(grader: Grader, rows: list[dict]) -> list[tuple[dict, object, o
 
 
 def honest_reader(prepared: list) -> list:
-    """The reader's out-of-fold outputs in place of its own on the rows it was trained on (its sidecar keeps
-    one per dev row): fitted or scored with the reader's in-sample outputs, those rows would look easier
-    than any new answer is. Rows the reader never saw keep what it says."""
-    if not any(ev.reader is not None for _, _, ev, _ in prepared):
-        return prepared
-    from tutor.reader import delta_meta
+    """The reader's and the spotter's out-of-fold outputs in place of their own on the rows they were trained
+    on (each sidecar keeps one per dev row): fitted or scored with in-sample outputs, those rows would look
+    easier than any new answer is. Rows a model never saw keep what it says."""
+    from tutor import reader, spotter
 
-    oof = delta_meta().get("out_of_fold", {})
-    for row, _, ev, _ in prepared:
-        if ev.reader is not None and (held := out_of_fold(row, oof)) is not None:
-            ev.reader = held
+    for attr, module in (("reader", reader), ("spot", spotter)):
+        if not any(getattr(ev, attr) is not None for _, _, ev, _ in prepared):
+            continue
+        oof = module.delta_meta().get("out_of_fold", {})
+        for row, rubric, ev, _ in prepared:
+            if attr == "spot" and not rubric.misconceptions:  # graded against a free reference: nothing was read
+                continue
+            if getattr(ev, attr) is not None and (held := out_of_fold(row, oof)) is not None:
+                setattr(ev, attr, held)
     return prepared
 
 
 def out_of_fold(row: dict, oof: dict[str, float]) -> float | None:
-    """The reader's out-of-fold output for a row it was trained on (a dev row its sidecar lists), else None."""
+    """A pair model's out-of-fold output for a row it was trained on (a dev row its sidecar lists), else None."""
     return float(oof[row["id"]]) if row.get("split") == "dev" and row.get("id") in oof else None
 
 

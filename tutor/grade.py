@@ -31,7 +31,10 @@ from tutor.grade_model import ScoreModel
 from tutor.grade_model import load as load_model
 from tutor.grade_text import asked, is_idk, manipulation_spans, shape, without
 from tutor.judge import Judge
+from tutor.pair_model import PairModel
 from tutor.reader import Reader, rubric_text
+from tutor.spotter import highest, spotted
+from tutor.spotter import read as read_statements
 
 LABELS = ("incorrect", "partial", "correct")
 
@@ -142,7 +145,14 @@ def _score_points(rubric: Rubric, ev: Evidence, p: GradeParams) -> tuple[list[Po
     n, k = ev.cos.shape
     match = p.alpha * ev.cos + (1 - p.alpha) * ev.lex
     wrong_unit: dict[int, tuple[int, str, MisconceptionHit | None]] = {}  # unit -> (point, why, hit)
+    flagged = spotted(ev.spotted)  # the misconception spotter's confident verdicts (tutor.spotter)
     for i in range(n):
+        if i in flagged:
+            m = flagged[i]
+            j = rubric.mis_point[m]
+            hit = MisconceptionHit(rubric.misconceptions[m], ev.units[i], rubric.points[j].point)
+            wrong_unit[i] = (j, f"matches the misconception: {rubric.misconceptions[m]}", hit)
+            continue
         if ev.mis_cos.shape[1]:
             m = int(np.argmax(ev.mis_cos[i]))
             best_point = float(ev.cos[i].max()) if k else 0.0
@@ -309,7 +319,8 @@ class Grader:
 
     `judge` (tutor.judge) reads each statement beside the card; with one, the default model is the one
     fitted on its features, without one the lexical model (same rows, no judge columns). `reader`
-    (tutor.reader) reads the whole answer beside the rubric; beside a judge it adds the model's last column.
+    (tutor.reader) reads the whole answer beside the rubric and `spotter` (tutor.spotter) single statements
+    beside its misconceptions; together, beside a judge, they add the model's last two columns.
     """
 
     embedder: Embedder
@@ -321,12 +332,13 @@ class Grader:
     model: ScoreModel | None = field(default_factory=default_model)  # None: the rule-based score
     judge: Judge | None = None
     reader: Reader | None = None
+    spotter: PairModel | None = None  # tutor.spotter: read beside the reader (the full model reads both)
     _rubrics: dict[object, Rubric] = field(default_factory=dict)
     _question_index: tuple[np.ndarray, list[Card]] | None = None
 
     def __post_init__(self) -> None:
         if self.judge is not None and self.model is not None and self.model is _committed_model(False, False):
-            self.model = default_model(judged=True, read=self.reader is not None)
+            self.model = default_model(judged=True, read=self.reader is not None and self.spotter is not None)
 
     def model_for(self, rubric: Rubric) -> ScoreModel | None:
         """The learned model for this rubric: a free reference's own when the grader uses a committed card
@@ -391,8 +403,11 @@ class Grader:
         text, flags = prepare(answer)
         ev = gather(self.embedder, rubric, "" if "empty" in flags else text, self.judge)
         model = self.model_for(rubric)
-        if self.reader is not None and self.judge is not None and (model is None or "reader" in model.features):
+        if (self.reader is not None and self.spotter is not None and self.judge is not None
+                and (model is None or "reader" in model.features)):
             ev.reader = read_answer(self.reader, rubric, question, text, bool(ev.units))
+            ev.spotted = read_statements(self.spotter, rubric.misconceptions, ev.units, ev.mis_cos)
+            ev.spot = highest(ev.spotted)
         return ev, flags
 
     def grade(self, answer: str, *, card: Card | None = None, question: str | None = None,

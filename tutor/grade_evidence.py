@@ -62,6 +62,10 @@ class Evidence:
     point_conflict: np.ndarray | None = None  # (points,); UNREAD where no statement makes the point
     # The reader's 0-1 verdict on the whole answer beside the rubric (tutor.reader), None without a reader.
     reader: float | None = None
+    # The misconception spotter's highest 0-1 verdict on one statement beside one of the rubric's
+    # misconceptions (tutor.spotter), None without a spotter.
+    spot: float | None = None
+    spotted: list[tuple[int, int, float]] = field(default_factory=list)  # (misconception, unit, verdict) read
     plain: list[str] = field(default_factory=list)  # `units` with shorthand spelled out (tutor.shorthand)
 
     @property

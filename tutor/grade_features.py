@@ -44,11 +44,13 @@ FEATURES = (
 # with them (margin above 3, among points some statement matches at 0.5). Round cut-offs from the
 # margins' scale (paraphrase ≈ 0, contradiction ≈ 5), not tuned on the golden rows.
 JUDGE_FEATURES = ("contra_max", "contra_n4", "contra_points")
-# The reader's verdict on the whole answer (tutor.reader): read only beside the judge's columns, so the
-# models are three (lexical, judged, judged and read), not four.
-READER_FEATURES = ("reader",)
+# The reader's verdict on the whole answer (tutor.reader) and the misconception spotter's on single statements
+# (tutor.spotter): both cross-encoders that `make install` exports, read only together and beside the judge's
+# columns, so the models are three (lexical, judged, judged and read), not five.
+READER_FEATURES = ("reader", "spot")
 JUDGED_FEATURES = FEATURES + JUDGE_FEATURES
 ALL_FEATURES = JUDGED_FEATURES + READER_FEATURES
+_SPOT_CLIP = 1e-4  # verdicts of exactly 0 or 1 (float32) read as ±9.2 log-odds
 _FIRST_WEIGHT = 1.5  # the first key point is the card's core claim (a fixed prior, not fitted)
 _REVERSAL_MATCH = 0.55  # a reversed statement counts when it is at least this close to its point
 _ON_TOPIC = 0.25  # question cosine above which a sentence is meant as part of the answer
@@ -68,11 +70,20 @@ _BRIEF = 3
 # measured lower (full CV .770 / test .775), and so did two sentences (.768) or four (.772) as the cut.
 
 
+def spot_feature(verdict: float) -> float:
+    """The spotter's 0-1 verdict as log-odds, the scale a logistic model adds up: its verdicts crowd near 0 and
+    1, and read raw they gained nothing on the dev CV (session 46, stored features, 2 seeds x 5 folds, in band
+    .7587 without the column, .7589 raw, .7619 as log-odds; test split .7842 / .7890 / .7920)."""
+    p = min(max(float(verdict), _SPOT_CLIP), 1.0 - _SPOT_CLIP)
+    return float(np.log(p / (1.0 - p)))
+
+
 def feature_names(ev: Evidence) -> tuple[str, ...]:
-    """The columns this evidence can fill: the judge's only when a judge read it, the reader's only beside them."""
+    """The columns this evidence can fill: the judge's only when a judge read it, the reader's and the
+    spotter's only beside them."""
     if ev.conflict is None:
         return FEATURES
-    return ALL_FEATURES if ev.reader is not None else JUDGED_FEATURES
+    return ALL_FEATURES if ev.reader is not None and ev.spot is not None else JUDGED_FEATURES
 
 
 def features(rubric: Rubric, ev: Evidence, flags: list[str], names: tuple[str, ...] | list[str] = FEATURES
@@ -85,6 +96,7 @@ def features(rubric: Rubric, ev: Evidence, flags: list[str], names: tuple[str, .
     if f["empty"]:
         return np.array([f[name] for name in names])
     f["reader"] = float(ev.reader or 0.0)
+    f["spot"] = spot_feature(ev.spot or 0.0)
     w = np.array([_FIRST_WEIGHT] + [1.0] * (k - 1))
     match = ev.match
     best_match, best_cos, best_lex = match.max(axis=0), ev.cos.max(axis=0), ev.lex.max(axis=0)

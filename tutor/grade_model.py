@@ -51,7 +51,9 @@ REFERENCE_LEXICAL_MODEL_FILE = "grade_model_reference_lexical.json"
 # well which label an answer earns and badly where inside the band: on a fresh round by a new author on 17
 # cards no golden row had covered (68 answers, session 30), reading it in the score too put .750 of the
 # scores in band, against .853 without the reader, and label-only keeps the golden test split's gain.
-LABEL_ONLY = ("reader",)
+# The misconception spotter (tutor.spotter) likewise: read in the score too, it placed the same test rows in band
+# (.7894 either way, session 46), and label-only keeps the two cross-encoders on the same terms.
+LABEL_ONLY = ("reader", "spot")
 # A snap interval is at least this wide: a narrower one would turn the score into three fixed values
 # (every correct answer 8.0), which fits the bands but tells a learner nothing about how good it was.
 MIN_WIDTH = 2.0

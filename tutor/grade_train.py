@@ -1,9 +1,10 @@
 """Train the learned grading score offline: `python -m tutor.grade_train [--from-features]`.
 
 Embeds every labelled answer of corpus/golden/grading.jsonl with the real MiniLM (a few minutes on
-2 cores), the contradiction judge (tutor.judge) and the answer reader (tutor.reader; on the dev rows it
-was trained on, its out-of-fold outputs), writes the feature rows to corpus/golden/grading_features.json
-and fits `tutor/grade_model.json` (every feature), `tutor/grade_model_judged.json` (no reader) and
+2 cores), the contradiction judge (tutor.judge), the answer reader (tutor.reader) and the misconception
+spotter (tutor.spotter; on the dev rows they were trained on, their out-of-fold outputs), writes the
+feature rows to corpus/golden/grading_features.json and fits `tutor/grade_model.json` (every feature),
+`tutor/grade_model_judged.json` (no reader or spotter) and
 `tutor/grade_model_lexical.json` (no judge features, for graders without a judge) on the dev rows
 (corpus/golden/README.md: the test split is never used for tuning, so the shipped weights' test figure
 is an honest one and the CI gate can read it).
@@ -14,8 +15,9 @@ and the three reference models beside the card ones (`tutor/grade_model_referenc
 out-of-fold outputs again on the dev rows); `--reference` recomputes only those (about 20 minutes).
 `--added` computes features for golden rows appended since (minutes, not the better part of an hour).
 `--reader` recomputes only the reader column of both feature files (after `python -m tutor.reader_train`
-and `make install`: a few minutes) and refits. `--from-features` refits from the committed feature rows
-alone (seconds, no model):
+and `make install`: a few minutes) and refits; `--spotter` does the same for the misconception spotter's
+column (after `python -m tutor.spotter_train`; it also adds the column to feature files made before it).
+`--from-features` refits from the committed feature rows alone (seconds, no model):
 tests/test_grade_model.py checks that this reproduces the committed weights and that the feature
 file was made from the current golden file (its sha256), so a golden edit without a retrain fails
 the tests instead of silently grading with stale weights.
@@ -30,11 +32,12 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from tutor.grade_features import ALL_FEATURES, FEATURES, JUDGED_FEATURES, features
+from tutor.grade_features import ALL_FEATURES, FEATURES, JUDGED_FEATURES, features, spot_feature
 from tutor.grade_model import (
     JUDGED_MODEL_FILE,
     LEXICAL_MODEL_FILE,
@@ -100,12 +103,13 @@ def embed_golden(reference: bool = False, rows: list[dict] | None = None) -> lis
     from tutor.grade import Grader
     from tutor.judge import load_judge
     from tutor.reader import load_reader
+    from tutor.spotter import load_spotter
 
     if rows is None:
         rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
     cards = [] if reference else load_cards(ROOT / "corpus" / "cards")  # no card: each row's reference is its rubric
     grader = Grader(MiniLMEmbedder(), cards, model=None, judge=load_judge(required=True),
-                    reader=load_reader(required=True))
+                    reader=load_reader(required=True), spotter=load_spotter(required=True))
     return feature_rows(prepare_rows(grader, rows))
 
 
@@ -126,33 +130,68 @@ def refresh_reader(rows: list[dict], reference: bool = False) -> list[dict]:
     """Feature rows with the reader column alone recomputed by the installed reader (on the dev rows, its
     out-of-fold outputs), every other column as it was: a reader retrain moves nothing else, and this takes
     minutes where `embed_golden` takes the better part of an hour. Same values as a full recompute."""
+    from tutor.grade import prepare, read_answer
+    from tutor.grade_text import statements
+    from tutor.reader import delta_meta, load_reader
+
+    reader = load_reader(required=True)
+
+    def value(grader, rubric, row: dict) -> float:
+        text, flags = prepare(row["answer"])
+        return read_answer(reader, rubric, row.get("question"), text, "empty" not in flags and bool(statements(text)))
+
+    return _refresh(rows, reference, "reader", delta_meta().get("out_of_fold", {}), value)
+
+
+def refresh_spotter(rows: list[dict], reference: bool = False) -> list[dict]:
+    """Feature rows with the spot column alone recomputed by the installed spotter (on the dev rows, its
+    out-of-fold outputs), every other column as it was, as `refresh_reader` does for the reader; it adds the
+    column to a feature file made before the spotter."""
+    from tutor.spotter import delta_meta, load_spotter, spot
+
+    spotter = load_spotter(required=True)
+
+    def value(grader, rubric, row: dict) -> float:
+        if not rubric.misconceptions:  # a free reference has none: nothing to read
+            return 0.0
+        ev, _ = grader.evidence(row["answer"], rubric, row.get("question"))
+        return spot(spotter, rubric.misconceptions, ev.units, ev.mis_cos)
+
+    if reference:  # a free reference has no misconceptions: the spotter reads nothing (a verdict of 0)
+        return [{**r, "x": _with(r["x"], "spot", spot_feature(0.0))} for r in rows]
+    return _refresh(rows, reference, "spot", delta_meta().get("out_of_fold", {}), value, spot_feature)
+
+
+def _refresh(rows: list[dict], reference: bool, name: str, oof: dict[str, float], value,
+             column: Callable[[float], float] = float) -> list[dict]:
+    """`rows` with column `name` set to column(the model's output): out of fold on the dev rows it lists,
+    value(grader, rubric, row) on the others."""
     from tutor.cards import load_cards
     from tutor.embed import MiniLMEmbedder
     from tutor.evaluate_grading import out_of_fold
-    from tutor.grade import Grader, prepare, read_answer
-    from tutor.grade_text import statements
-    from tutor.reader import delta_meta, load_reader
+    from tutor.grade import Grader
 
     golden = {r["id"]: r for r in (json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines()
                                    if line.strip())}
     cards = {} if reference else {c.id: c for c in load_cards(ROOT / "corpus" / "cards")}
     grader = Grader(MiniLMEmbedder(), list(cards.values()), model=None)
-    reader, oof = load_reader(required=True), delta_meta().get("out_of_fold", {})
-    column = ALL_FEATURES.index("reader")
     out = []
     for saved in rows:
         row = golden[saved["id"]]
-        value = out_of_fold(row, oof)
-        if value is None:
+        held = out_of_fold(row, oof)
+        if held is None:
             rubric = grader.resolve(cards.get(str(row.get("card_id") or "")), row.get("question"),
                                     row.get("reference"))
-            text, flags = prepare(row["answer"])
-            value = read_answer(reader, rubric, row.get("question"), text,
-                                "empty" not in flags and bool(statements(text)))
-        x = list(saved["x"])
-        x[column] = round(float(value), 6)
-        out.append({**saved, "x": x})
+            held = value(grader, rubric, row)
+        out.append({**saved, "x": _with(saved["x"], name, column(held))})
     return out
+
+
+def _with(x: list[float], name: str, value: float) -> list[float]:
+    """Feature row `x` with column `name` set (padded first when the column was added after it was made)."""
+    x = list(x) + [0.0] * (len(ALL_FEATURES) - len(x))
+    x[ALL_FEATURES.index(name)] = round(float(value), 6)
+    return x
 
 
 CARD_MODELS = ((MODEL_PATH, ALL_FEATURES), (JUDGED_MODEL_PATH, JUDGED_FEATURES), (LEXICAL_MODEL_PATH, FEATURES))
@@ -170,18 +209,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="after appending golden rows: compute features for the new rows alone and refit")
     parser.add_argument("--reader", action="store_true",
                         help="after a reader retrain: recompute only the reader column of both feature files")
+    parser.add_argument("--spotter", action="store_true",
+                        help="after a spotter retrain: recompute only the spot column of both feature files")
     args = parser.parse_args(argv)
     for reference in (True,) if args.reference else (False, True):
         feature_file = REFERENCE_FEATURE_FILE if reference else FEATURE_FILE
-        if args.from_features or args.reader:
+        if args.from_features or args.reader or args.spotter:
             saved = load_feature_file(feature_file)
             rows, digest = saved["rows"], saved["sha256"]
-            if args.reader:
+            if args.reader or args.spotter:
                 if digest != sha256(GOLDEN):
                     print(f"{feature_file.name} was made from another golden file: run python -m tutor.grade_train "
-                          "(without --reader)", file=sys.stderr)
+                          "(without --reader or --spotter)", file=sys.stderr)
                     return 2
-                rows = refresh_reader(rows, reference)
+                rows = refresh_reader(rows, reference) if args.reader else rows
+                rows = refresh_spotter(rows, reference) if args.spotter else rows
                 write_feature_file(rows, digest, feature_file)
         elif args.added:
             saved = load_feature_file(feature_file)

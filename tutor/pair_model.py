@@ -228,9 +228,13 @@ class PairModel:
 
     def scores(self, a: str, bs: list[str]) -> np.ndarray:
         """One score per (a, b): a batch padded to its longest pair (the mask keeps padding out of the pooling)."""
-        if not bs:
+        return self.pair_scores([(a, b) for b in bs])
+
+    def pair_scores(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """One score per pair, in one batch."""
+        if not pairs:
             return np.zeros(0, dtype=np.float32)
-        encs = self.tokenizer.encode_batch([(a, b) for b in bs])
+        encs = self.tokenizer.encode_batch(pairs)
         width = max(len(e.ids) for e in encs)
         feed = {name: np.zeros((len(encs), width), np.int64)
                 for name in ("input_ids", "attention_mask", "token_type_ids")}

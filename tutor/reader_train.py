@@ -151,9 +151,11 @@ def _model(base: str, device: str, seed: int):
     return cross_encoder(bert).to(device), wrapped
 
 
-def fit(rows: list[dict], base: str, device: str, seed: int = SEED, epochs: int = EPOCHS, bf16: bool = False):
-    """(model, wrapped LoRA layers, tokenizer), the model trained on `rows`; bf16 autocast on a GPU always,
-    on a CPU with `bf16`."""
+def fit(rows: list[dict], base: str, device: str, seed: int = SEED, epochs: int = EPOCHS, bf16: bool = False,
+        max_length: int = MAX_LENGTH):
+    """(model, wrapped LoRA layers, tokenizer), the model trained on `rows` (pairs of up to `max_length` word
+    pieces); bf16 autocast on a GPU always, on a CPU with `bf16`. The misconception spotter
+    (tutor/spotter_train.py) trains with this too, on short pairs."""
     import torch
     from transformers import AutoTokenizer
 
@@ -174,7 +176,7 @@ def fit(rows: list[dict], base: str, device: str, seed: int = SEED, epochs: int 
         for i in range(0, len(order), BATCH):
             batch = order[i:i + BATCH]
             enc = tokenizer([r["a"] for r in batch], [r["b"] for r in batch], truncation="longest_first",
-                            max_length=MAX_LENGTH, padding=True, return_tensors="pt").to(device)
+                            max_length=max_length, padding=True, return_tensors="pt").to(device)
             with torch.autocast(kind, dtype=torch.bfloat16, enabled=kind == "cuda" or bf16):
                 pred = model(**enc)
             loss = ((pred.float() - torch.tensor([r["y"] for r in batch], device=device)) ** 2).mean()
@@ -186,7 +188,7 @@ def fit(rows: list[dict], base: str, device: str, seed: int = SEED, epochs: int 
     return model, wrapped, tokenizer
 
 
-def predict(model, tokenizer, rows: list[dict], device: str) -> dict[str, float]:
+def predict(model, tokenizer, rows: list[dict], device: str, max_length: int = MAX_LENGTH) -> dict[str, float]:
     import torch
 
     out = {}
@@ -194,7 +196,7 @@ def predict(model, tokenizer, rows: list[dict], device: str) -> dict[str, float]
         for i in range(0, len(rows), 64):
             batch = rows[i:i + 64]
             enc = tokenizer([r["a"] for r in batch], [r["b"] for r in batch], truncation="longest_first",
-                            max_length=MAX_LENGTH, padding=True, return_tensors="pt").to(device)
+                            max_length=max_length, padding=True, return_tensors="pt").to(device)
             values = model(**enc).float().cpu().numpy()
             out.update({r["id"]: round(float(v), 6) for r, v in zip(batch, values, strict=True)})
     return out

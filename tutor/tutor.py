@@ -26,8 +26,10 @@ from tutor.hyde import hypothetical_answer
 from tutor.index import Index, load_index, manifest_stamp
 from tutor.judge import Judge, load_judge
 from tutor.llms import check_backend, default_backend, make_chat_model
+from tutor.pair_model import PairModel
 from tutor.reader import Reader, load_reader
 from tutor.retrieve import Passage, Retriever, looks_like_follow_up
+from tutor.spotter import load_spotter
 from tutor.user_text import check_utf8
 
 if TYPE_CHECKING:
@@ -95,6 +97,8 @@ class Tutor:
     judge_factory: Callable[[], Judge | None] | None = None
     # The grader's answer reader (tutor.reader), on the same terms as the judge.
     reader_factory: Callable[[], Reader | None] | None = None
+    # The grader's misconception spotter (tutor.spotter), on the same terms again.
+    spotter_factory: Callable[[], PairModel | None] | None = None
     _grader: Grader | None = None
     _claim_glossary: Glossary | None = None  # the index's glossary with every alias in play (named_passages)
 
@@ -103,6 +107,8 @@ class Tutor:
             self.judge_factory = load_judge if self.embedder_factory is None else (lambda: None)
         if self.reader_factory is None:
             self.reader_factory = load_reader if self.embedder_factory is None else (lambda: None)
+        if self.spotter_factory is None:
+            self.spotter_factory = load_spotter if self.embedder_factory is None else (lambda: None)
         if self.embedder_factory is None:
             self.embedder_factory = embed.MiniLMEmbedder
 
@@ -302,7 +308,8 @@ class Tutor:
             from tutor.grade import Grader  # here: asking never needs the grader's imports (~30 ms)
 
             self._grader = Grader(self.embedder, self.cards, self.config, find_card=self.card_for_question,
-                                  judge=self.judge_factory(), reader=self.reader_factory())
+                                  judge=self.judge_factory(), reader=self.reader_factory(),
+                                  spotter=self.spotter_factory())
         return self._grader
 
     def card_for_question(self, question: str, reference: str | None = None, answer: str | None = None
