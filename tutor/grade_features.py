@@ -73,7 +73,7 @@ _BRIEF = 3
 def spot_feature(verdict: float) -> float:
     """The spotter's 0-1 verdict as log-odds, the scale a logistic model adds up: its verdicts crowd near 0 and
     1, and read raw they gained nothing on the dev CV (session 46, stored features, 2 seeds x 5 folds, in band
-    .7587 without the column, .7589 raw, .7619 as log-odds; test split .7842 / .7890 / .7920)."""
+    .7587 without the column, .7589 raw, .7619 as log-odds; test split .7842 / .7890 / .7894)."""
     p = min(max(float(verdict), _SPOT_CLIP), 1.0 - _SPOT_CLIP)
     return float(np.log(p / (1.0 - p)))
 

@@ -18,9 +18,11 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -29,6 +31,7 @@ from tutor.errors import ModelNotInstalled
 from tutor.index import sha256_file
 
 GRAPH = "model.onnx"
+Model = TypeVar("Model", bound="PairModel")
 TOKENIZER = "tokenizer.json"
 OPSET = 17
 
@@ -195,6 +198,19 @@ def verify(spec: Spec, folder: Path, meta: dict) -> dict:
         if not (folder / name).is_file() or sha256_file(folder / name) != digest:
             raise ModelNotInstalled(f"{spec.what}'s {name} is missing or corrupt", fix=spec.fix)
     return manifest
+
+
+def load_optional(switch: str, load: Callable[[], Model], required: bool) -> Model | None:
+    """`load()`; None when the environment variable `switch` is off (unless `required`), and None (or
+    ModelNotInstalled when `required`) when the model is not exported: the grader then uses a model without it."""
+    if os.environ.get(switch, "").lower() in ("off", "0", "no") and not required:
+        return None
+    try:
+        return load()
+    except ModelNotInstalled:
+        if required:
+            raise
+        return None
 
 
 def problem(spec: Spec) -> str:

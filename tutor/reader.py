@@ -34,11 +34,9 @@ within .01 of each other; the rubric of key points and misconceptions with LoRA 
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 from tutor import pair_model
-from tutor.errors import ModelNotInstalled
 from tutor.pair_model import PairModel, delta_dir
 
 SPEC = pair_model.Spec(what="the grading reader", delta_file="grade_reader.safetensors",
@@ -97,14 +95,7 @@ def _load() -> Reader:
 def load_reader(required: bool = False) -> Reader | None:
     """The installed reader; None (or ModelNotInstalled when `required`) when it is not exported, and None
     with TUTOR_READER=off (the grader then uses the judged model, as before the reader)."""
-    if os.environ.get("TUTOR_READER", "").lower() in ("off", "0", "no") and not required:
-        return None
-    try:
-        return _load()
-    except ModelNotInstalled:
-        if required:
-            raise
-        return None
+    return pair_model.load_optional("TUTOR_READER", _load, required)
 
 
 def main(argv: list[str] | None = None) -> int:

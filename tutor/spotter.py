@@ -22,13 +22,11 @@ the grader is fitted on its out-of-fold outputs (kept in the sidecar by tutor/sp
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import numpy as np
 
 from tutor import pair_model
-from tutor.errors import ModelNotInstalled
 from tutor.pair_model import PairModel
 
 SPEC = pair_model.Spec(what="the misconception spotter", delta_file="grade_spotter.safetensors",
@@ -107,14 +105,7 @@ def _load() -> PairModel:
 def load_spotter(required: bool = False) -> PairModel | None:
     """The installed spotter; None (or ModelNotInstalled when `required`) when it is not exported, and None
     with TUTOR_SPOTTER=off."""
-    if os.environ.get("TUTOR_SPOTTER", "").lower() in ("off", "0", "no") and not required:
-        return None
-    try:
-        return _load()
-    except ModelNotInstalled:
-        if required:
-            raise
-        return None
+    return pair_model.load_optional("TUTOR_SPOTTER", _load, required)
 
 
 def main(argv: list[str] | None = None) -> int:
