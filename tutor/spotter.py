@@ -47,18 +47,24 @@ def nearest(mis_cos: np.ndarray, k: int = TOP_UNITS) -> list[tuple[int, int]]:
 
 def spot_pairs(misconceptions: list[str], units: list[str], mis_cos: np.ndarray) -> list[tuple[str, str]]:
     """The (misconception, statement) texts the spotter reads for one answer, as it was trained."""
-    if not misconceptions or not units:
-        return []
-    return [(misconceptions[m], units[u]) for m, u in nearest(mis_cos)]
+    return _texts(misconceptions, units, _picks(misconceptions, units, mis_cos))
+
+
+def _picks(misconceptions: list[str], units: list[str], mis_cos: np.ndarray) -> list[tuple[int, int]]:
+    return nearest(mis_cos) if misconceptions and units else []
+
+
+def _texts(misconceptions: list[str], units: list[str], picks: list[tuple[int, int]]) -> list[tuple[str, str]]:
+    return [(misconceptions[m], units[u]) for m, u in picks]
 
 
 def read(spotter: PairModel, misconceptions: list[str], units: list[str], mis_cos: np.ndarray
          ) -> list[tuple[int, int, float]]:
     """(misconception, statement, 0-1 verdict) for each pair `spot_pairs` picks, in one batch."""
-    if not misconceptions or not units:
+    picks = _picks(misconceptions, units, mis_cos)
+    if not picks:
         return []
-    picks = nearest(mis_cos)
-    values = spotter.pair_scores([(misconceptions[m], units[u]) for m, u in picks])
+    values = spotter.pair_scores(_texts(misconceptions, units, picks))
     return [(m, u, float(v)) for (m, u), v in zip(picks, values, strict=True)]
 
 
