@@ -141,7 +141,7 @@ def test_the_exported_graph_computes_what_the_merged_torch_model_computes(export
         enc = tokenizer(a, b, truncation="longest_first", max_length=rd.MAX_LENGTH, return_tensors="pt")
         with torch.no_grad():
             want = float(module(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])[0])
-        assert abs(onnx.score(a, b) - want) < 1e-4
+        assert abs(onnx.score(a, b) - want) < 0.05  # int8 weights: ~.014 on average (session 47)
 
 
 def test_the_real_reader_rates_right_answers_above_wrong_ones(exported):

@@ -31,7 +31,8 @@ from tutor.pair_model import PairModel
 
 SPEC = pair_model.Spec(what="the misconception spotter", delta_file="grade_spotter.safetensors",
                        sidecar_file="grade_spotter.json", prefix="grade-spotter", env_dir="TUTOR_SPOTTER_DIR",
-                       module="tutor.spotter", max_length=128, truncation="longest_first", squash=True)
+                       module="tutor.spotter", max_length=128, truncation="longest_first", squash=True,
+                       side_by_side=True, fp32_ffn_out=(0, 1, 2))
 TOP_UNITS = 3  # statements read per misconception, nearest first by MiniLM cosine
 SPOTTED = 0.95  # a verdict at which the feedback calls the statement wrong (the score reads the verdict itself)
 
