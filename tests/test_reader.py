@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from tutor import reader as rd
-from tutor.errors import ModelNotInstalled
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,20 +32,6 @@ def test_the_packaged_delta_carries_out_of_fold_outputs_for_the_dev_rows_it_was_
         "retrain the reader: python -m tutor.reader_train --out tutor/data"
     assert all(0.0 <= v <= 1.0 for v in meta["out_of_fold"].values())
     assert meta["max_length"] == rd.MAX_LENGTH
-
-
-def test_a_corrupt_delta_is_refused(tmp_path):
-    for name in (rd.DELTA_FILE, rd.SIDECAR_FILE):
-        shutil.copy(rd.delta_dir() / name, tmp_path / name)
-    with open(tmp_path / rd.DELTA_FILE, "r+b") as fh:
-        fh.seek(-10, 2)
-        fh.write(b"\x00" * 10)
-
-    with pytest.raises(ModelNotInstalled, match="sha256"):
-        rd.delta_meta(tmp_path)
-    (tmp_path / rd.DELTA_FILE).unlink()
-    with pytest.raises(ModelNotInstalled, match="missing"):
-        rd.delta_meta(tmp_path)
 
 
 def test_redoing_only_the_out_of_fold_fits_keeps_a_delta_of_the_same_recipe_alone(tmp_path):
@@ -86,31 +71,6 @@ def test_mismatched_pairs_read_a_credited_answer_beside_a_card_on_another_subjec
         assert not set(e["card"].split("/")[1].split("-")) & set(source["card"].split("/")[1].split("-"))
         assert e["a"].startswith(cards[e["card"]].question) and e["a"] != source["a"]
     assert [e["id"] for e in reader_train.mismatched(rows, cards, 0.25)] == [e["id"] for e in extra]
-
-
-def test_a_missing_or_stale_export_says_to_run_the_export(tmp_path, monkeypatch):
-    monkeypatch.setenv("TUTOR_READER_DIR", str(tmp_path))
-    rd._load.cache_clear()
-    try:
-        assert rd.load_reader() is None
-        with pytest.raises(ModelNotInstalled) as err:
-            rd.load_reader(required=True)
-        assert "tutor.reader --export" in str(err.value.fix)
-        (tmp_path / "manifest.json").write_text(json.dumps({"format_version": rd.FORMAT_VERSION,
-                                                            "delta_sha256": "0" * 64, "files": {}}))
-        assert "stale" in rd.problem()
-        assert rd.main(["--check"]) == 2
-        from tutor.doctor import _check, _reader
-
-        check = _check("reader", _reader)
-        assert not check["ok"] and "stale" in check["detail"] and "tutor.reader --export" in check["fix"]
-    finally:
-        rd._load.cache_clear()
-
-
-def test_tutor_reader_off_grades_without_it(monkeypatch):
-    monkeypatch.setenv("TUTOR_READER", "off")
-    assert rd.load_reader() is None
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ merged torch model computes, and that the real spotter finds the golden test spl
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,6 @@ import pytest
 
 from tutor import spotter as sp
 from tutor import spotter_train as st
-from tutor.errors import ModelNotInstalled
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = [json.loads(line) for line in (ROOT / "corpus" / "golden" / "grading.jsonl").read_text().splitlines()
@@ -108,42 +106,6 @@ def test_the_packaged_delta_carries_out_of_fold_outputs_for_the_dev_rows():
         "retrain the spotter: python -m tutor.spotter_train --out tutor/data"
     assert all(0.0 <= v <= 1.0 for v in meta["out_of_fold"].values())
     assert meta["max_length"] == sp.SPEC.max_length and meta["top_units"] == sp.TOP_UNITS
-
-
-def test_a_corrupt_delta_is_refused(tmp_path):
-    for name in (sp.SPEC.delta_file, sp.SPEC.sidecar_file):
-        shutil.copy(sp.pair_model.delta_dir() / name, tmp_path / name)
-    with open(tmp_path / sp.SPEC.delta_file, "r+b") as fh:
-        fh.seek(-10, 2)
-        fh.write(b"\x00" * 10)
-
-    with pytest.raises(ModelNotInstalled, match="sha256"):
-        sp.delta_meta(tmp_path)
-
-
-def test_a_missing_or_stale_export_says_to_run_the_export(tmp_path, monkeypatch):
-    monkeypatch.setenv("TUTOR_SPOTTER_DIR", str(tmp_path))
-    sp._load.cache_clear()
-    try:
-        assert sp.load_spotter() is None
-        with pytest.raises(ModelNotInstalled) as err:
-            sp.load_spotter(required=True)
-        assert "tutor.spotter --export" in str(err.value.fix)
-        (tmp_path / "manifest.json").write_text(json.dumps({"format_version": sp.SPEC.format_version,
-                                                            "delta_sha256": "0" * 64, "files": {}}))
-        assert "stale" in sp.problem()
-        assert sp.main(["--check"]) == 2
-        from tutor.doctor import _check, _spotter
-
-        check = _check("spotter", _spotter)
-        assert not check["ok"] and "stale" in check["detail"] and "tutor.spotter --export" in check["fix"]
-    finally:
-        sp._load.cache_clear()
-
-
-def test_tutor_spotter_off_grades_without_it(monkeypatch):
-    monkeypatch.setenv("TUTOR_SPOTTER", "off")
-    assert sp.load_spotter() is None
 
 
 @pytest.fixture(scope="module")
