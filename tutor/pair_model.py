@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import re
 import shutil
@@ -207,20 +206,15 @@ def quantize(spec: Spec, source: Path, target: Path) -> None:
     ranges) .20 (p95 .60), as good as all six layers, for 31 ms a grade against 24 (all int8) and 59 (fp32).
     The reader moves .07 all-int8, so it keeps none."""
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from tutor.onnx_export import quantize_int8
 
     ffn_out = re.compile(r"layer\.(\d+)/output/dense/MatMul$")
     keep = [node.name for node in onnx.load(str(source)).graph.node
             if (m := ffn_out.search(node.name)) and int(m.group(1)) in spec.fp32_ffn_out]
     if len(keep) != len(spec.fp32_ffn_out):
         raise RuntimeError(f"{spec.what}: no FFN output MatMul for some of layers {spec.fp32_ffn_out} in the graph")
-    quiet = logging.getLogger().level
-    logging.getLogger().setLevel(logging.ERROR)  # its "consider pre-processing" advice is for static quantization
-    try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"], nodes_to_exclude=keep)
-    finally:
-        logging.getLogger().setLevel(quiet)
+    quantize_int8(source, target, keep)
 
 
 def verify(spec: Spec, folder: Path, meta: dict) -> dict:

@@ -61,7 +61,7 @@ def _texts(misconceptions: list[str], units: list[str], picks: list[tuple[int, i
 
 def read(spotter: PairModel, misconceptions: list[str], units: list[str], mis_cos: np.ndarray
          ) -> list[tuple[int, int, float]]:
-    """(misconception, statement, 0-1 verdict) for each pair `spot_pairs` picks, in one batch."""
+    """(misconception, statement, 0-1 verdict) for each pair `spot_pairs` picks (each pair read alone)."""
     picks = _picks(misconceptions, units, mis_cos)
     if not picks:
         return []
