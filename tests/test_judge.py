@@ -123,3 +123,29 @@ def test_calibration_replaces_stale_ranges_instead_of_refusing_them(tmp_path, mo
     assert judge_calibrate.main() == 0
     written = json.loads(stale.read_text(encoding="utf-8"))
     assert written["model_sha256"] == judge_mod.MODEL_SHA256 and written["ranges"] == {"x": [-1.0, 1.0]}
+
+
+def test_the_sliced_position_terms_give_the_unsliced_graphs_margins_bit_for_bit():
+    from tutor.judge_graph import slice_relative
+
+    judge = load_judge()
+    if judge is None:
+        pytest.skip("the judge package is not installed")
+    whole, sliced = (judge_mod.load_graph(judge._folder) for _ in range(2))
+    for graph in (whole, sliced):
+        fix_ranges(graph, load_ranges())
+    assert slice_relative(sliced) == 24  # two position terms in each of the 12 layers
+    assert slice_relative(whole) == 24 and slice_relative(whole) == 0  # done once; a rewritten graph is left alone
+    whole = judge_mod.load_graph(judge._folder)
+    fix_ranges(whole, load_ranges())
+    point = "at inference dropout is switched off and the full network is used"
+    long = " ".join(["the network is trained with dropout so that units cannot co-adapt"] * 14)
+    encodings = judge._tokenizer.encode_batch([("dropout stays on at test time", point), (long, point)])
+    assert len(encodings[1].ids) > 140  # past 128 tokens, where the relative positions are log-bucketed
+    margins = []
+    for graph in (whole, sliced):
+        session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+        feeds = [{"input_ids": np.array([e.ids]), "attention_mask": np.ones((1, len(e.ids)), np.int64)}
+                 for e in encodings]
+        margins.append(np.stack([session.run(None, feed)[0] for feed in feeds]))
+    np.testing.assert_array_equal(margins[0], margins[1])

@@ -109,15 +109,18 @@ class Judge:
     def _open(self):
         # The shipped graph fixes the sequence at 160 tokens; freed here, a pair at its own length costs
         # ~0.3 ms a token on 2 cores (~20 ms for a sentence beside a point and two card sentences) against
-        # ~50 ms at 160. Its on-the-fly activation quantizers get the fixed ranges of judge_ranges.json.
+        # ~50 ms at 160. Its on-the-fly activation quantizers get the fixed ranges of judge_ranges.json, and
+        # its position terms read only the rows a pair can reach (tutor/judge_graph.py: -21% a pair).
         with self._opening:
             if self._session is None:
                 import onnxruntime as ort
 
+                from tutor.judge_graph import slice_relative
                 from tutor.onnx_embed import threads
 
                 graph = load_graph(self._folder)
                 fix_ranges(graph, load_ranges())
+                slice_relative(graph)
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = 1  # one core a pair, threads() pairs at once (MiniLM's cap)
                 self._session = ort.InferenceSession(graph.SerializeToString(), options,
