@@ -167,12 +167,13 @@ def test_the_saved_optimised_graph_gives_the_vectors_of_the_plain_one(tmp_path, 
 
 
 @pytest.mark.slow
-def test_a_query_session_skips_prepacking_and_ingest_asks_for_it():
+def test_texts_run_one_a_core_side_by_side_and_ingest_asks_for_batches():
     from tutor.onnx_embed import OnnxMiniLM
 
     query, corpus = OnnxMiniLM(), OnnxMiniLM()
-    assert query._session is not None and not query.prepacked  # loaded where callers expect it
+    assert query._session is not None and not query.bulk  # loaded where callers expect it
     corpus.for_corpus()
-    one, many = query.encode([SENTENCES[0]]), corpus.encode(SENTENCES)
-    assert (query.prepacked, corpus.prepacked) == (False, True)
-    np.testing.assert_allclose(one[0], many[0], atol=1e-4)  # the same vectors either way
+    one, side_by_side, batched = query.encode([SENTENCES[0]]), query.encode(SENTENCES), corpus.encode(SENTENCES)
+    assert (query.bulk, corpus.bulk) == (False, True)
+    np.testing.assert_allclose(one[0], batched[0], atol=1e-4)  # the same vectors either way
+    np.testing.assert_allclose(side_by_side, batched, atol=1e-4)  # in the caller's order
