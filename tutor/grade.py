@@ -17,6 +17,7 @@ import functools
 import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -335,6 +336,7 @@ class Grader:
     spotter: PairModel | None = None  # tutor.spotter: read beside the reader (the full model reads both)
     _rubrics: dict[object, Rubric] = field(default_factory=dict)
     _question_index: tuple[np.ndarray, list[Card]] | None = None
+    _beside: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.judge is not None and self.model is not None and self.model is _committed_model(False, False):
@@ -401,13 +403,21 @@ class Grader:
     def evidence(self, answer: str, rubric: Rubric, question: str | None = None) -> tuple[Evidence, list[str]]:
         """`question`: the one the learner answered (the reader reads it; default: the rubric's)."""
         text, flags = prepare(answer)
-        ev = gather(self.embedder, rubric, "" if "empty" in flags else text, self.judge)
         model = self.model_for(rubric)
-        if (self.reader is not None and self.spotter is not None and self.judge is not None
-                and (model is None or "reader" in model.features)):
-            ev.reader = read_answer(self.reader, rubric, question, text, bool(ev.units))
+        full = (self.reader is not None and self.spotter is not None and self.judge is not None
+                and (model is None or "reader" in model.features))
+        reading = None
+        if full and text and "empty" not in flags:
+            # The reader needs only the text, so it reads on one core while MiniLM and the judge take the
+            # statements on the other (tutor/reader.py); its verdict is dropped if no statement is found.
+            if self._beside is None:
+                self._beside = ThreadPoolExecutor(1, thread_name_prefix="grade-reader")
+            reading = self._beside.submit(read_answer, self.reader, rubric, question, text, True)
+        ev = gather(self.embedder, rubric, "" if "empty" in flags else text, self.judge)
+        if full:
             ev.spotted = read_statements(self.spotter, rubric.misconceptions, ev.units, ev.mis_cos)
             ev.spot = highest(ev.spotted)
+            ev.reader = reading.result() if reading is not None and ev.units else 0.0
         return ev, flags
 
     def grade(self, answer: str, *, card: Card | None = None, question: str | None = None,

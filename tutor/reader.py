@@ -41,7 +41,8 @@ from tutor.pair_model import PairModel, delta_dir
 
 SPEC = pair_model.Spec(what="the grading reader", delta_file="grade_reader.safetensors",
                        sidecar_file="grade_reader.json", prefix="grade-reader", env_dir="TUTOR_READER_DIR",
-                       module="tutor.reader", max_length=384, truncation="longest_first", squash=True)
+                       module="tutor.reader", max_length=384, truncation="longest_first", squash=True,
+                       side_by_side=True)  # its one pair a grade on one core, beside MiniLM and the judge
 DELTA_FILE, SIDECAR_FILE, MAX_LENGTH = SPEC.delta_file, SPEC.sidecar_file, SPEC.max_length
 FORMAT_VERSION = SPEC.format_version
 FIX = SPEC.fix
