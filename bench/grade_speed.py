@@ -17,6 +17,21 @@ Session 47 (AMD EPYC, 2 cores, --limit 100, load 0.8-1.6), wall p50 (read = judg
 
 Where a read grade's time went (int8, same rows; ms of session time per grade, the judge's and the
 spotter's summed over their two threads): MiniLM 29, judge 136, reader 19, spotter 79, total wall 174.
+
+Session 48 (same machine and rows, --rounds 2, load 1.8-2.3; grades and every evidence column bit-identical
+on 400 golden rows before and after):
+
+    change                                              read      judged    learned   rules
+    session 47 (as above, rerun)                        174.9 ms  104.0 ms  24.6 ms   24.1 ms
+    judge reads only the position rows a pair reaches,
+    MiniLM one text a core prepacked, reader beside     126.7 ms   80.6 ms  18.2 ms   17.6 ms
+    MiniLM and the judge (p95 303.7 -> 209.7 ms)
+
+Per part (100 rows): the judge 27.1 -> 22.1 a pair (tutor/judge_graph.py: its
+relative-position products ran against all 512 table rows); MiniLM's ~5 statements 26.0 ms on two cores
+(48 CPU-ms) -> 17.9 (32 CPU-ms) run alone on one core each with prepacked weights; the reader's one pair on
+one core beside them instead of after the spotter on both (its two-thread session also spun its idle
+workers against the spotter's): CPU a grade 313 -> 231 ms.
 """
 
 from __future__ import annotations
