@@ -41,7 +41,7 @@ slowed through it: the lexical grader's p50 went 40 -> 52-69 ms), wall p50:
     session 47          335.5 / 316.1 ms  235.9 / 220.2 ms  58.8 / 69.4 ms   62.8 / 62.6 ms
     session 48          248.3 / 267.5 ms  188.0 / 197.2 ms  51.1 / 51.8 ms   47.1 / 45.9 ms
 
-(an hour earlier, on a quieter host: 274.9 -> 205.7 ms read, /work/notes/s48/sample_speed.py). `tutor eval`
+(an hour earlier, on a quieter host, the same 200 rows graded alone: 274.9 -> 205.7 ms read). `tutor eval`
 over all 5402 golden rows: grading p50 .272 -> .223 s, p95 .472 -> .410 s. So the 150 ms target is met on
 short answers only; a typical answer (~9 statements, ~8 judge pairs of ~70 tokens) needs ~390 CPU-ms, ~195 ms
 of wall on two cores at best, most of it the judge (~185 CPU-ms): the next cut changes what it reads (fewer or

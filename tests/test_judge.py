@@ -135,9 +135,7 @@ def test_the_sliced_position_terms_give_the_unsliced_graphs_margins_bit_for_bit(
     for graph in (whole, sliced):
         fix_ranges(graph, load_ranges())
     assert slice_relative(sliced) == 24  # two position terms in each of the 12 layers
-    assert slice_relative(whole) == 24 and slice_relative(whole) == 0  # done once; a rewritten graph is left alone
-    whole = judge_mod.load_graph(judge._folder)
-    fix_ranges(whole, load_ranges())
+    assert slice_relative(sliced) == 0  # done once: a rewritten graph is left alone
     point = "at inference dropout is switched off and the full network is used"
     long = " ".join(["the network is trained with dropout so that units cannot co-adapt"] * 14)
     encodings = judge._tokenizer.encode_batch([("dropout stays on at test time", point), (long, point)])

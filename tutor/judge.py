@@ -110,7 +110,7 @@ class Judge:
         # The shipped graph fixes the sequence at 160 tokens; freed here, a pair at its own length costs
         # ~0.3 ms a token on 2 cores (~20 ms for a sentence beside a point and two card sentences) against
         # ~50 ms at 160. Its on-the-fly activation quantizers get the fixed ranges of judge_ranges.json, and
-        # its position terms read only the rows a pair can reach (tutor/judge_graph.py: -21% a pair).
+        # its position terms read only the rows a pair can reach (tutor/judge_graph.py: -18% a pair).
         with self._opening:
             if self._session is None:
                 import onnxruntime as ort

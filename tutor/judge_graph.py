@@ -4,8 +4,8 @@ Why: DeBERTa-v3 adds two position terms to each layer's attention. The exported 
 against the whole table of 2 × 256 relative positions, (heads, tokens, 512) products per term and layer,
 then gathers the (tokens, tokens) entries it needs. A pair of n tokens only ever reads the rows its
 positions fall in (2n - 1 of them while n ≤ 128), so for the ~70-token pairs the grader sends, six sevenths
-of those products were thrown away: 21% of a pair's time (27.1 → 22.1 ms a pair on one core of the AMD EPYC,
-514 pairs of 100 golden grades, margins bit-identical; /work/notes/s48/relslice.py did the measuring).
+of those products were thrown away: 18% of a pair's time (27.1 → 22.1 ms a pair on one core of the AMD EPYC,
+the 514 judge pairs of 100 golden grades run one by one, margins bit-identical).
 
 The rewrite, per (MatMul, GatherElements) position term: the gather's index before it is broadcast over the
 heads gives the lowest and highest row read; the table is sliced to those rows before it is tiled over the
