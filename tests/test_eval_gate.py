@@ -2,8 +2,10 @@
 
 Fails when a gated metric of the golden *test* split (never tuned on; corpus/golden/README.md) crosses
 its threshold in eval_gate.json: retrieval hit@5 and MRR, key-point coverage, refusal recall and the
-false-refusal rate, each set by `tutor eval --write-gate` at the measured value less two rows' worth, so
-a regression of three questions on any of them fails. The index holds the cards alone (the seed article
+false-refusal rate, and grading label agreement, share in band and manipulation above band over the
+split's fixed gate sample (a quarter of it, small categories whole: tutor/split.py), each set by
+`tutor eval --write-gate` at the measured value less two rows' worth, so a regression of three questions
+or answers on any of them fails. The index holds the cards alone (the seed article
 under ../shared is not part of a clone): the session's repo index when that is what it holds, else a tmp one.
 """
 
@@ -16,6 +18,7 @@ import pytest
 from tutor.config import REPO_ROOT, Config, default_sources
 from tutor.evaluate import GATE_FILE, GOLDEN_DIR, check_gate, evaluate, golden_paths, load_golden
 from tutor.report import headline, write_report
+from tutor.split import gate_sample
 
 pytestmark = pytest.mark.slow
 
@@ -42,8 +45,11 @@ def test_extractive_eval_on_the_golden_sets_meets_the_gate(cards_index, tmp_path
 
     gate = json.loads(GATE_FILE.read_text(encoding="utf-8"))
     files = load_golden(golden_paths(None))
-    for f in files:  # the gate reads the test split only: grading dev rows would double the slowest part
-        f.rows = [r for r in f.rows if r["set"] != "grading" or r.get("split") == "test"]
+    # grading: the test split's gate sample (tutor/split.py), the rows its bars were measured on
+    test = [r for f in files for r in f.rows if r["set"] == "grading" and r.get("split") == "test"]
+    sample = {id(test[i]) for i in gate_sample(test)}
+    for f in files:
+        f.rows = [r for r in f.rows if r["set"] != "grading" or id(r) in sample]
     report, rows = evaluate(Tutor(cards_index), files, backend=gate["backend"], k=gate["k"], compare=False)
     write_report(report, rows, tmp_path / "report")  # report.md there says which rows failed, and why
     assert report["splits"]["test"]["n_questions"] >= 100, "the test split is missing or tiny: tutor eval --assign-splits"

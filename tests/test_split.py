@@ -10,7 +10,7 @@ import pytest
 
 from tutor.cli import main
 from tutor.errors import CorpusError
-from tutor.split import assign, assign_file, row_stratum
+from tutor.split import SAMPLE_EVERY, SMALL_CATEGORY, assign, assign_file, gate_sample, row_stratum
 
 TOPICS = ("basics", "training", "nlp", "vision")
 
@@ -99,6 +99,32 @@ def test_grading_rows_are_stratified_by_label(tmp_path):
     splits = assign(rows)
     per = Counter((row_stratum(r), splits[r["id"]]) for r in rows)
     assert all(abs(per[(s, "dev")] - per[(s, "test")]) <= 1 for s, _ in per)
+
+
+def test_the_gate_sample_keeps_small_categories_whole_samples_the_rest_and_is_its_own_sample():
+    big = [{"id": f"b{i}", "category": "terse-right"} for i in range(800)]
+    small = [{"id": f"s{i}", "category": "manipulation"} for i in range(SMALL_CATEGORY - 1)]
+    rows = big + small
+    picked = [rows[i] for i in gate_sample(rows)]
+    by = Counter(r["category"] for r in picked)
+
+    assert by["manipulation"] == len(small)
+    assert abs(by["terse-right"] - len(big) / SAMPLE_EVERY) < 3 * (len(big) / SAMPLE_EVERY) ** 0.5
+    assert [picked[i] for i in gate_sample(picked)] == picked  # what the gate test grades is the sample again
+    more = rows + [{"id": f"n{i}", "category": "terse-right"} for i in range(100)]
+    again = {r["id"] for r in (more[i] for i in gate_sample(more))}
+    assert {r["id"] for r in picked} <= again  # new rows leave the old ones where they were
+
+
+def test_the_gate_sample_is_not_the_split_hash_again():
+    """The split reads the bare hash of a row's id; an unsalted sample of the test half would take a
+    skewed eighth of it."""
+    rows = [{"id": f"g-{i:04d}", "question": "q", "answer": "a", "card_id": "basics/c", "category": "c",
+             "label": ("correct", "partial", "incorrect")[i % 3], "score_band": [0, 10]} for i in range(2000)]
+    splits = assign(rows)
+    test = [r for r in rows if splits[r["id"]] == "test"]
+    share = len(gate_sample(test)) / len(test)
+    assert abs(share - 1 / SAMPLE_EVERY) < 0.04
 
 
 def test_the_cli_assigns_splits_and_the_eval_reads_them(tmp_path, capsys):

@@ -27,6 +27,7 @@ from tutor.grade import LABELS, GradeParams, Grader, label_of, score
 from tutor.grade_features import FEATURES, feature_names, features
 from tutor.grade_model import train
 from tutor.grade_text import content_stems
+from tutor.split import gate_sample
 
 FOLDS = 5
 CANDIDATES = 150
@@ -323,7 +324,8 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
                 test_rows, score_all([prepared[i] for i in test], chosen)).items() if k != "confusion_matrix"}
         section["test_split"] = {**metrics(test_rows, test_scores), "fitted_on": f"{len(dev)} dev rows",
                                  "manipulation_above_band": _manipulation_above_band(
-                                     [prepared[i] for i in test], test_scores)}
+                                     [prepared[i] for i in test], test_scores),
+                                 "gate_sample": _gate_figures([prepared[i] for i in test], test_scores)}
         section["splits"] = {
             "test": {k: v for k, v in section["test_split"].items() if k != "confusion_matrix"},
             "dev": {k: v for k, v in metrics([rows[i] for i in dev_ix], [held[i] for i in dev_ix]).items()
@@ -332,9 +334,20 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
         # Test rows alone (the CI gate grades no dev row: half the time): the shipped model is the one fitted
         # on the dev rows (tests/test_grade_model.py refits it from them), so its scores are the test figures.
         section["test_split"] = {**metrics(rows, shipped), "fitted_on": "the shipped model (dev rows)",
-                                 "manipulation_above_band": _manipulation_above_band(prepared, shipped)}
+                                 "manipulation_above_band": _manipulation_above_band(prepared, shipped),
+                                 "gate_sample": _gate_figures(prepared, shipped)}
         section["splits"] = {"test": {k: v for k, v in section["test_split"].items() if k != "confusion_matrix"}}
     return section
+
+
+def _gate_figures(prepared: list, scores: Sequence[float]) -> dict:
+    """The gated figures over the test rows' gate sample (tutor.gate.gate_sample: what CI grades)."""
+    ix = gate_sample([p[0] for p in prepared])
+    part, values = [prepared[i] for i in ix], [scores[i] for i in ix]
+    figures = metrics([p[0] for p in part], values)
+    return {"n": figures["n"], "share_in_score_band": figures["share_in_score_band"],
+            "label_agreement": figures["label_agreement"],
+            "manipulation_above_band": _manipulation_above_band(part, values)}
 
 
 def attach_splits(report: dict) -> None:

@@ -25,9 +25,10 @@ GATED = (
     ("answers.coverage", "min", "answers.n"),
     ("refusal.recall", "min", "refusal.n_out_of_scope"),
     ("refusal.false_refusal_rate", "max", "refusal.n_in_scope"),
-    ("grading.label_agreement", "min", "grading.n"),
-    ("grading.share_in_score_band", "min", "grading.n"),
-    ("grading.manipulation_above_band", "max", "grading.n"),
+    # grading: over the test split's gate sample (tutor.split.gate_sample), the rows the CI gate grades
+    ("grading.gate_sample.label_agreement", "min", "grading.gate_sample.n"),
+    ("grading.gate_sample.share_in_score_band", "min", "grading.gate_sample.n"),
+    ("grading.gate_sample.manipulation_above_band", "max", "grading.gate_sample.n"),
 )
 
 
