@@ -46,6 +46,18 @@ over all 5402 golden rows: grading p50 .272 -> .223 s, p95 .472 -> .410 s. So th
 short answers only; a typical answer (~9 statements, ~8 judge pairs of ~70 tokens) needs ~390 CPU-ms, ~195 ms
 of wall on two cores at best, most of it the judge (~185 CPU-ms): the next cut changes what it reads (fewer or
 shorter pairs), which means refitting the grader.
+
+Session 49, measured and not kept: folding the judge's shape arithmetic. Its exported graph recomputes every
+tensor's shape from Shape/Gather/Slice/Concat chains in each of its 12 layers (2026 nodes after ORT's own
+optimizations, 74 of them the int8 products). ORT's symbolic shape inference (~60 s, so it would have to run at
+install and be stored) gives each such integer tensor as a function of (batch, tokens); replacing them with
+constants or one shared Shape(input_ids) leaves 1088 nodes and a 70-token pair takes 17.7 ms instead of 21.1
+on one core (-16%, about -30 CPU-ms a grade, ~-7% of it). But ORT then fuses the graph differently (which Adds
+become SkipLayerNormalization, which scalings fold into MatMuls), and with activations quantized to fixed int8
+ranges that moves margins by up to .06 logits on random 40-129 token pairs (ORT's own optimization levels
+move the shipped graph by as much: .846 vs .734 at 40 tokens, basic vs all). The learned score was fitted on
+the shipped graph's margins, so shipping the fold means refreshing the judge columns and refitting: not worth
+~7% of a grade on its own.
 """
 
 from __future__ import annotations
