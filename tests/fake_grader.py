@@ -42,6 +42,10 @@ def label_for(score: float) -> str:
 class FakeGrader:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
+        self.prepared: list[tuple[str, tuple[str, ...]]] = []  # (card id, its key points) as practice asked
+
+    def prepare(self, card) -> None:
+        self.prepared.append((card.id, tuple(kp.point for kp in card.key_points)))
 
     def __call__(self, answer: str, *, card) -> FakeGrade:
         self.calls.append((answer, card.id))

@@ -428,3 +428,50 @@ def test_a_statement_the_judge_reads_as_the_opposite_of_its_point_is_wrong_not_c
     assert [p.status for p in rules if p.weight > 0] == ["covered", "covered", "covered"]  # what it replaces
     assert [p.status for p in points if p.weight > 0][0] == "covered"  # the judge agreed with the others
     assert statuses(judged.grade(FULL, card=dropout)) == ["covered", "covered", "covered"]
+
+
+def test_prepare_opens_the_judge_and_builds_the_rubric_before_the_answer_comes(dropout):
+    class OpeningJudge(ContraryJudge):
+        opened = 0
+
+        def open(self) -> None:
+            self.opened += 1
+
+    embedder, judge = FakeEmbedder(), OpeningJudge()
+    grader = Grader(embedder, [dropout], model=None, judge=judge)
+    grader.prepare(dropout).result(timeout=30)
+    texts = embedder.encoded
+
+    grade = grader.grade(FULL, card=dropout)
+    fresh = FakeEmbedder()
+    unprepared = Grader(fresh, [dropout], model=None, judge=ContraryJudge()).grade(FULL, card=dropout)
+
+    assert judge.opened == 1
+    assert 0 < texts < fresh.encoded  # the rubric was embedded before the answer came …
+    assert embedder.encoded == fresh.encoded  # … and not again when it came
+    assert grade.score == unprepared.score and statuses(grade) == statuses(unprepared)
+
+
+def test_a_grade_that_arrives_while_prepare_builds_the_rubric_waits_for_it(dropout, monkeypatch):
+    import threading
+
+    import tutor.grade as grade_module
+
+    real, built, started, release = grade_module.card_rubric, [], threading.Event(), threading.Event()
+
+    def slow(embedder, card):
+        built.append(card.id)
+        started.set()
+        release.wait(timeout=30)
+        return real(embedder, card)
+
+    monkeypatch.setattr(grade_module, "card_rubric", slow)
+    grader = Grader(FakeEmbedder(), [dropout], model=None)
+    pending = grader.prepare(dropout)
+    assert started.wait(timeout=30)  # the background build is under way …
+    threading.Timer(0.2, release.set).start()
+    grade = grader.grade(FULL, card=dropout)  # … when the answer comes
+    pending.result(timeout=30)
+
+    assert built == ["training/dropout"]  # built once, not again by the grade
+    assert grade.score == 10.0

@@ -135,6 +135,28 @@ def test_probe_asks_about_a_missed_point_and_its_answer_is_graded_on_that_point(
     assert store.schedule_states("alice") == before
 
 
+def test_each_card_is_prepared_for_grading_when_asked_and_a_probe_when_it_is_posed(practice_session):
+    s = practice_session(topic="training", difficulty=2)
+    q = s.next_question()
+    assert s.grade_fn.prepared == [(q.card.id, tuple(kp.point for kp in q.card.key_points))]
+    assert s.grade_fn.calls == []  # prepared before any answer came
+    s.submit(partial_answer(q.card, 1))
+    # the probe grades against its card narrowed to the probed point: that narrowed card is prepared too
+    assert s.grade_fn.prepared[-1] == (q.card.id, (s.probe().point,))
+    assert len(s.grade_fn.prepared) == 2
+
+
+def test_a_grade_function_without_prepare_still_practises(store, cards):
+    def grade(answer, *, card):
+        from fake_grader import FakeGrader
+
+        return FakeGrader()(answer, card=card)
+
+    s = PracticeSession(store, grade, cards, "alice", now=Clock())
+    q = s.next_question()
+    assert s.submit(full_answer(q.card)).grade.score == 10
+
+
 def test_a_wrong_point_is_probed_before_a_missed_one(practice_session):
     s = practice_session(topic="training", difficulty=2)
     s.next_question()

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -337,6 +338,8 @@ class Grader:
     _rubrics: dict[object, Rubric] = field(default_factory=dict)
     _question_index: tuple[np.ndarray, list[Card]] | None = None
     _beside: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _warming: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _building: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         if self.judge is not None and self.model is not None and self.model is _committed_model(False, False):
@@ -354,8 +357,26 @@ class Grader:
         # a practice probe grades against its card narrowed to one point, and a re-ingested card changes.
         key = (card.id, card.key_points, card.misconceptions)
         if key not in self._rubrics:
-            self._rubrics[key] = card_rubric(self.embedder, card)
+            with self._building:  # a grade waits for the rubric `prepare` is building rather than build it twice
+                if key not in self._rubrics:
+                    self._rubrics[key] = card_rubric(self.embedder, card)
         return self._rubrics[key]
+
+    def prepare(self, card: Card | None = None) -> Future:
+        """Build what grading `card` needs while the learner is still answering: practice calls this as it
+        shows a question. The first grade of a process opens the judge (~3 s) and the first on a card embeds
+        its rubric (~170 ms of MiniLM); neither has to wait for the answer. Runs in the background; a failure
+        surfaces in the grade itself, which does the same work again."""
+        if self._warming is None:
+            self._warming = ThreadPoolExecutor(1, thread_name_prefix="grade-prepare")
+        return self._warming.submit(self._prepare, card)
+
+    def _prepare(self, card: Card | None) -> None:
+        opener = getattr(self.judge, "open", None)  # a test's stand-in judge has nothing to open
+        if opener is not None:
+            opener()
+        if card is not None:
+            self.rubric_for(card)
 
     def card_for_question(self, question: str, reference: str | None = None, answer: str | None = None
                           ) -> Card | None:

@@ -128,6 +128,10 @@ class Judge:
                 self._pool = ThreadPoolExecutor(threads(), thread_name_prefix="judge")
         return self._session, self._pool
 
+    def open(self) -> None:
+        """Load the graph and start its session now rather than at the first pair (~3 s; tutor.grade.prepare)."""
+        self._open()
+
     def conflict(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         # One pair per run, with fixed quantizer ranges: a pair's margin is a function of the pair alone
         # (tutor/judge_calibrate.py says why), and no pads are paid for. Pairs run side by side, one core

@@ -108,10 +108,11 @@ def get_store():
 
 @st.cache_resource(show_spinner=False)
 def get_grade_fn():
-    """The grader over the indexed cards; built once (it embeds every card's key points)."""
+    """The grader over the indexed cards, built once; each question shown prepares its card's grading while
+    the learner answers (tutor.practice.PracticeGrader.prepare)."""
     from tutor.coach import grade_fn_for
 
-    with st.spinner("Loading the grader (embedding the cards' key points) — once per start…"):
+    with st.spinner("Loading the grader's models — once per start…"):
         return grade_fn_for(ready_tutor())
 
 
