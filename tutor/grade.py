@@ -366,7 +366,9 @@ class Grader:
         """Build what grading `card` needs while the learner is still answering: practice calls this as it
         shows a question. The first grade of a process opens the judge (~3 s) and the first on a card embeds
         its rubric (~170 ms of MiniLM); neither has to wait for the answer. Runs in the background; a failure
-        surfaces in the grade itself, which does the same work again."""
+        surfaces in the grade itself, which does the same work again. An executor's thread, joined at exit:
+        a learner who quits as the first question appears waits for the judge to finish opening (up to ~3 s),
+        where a daemon thread crashed the interpreter's shutdown mid-open (segfault, abort)."""
         if self._warming is None:
             self._warming = ThreadPoolExecutor(1, thread_name_prefix="grade-prepare")
         return self._warming.submit(self._prepare, card)
