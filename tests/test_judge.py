@@ -147,3 +147,27 @@ def test_the_sliced_position_terms_give_the_unsliced_graphs_margins_bit_for_bit(
                  for e in encodings]
         margins.append(np.stack([session.run(None, feed)[0] for feed in feeds]))
     np.testing.assert_array_equal(margins[0], margins[1])
+
+
+@pytest.mark.slow
+def test_a_later_open_reads_the_kept_optimized_graph_and_a_broken_one_is_rebuilt(tmp_path, monkeypatch):
+    if judge_mod.package_dir() is None:
+        pytest.skip("the judge package is not installed")
+    monkeypatch.setenv("TUTOR_HOME", str(tmp_path))
+    point = "at inference dropout is switched off and the full network is used"
+    pairs = [("dropout stays active at test time, randomly zeroing units", point),
+             ("when you evaluate the model, dropout is turned off so every unit is used", point),
+             ("a much longer statement about learning rates, warm-up schedules and the size of each gradient "
+              "step taken by the optimizer during training of a deep network " * 3, point)]
+    fresh = judge_mod.Judge(judge_mod.package_dir()).conflict(pairs)
+    kept = judge_mod.cache_path()
+    assert kept.is_file() and kept.parent.parent == tmp_path and not list(kept.parent.glob("*.tmp"))
+
+    real = judge_mod._fresh_session
+    monkeypatch.setattr(judge_mod, "_fresh_session", lambda folder: pytest.fail("rebuilt a kept graph"))
+    assert np.array_equal(judge_mod.Judge(judge_mod.package_dir()).conflict(pairs), fresh)  # bit for bit
+
+    kept.write_bytes(b"half a graph")  # a crash mid-copy, a full disk: only a cache
+    monkeypatch.setattr(judge_mod, "_fresh_session", real)
+    assert np.array_equal(judge_mod.Judge(judge_mod.package_dir()).conflict(pairs), fresh)
+    assert kept.stat().st_size > 1_000_000

@@ -113,20 +113,13 @@ class Judge:
         # its position terms read only the rows a pair can reach (tutor/judge_graph.py: -18% a pair).
         with self._opening:
             if self._session is None:
-                import onnxruntime as ort
-
-                from tutor.judge_graph import slice_relative
                 from tutor.onnx_embed import threads
 
-                graph = load_graph(self._folder)
-                fix_ranges(graph, load_ranges())
-                slice_relative(graph)
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = 1  # one core a pair, threads() pairs at once (MiniLM's cap)
-                self._session = ort.InferenceSession(graph.SerializeToString(), options,
-                                                     providers=["CPUExecutionProvider"])
+                self._session = _cached_session() or _fresh_session(self._folder)
                 self._pool = ThreadPoolExecutor(threads(), thread_name_prefix="judge")
         return self._session, self._pool
+
+
 
     def open(self) -> None:
         """Load the graph and start its session now rather than at the first pair (~3 s; tutor.grade.prepare)."""
@@ -148,6 +141,83 @@ class Judge:
 
         out[:] = list(pool.map(margin, [e.ids for e in self._tokenizer.encode_batch(pairs)]))
         return out
+
+
+# Opening the judge took ~2.2-2.9 s: parsing the 66 MB graph, rewriting it (ranges, sliced position terms) and
+# ORT's optimization of its ~5000 nodes. The first open on a machine keeps ORT's optimized graph in the data
+# home; later opens load it with optimization off (~0.15 s) and give the same margins bit for bit (tested).
+# The file holds kernels chosen for this CPU and this onnxruntime, so both are part of its key, with the
+# model, the ranges and GRAPH_REWRITE (bump it when load_graph, fix_ranges or slice_relative change).
+GRAPH_REWRITE = 1
+
+
+def cache_path() -> Path:
+    import platform
+
+    import onnxruntime as ort
+
+    from tutor.config import data_home
+
+    cpu = next((line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")), "")
+    key = hashlib.sha256(json.dumps([MODEL_SHA256, hashlib.sha256(RANGES_FILE.read_bytes()).hexdigest(),
+                                     GRAPH_REWRITE, ort.__version__, platform.machine(), cpu]).encode())
+    return data_home() / "judge" / f"{NAME}-{key.hexdigest()[:16]}.onnx"
+
+
+def _cpuinfo() -> list[str]:
+    try:
+        return Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def _options():
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1  # one core a pair, threads() pairs at once (MiniLM's cap)
+    options.log_severity_level = 3  # ORT warns that a saved optimized graph suits this machine only: keyed so
+    return options
+
+
+def _cached_session():
+    """The session from this machine's optimized graph, or None (none yet, or unreadable: it is rebuilt)."""
+    import onnxruntime as ort
+
+    try:
+        path = cache_path()
+        if not path.is_file():
+            return None
+        options = _options()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception:  # a truncated or foreign file is only a cache: the fresh open rewrites it
+        return None
+
+
+def _fresh_session(folder: Path):
+    import onnxruntime as ort
+
+    from tutor.judge_graph import slice_relative
+
+    graph = load_graph(folder)
+    fix_ranges(graph, load_ranges())
+    slice_relative(graph)
+    options, path, scratch = _options(), None, None
+    try:
+        path = cache_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        options.optimized_model_filepath = str(scratch)
+    except OSError:  # a read-only home: open without keeping the graph
+        path = None
+    session = ort.InferenceSession(graph.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    if path is not None and scratch is not None and scratch.is_file():
+        try:
+            os.replace(scratch, path)  # whole or not at all, whichever process wins
+        except OSError:
+            scratch.unlink(missing_ok=True)
+    return session
 
 
 def load_ranges() -> dict[str, list[float]]:
