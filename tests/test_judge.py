@@ -159,8 +159,12 @@ def test_a_later_open_reads_the_kept_optimized_graph_and_a_broken_one_is_rebuilt
              ("when you evaluate the model, dropout is turned off so every unit is used", point),
              ("a much longer statement about learning rates, warm-up schedules and the size of each gradient "
               "step taken by the optimizer during training of a deep network " * 3, point)]
+    stale = tmp_path / "judge" / f"{judge_mod.NAME}-0000000000000000.onnx"  # kept by an older onnxruntime
+    stale.parent.mkdir()
+    stale.write_bytes(b"an old graph")
     fresh = judge_mod.Judge(judge_mod.package_dir()).conflict(pairs)
     kept = judge_mod.cache_path()
+    assert not stale.exists()  # replaced, not left beside the new one
     assert kept.is_file() and kept.parent.parent == tmp_path and not list(kept.parent.glob("*.tmp"))
 
     real = judge_mod._fresh_session

@@ -215,6 +215,9 @@ def _fresh_session(folder: Path):
     if path is not None and scratch is not None and scratch.is_file():
         try:
             os.replace(scratch, path)  # whole or not at all, whichever process wins
+            for old in path.parent.glob(f"{NAME}-*.onnx"):  # another onnxruntime's or ranges' (~90 MB each)
+                if old != path:
+                    old.unlink(missing_ok=True)
         except OSError:
             scratch.unlink(missing_ok=True)
     return session
