@@ -175,3 +175,31 @@ def test_a_later_open_reads_the_kept_optimized_graph_and_a_broken_one_is_rebuilt
     monkeypatch.setattr(judge_mod, "_fresh_session", real)
     assert np.array_equal(judge_mod.Judge(judge_mod.package_dir()).conflict(pairs), fresh)
     assert kept.stat().st_size > 1_000_000
+
+
+@pytest.mark.slow
+def test_a_home_where_the_graph_cannot_be_kept_still_opens_the_judge(tmp_path, monkeypatch):
+    if judge_mod.package_dir() is None:
+        pytest.skip("the judge package is not installed")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "judge").write_text("a file where the folder should be")  # mkdir fails, as on a read-only home
+    monkeypatch.setenv("TUTOR_HOME", str(home))
+    margins = judge_mod.Judge(judge_mod.package_dir()).conflict([("dropout stays on at test time",
+                                                                  "dropout is off at inference")])
+    assert margins.shape == (1,) and np.isfinite(margins[0])
+    assert (home / "judge").is_file()
+
+
+@pytest.mark.slow
+def test_when_onnxruntime_cannot_write_the_graph_the_judge_opens_without_it(tmp_path, monkeypatch):
+    import os
+
+    if judge_mod.package_dir() is None:
+        pytest.skip("the judge package is not installed")
+    monkeypatch.setenv("TUTOR_HOME", str(tmp_path))
+    kept = judge_mod.cache_path()
+    (kept.parent / f"{kept.name}.{os.getpid()}.tmp").mkdir(parents=True)  # where ORT would write: it fails
+    margins = judge_mod.Judge(judge_mod.package_dir()).conflict([("dropout stays on at test time",
+                                                                  "dropout is off at inference")])
+    assert margins.shape == (1,) and np.isfinite(margins[0]) and not kept.exists()

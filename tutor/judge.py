@@ -23,6 +23,7 @@ lexical model, fitted without these features.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -119,8 +120,6 @@ class Judge:
                 self._pool = ThreadPoolExecutor(threads(), thread_name_prefix="judge")
         return self._session, self._pool
 
-
-
     def open(self) -> None:
         """Load the graph and start its session now rather than at the first pair (~3 s; tutor.grade.prepare)."""
         self._open()
@@ -211,7 +210,16 @@ def _fresh_session(folder: Path):
         options.optimized_model_filepath = str(scratch)
     except OSError:  # a read-only home: open without keeping the graph
         path = None
-    session = ort.InferenceSession(graph.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    model = graph.SerializeToString()
+    try:
+        session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    except Exception:
+        if path is None:
+            raise
+        path = None  # keeping the graph failed (a full disk?): the judge still opens, as it did before
+        with contextlib.suppress(OSError):
+            scratch.unlink(missing_ok=True)
+        session = ort.InferenceSession(model, _options(), providers=["CPUExecutionProvider"])
     if path is not None and scratch is not None and scratch.is_file():
         try:
             os.replace(scratch, path)  # whole or not at all, whichever process wins
