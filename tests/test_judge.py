@@ -168,7 +168,7 @@ def test_a_later_open_reads_the_kept_optimized_graph_and_a_broken_one_is_rebuilt
     assert kept.is_file() and kept.parent.parent == tmp_path and not list(kept.parent.glob("*.tmp"))
 
     real = judge_mod._fresh_session
-    monkeypatch.setattr(judge_mod, "_fresh_session", lambda folder: pytest.fail("rebuilt a kept graph"))
+    monkeypatch.setattr(judge_mod, "_fresh_session", lambda folder, path: pytest.fail("rebuilt a kept graph"))
     assert np.array_equal(judge_mod.Judge(judge_mod.package_dir()).conflict(pairs), fresh)  # bit for bit
 
     kept.write_bytes(b"half a graph")  # a crash mid-copy, a full disk: only a cache

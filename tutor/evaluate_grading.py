@@ -341,7 +341,7 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
 
 
 def _gate_figures(prepared: list, scores: Sequence[float]) -> dict:
-    """The gated figures over the test rows' gate sample (tutor.gate.gate_sample: what CI grades)."""
+    """The gated figures over the test rows' gate sample (tutor.split.gate_sample: what CI grades)."""
     ix = gate_sample([p[0] for p in prepared])
     part, values = [prepared[i] for i in ix], [scores[i] for i in ix]
     figures = metrics([p[0] for p in part], values)

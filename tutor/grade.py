@@ -362,7 +362,7 @@ class Grader:
                     self._rubrics[key] = card_rubric(self.embedder, card)
         return self._rubrics[key]
 
-    def prepare(self, card: Card | None = None) -> Future:
+    def prepare(self, card: Card) -> Future:
         """Build what grading `card` needs while the learner is still answering: practice calls this as it
         shows a question. The first grade of a process opens the judge (~3 s) and the first on a card embeds
         its rubric (~170 ms of MiniLM); neither has to wait for the answer. Runs in the background; a failure
@@ -373,12 +373,11 @@ class Grader:
             self._warming = ThreadPoolExecutor(1, thread_name_prefix="grade-prepare")
         return self._warming.submit(self._prepare, card)
 
-    def _prepare(self, card: Card | None) -> None:
+    def _prepare(self, card: Card) -> None:
         opener = getattr(self.judge, "open", None)  # a test's stand-in judge has nothing to open
         if opener is not None:
             opener()
-        if card is not None:
-            self.rubric_for(card)
+        self.rubric_for(card)
 
     def card_for_question(self, question: str, reference: str | None = None, answer: str | None = None
                           ) -> Card | None:

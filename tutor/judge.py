@@ -116,7 +116,8 @@ class Judge:
             if self._session is None:
                 from tutor.onnx_embed import threads
 
-                self._session = _cached_session() or _fresh_session(self._folder)
+                kept = _kept_path()
+                self._session = _cached_session(kept) or _fresh_session(self._folder, kept)
                 self._pool = ThreadPoolExecutor(threads(), thread_name_prefix="judge")
         return self._session, self._pool
 
@@ -163,6 +164,14 @@ def cache_path() -> Path:
     return data_home() / "judge" / f"{NAME}-{key.hexdigest()[:16]}.onnx"
 
 
+def _kept_path() -> Path | None:
+    """cache_path(), or None where it cannot be named (an unreadable ranges file: the open then says why)."""
+    try:
+        return cache_path()
+    except OSError:
+        return None
+
+
 def _cpuinfo() -> list[str]:
     try:
         return Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
@@ -179,14 +188,13 @@ def _options():
     return options
 
 
-def _cached_session():
+def _cached_session(path: Path | None):
     """The session from this machine's optimized graph, or None (none yet, or unreadable: it is rebuilt)."""
     import onnxruntime as ort
 
+    if path is None or not path.is_file():
+        return None
     try:
-        path = cache_path()
-        if not path.is_file():
-            return None
         options = _options()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -194,7 +202,8 @@ def _cached_session():
         return None
 
 
-def _fresh_session(folder: Path):
+def _fresh_session(folder: Path, path: Path | None):
+    """The session from the package's graph, rewritten; its optimized graph is kept at `path` (None: not kept)."""
     import onnxruntime as ort
 
     from tutor.judge_graph import slice_relative
@@ -202,14 +211,14 @@ def _fresh_session(folder: Path):
     graph = load_graph(folder)
     fix_ranges(graph, load_ranges())
     slice_relative(graph)
-    options, path, scratch = _options(), None, None
-    try:
-        path = cache_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        options.optimized_model_filepath = str(scratch)
-    except OSError:  # a read-only home: open without keeping the graph
-        path = None
+    options, scratch = _options(), None
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            options.optimized_model_filepath = str(scratch)
+        except OSError:  # a read-only home: open without keeping the graph
+            path = None
     model = graph.SerializeToString()
     try:
         session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])

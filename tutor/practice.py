@@ -56,8 +56,9 @@ class PracticeGrader:
 
     def prepare(self, card: Card) -> None:
         """While the learner reads and answers (Grader.prepare). Measured on 40 cards, each graded once as
-        practice does (2 cores): first grade on a card p50 432-476 ms unprepared, 231-280 ms prepared; the
-        first grade of a process 2.5-3.5 s unprepared (the judge opening), 262-328 ms prepared."""
+        practice does (2 cores; bench/practice_grade.py): first grade on a card p50 432-476 ms unprepared,
+        231-284 ms prepared; the first grade of a process 2.8-3.5 s unprepared (the judge opening), 247-328 ms
+        prepared."""
         self.grader.prepare(card)
 
 
