@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ROOT, load_average  # noqa: E402
+from grade_speed import _pct  # noqa: E402  (nearest-rank, as grade_speed's figures)
 
 from tutor.cards import load_cards  # noqa: E402
 from tutor.grade import Grader  # noqa: E402
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         wall.append((time.perf_counter() - t0) * 1000)
     later = sorted(wall[1:])
     figures = {"mode": args.mode, "first_ms": round(wall[0], 1), "later_p50_ms": round(statistics.median(later), 1),
-               "later_p95_ms": round(later[min(len(later) - 1, int(round(0.95 * (len(later) - 1))))], 1),
+               "later_p95_ms": round(_pct(later, 0.95), 1),
                "cards": len(later), "load_avg": [load_before, load_average()]}
     if args.json:
         print(json.dumps(figures))
