@@ -24,8 +24,8 @@ import numpy as np
 from tutor import metrics as m
 from tutor.cards import Card
 from tutor.grade import LABELS, GradeParams, Grader, label_of, score
-from tutor.grade_features import FEATURES, feature_names, features
-from tutor.grade_model import train
+from tutor.grade_features import ALL_FEATURES, FEATURES, QUICK_FEATURES, feature_names, features
+from tutor.grade_model import SETTLED, train
 from tutor.grade_text import content_stems
 from tutor.split import gate_sample
 
@@ -67,6 +67,7 @@ def prepare_rows(grader: Grader, rows: list[dict]) -> list[tuple[dict, object, o
     for row in rows:
         rubric = _rubric(grader, row, cards)
         ev, flags = grader.evidence(row["answer"], rubric, row.get("question"))
+        grader.read_with_judge(rubric, ev)  # features of every column, on the answers the quick model settled too
         out.append((row, rubric, ev, flags))
     return honest_reader(out)
 
@@ -154,15 +155,28 @@ def feature_matrix(prepared: list) -> np.ndarray:
 
 
 def learned_scores(prepared: list, train_ix: list[int], test_ix: list[int],
-                   params: GradeParams | None = None, x: np.ndarray | None = None) -> list[float]:
+                   params: GradeParams | None = None, x: np.ndarray | None = None, quick: bool = True) -> list[float]:
     """Scores of the `test_ix` rows by a learned model fitted on the `train_ix` rows only (`x`: the
-    rows' features when already computed)."""
+    rows' features when already computed). With every column (the full grader's) and `quick`, as the
+    grader does: a quick model fitted on the same rows settles the answers it is sure of (tutor.grade.settles,
+    read off the same columns), the full model scores the rest."""
     x = feature_matrix(prepared) if x is None else x
     rows = [p[0] for p in prepared]
-    model = train(x[train_ix], [rows[i]["label"] for i in train_ix], [rows[i]["score_band"] for i in train_ix],
-                  prepared_names(prepared))
-    return [round(score(rubric, ev, params or GradeParams(), list(flags), model)[0], 1)
-            for _, rubric, ev, flags in (prepared[i] for i in test_ix)]
+    names = prepared_names(prepared)
+    labels, bands = [rows[i]["label"] for i in train_ix], [rows[i]["score_band"] for i in train_ix]
+    model = train(x[train_ix], labels, bands, names)
+    first = None
+    if quick and tuple(names) == ALL_FEATURES:
+        cols = [ALL_FEATURES.index(n) for n in QUICK_FEATURES]
+        first = train(x[train_ix][:, cols], labels, bands, QUICK_FEATURES)
+    out = []
+    for i in test_ix:
+        _, rubric, ev, flags = prepared[i]
+        chosen = model
+        if first is not None and ev.units and len(rubric.points) and first.confidence(x[i, cols]) >= SETTLED:
+            chosen = first
+        out.append(round(score(rubric, ev, params or GradeParams(), list(flags), chosen)[0], 1))
+    return out
 
 
 def learned_cross_validate(prepared: list, folds: int = FOLDS, seed: int = SEED,
@@ -265,7 +279,7 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
     """
     if not rows:
         return {"status": "no grading rows", "n": 0}
-    latencies, shipped, prepared = [], [], []
+    latencies, shipped, prepared, settled = [], [], [], []
     cards = {c.id: c for c in grader.cards}
     for row in rows:  # key-point embeddings are cached per card in a running app: not a grade's latency
         _rubric(grader, row, cards)
@@ -275,6 +289,8 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
             row["answer"], card=cards.get(str(row.get("card_id") or "")), question=row.get("question"),
             reference=row.get("reference"))
         latencies.append(time.perf_counter() - t)
+        settled.append(ev.settled)
+        grader.read_with_judge(rubric, ev)  # the CV refits every column: the judge reads what it skipped
         shipped.append(g.score)
         prepared.append((row, rubric, ev, flags))
     honest_reader(prepared)
@@ -298,6 +314,7 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
                "by_category": per_category(rows, held),
                "shipped_params": metrics(rows, shipped),
                "latency_s": m.summary(latencies),
+               "settled_without_judge": m.mean(settled) if settled else 0.0,
                "worst": worst[:10]}
     if compare:
         section["over_fold_seeds"] = over_seeds(prepared, x=x, known={SEED: held})
@@ -318,6 +335,9 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
         test = [i for i, p in enumerate(prepared) if p[0].get("split") == "test"]
         test_rows = [rows[i] for i in test]
         test_scores = learned_scores(prepared, dev_ix, test, x=x)
+        if any(settled):  # what the quick pass costs: the same models with the judge reading every answer
+            section["judge_reads_all"] = {k: v for k, v in metrics(
+                test_rows, learned_scores(prepared, dev_ix, test, x=x, quick=False)).items() if k in HEADLINE}
         if compare:
             chosen, _ = fit(dev, cands)
             section["rules"]["test_split"] = {k: v for k, v in metrics(

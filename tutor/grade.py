@@ -27,9 +27,17 @@ from tutor.cards import Card
 from tutor.config import Config
 from tutor.embed import Embedder
 from tutor.errors import UserError
-from tutor.grade_evidence import Evidence, Rubric, build_rubric, card_rubric, gather, reference_points
+from tutor.grade_evidence import (
+    Evidence,
+    Rubric,
+    build_rubric,
+    card_rubric,
+    gather,
+    judge_conflicts,
+    reference_points,
+)
 from tutor.grade_features import features, n_sentences
-from tutor.grade_model import ScoreModel
+from tutor.grade_model import SETTLED, ScoreModel
 from tutor.grade_model import load as load_model
 from tutor.grade_text import asked, is_idk, manipulation_spans, shape, without
 from tutor.judge import Judge
@@ -269,6 +277,20 @@ def _committed_model(judged: bool = False, read: bool = False, reference: bool =
     return load_model(judged=judged, read=read, reference=reference)
 
 
+@functools.cache
+def _committed_quick(reference: bool = False) -> ScoreModel:
+    return load_model(reference=reference, quick=True)
+
+
+def settles(quick: ScoreModel | None, rubric: Rubric, ev: Evidence, flags: list[str]) -> bool:
+    """Is the quick model (tutor.grade_model.QUICK_MODEL_FILE) sure enough of this answer's label that its
+    score stands without the judge? Read off evidence the judge has not touched, so an evaluation that let
+    the judge read every answer routes each one as grading did."""
+    if quick is None or not ev.units or not len(rubric.points):
+        return False
+    return quick.confidence(features(rubric, ev, flags, quick.features)) >= SETTLED
+
+
 _KINDS = ((False, False), (True, False), (True, True))  # (judged, read) of the three committed models
 
 
@@ -335,6 +357,7 @@ class Grader:
     judge: Judge | None = None
     reader: Reader | None = None
     spotter: PairModel | None = None  # tutor.spotter: read beside the reader (the full model reads both)
+    quick_pass: bool = True  # False: the judge reads every answer (bench/grade_speed.py compares the two)
     _rubrics: dict[object, Rubric] = field(default_factory=dict)
     _question_index: tuple[np.ndarray, list[Card]] | None = None
     _beside: ThreadPoolExecutor | None = field(default=None, repr=False)
@@ -351,6 +374,24 @@ class Grader:
         if rubric.source != "reference" or self.model is None:
             return self.model
         return _reference_twin(self.model) or self.model
+
+    def quick_for(self, rubric: Rubric) -> ScoreModel | None:
+        """The first pass that may settle a grade before the judge reads it: only beside the committed full
+        model (a caller's model grades every answer itself), and only when the reader and spotter run."""
+        full = self.reader is not None and self.spotter is not None and self.judge is not None
+        if not (full and self.quick_pass and self.model is not None and self.model is _committed_model(True, True)):
+            return None
+        return _committed_quick(rubric.source == "reference")
+
+    def scorer(self, rubric: Rubric, ev: Evidence) -> ScoreModel | None:
+        """The model that scores this evidence: the quick one where it settled the grade."""
+        return self.quick_for(rubric) if ev.settled else self.model_for(rubric)
+
+    def read_with_judge(self, rubric: Rubric, ev: Evidence) -> None:
+        """Let the judge read an answer the quick model settled (an evaluation needs every answer's judge
+        columns to refit the models); the grade stays the quick model's (`ev.settled` is kept)."""
+        if self.judge is not None and ev.units and len(rubric.points) and ev.conflict is None:
+            judge_conflicts(self.judge, rubric, ev, ev.to_card)
 
     def rubric_for(self, card: Card) -> Rubric:
         # Key-point embeddings once per card and process, keyed on the card's content as well as its id:
@@ -435,11 +476,16 @@ class Grader:
             if self._beside is None:
                 self._beside = ThreadPoolExecutor(1, thread_name_prefix="grade-reader")
             reading = self._beside.submit(read_answer, self.reader, rubric, question, text, True)
-        ev = gather(self.embedder, rubric, "" if "empty" in flags else text, self.judge)
+        # The full grader reads in two passes: MiniLM, the spotter and the reader first; the judge only where
+        # the quick model is unsure (tutor.grade_model.SETTLED).
+        ev = gather(self.embedder, rubric, "" if "empty" in flags else text, None if full else self.judge)
         if full:
             ev.spotted = read_statements(self.spotter, rubric.misconceptions, ev.units, ev.mis_cos)
             ev.spot = highest(ev.spotted)
             ev.reader = reading.result() if reading is not None and ev.units else 0.0
+            ev.settled = settles(self.quick_for(rubric), rubric, ev, flags)
+            if not ev.settled:
+                self.read_with_judge(rubric, ev)
         return ev, flags
 
     def grade(self, answer: str, *, card: Card | None = None, question: str | None = None,
@@ -453,7 +499,7 @@ class Grader:
         rubric = self.resolve(card, question, reference, answer)
         ev, flags = self.evidence(answer, rubric, question)
         raised = list(flags)
-        value, points, hits = score(rubric, ev, self.params, flags, self.model_for(rubric))
+        value, points, hits = score(rubric, ev, self.params, flags, self.scorer(rubric, ev))
         value = round(value, 1)
         grade = Grade(value, label_of(value), points, hits, flags, "", rubric.card.id if rubric.card else None,
                       (question or "").strip() or rubric.question)

@@ -67,6 +67,9 @@ class Evidence:
     spot: float | None = None
     spotted: list[tuple[int, int, float]] = field(default_factory=list)  # (misconception, unit, verdict) read
     plain: list[str] = field(default_factory=list)  # `units` with shorthand spelled out (tutor.shorthand)
+    to_card: np.ndarray | None = None  # (units, card sentences) cosines: where the judge finds each one's premise
+    # The full grader's quick model was sure of the grade, so the judge read nothing (tutor.grade.Grader.evidence).
+    settled: bool = False
 
     @property
     def match(self) -> np.ndarray:
@@ -220,7 +223,7 @@ def gather(embedder: Embedder, rubric: Rubric, text: str, judge: Judge | None = 
     to_card = vecs @ rubric.sentence_vecs.T if rubric.sentence_vecs is not None and len(
         rubric.sentence_vecs) else None
     support = to_card.max(axis=1) if to_card is not None else np.zeros(n, np.float32)
-    ev = Evidence(units, cos, lex, mis_cos, rev, vecs @ rubric.question_vec, support, plain=plain)
+    ev = Evidence(units, cos, lex, mis_cos, rev, vecs @ rubric.question_vec, support, plain=plain, to_card=to_card)
     if judge is not None and k:
         judge_conflicts(judge, rubric, ev, to_card)
     return ev

@@ -50,6 +50,10 @@ JUDGE_FEATURES = ("contra_max", "contra_n4", "contra_points")
 READER_FEATURES = ("reader", "spot")
 JUDGED_FEATURES = FEATURES + JUDGE_FEATURES
 ALL_FEATURES = JUDGED_FEATURES + READER_FEATURES
+# What the full grader knows before the judge reads anything (MiniLM, the rules, the reader and the spotter):
+# the quick model (tutor.grade_model.QUICK_MODEL_FILE) decides from these the answers it is sure of, and
+# the judge, the most expensive part of a grade, reads only the others (tutor.grade.Grader.evidence).
+QUICK_FEATURES = FEATURES + READER_FEATURES
 _SPOT_CLIP = 1e-4  # verdicts of exactly 0 or 1 (float32) read as ±9.2 log-odds
 _FIRST_WEIGHT = 1.5  # the first key point is the card's core claim (a fixed prior, not fitted)
 _REVERSAL_MATCH = 0.55  # a reversed statement counts when it is at least this close to its point

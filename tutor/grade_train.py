@@ -37,14 +37,16 @@ from pathlib import Path
 
 import numpy as np
 
-from tutor.grade_features import ALL_FEATURES, FEATURES, JUDGED_FEATURES, features, spot_feature
+from tutor.grade_features import ALL_FEATURES, FEATURES, JUDGED_FEATURES, QUICK_FEATURES, features, spot_feature
 from tutor.grade_model import (
     JUDGED_MODEL_FILE,
     LEXICAL_MODEL_FILE,
     MODEL_FILE,
+    QUICK_MODEL_FILE,
     REFERENCE_JUDGED_MODEL_FILE,
     REFERENCE_LEXICAL_MODEL_FILE,
     REFERENCE_MODEL_FILE,
+    REFERENCE_QUICK_MODEL_FILE,
     ScoreModel,
     train,
 )
@@ -59,6 +61,8 @@ REFERENCE_FEATURE_FILE = ROOT / "corpus" / "golden" / "grading_features_referenc
 REFERENCE_MODEL_PATH = Path(__file__).resolve().parent / REFERENCE_MODEL_FILE
 REFERENCE_JUDGED_MODEL_PATH = Path(__file__).resolve().parent / REFERENCE_JUDGED_MODEL_FILE
 REFERENCE_LEXICAL_MODEL_PATH = Path(__file__).resolve().parent / REFERENCE_LEXICAL_MODEL_FILE
+QUICK_MODEL_PATH = Path(__file__).resolve().parent / QUICK_MODEL_FILE
+REFERENCE_QUICK_MODEL_PATH = Path(__file__).resolve().parent / REFERENCE_QUICK_MODEL_FILE
 
 
 def sha256(path: Path) -> str:
@@ -194,9 +198,10 @@ def _with(x: list[float], name: str, value: float) -> list[float]:
     return x
 
 
-CARD_MODELS = ((MODEL_PATH, ALL_FEATURES), (JUDGED_MODEL_PATH, JUDGED_FEATURES), (LEXICAL_MODEL_PATH, FEATURES))
+CARD_MODELS = ((MODEL_PATH, ALL_FEATURES), (JUDGED_MODEL_PATH, JUDGED_FEATURES), (LEXICAL_MODEL_PATH, FEATURES),
+               (QUICK_MODEL_PATH, QUICK_FEATURES))
 REFERENCE_MODELS = ((REFERENCE_MODEL_PATH, ALL_FEATURES), (REFERENCE_JUDGED_MODEL_PATH, JUDGED_FEATURES),
-                    (REFERENCE_LEXICAL_MODEL_PATH, FEATURES))
+                    (REFERENCE_LEXICAL_MODEL_PATH, FEATURES), (REFERENCE_QUICK_MODEL_PATH, QUICK_FEATURES))
 
 
 def main(argv: list[str] | None = None) -> int:
