@@ -13,11 +13,12 @@ import pytest
 from conftest import CARDS, FakeEmbedder
 
 from tutor import evaluate_grading as eg
+from tutor import grade as grade_module
 from tutor import grade_model as gm
 from tutor import grade_train as gt
 from tutor.cards import Card
 from tutor.grade import Grader, default_model, label_of
-from tutor.grade_features import ALL_FEATURES, FEATURES, JUDGED_FEATURES, features
+from tutor.grade_features import ALL_FEATURES, FEATURES, JUDGED_FEATURES, QUICK_FEATURES, features
 
 ROOT = Path(__file__).resolve().parent.parent
 DROPOUT = Card.from_dict({"id": "training/dropout", "topic": "training", **CARDS["training/dropout"]})
@@ -30,7 +31,8 @@ GOOD = ("Dropout randomly zeroes units during training. It acts as a regularizer
 
 
 @pytest.mark.parametrize("names, file", [(ALL_FEATURES, "grade_model.json"), (JUDGED_FEATURES, "grade_model_judged.json"),
-                                         (FEATURES, "grade_model_lexical.json")])
+                                         (FEATURES, "grade_model_lexical.json"),
+                                         (QUICK_FEATURES, "grade_model_quick.json")])
 def test_retraining_from_the_committed_features_reproduces_the_committed_weights(names, file):
     saved = gt.load_feature_file()
     model = gt.fit_rows(saved["rows"], saved["sha256"], names)
@@ -42,7 +44,8 @@ def test_retraining_from_the_committed_features_reproduces_the_committed_weights
 
 @pytest.mark.parametrize("names, file", [(ALL_FEATURES, "grade_model_reference.json"),
                                          (JUDGED_FEATURES, "grade_model_reference_judged.json"),
-                                         (FEATURES, "grade_model_reference_lexical.json")])
+                                         (FEATURES, "grade_model_reference_lexical.json"),
+                                         (QUICK_FEATURES, "grade_model_reference_quick.json")])
 def test_retraining_from_the_committed_reference_features_reproduces_the_reference_models(names, file):
     saved = gt.load_feature_file(gt.REFERENCE_FEATURE_FILE)
     model = gt.fit_rows(saved["rows"], saved["sha256"], names)
@@ -245,7 +248,68 @@ def test_a_reader_and_a_spotter_beside_a_judge_fill_the_last_columns_and_pick_th
     assert unspotted.model.features == list(JUDGED_FEATURES) and ev.reader is None and ev.spot is None
 
 
-REFERENCE = ("Dropout zeroes a random subset of units on every training step, so no unit can rely on its "
+def _full_grader(**kw) -> Grader:
+    return Grader(FakeEmbedder(), [MIS_DROPOUT], judge=_FixedJudge(6.0), reader=_FixedReader(0.9),
+                  spotter=_FixedSpotter(0.1), **kw)
+
+
+def test_an_answer_the_quick_model_is_sure_of_skips_the_judges_sentence_pairs_but_keeps_its_verdicts(monkeypatch):
+    monkeypatch.setattr(grade_module, "SETTLED", 0.0)  # the quick model is sure of every answer
+    quick, full = _full_grader(), _full_grader(quick_pass=False)
+    rubric = quick.rubric_for(MIS_DROPOUT)
+    g_quick, _, ev, flags = quick.grade_with_evidence(GOOD, card=MIS_DROPOUT)
+    g_full, _, ev_full, _ = full.grade_with_evidence(GOOD, card=MIS_DROPOUT)
+
+    assert ev.settled and ev.conflict is None and not ev_full.settled and ev_full.conflict is not None
+    # only the short per-point pairs were read: each premise is a key point, none a point beside card sentences
+    points = {kp.point for kp in MIS_DROPOUT.key_points}
+    assert quick.judge.pairs and {p for _, p in quick.judge.pairs} <= points
+    assert len(full.judge.pairs) > len(quick.judge.pairs)
+    # the score is the quick model's; the verdicts ("reads as the opposite of this point") are the full grader's
+    assert quick.scorer(rubric, ev) is grade_module._committed_quick(False) is not quick.model
+    assert g_quick.score == round(quick.scorer(rubric, ev).predict(features(rubric, ev, flags, QUICK_FEATURES))[0], 1)
+    assert [(p.status, p.evidence) for p in g_quick.points] == [(p.status, p.evidence) for p in g_full.points]
+    assert any(p.status == "wrong" for p in g_quick.points)
+    # an evaluation lets the judge read the rest: every column is then filled, the grade stays settled
+    quick.read_with_judge(rubric, ev)
+    assert ev.settled and ev.conflict is not None
+    assert features(rubric, ev, flags, ALL_FEATURES).tolist() == \
+        features(rubric, ev_full, flags, ALL_FEATURES).tolist()
+
+
+def test_an_answer_the_quick_model_is_unsure_of_is_read_whole_by_the_judge(monkeypatch):
+    monkeypatch.setattr(grade_module, "SETTLED", 1.01)  # never sure
+    grader = _full_grader()
+    rubric = grader.rubric_for(MIS_DROPOUT)
+    _, _, ev, _ = grader.grade_with_evidence(GOOD, card=MIS_DROPOUT)
+
+    assert not ev.settled and ev.conflict is not None and grader.scorer(rubric, ev) is grader.model
+    assert any(p not in {kp.point for kp in MIS_DROPOUT.key_points} for _, p in grader.judge.pairs)
+
+
+def test_only_the_committed_full_model_has_a_quick_pass(monkeypatch):
+    monkeypatch.setattr(grade_module, "SETTLED", 0.0)
+    rubric = _full_grader().rubric_for(MIS_DROPOUT)
+    own = _full_grader(model=gm.load())  # a caller's model (an equal copy) grades every answer itself
+    judged = Grader(FakeEmbedder(), [MIS_DROPOUT], judge=_FixedJudge(6.0))  # no reader, no spotter
+
+    assert _full_grader().quick_for(rubric) is not None
+    assert own.quick_for(rubric) is None and not own.evidence(GOOD, rubric)[0].settled
+    assert judged.quick_for(rubric) is None and not judged.evidence(GOOD, rubric)[0].settled
+    # a free reference's quick model is the reference one
+    free = _full_grader().resolve(None, "What does dropout do?", REFERENCE_TEXT)
+    assert _full_grader().quick_for(free).to_json() == gm.load(reference=True, quick=True).to_json()
+
+
+def test_evaluation_rows_carry_every_column_even_where_grading_skipped_the_judge(monkeypatch):
+    monkeypatch.setattr(grade_module, "SETTLED", 0.0)
+    prepared = eg.prepare_rows(_full_grader(), [{"id": "r1", "card_id": MIS_DROPOUT.id, "question": "Why dropout?",
+                                                 "answer": GOOD, "label": "correct", "score_band": [7, 10]}])
+
+    assert prepared[0][2].settled and eg.prepared_names(prepared) == ALL_FEATURES
+
+
+REFERENCE_TEXT = REFERENCE = ("Dropout zeroes a random subset of units on every training step, so no unit can rely on its "
              "neighbours. Activations are rescaled so that inference uses the full network unchanged.")
 
 

@@ -476,8 +476,8 @@ class Grader:
             if self._beside is None:
                 self._beside = ThreadPoolExecutor(1, thread_name_prefix="grade-reader")
             reading = self._beside.submit(read_answer, self.reader, rubric, question, text, True)
-        # The full grader reads in two passes: MiniLM, the spotter and the reader first; the judge only where
-        # the quick model is unsure (tutor.grade_model.SETTLED).
+        # The full grader reads in two passes: MiniLM, the spotter and the reader first; the judge's long
+        # sentence-beside-card pairs only where the quick model is unsure (tutor.grade_model.SETTLED).
         ev = gather(self.embedder, rubric, "" if "empty" in flags else text, None if full else self.judge)
         if full:
             ev.spotted = read_statements(self.spotter, rubric.misconceptions, ev.units, ev.mis_cos)
@@ -486,6 +486,8 @@ class Grader:
             ev.settled = settles(self.quick_for(rubric), rubric, ev, flags)
             if not ev.settled:
                 self.read_with_judge(rubric, ev)
+            elif rubric.points:  # the short per-point pairs still, for the verdicts ("reads as the opposite")
+                judge_conflicts(self.judge, rubric, ev, ev.to_card, sentences=False)
         return ev, flags
 
     def grade(self, answer: str, *, card: Card | None = None, question: str | None = None,

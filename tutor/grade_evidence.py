@@ -168,15 +168,18 @@ def is_swap(why: str | None) -> bool:
     return bool(why) and why.startswith(SWAPPED)
 
 
-def judge_conflicts(judge: Judge, rubric: Rubric, ev: Evidence, to_card: np.ndarray | None) -> None:
-    """Fill `ev.conflict` and `ev.point_conflict` in one batch of judge pairs (sentences + points).
+def judge_conflicts(judge: Judge, rubric: Rubric, ev: Evidence, to_card: np.ndarray | None,
+                    sentences: bool = True) -> None:
+    """Fill `ev.conflict` and `ev.point_conflict` in one batch of judge pairs (sentences + points);
+    `sentences=False`: the per-point pairs alone (the verdicts read them; only the learned score's features
+    read the sentence pairs, the long ones), leaving `ev.conflict` None.
 
     A sentence is read beside its best point and the card's two sentences nearest it, in card order, so a
     right sentence that says more than its point has the card's other words to agree with. The per-point
     reading (best statement against the point alone) is the second view. Dev 8-seed CV (338 rows, in band /
     agreement / QWK): neither .738 / .755 / .754; sentence view .737 / .763 / .765; point view
     .738 / .764 / .766; both (features contra_max, contra_n4, contra_points) .754 / .777 / .781."""
-    ns, k = n_sentences(ev), len(rubric.points)
+    ns, k = n_sentences(ev) if sentences else 0, len(rubric.points)
     match, said = ev.match, ev.plain
     pairs = []
     for i in range(ns):
@@ -189,8 +192,8 @@ def judge_conflicts(judge: Judge, rubric: Rubric, ev: Evidence, to_card: np.ndar
     # made is not a wrong claim, and the pair would cost ~15 ms for a margin no feature reads.
     read = [j for j in range(k) if match[:, j].max() >= JUDGED_MATCH]
     pairs += [(said[int(match[:, j].argmax())], rubric.points[j].point) for j in read]
-    margins = judge.conflict(pairs)
-    ev.conflict = margins[:ns]
+    margins = judge.conflict(pairs) if pairs else np.zeros(0, np.float32)
+    ev.conflict = margins[:ns] if sentences else None
     ev.point_conflict = np.full(k, UNREAD, np.float32)
     ev.point_conflict[read] = margins[ns:]
 

@@ -5,14 +5,17 @@ Embeds every labelled answer of corpus/golden/grading.jsonl with the real MiniLM
 spotter (tutor.spotter; on the dev rows they were trained on, their out-of-fold outputs), writes the
 feature rows to corpus/golden/grading_features.json and fits `tutor/grade_model.json` (every feature),
 `tutor/grade_model_judged.json` (no reader or spotter) and
-`tutor/grade_model_lexical.json` (no judge features, for graders without a judge) on the dev rows
+`tutor/grade_model_lexical.json` (no judge features, for graders without a judge) and
+`tutor/grade_model_quick.json` (every column but the judge's: the full grader's first pass, which settles
+the answers it is sure of before the judge reads them; tutor.grade_model.SETTLED) on the dev rows
 (corpus/golden/README.md: the test split is never used for tuning, so the shipped weights' test figure
 is an honest one and the CI gate can read it).
 The same rows graded against their free reference (no card: the reference's claims are the key points,
 as `tutor grade` does for a question no card answers) give corpus/golden/grading_features_reference.json
-and the three reference models beside the card ones (`tutor/grade_model_reference.json`,
-`…_reference_judged.json`, `…_reference_lexical.json`), fitted on the dev rows the same way (the reader's
-out-of-fold outputs again on the dev rows); `--reference` recomputes only those (about 20 minutes).
+and the four reference models beside the card ones (`tutor/grade_model_reference.json`,
+`…_reference_judged.json`, `…_reference_lexical.json`, `…_reference_quick.json`), fitted on the dev rows the
+same way (the reader's out-of-fold outputs again on the dev rows); `--reference` recomputes only those (about
+20 minutes).
 `--added` computes features for golden rows appended since (minutes, not the better part of an hour).
 `--reader` recomputes only the reader column of both feature files (after `python -m tutor.reader_train`
 and `make install`: a few minutes) and refits; `--spotter` does the same for the misconception spotter's
