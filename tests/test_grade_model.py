@@ -495,3 +495,25 @@ def test_a_confident_spotter_verdict_names_the_statement_wrong_in_the_verdicts_a
     wrong = [g for g in points if g.status == "wrong"]
     assert wrong and all(g.evidence == ev.units[1] for g in wrong)
     assert MIS_DROPOUT.misconceptions[0] in wrong[0].why
+
+
+def test_the_eval_section_routes_as_the_grader_does_and_reports_what_the_quick_pass_costs(monkeypatch):
+    from test_grade_eval import rows as eval_rows
+
+    monkeypatch.setattr(grade_module, "SETTLED", 0.0)  # every answer with statements is settled by the quick pass
+    rows = [dict(r, card_id=MIS_DROPOUT.id) for r in eval_rows()]
+    section = eg.grading_section(_full_grader(), rows, n_candidates=4, compare=False)
+
+    # an empty answer and one that only addresses the grader have no statement to read: the judge reads nothing
+    answered = sum(r["category"] in ("complete", "partial-missing") for r in rows) / len(rows)
+    assert section["settled_without_judge"] == pytest.approx(answered)
+    assert set(section["judge_reads_all"]) == set(eg.HEADLINE)
+    assert any("settled by the quick pass" in line for line in eg.markdown(section))
+    # the test figures are the quick models' where they settle: scored by a quick model fitted on the dev rows
+    prepared = eg.prepare_rows(_full_grader(), rows)
+    dev = [i for i, r in enumerate(rows) if r["split"] == "dev"]
+    test = [i for i, r in enumerate(rows) if r["split"] == "test"]
+    routed, whole = eg.learned_scores(prepared, dev, test), eg.learned_scores(prepared, dev, test, quick=False)
+    assert section["test_split"]["share_in_score_band"] == eg.metrics([rows[i] for i in test], routed)[
+        "share_in_score_band"]
+    assert len(routed) == len(whole) == len(test)

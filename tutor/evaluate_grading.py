@@ -421,9 +421,15 @@ def markdown(section: dict) -> list[str]:
         f"{seeds['share_in_score_band']:.3f}, agreement {seeds['label_agreement']:.3f}, QWK "
         f"{seeds['quadratic_weighted_kappa']:.3f} (worst seed {seeds['min']['share_in_score_band']:.3f} / "
         f"{seeds['min']['label_agreement']:.3f} / {seeds['min']['quadratic_weighted_kappa']:.3f}).", ""]
+    everything = section.get("judge_reads_all")
+    quick = [] if not everything else [
+        f"{section['settled_without_judge']:.0%} of the answers were settled by the quick pass, the judge's long "
+        f"pairs unread; with the judge reading every answer the test split would read in band "
+        f"{everything['share_in_score_band']:.3f}, agreement {everything['label_agreement']:.3f}, QWK "
+        f"{everything['quadratic_weighted_kappa']:.3f}.", ""]
     return ["", f"Held out ({section['held_out']}); manipulation above its band: "
                 f"{section['manipulation_above_band']}; latency p50 {lat['p50'] * 1000:.0f} ms, "
-                f"p95 {lat['p95'] * 1000:.0f} ms.", "", *spread,
+                f"p95 {lat['p95'] * 1000:.0f} ms.", "", *spread, *quick,
             "| metric | grader (learned) | rules | baseline |", "|---|---|---|---|", *rows, "",
             "| category | n | in band | label agreement | rules agreement | mean score | baseline mean |",
             "|---|---|---|---|---|---|---|",
