@@ -253,8 +253,9 @@ def _full_grader(**kw) -> Grader:
                   spotter=_FixedSpotter(0.1), **kw)
 
 
-def test_an_answer_the_quick_model_is_sure_of_skips_the_judges_sentence_pairs_but_keeps_its_verdicts(monkeypatch):
-    monkeypatch.setattr(grade_module, "SETTLED", 0.0)  # the quick model is sure of every answer
+@pytest.mark.parametrize("label", ["incorrect", "partial"])
+def test_an_answer_settled_below_correct_skips_the_judges_sentence_pairs_but_keeps_its_verdicts(monkeypatch, label):
+    monkeypatch.setattr(grade_module, "settled_label", lambda quick, *_: label if quick is not None else None)
     quick, full = _full_grader(), _full_grader(quick_pass=False)
     rubric = quick.rubric_for(MIS_DROPOUT)
     g_quick, _, ev, flags = quick.grade_with_evidence(GOOD, card=MIS_DROPOUT)
@@ -269,12 +270,35 @@ def test_an_answer_the_quick_model_is_sure_of_skips_the_judges_sentence_pairs_bu
     assert quick.scorer(rubric, ev) is grade_module._committed_quick(False) is not quick.model
     assert g_quick.score == round(quick.scorer(rubric, ev).predict(features(rubric, ev, flags, QUICK_FEATURES))[0], 1)
     assert [(p.status, p.evidence) for p in g_quick.points] == [(p.status, p.evidence) for p in g_full.points]
-    assert any(p.status == "wrong" for p in g_quick.points)
+    assert any(p.why == grade_module._JUDGED_WHY for p in g_quick.points)
     # an evaluation lets the judge read the rest: every column is then filled, the grade stays settled
     quick.read_with_judge(rubric, ev)
     assert ev.settled and ev.conflict is not None
     assert features(rubric, ev, flags, ALL_FEATURES).tolist() == \
         features(rubric, ev_full, flags, ALL_FEATURES).tolist()
+
+
+def test_an_answer_settled_as_correct_is_not_read_by_the_judge_at_all(monkeypatch):
+    monkeypatch.setattr(grade_module, "settled_label", lambda quick, *_: "correct" if quick else None)
+    grader = _full_grader()
+    g, _, ev, _ = grader.grade_with_evidence(GOOD, card=MIS_DROPOUT)
+
+    assert ev.settled and grader.judge.pairs == [] and ev.point_conflict is None
+    assert not any(p.why == grade_module._JUDGED_WHY for p in g.points)  # no "reads as the opposite" on it
+
+
+def test_the_quick_model_settles_with_the_label_it_is_sure_of(monkeypatch):
+    grader = _full_grader(quick_pass=False)
+    rubric = grader.rubric_for(MIS_DROPOUT)
+    ev, flags = grader.evidence(GOOD, rubric)
+    quick = grade_module._committed_quick(False)
+    x = features(rubric, ev, flags, QUICK_FEATURES)
+
+    monkeypatch.setattr(grade_module, "SETTLED", 0.0)
+    assert grade_module.settled_label(quick, rubric, ev, flags) == quick.predict(x)[1]
+    monkeypatch.setattr(grade_module, "SETTLED", quick.confidence(x) + 1e-6)
+    assert grade_module.settled_label(quick, rubric, ev, flags) is None
+    assert grade_module.settled_label(None, rubric, ev, flags) is None
 
 
 def test_an_answer_the_quick_model_is_unsure_of_is_read_whole_by_the_judge(monkeypatch):

@@ -158,7 +158,7 @@ def learned_scores(prepared: list, train_ix: list[int], test_ix: list[int],
                    params: GradeParams | None = None, x: np.ndarray | None = None, quick: bool = True) -> list[float]:
     """Scores of the `test_ix` rows by a learned model fitted on the `train_ix` rows only (`x`: the
     rows' features when already computed). With every column (the full grader's) and `quick`, as the
-    grader does: a quick model fitted on the same rows settles the answers it is sure of (tutor.grade.settles,
+    grader does: a quick model fitted on the same rows settles the answers it is sure of (tutor.grade.settled_label,
     read off the same columns), the full model scores the rest."""
     x = feature_matrix(prepared) if x is None else x
     rows = [p[0] for p in prepared]

@@ -282,13 +282,14 @@ def _committed_quick(reference: bool = False) -> ScoreModel:
     return load_model(reference=reference, quick=True)
 
 
-def settles(quick: ScoreModel | None, rubric: Rubric, ev: Evidence, flags: list[str]) -> bool:
-    """Is the quick model (tutor.grade_model.QUICK_MODEL_FILE) sure enough of this answer's label that its
-    score stands without the judge? Read off evidence the judge has not touched, so an evaluation that let
-    the judge read every answer routes each one as grading did."""
+def settled_label(quick: ScoreModel | None, rubric: Rubric, ev: Evidence, flags: list[str]) -> str | None:
+    """The label the quick model (tutor.grade_model.QUICK_MODEL_FILE) is sure enough of that its score stands
+    without the judge, or None. Read off evidence the judge has not touched, so an evaluation that let the
+    judge read every answer routes each one as grading did."""
     if quick is None or not ev.units or not len(rubric.points):
-        return False
-    return quick.confidence(features(rubric, ev, flags, quick.features)) >= SETTLED
+        return None
+    x = features(rubric, ev, flags, quick.features)
+    return quick.predict(x)[1] if quick.confidence(x) >= SETTLED else None
 
 
 _KINDS = ((False, False), (True, False), (True, True))  # (judged, read) of the three committed models
@@ -483,10 +484,15 @@ class Grader:
             ev.spotted = read_statements(self.spotter, rubric.misconceptions, ev.units, ev.mis_cos)
             ev.spot = highest(ev.spotted)
             ev.reader = reading.result() if reading is not None and ev.units else 0.0
-            ev.settled = settles(self.quick_for(rubric), rubric, ev, flags)
+            label = settled_label(self.quick_for(rubric), rubric, ev, flags)
+            ev.settled = label is not None
             if not ev.settled:
                 self.read_with_judge(rubric, ev)
-            elif rubric.points:  # the short per-point pairs still, for the verdicts ("reads as the opposite")
+            elif label != "correct":
+                # The short per-point pairs still, for the verdicts: "reads as the opposite of this point" tells
+                # a learner why a wrong or partial answer lost marks. On an answer settled as correct it would
+                # contradict the grade, and there it was a false alarm (4 of 4 such answers among 600 dev rows;
+                # 18 of 22 on settled incorrect answers were on incorrect ones).
                 judge_conflicts(self.judge, rubric, ev, ev.to_card, sentences=False)
         return ev, flags
 
