@@ -58,6 +58,23 @@ ranges that moves margins by up to .06 logits on random 40-129 token pairs (ORT'
 move the shipped graph by as much: .846 vs .734 at 40 tokens, basic vs all). The learned score was fitted on
 the shipped graph's margins, so shipping the fold means refreshing the judge columns and refitting: not worth
 ~7% of a grade on its own.
+
+Session 50: the full grader's quick pass (tutor/grade_model.py QUICK_MODEL_FILE, SETTLED). MiniLM, the rules,
+the reader and the spotter read first; where the quick model fitted on those columns is at least .75 sure
+of the label, its score stands and the judge's sentence pairs are not read (a settled answer below correct
+still has its per-point pairs read for the verdicts). `read` is that, `read-all` the judge on every answer.
+--sample 200 (load 1.5-2.3 from outside), wall p50 / p95:
+
+    run                                             read              read-all          settled
+    first version (no per-point pairs when settled)  120.5 / 256.5 ms  216.3 / 358.3 ms  58%
+    per-point pairs on every settled answer          150.8 / 270.0 ms  203.5 / 339.6 ms  58%
+      same, --rounds 2                               157.9 / 285.3 ms  237.1 / 421.1 ms  58%
+    alternating per row, 2 rounds (paired):
+      per-point pairs on every settled answer        165.6 ms          223.3 ms          (none: 130.5 ms)
+      shipped: none on answers settled as correct    147.1 ms          220.0 ms
+
+`tutor eval` over all 5402 golden rows: p50 223 -> 164 ms, p95 410 -> 323 ms (the first version of the pass
+above, per-point pairs on every settled answer).
 """
 
 from __future__ import annotations
