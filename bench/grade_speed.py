@@ -72,6 +72,8 @@ still has its per-point pairs read for the verdicts). `read` is that, `read-all`
     alternating per row, 2 rounds (paired):
       per-point pairs on every settled answer        165.6 ms          223.3 ms          (none: 130.5 ms)
       shipped: none on answers settled as correct    147.1 ms          220.0 ms
+    shipped, one round (load 1.4-2.1)                154.1 / 298.1 ms  229.5 / 402.2 ms  58%
+    shipped, all 5402 golden rows (load 2.2-2.6)     165.6 / 351.7 ms  -                 60%
 
 `tutor eval` over all 5402 golden rows: p50 223 -> 164 ms, p95 410 -> 323 ms (the first version of the pass
 above, per-point pairs on every settled answer).
