@@ -321,7 +321,7 @@ def test_only_the_committed_full_model_has_a_quick_pass(monkeypatch):
     assert own.quick_for(rubric) is None and not own.evidence(GOOD, rubric)[0].settled
     assert judged.quick_for(rubric) is None and not judged.evidence(GOOD, rubric)[0].settled
     # a free reference's quick model is the reference one
-    free = _full_grader().resolve(None, "What does dropout do?", REFERENCE_TEXT)
+    free = _full_grader().resolve(None, "What does dropout do?", REFERENCE)
     assert _full_grader().quick_for(free).to_json() == gm.load(reference=True, quick=True).to_json()
 
 
@@ -333,7 +333,7 @@ def test_evaluation_rows_carry_every_column_even_where_grading_skipped_the_judge
     assert prepared[0][2].settled and eg.prepared_names(prepared) == ALL_FEATURES
 
 
-REFERENCE_TEXT = REFERENCE = ("Dropout zeroes a random subset of units on every training step, so no unit can rely on its "
+REFERENCE = ("Dropout zeroes a random subset of units on every training step, so no unit can rely on its "
              "neighbours. Activations are rescaled so that inference uses the full network unchanged.")
 
 

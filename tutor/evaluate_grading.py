@@ -23,9 +23,9 @@ import numpy as np
 
 from tutor import metrics as m
 from tutor.cards import Card
-from tutor.grade import LABELS, GradeParams, Grader, label_of, score
+from tutor.grade import LABELS, GradeParams, Grader, label_of, score, settled_label
 from tutor.grade_features import ALL_FEATURES, FEATURES, QUICK_FEATURES, feature_names, features
-from tutor.grade_model import SETTLED, train
+from tutor.grade_model import train
 from tutor.grade_text import content_stems
 from tutor.split import gate_sample
 
@@ -172,9 +172,8 @@ def learned_scores(prepared: list, train_ix: list[int], test_ix: list[int],
     out = []
     for i in test_ix:
         _, rubric, ev, flags = prepared[i]
-        chosen = model
-        if first is not None and ev.units and len(rubric.points) and first.confidence(x[i, cols]) >= SETTLED:
-            chosen = first
+        settled = first is not None and settled_label(first, rubric, ev, flags, x[i, cols]) is not None
+        chosen = first if settled else model
         out.append(round(score(rubric, ev, params or GradeParams(), list(flags), chosen)[0], 1))
     return out
 
@@ -314,7 +313,7 @@ def grading_section(grader: Grader, rows: list[dict], n_candidates: int = CANDID
                "by_category": per_category(rows, held),
                "shipped_params": metrics(rows, shipped),
                "latency_s": m.summary(latencies),
-               "settled_without_judge": m.mean(settled) if settled else 0.0,
+               "settled_without_judge": m.mean(settled),
                "worst": worst[:10]}
     if compare:
         section["over_fold_seeds"] = over_seeds(prepared, x=x, known={SEED: held})

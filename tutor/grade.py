@@ -282,13 +282,15 @@ def _committed_quick(reference: bool = False) -> ScoreModel:
     return load_model(reference=reference, quick=True)
 
 
-def settled_label(quick: ScoreModel | None, rubric: Rubric, ev: Evidence, flags: list[str]) -> str | None:
+def settled_label(quick: ScoreModel | None, rubric: Rubric, ev: Evidence, flags: list[str],
+                  x: np.ndarray | None = None) -> str | None:
     """The label the quick model (tutor.grade_model.QUICK_MODEL_FILE) is sure enough of that its score stands
     without the judge, or None. Read off evidence the judge has not touched, so an evaluation that let the
-    judge read every answer routes each one as grading did."""
+    judge read every answer routes each one as grading did (`x`: the quick model's feature row, when the
+    evaluation has it already)."""
     if quick is None or not ev.units or not len(rubric.points):
         return None
-    x = features(rubric, ev, flags, quick.features)
+    x = features(rubric, ev, flags, quick.features) if x is None else x
     return quick.predict(x)[1] if quick.confidence(x) >= SETTLED else None
 
 
@@ -380,7 +382,7 @@ class Grader:
         """The first pass that may settle a grade before the judge reads it: only beside the committed full
         model (a caller's model grades every answer itself), and only when the reader and spotter run."""
         full = self.reader is not None and self.spotter is not None and self.judge is not None
-        if not (full and self.quick_pass and self.model is not None and self.model is _committed_model(True, True)):
+        if not (full and self.quick_pass and self.model is _committed_model(True, True)):
             return None
         return _committed_quick(rubric.source == "reference")
 
@@ -389,8 +391,9 @@ class Grader:
         return self.quick_for(rubric) if ev.settled else self.model_for(rubric)
 
     def read_with_judge(self, rubric: Rubric, ev: Evidence) -> None:
-        """Let the judge read an answer the quick model settled (an evaluation needs every answer's judge
-        columns to refit the models); the grade stays the quick model's (`ev.settled` is kept)."""
+        """The judge's whole reading (sentence and per-point pairs) of an answer it has not read whole yet: the
+        answers the quick model is unsure of, and in an evaluation the settled ones too (it refits every
+        column); a settled grade stays the quick model's (`ev.settled` is kept)."""
         if self.judge is not None and ev.units and len(rubric.points) and ev.conflict is None:
             judge_conflicts(self.judge, rubric, ev, ev.to_card)
 

@@ -68,7 +68,8 @@ class Evidence:
     spotted: list[tuple[int, int, float]] = field(default_factory=list)  # (misconception, unit, verdict) read
     plain: list[str] = field(default_factory=list)  # `units` with shorthand spelled out (tutor.shorthand)
     to_card: np.ndarray | None = None  # (units, card sentences) cosines: where the judge finds each one's premise
-    # The full grader's quick model was sure of the grade, so the judge read nothing (tutor.grade.Grader.evidence).
+    # The full grader's quick model was sure of the grade, so the judge's long sentence pairs were not read
+    # (tutor.grade.Grader.evidence).
     settled: bool = False
 
     @property
@@ -192,7 +193,7 @@ def judge_conflicts(judge: Judge, rubric: Rubric, ev: Evidence, to_card: np.ndar
     # made is not a wrong claim, and the pair would cost ~15 ms for a margin no feature reads.
     read = [j for j in range(k) if match[:, j].max() >= JUDGED_MATCH]
     pairs += [(said[int(match[:, j].argmax())], rubric.points[j].point) for j in read]
-    margins = judge.conflict(pairs) if pairs else np.zeros(0, np.float32)
+    margins = judge.conflict(pairs)
     ev.conflict = margins[:ns] if sentences else None
     ev.point_conflict = np.full(k, UNREAD, np.float32)
     ev.point_conflict[read] = margins[ns:]

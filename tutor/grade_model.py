@@ -42,8 +42,9 @@ MODEL_FILE = "grade_model.json"  # fitted with the judge's (tutor.judge) and the
 JUDGED_MODEL_FILE = "grade_model_judged.json"  # the judge's without the reader's: a reader not exported
 LEXICAL_MODEL_FILE = "grade_model_lexical.json"  # fitted without them: graders that have no judge
 # The full grader's first pass: fitted on every column but the judge's (tutor.grade_features.QUICK_FEATURES).
-# Where its label classifier is at least SETTLED sure, its score stands and the judge reads nothing; the
-# judge then reads the other answers and the full model scores them. Why: the judge is ~185 of a typical
+# Where its label classifier is at least SETTLED sure, its score stands and the judge's long sentence pairs
+# are not read (tutor.grade.Grader.evidence); the judge reads the other answers whole and the full model
+# scores them. Why: the judge is ~185 of a typical
 # grade's ~395 CPU-ms, and the answers the quick model is sure of are ones the judge does not change.
 # Session 50, stored features (dev 5-fold CV, threshold chosen there; test split, models fitted on dev),
 # share settled quickly / in band / label agreement:
@@ -91,10 +92,15 @@ class ScoreModel:
     snap: list[list[float]]  # per label: [lo, hi]
     trained_on: dict  # rows, sha256 of the training file, …
 
+    def _standardized(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(z, the label classifier's logits) for one feature row."""
+        z = (np.asarray(x, float) - np.array(self.mean)) / np.array(self.scale)
+        return z, np.array(self.label_w) @ z + np.array(self.label_b)
+
     def predict(self, x: np.ndarray) -> tuple[float, str]:
         """The score (0-10, unrounded) and the label for one feature row."""
-        z = (np.asarray(x, float) - np.array(self.mean)) / np.array(self.scale)
-        label = int(np.argmax(np.array(self.label_w) @ z + np.array(self.label_b)))
+        z, logits = self._standardized(x)
+        label = int(np.argmax(logits))
         value = float(np.array(self.score_w[label]) @ z + self.score_b[label])
         lo, hi = RANGES[label]
         value = float(np.clip(value, lo, hi))
@@ -103,8 +109,7 @@ class ScoreModel:
 
     def confidence(self, x: np.ndarray) -> float:
         """The label classifier's probability for the label it picks (softmax over its three logits)."""
-        z = (np.asarray(x, float) - np.array(self.mean)) / np.array(self.scale)
-        logits = np.array(self.label_w) @ z + np.array(self.label_b)
+        _, logits = self._standardized(x)
         p = np.exp(logits - logits.max())
         return float(p.max() / p.sum())
 
