@@ -173,7 +173,8 @@ def judge_conflicts(judge: Judge, rubric: Rubric, ev: Evidence, to_card: np.ndar
                     sentences: bool = True) -> None:
     """Fill `ev.conflict` and `ev.point_conflict` in one batch of judge pairs (sentences + points);
     `sentences=False`: the per-point pairs alone (the verdicts read them; only the learned score's features
-    read the sentence pairs, the long ones), leaving `ev.conflict` None.
+    read the sentence pairs, the long ones), leaving `ev.conflict` None. Per-point margins the evidence
+    holds already are kept, so a later whole reading adds the sentence pairs alone.
 
     A sentence is read beside its best point and the card's two sentences nearest it, in card order, so a
     right sentence that says more than its point has the card's other words to agree with. The per-point
@@ -190,13 +191,16 @@ def judge_conflicts(judge: Judge, rubric: Rubric, ev: Evidence, to_card: np.ndar
             premise = f"{premise}. " + " ".join(rubric.sentences[t] for t in near)
         pairs.append((said[i], premise))
     # Only a point some statement makes (match >= JUDGED_MATCH) is read: a conflict with a point nobody
-    # made is not a wrong claim, and the pair would cost ~15 ms for a margin no feature reads.
+    # made is not a wrong claim, and the pair would cost ~15 ms for a margin no feature reads. Points read
+    # already (for a settled answer's verdicts) are not read again: a pair's margin is the pair's alone.
     read = [j for j in range(k) if match[:, j].max() >= JUDGED_MATCH]
-    pairs += [(said[int(match[:, j].argmax())], rubric.points[j].point) for j in read]
+    if ev.point_conflict is None:
+        pairs += [(said[int(match[:, j].argmax())], rubric.points[j].point) for j in read]
     margins = judge.conflict(pairs)
     ev.conflict = margins[:ns] if sentences else None
-    ev.point_conflict = np.full(k, UNREAD, np.float32)
-    ev.point_conflict[read] = margins[ns:]
+    if ev.point_conflict is None:
+        ev.point_conflict = np.full(k, UNREAD, np.float32)
+        ev.point_conflict[read] = margins[ns:]
 
 
 def gather(embedder: Embedder, rubric: Rubric, text: str, judge: Judge | None = None) -> Evidence:
