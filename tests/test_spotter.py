@@ -98,6 +98,26 @@ def test_every_labelled_span_is_in_its_dev_misconception_answer():
     assert not any(r.get("split") == "test" for r in (rows[i] for i in spans))  # test rows are never read
 
 
+def test_every_card_misconception_has_written_statements_both_ways():
+    """bench/misconception_statements.jsonl (bench/spotter_statements.py's measuring stick): three sentences
+    asserting each misconception of each card and two stating the correct fact, all distinct; a new card's
+    misconceptions need theirs, written the same way, or the figure stops covering every card."""
+    from collections import Counter
+
+    from tutor.cards import load_cards
+
+    cards = {c.id: c for c in load_cards(ROOT / "corpus" / "cards")}
+    path = ROOT / "bench" / "misconception_statements.jsonl"
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    counts = Counter((r["card_id"], r["misconception"], r["label"]) for r in rows)
+    wanted = {(cid, m) for cid, c in cards.items() for m in range(len(c.misconceptions))}
+
+    assert {(cid, m) for cid, m, _ in counts} == wanted
+    assert all(counts[(cid, m, "wrong")] == 3 and counts[(cid, m, "right")] == 2 for cid, m in wanted)
+    assert len({r["text"] for r in rows}) == len(rows)
+    assert all(8 <= len(r["text"].split()) <= 35 for r in rows)
+
+
 def test_the_packaged_delta_carries_out_of_fold_outputs_for_the_dev_rows():
     meta = sp.delta_meta()
     dev = {r["id"] for r in GOLDEN if r.get("split") == "dev"}
