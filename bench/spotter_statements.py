@@ -37,6 +37,17 @@ span at .5 or above .815 → .865, answers without one .303 → .422 (correct an
 the learned score with that spot column (3 seeds × 5 folds, quick pass at .70) in band .7585 → .7580,
 agreement .7677 → .7664. The written sentences taught it to fire on the topic words of a misconception,
 which right answers use too.
+
+Measured in session 51 and not kept: the contradiction judge (tutor/judge.py) as the spotter. On 600 of these
+sentences its margin for (sentence, misconception) separates the two kinds almost perfectly: a sentence
+asserting the belief does not conflict with it, one stating the correct fact does (AUC .975 with the lower
+margin read as wrong; the spotter .630 on the same 600; (sentence, the key point the misconception
+contradicts) .665). But every sentence here is on the misconception's topic. In real answers most statements
+the grader pairs with a misconception (its three nearest by MiniLM cosine) say something else, and the judge
+does not conflict with those either: on 540 dev answers, the lowest margin over those pairs finds the answers
+with a labelled span at AUC .455 (.648 counting only pairs at cosine .5 or above), against the spotter's
+out-of-fold .730 on the same answers. The judge tells asserting from denying, not asserting from talking
+about something else; a detector needs both.
 """
 
 from __future__ import annotations
