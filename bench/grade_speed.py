@@ -77,6 +77,22 @@ still has its per-point pairs read for the verdicts). `read` is that, `read-all`
 
 `tutor eval` over all 5402 golden rows: p50 223 -> 164 ms, p95 410 -> 323 ms (the first version of the pass
 above, per-point pairs on every settled answer).
+
+Session 51: SETTLED .75 -> .70 (tutor/grade_model.py: .70 is the lowest threshold whose dev CV in band stays
+within .001 of the full model's for card and reference models). --sample 200, wall p50 / p95 (load 0.1-2.2,
+the run itself), settled share:
+
+    SETTLED                       read              read-all          settled
+    .75 (session start)           152.2 / 300.3 ms  206.3 / 338.5 ms  58%
+    .70                           138.8 / 258.4 ms  207.0 / 338.6 ms  68%
+    paired, alternating per row, 2 rounds: .75 142.2 ms, .70 136.8 ms, .68 133.4 ms (mean 156.6 / 147.2 / 144.6)
+
+Where a read grade's wall time went at .75 (random 200, session 51): MiniLM and the rules 61 ms on every answer
+(MiniLM 56: ~9 statements, one text a core, beside the reader), the spotter 44 ms (10.7 pairs), the judge's
+per-point pairs 40 ms on the 36% settled below correct, its whole reading 107 ms on the 42% unsure. Pruning the
+spotter's pairs by cosine (a statement kept only at .3 and above besides each misconception's nearest) would
+read 13% fewer pairs while keeping 516 of the 518 labelled dev spans the three nearest reach: ~5 ms, not taken,
+since the dev feature column (out-of-fold, three nearest) would no longer be what grading computes.
 """
 
 from __future__ import annotations
