@@ -19,6 +19,10 @@ grader, the last this script; wall):
     cold       3502 / 3088 / 2758 ms        476 / 432 / 438 ms, 627 / 620 / 644 ms
     prepare     262 /  328 /  247 ms        231 / 280 / 284 ms, 389 / 429 / 496 ms
 
+Session 51 (same machine, quick pass at SETTLED .70, one run of each, load 0.0-0.7): cold 720 ms first grade of
+the process (the judge's optimized graph cached in the data home since session 49), later cards p50 346 ms,
+p95 459 ms; prepare 151 ms, later cards p50 147 ms, p95 260 ms (session 50 at .75, one run: 142 / 154 / 274).
+
 Also tried: rehearsing a whole grade (the card's question as the answer) in the first prepare, to pay each
 model's first run and the lazy imports in the background: 267-328 ms against 262 ms without, so it is not done.
 """
