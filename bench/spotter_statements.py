@@ -6,9 +6,9 @@ sentences that assert it in other words (`"label": "wrong"`: a plain claim, the 
 is otherwise right, a casual first-person phrasing) and two that state the correct fact in the same topic words
 (`"right"`, the hard negatives). Eight helpers wrote them in session 51 from the card files' questions, key
 points and misconceptions alone (never the golden sets, the span labels or the tutor's output), each sentence
-in their own words. The shipped spotter was never trained on them, and they reach the 662 misconceptions that
-no labelled dev span covers (corpus/labels/misconception_spans.jsonl covers 312), so this is the measuring
-stick for the next spotter, as bench/claim_pairs.jsonl is for a meaning judge.
+in their own words. The shipped spotter was never trained on them, and they reach the 578 misconceptions that
+no labelled dev span covers (corpus/labels/misconception_spans.jsonl covers 396, counting `also_wrong`), so
+this is the measuring stick for the next spotter, as bench/claim_pairs.jsonl is for a meaning judge.
 
 Each sentence is read beside its own misconception, alone (the grader reads a statement beside each of the
 card's misconceptions it is nearest; here the pairing is given). Figures: AUC of wrong over right, and the
@@ -64,7 +64,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT  # noqa: E402
 
 STATEMENTS = ROOT / "bench" / "misconception_statements.jsonl"
-SPANS = ROOT / "corpus" / "labels" / "misconception_spans.jsonl"
 
 
 def auc(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -77,17 +76,12 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
 
 
 def spanned() -> set[tuple[str, int]]:
-    """(card, misconception) pairs that a labelled dev span states."""
-    lines = (ROOT / "corpus" / "golden" / "grading.jsonl").read_text(encoding="utf-8").splitlines()
-    golden = {r["id"]: r for r in (json.loads(x) for x in lines if x.strip())}
-    out = set()
-    for line in SPANS.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            for s in [row, *row.get("also_wrong", [])]:
-                if s.get("misconception") is not None:
-                    out.add((golden[row["id"]]["card_id"], int(s["misconception"])))
-    return out
+    """(card, misconception) pairs that a labelled dev span states (tutor.spotter_train.load_spans)."""
+    from tutor.spotter_train import GOLDEN, load_spans
+
+    lines = GOLDEN.read_text(encoding="utf-8").splitlines()
+    card_of = {r["id"]: r.get("card_id") for r in (json.loads(x) for x in lines if x.strip())}
+    return {(card_of[rid], m) for rid, spans in load_spans().items() for _, m in spans if m >= 0}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -193,9 +193,8 @@ def judge_conflicts(judge: Judge, rubric: Rubric, ev: Evidence, to_card: np.ndar
     # Only a point some statement makes (match >= JUDGED_MATCH) is read: a conflict with a point nobody
     # made is not a wrong claim, and the pair would cost ~15 ms for a margin no feature reads. Points read
     # already (for a settled answer's verdicts) are not read again: a pair's margin is the pair's alone.
-    read = [j for j in range(k) if match[:, j].max() >= JUDGED_MATCH]
-    if ev.point_conflict is None:
-        pairs += [(said[int(match[:, j].argmax())], rubric.points[j].point) for j in read]
+    read = [j for j in range(k) if match[:, j].max() >= JUDGED_MATCH] if ev.point_conflict is None else []
+    pairs += [(said[int(match[:, j].argmax())], rubric.points[j].point) for j in read]
     margins = judge.conflict(pairs)
     ev.conflict = margins[:ns] if sentences else None
     if ev.point_conflict is None:
