@@ -30,6 +30,27 @@ GOOD = ("Dropout randomly zeroes units during training. It acts as a regularizer
         "Inverted dropout scales activations so inference needs no change.")
 
 
+def assert_same_model(fitted: gm.ScoreModel, committed: str, rows: list[dict]) -> None:
+    """The committed model is what retraining gives. The linear parts (standardization, the linear classifier,
+    the ridges and their strength) must match to the digit. The label networks are fitted by 1500 Adam steps,
+    whose last digits move where a CPU sums its matrix products in another order and then grow (a 1e-15 change
+    of the inputs moves some weights by ~0.08), so for them the verdicts must match: the same label on at
+    least 99% of the training rows, and each label's score interval within half a point."""
+    retrain = "retrain: python -m tutor.grade_train --from-features"
+    mine, theirs = json.loads(fitted.to_json()), json.loads(committed)
+    assert mine.keys() == theirs.keys(), retrain
+    for key in mine.keys() - {"nets", "snap"}:
+        assert mine[key] == theirs[key], f"{key} differs; {retrain}"
+    for ours, saved in zip(mine["snap"], theirs["snap"], strict=True):
+        assert abs(ours[0] - saved[0]) <= 0.5 and abs(ours[1] - saved[1]) <= 0.5, retrain
+    assert (mine["nets"] is None) == (theirs["nets"] is None), retrain
+    other = gm.load(committed)
+    cols = [ALL_FEATURES.index(n) for n in fitted.features]
+    x = np.array([r["x"] for r in rows], float)[:, cols]
+    same = np.mean([fitted.predict(row)[1] == other.predict(row)[1] for row in x])
+    assert same >= 0.99, f"the retrained networks agree on {same:.3f} of the labels; {retrain}"
+
+
 @pytest.mark.parametrize("names, file", [(ALL_FEATURES, "grade_model.json"), (JUDGED_FEATURES, "grade_model_judged.json"),
                                          (FEATURES, "grade_model_lexical.json"),
                                          (QUICK_FEATURES, "grade_model_quick.json")])
@@ -38,8 +59,7 @@ def test_retraining_from_the_committed_features_reproduces_the_committed_weights
     model = gt.fit_rows(saved["rows"], saved["sha256"], names)
 
     assert model.features == list(names)
-    assert model.to_json() == (ROOT / "tutor" / file).read_text(encoding="utf-8"), \
-        "retrain: python -m tutor.grade_train --from-features"
+    assert_same_model(model, (ROOT / "tutor" / file).read_text(encoding="utf-8"), saved["rows"])
 
 
 @pytest.mark.parametrize("names, file", [(ALL_FEATURES, "grade_model_reference.json"),
@@ -51,8 +71,7 @@ def test_retraining_from_the_committed_reference_features_reproduces_the_referen
     model = gt.fit_rows(saved["rows"], saved["sha256"], names)
 
     assert model.features == list(names)
-    assert model.to_json() == (ROOT / "tutor" / file).read_text(encoding="utf-8"), \
-        "retrain: python -m tutor.grade_train --from-features"
+    assert_same_model(model, (ROOT / "tutor" / file).read_text(encoding="utf-8"), saved["rows"])
 
 
 def test_the_committed_reference_features_were_made_from_the_current_golden_file():
@@ -374,8 +393,7 @@ def test_the_reader_moves_the_label_and_not_the_place_inside_the_band():
     lean = []
     for value in (0.2, 0.8):
         x[i] = value
-        z = (x - np.array(model.mean)) / np.array(model.scale)
-        logits = np.array(model.label_w) @ z + np.array(model.label_b)
+        _, logits = model._standardized(x)  # the label networks' log-probabilities
         lean.append(logits[correct] - logits[incorrect])
     assert lean[1] > lean[0]
 

@@ -3,7 +3,9 @@
 Why a model: the rule-based scorer's thresholds (one cosine cut for "covered", one margin for "wrong")
 cannot weigh a dozen weak signals at once, and MiniLM alone barely separates a fluent wrong answer
 from a right one. Three parts, all plain numpy so grading needs nothing beyond numpy:
-- a multinomial logistic regression (L2, C = 1) over standardized features picks the label;
+- five small neural networks over standardized features pick the label (`tutor.grade_mlp`: the signals
+  interact, and a linear classifier could only add them up); a multinomial logistic regression (L2, C = 1)
+  fitted beside them chooses the ridge strength below and picks the label in models saved without them;
 - one ridge regression per label (over every feature but `LABEL_ONLY`), fitted on the training rows of
   that gold label, places the score inside the chosen label's range; its strength is chosen from `ALPHAS`
   by an inner 5-fold cross-validation on the training rows alone (in-band share), so a held-out fold never
@@ -31,6 +33,7 @@ from importlib import resources
 
 import numpy as np
 
+from tutor import grade_mlp
 from tutor.metrics import in_band
 
 LABELS = ("incorrect", "partial", "correct")
@@ -67,7 +70,7 @@ LEXICAL_MODEL_FILE = "grade_model_lexical.json"  # fitted without them: graders 
 # 68% settled, the CI gate's sample unchanged (.7725 / .7900). Grading p50 at .75 → .70 (paired, random 200
 # golden answers, 2 rounds): 142.2 → 136.8 ms, mean 156.6 → 147.2 ms; bench/grade_speed.py 152.2 → 138.8 ms.
 QUICK_MODEL_FILE = "grade_model_quick.json"
-SETTLED = 0.70
+SETTLED = 0.75
 # Against a free reference (no card: the reference's claims are the key points), the same three models fitted
 # on the golden rows graded that way (tutor/grade_train.py): a reference's claims carry no keywords, synonyms
 # or misconceptions, so the card models' weights misread them.
@@ -98,10 +101,16 @@ class ScoreModel:
     score_b: list[float]
     snap: list[list[float]]  # per label: [lo, hi]
     trained_on: dict  # rows, sha256 of the training file, …
+    nets: list[dict] | None = None  # the label classifier (tutor.grade_mlp); None: the linear one above
 
     def _standardized(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(z, the label classifier's logits) for one feature row."""
         z = (np.asarray(x, float) - np.array(self.mean)) / np.array(self.scale)
+        if self.nets:
+            arrays = self.__dict__.get("_net_arrays")  # converted once: not a field, so never saved
+            if arrays is None:
+                arrays = self.__dict__["_net_arrays"] = grade_mlp.as_arrays(self.nets)
+            return z, np.log(grade_mlp.probabilities(arrays, z) + 1e-12)
         return z, np.array(self.label_w) @ z + np.array(self.label_b)
 
     def predict(self, x: np.ndarray) -> tuple[float, str]:
@@ -207,25 +216,27 @@ def choose_alpha(x: np.ndarray, labels: list[str], bands: list[list[float]],
         if not len(te) or len({labels[i] for i in tr}) < len(LABELS):
             continue
         # one label classifier per fold: only the score regression depends on alpha
+        # the linear classifier picks the labels here: the networks cost ~1 s a fit and would change which
+        # ridge reads a row near a label boundary, not how well each ridge places its own label's rows
         for alpha, model in zip(ALPHAS, _fit(x[tr], [labels[i] for i in tr], [bands[i] for i in tr], names, {},
-                                             ALPHAS), strict=True):
+                                             ALPHAS, nets=False), strict=True):
             hits[alpha] += sum(in_band(round(model.predict(x[i])[0], 1), bands[i]) for i in te)
     return max(ALPHAS, key=lambda a: (hits[a], -ALPHAS.index(a)))
 
 
 def train(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list[str] | tuple[str, ...],
-          trained_on: dict | None = None, alpha: float | None = None) -> ScoreModel:
+          trained_on: dict | None = None, alpha: float | None = None, nets: bool = True) -> ScoreModel:
     """Fit the model on feature rows `x` with gold `labels` and score `bands` (the score target is the
-    band's centre); `alpha=None` chooses the ridge strength by `choose_alpha`. Deterministic: the same
-    rows give the same weights."""
+    band's centre); `alpha=None` chooses the ridge strength by `choose_alpha`; `nets=False` keeps the
+    linear label classifier. Deterministic: the same rows give the same weights."""
     x = np.asarray(x, float)
     if alpha is None:
         alpha = choose_alpha(x, labels, bands, names)
-    return _fit(x, labels, bands, names, trained_on or {}, (alpha,))[0]
+    return _fit(x, labels, bands, names, trained_on or {}, (alpha,), nets)[0]
 
 
 def _fit(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list[str] | tuple[str, ...],
-         trained_on: dict, alphas: tuple[float, ...]) -> list[ScoreModel]:
+         trained_on: dict, alphas: tuple[float, ...], nets: bool = True) -> list[ScoreModel]:
     """One model per ridge strength in `alphas`, all sharing one label classifier."""
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
@@ -234,6 +245,7 @@ def _fit(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list
     y = np.array([(b[0] + b[1]) / 2 for b in bands], float)
     ix = np.array([LABELS.index(v) for v in labels])
     lw, lb = _logistic(z, ix, C)
+    networks = grade_mlp.fit(z, ix, len(LABELS)) if nets else None
     scored = np.array([n not in LABEL_ONLY for n in names])
     models = []
     for alpha in alphas:
@@ -246,7 +258,7 @@ def _fit(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list
             ws.append(_r(w))
             bs.append(round(b, 6))
         model = ScoreModel(list(names), _r(mean), _r(scale), [_r(row) for row in lw], _r(lb), ws, bs,
-                           [list(r) for r in RANGES], dict(trained_on, rows=len(labels), alpha=alpha))
+                           [list(r) for r in RANGES], dict(trained_on, rows=len(labels), alpha=alpha), networks)
         fitted = [model.predict(row) for row in x]
         model.snap = _snap([s for s, _ in fitted], [LABELS.index(lab) for _, lab in fitted], bands)
         models.append(model)
