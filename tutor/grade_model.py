@@ -27,6 +27,7 @@ retraining reproduces the weights without embedding anything.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -115,11 +116,13 @@ class ScoreModel:
         """(z, the label classifier's logits) for one feature row."""
         z = (np.asarray(x, float) - np.array(self.mean)) / np.array(self.scale)
         if self.nets:
-            arrays = self.__dict__.get("_net_arrays")  # converted once: not a field, so never saved
-            if arrays is None:
-                arrays = self.__dict__["_net_arrays"] = grade_mlp.as_arrays(self.nets)
-            return z, np.log(grade_mlp.probabilities(arrays, z) + 1e-12)
+            return z, np.log(grade_mlp.probabilities(self._net_arrays, z) + 1e-12)
         return z, np.array(self.label_w) @ z + np.array(self.label_b)
+
+    @functools.cached_property
+    def _net_arrays(self) -> list[dict]:
+        """The networks' weights as arrays, converted once (not a field, so never saved)."""
+        return grade_mlp.as_arrays(self.nets or [])
 
     def predict(self, x: np.ndarray) -> tuple[float, str]:
         """The score (0-10, unrounded) and the label for one feature row."""
@@ -224,7 +227,7 @@ def choose_alpha(x: np.ndarray, labels: list[str], bands: list[list[float]],
         if not len(te) or len({labels[i] for i in tr}) < len(LABELS):
             continue
         # one label classifier per fold: only the score regression depends on alpha
-        # the linear classifier picks the labels here: the networks cost ~1 s a fit and would change which
+        # the linear classifier picks the labels here: the five networks cost ~7 s a fit and would change which
         # ridge reads a row near a label boundary, not how well each ridge places its own label's rows
         for alpha, model in zip(ALPHAS, _fit(x[tr], [labels[i] for i in tr], [bands[i] for i in tr], names, {},
                                              ALPHAS, nets=False), strict=True):
@@ -253,7 +256,8 @@ def _fit(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list
     y = np.array([(b[0] + b[1]) / 2 for b in bands], float)
     ix = np.array([LABELS.index(v) for v in labels])
     lw, lb = _logistic(z, ix, C)
-    networks = grade_mlp.fit(z, ix, len(LABELS)) if nets else None
+    networks = [{key: _r(w) if w.ndim == 1 else [_r(row) for row in w] for key, w in net.items()}
+                for net in grade_mlp.fit(z, ix, len(LABELS))] if nets else None
     scored = np.array([n not in LABEL_ONLY for n in names])
     models = []
     for alpha in alphas:
