@@ -34,16 +34,20 @@ def assert_same_model(fitted: gm.ScoreModel, committed: str, rows: list[dict]) -
     """The committed model is what retraining gives. The linear parts (standardization, the linear classifier,
     the ridges and their strength) must match to the digit. The label networks are fitted by 1500 Adam steps,
     whose last digits move where a CPU sums its matrix products in another order and then grow (a 1e-15 change
-    of the inputs moves some weights by ~0.08), so for them the verdicts must match: the same label on at
-    least 99% of the training rows, and each label's score interval within half a point."""
+    of the inputs moves some weights by ~0.08), and the boosted trees beside them are fitted on those same
+    inputs, so for them the verdicts must match: the same label on at least 99% of the training rows, and each
+    label's score interval within half a point."""
     retrain = "retrain: python -m tutor.grade_train --from-features"
     mine, theirs = json.loads(fitted.to_json()), json.loads(committed)
     assert mine.keys() == theirs.keys(), retrain
-    for key in mine.keys() - {"nets", "snap"}:
+    for key in mine.keys() - {"nets", "trees", "snap"}:
         assert mine[key] == theirs[key], f"{key} differs; {retrain}"
     for ours, saved in zip(mine["snap"], theirs["snap"], strict=True):
         assert abs(ours[0] - saved[0]) <= 0.5 and abs(ours[1] - saved[1]) <= 0.5, retrain
     assert (mine["nets"] is None) == (theirs["nets"] is None), retrain
+    assert (mine["trees"] is None) == (theirs["trees"] is None), retrain
+    if mine["trees"]:
+        assert len(mine["trees"]["value"]) == len(theirs["trees"]["value"]), retrain
     other = gm.load(committed)
     cols = [ALL_FEATURES.index(n) for n in fitted.features]
     x = np.array([r["x"] for r in rows], float)[:, cols]

@@ -11,7 +11,8 @@ the score inside the chosen label's range (tutor.grade_model).
 
 Plain numpy, full-batch Adam with an L2 penalty, a fixed seed per network: the same rows give the same
 weights, and grading needs nothing beyond numpy. `MEMBERS` networks with different seeds are averaged (their
-probabilities), which steadies the verdict on rows near a boundary.
+probabilities), which steadies the verdict on rows near a boundary; their mean is then averaged with boosted
+trees' (tutor.grade_trees), which err on other rows.
 """
 
 from __future__ import annotations
