@@ -93,6 +93,13 @@ per-point pairs 40 ms on the 36% settled below correct, its whole reading 107 ms
 spotter's pairs by cosine (a statement kept only at .3 and above besides each misconception's nearest) would
 read 13% fewer pairs while keeping 516 of the 518 labelled dev spans the three nearest reach: ~5 ms, not taken,
 since the dev feature column (out-of-fold, three nearest) would no longer be what grading computes.
+
+Session 53: boosted trees beside the label networks (tutor/grade_trees.py; ~0.1 ms a prediction). The dev rule
+chose .70 again, but the share of settled answers that still read per-point pairs (settled below correct) grew:
+
+    SETTLED                       read              read-all          settled
+    .70                           158.9 / 311.8 ms  215.7 / 356.9 ms  68%   (two runs: 157.8 / 298.1 first)
+    .75 (shipped)                 146.6 / 280.3 ms  213.6 / 362.3 ms  59%
 """
 
 from __future__ import annotations
