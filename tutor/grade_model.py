@@ -282,9 +282,8 @@ def _fit(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list
     y = np.array([(b[0] + b[1]) / 2 for b in bands], float)
     ix = np.array([LABELS.index(v) for v in labels])
     lw, lb = _logistic(z, ix, C)
-    networks = [{key: _r(w) if w.ndim == 1 else [_r(row) for row in w] for key, w in net.items()}
-                for net in grade_mlp.fit(z, ix, len(LABELS))] if nets else None
-    trees = _rounded_trees(grade_trees.fit(z, ix, len(LABELS))) \
+    networks = [_lists(net) for net in grade_mlp.fit(z, ix, len(LABELS))] if nets else None
+    trees = _lists(grade_trees.fit(z, ix, len(LABELS))) \
         if nets and len(set(ix.tolist())) == len(LABELS) else None  # trees need every label
     scored = np.array([n not in LABEL_ONLY for n in names])
     models = []
@@ -305,9 +304,10 @@ def _fit(x: np.ndarray, labels: list[str], bands: list[list[float]], names: list
     return models
 
 
-def _rounded_trees(trees: dict) -> dict:
-    return {key: [[int(v) for v in row] if key == "feature" else _r(row) for row in value] if value.ndim == 2
-            else _r(value) for key, value in trees.items()}
+def _lists(arrays: dict) -> dict:
+    """A fitted classifier's numpy arrays as a model file holds them: floats rounded by `_r`, integers as they are."""
+    return {key: value.tolist() if value.dtype.kind in "iu" else _r(value) if value.ndim == 1
+            else [_r(row) for row in value] for key, value in arrays.items()}
 
 
 def _r(values: np.ndarray) -> list[float]:
