@@ -68,6 +68,17 @@ def test_a_statement_matching_a_misconception_is_wrong_and_not_correct(grader, d
     assert grade.label != "correct"  # a long answer with one wrong core claim is not "correct"
 
 
+def test_a_wrong_clause_is_reported_once_not_again_with_the_sentence_around_it(grader, dropout):
+    sentence = "Dropout stays active at inference and randomly drops units at test time, which is how it averages."
+    grade = grader.grade(FULL + " " + sentence, card=dropout)
+
+    wrong = [p for p in grade.points if p.status == "wrong"]
+    assert len(wrong) == 1 and len(grade.misconceptions) == 1
+    assert wrong[0].evidence == grade.misconceptions[0].evidence
+    assert wrong[0].evidence.startswith("Dropout stays active") and wrong[0].evidence in sentence
+    assert grade.feedback.count("Dropout stays active") == 1
+
+
 def test_denying_a_misconception_is_not_holding_it(grader, dropout):
     denial = "Dropout does not stay active at inference and randomly drops units at test time."
     rubric = grader.rubric_for(dropout)

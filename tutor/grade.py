@@ -175,6 +175,11 @@ def _score_points(rubric: Rubric, ev: Evidence, p: GradeParams) -> tuple[list[Po
             if ev.reversed[i][j] and match[i, j] >= p.reversal_min:
                 wrong_unit[i] = (j, f"the statement {ev.reversed[i][j]}", None)
                 break
+    # A clause and the sentence holding it make one wrong claim about one point: quote the clause, once.
+    for i in [i for i, (j, _, _) in wrong_unit.items()
+              if any(jw == j and len(ev.units[w]) < len(ev.units[i]) and ev.units[w] in ev.units[i]
+                     for w, (jw, _, _) in wrong_unit.items())]:
+        del wrong_unit[i]
     grades = []
     # A sentence holding a wrong clause covers nothing: feedback must not praise "X, so Y" when Y is wrong.
     ok = [i for i in range(n) if i not in wrong_unit and not any(ev.units[w] in ev.units[i] for w in wrong_unit)]
