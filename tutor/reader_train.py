@@ -72,6 +72,13 @@ Session 45, shipped: the same recipe on the 2463 dev rows of the 4930-row set (t
 (stored features; in band / agreement / QWK): the 2467 test rows of the 4930-row set .7925 / .8022 / .8106 →
 .7888 / .7989 / .8079, fitted on the same dev rows; bench/grade_fresh.py .797 → .819 (.810 once session 45's 237
 new dev rows, which no reader has seen, joined the fit). Kept for the held-out figure, as in session 44.
+
+Session 54, shipped: the same recipe on the 2700 dev rows of the 5402-row set (session 45's eight styles among
+them; 5553 s on 2 quiet cores: folds 1528 s and 1506 s, the final fit 2519 s). Refitted on its outputs (stored
+features, the label model's prediction alone; in band / agreement): test split .8294 / .8416 → .8364 / .8472,
+free reference .7972 / .8072 → .8057 / .8161; dev 5-fold CV .8141 → .8111 (its reader column comes from half-data
+readers, as in session 40); bench/grade_fresh.py, graded as the grader grades, .863 / .863 / .887 → .873 / .873 /
+.893 (QWK last).
 """
 
 from __future__ import annotations
