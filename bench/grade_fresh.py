@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     cards = {c.id: c for c in load_cards(ROOT / "corpus" / "cards")}
     grader = Grader(MiniLMEmbedder(), list(cards.values()), judge=load_judge(required=True),
                     reader=load_reader(required=True), spotter=load_spotter(required=True))
-    committed_quick = grader.quick_for(grader.rubric_for(next(iter(cards.values()))))
+    committed_quick = load(quick=True)  # the first pass beside the committed full model (every row has a card)
     models = {"committed": (grader.model, committed_quick)}
     for spec in args.model:
         full, _, quick = spec.partition(",")
