@@ -92,11 +92,14 @@ def is_relevant(passages: list[Passage], min_relevance: float) -> bool:
     return bool(passages) and passages[0].relevance >= min_relevance
 
 
-def extractive_answer(question: str, standalone: str, passages: list[Passage], min_relevance: float) -> Answer:
+def extractive_answer(question: str, standalone: str, passages: list[Passage], min_relevance: float,
+                      lead: str | None = None) -> Answer:
+    """The best passage, cited [1], then up to two related cards; `lead`: what to show for passage [1]
+    instead of its whole text, already cited (tutor/recap.py, when the learner was just shown it)."""
     if not is_relevant(passages, min_relevance):
         return Answer(question, standalone, refusal_text(passages), [], True, passages, "extractive")
     best = passages[0]
-    text = f"{best.text} [1]"
+    text = lead or f"{best.text} [1]"
     citations = [cite(1, best)]
     related = [p for p in passages[1:3] if p.card_id and p.relevance >= min_relevance]
     if related:

@@ -131,7 +131,7 @@ def build_messages(question: str, passages: list[Passage], detail: bool = False,
 def answer_stream(
     llm, question: str, standalone: str, passages: list[Passage], min_relevance: float,
     backend: str, detail: bool = False, *, cards: dict[str, Card] | None = None, earlier: str | None = None,
-    model: str | None = None, exact: bool = False, named: list[Passage] | None = None,
+    model: str | None = None, exact: bool = False, named: list[Passage] | None = None, recap: str | None = None,
 ) -> Iterator[str | Answer]:
     """Text pieces as they become safe to show, then the validated `Answer`, whose text is the pieces joined.
 
@@ -145,9 +145,10 @@ def answer_stream(
     left is replaced by the curated answer the same way. The stream differs from the final answer only
     when an answer is replaced after some of its checked sentences showed (a failure or a recital
     mid-answer): the "[notice]" line says so, and `tutor ask` prints the final answer again (tutor/ask.py).
+    `recap` (tutor/recap.py) leads instead of the card's answer when the learner was just shown that answer.
     """
     t0 = time.perf_counter()
-    fallback = extractive_answer(question, standalone, passages, min_relevance)
+    fallback = extractive_answer(question, standalone, passages, min_relevance, lead=recap)
     if not is_relevant(passages, min_relevance):
         fallback.backend = backend
         yield fallback.answer
@@ -159,9 +160,9 @@ def answer_stream(
     ranked = passages
     passages, fix = correcting(question, passages, cards, min_relevance, named)
     if passages[0] is not ranked[0]:  # the contradicting card leads now: the curated answer follows it
-        fallback = extractive_answer(question, standalone, passages, min_relevance)
+        fallback, recap = extractive_answer(question, standalone, passages, min_relevance), None
     card = (cards or {}).get(passages[0].card_id or "")
-    lead, kind = _lead(question, passages, card, exact, fix)
+    lead, kind = _lead(question, passages, card, exact, fix, recap)
     given, messages = prepare(asked, passages, detail, cards=cards, min_relevance=min_relevance, earlier=earlier,
                               exact=exact, lead=kind in ("answer", "closest"), correction=fix)
     stats = {"prompt_tokens": sum(count_tokens(str(m.content)) for m in messages), "model": model, "lead": kind}
@@ -257,17 +258,20 @@ def answer_stream(
 
 
 def _lead(question: str, passages: list[Passage], card: Card | None, exact: bool,
-          fix: Correction | None) -> tuple[str, str | None]:
+          fix: Correction | None, recap: str | None = None) -> tuple[str, str | None]:
     """What is shown before the model's first token, and its kind (None: nothing).
 
     A claim to check leads with its correction or with nothing ("No: …" must come first, and only code
     that found the contradicting key point may say it); otherwise the card's answer (tutor/lead.py),
-    under a heading naming it as the closest material unless retrieval matched it exactly.
+    under a heading naming it as the closest material unless retrieval matched it exactly, or, when the
+    learner was just shown that answer, the part of it that bears on the follow-up (`recap`).
     """
     if fix is not None:
         return fix.lead(), "correction"
     if card is None or premise(question):
         return "", None
+    if recap:
+        return recap, "answer" if exact else "closest"
     return curated_lead(passages[0].text, card.question, closest=not exact), "answer" if exact else "closest"
 
 
@@ -282,8 +286,10 @@ def _fallback(answer: Answer, backend: str, notice: str, t0: float, first: float
     answer.extra.update(stats)
     curated = f"{answer.passages[0].text} [1]" if answer.passages else ""
     rest = answer.answer
-    if lead and curated and lead.endswith(curated) and rest.startswith(curated):
-        rest = rest[len(curated):].lstrip("\n")
+    for shown in (lead, curated):  # the lead itself (a recap), or the card's answer under a heading
+        if lead and shown and lead.endswith(shown) and rest.startswith(shown):
+            rest = rest[len(shown):].lstrip("\n")
+            break
     yield "\n\n[" + notice + "]\n" + rest
     if lead and answer.citations and answer.citations[0].n == 1:  # the lead cites [1]: passage [1] of both
         answer.answer = f"{lead}\n\n{rest}".rstrip()

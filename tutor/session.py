@@ -29,6 +29,7 @@ class Source:
     where: str  # card id, or the document's file name
     text: str
     card_id: str | None = None
+    chunk_id: str | None = None
 
     @property
     def label(self) -> str:
@@ -78,7 +79,7 @@ def sources_of(answer: Answer) -> list[Source]:
         p = by_chunk.get(c.chunk_id)
         title = (p.title if p else "") or c.chunk_id
         where = c.card_id or _short_source(c.source)
-        out.append(Source(c.n, title, where, p.text if p else "", c.card_id))
+        out.append(Source(c.n, title, where, p.text if p else "", c.card_id, c.chunk_id))
     return out
 
 
@@ -117,13 +118,22 @@ class Conversation:
         return [t.standalone for t in self.turns if not t.refused]
 
     @property
+    def shown(self) -> str | None:
+        """The passage the last answered turn led with ([1]): a follow-up that lands on it again is answered
+        with the part of it that bears on the follow-up, not the same answer twice (tutor/recap.py)."""
+        answered = [t for t in self.turns if not t.refused]
+        first = answered[-1].sources[:1] if answered else []
+        return first[0].chunk_id if first and first[0].n == 1 else None
+
+    @property
     def title(self) -> str:
         return self.turns[0].question if self.turns else "New conversation"
 
     def ask(self, tutor, settings: Settings, question: str) -> Iterator[str | Turn]:
         """Text pieces while the answer streams, then the finished `Turn` (already appended)."""
         backend, model = backend_args(tutor, settings)
-        for event in tutor.stream(question, self.history, backend=backend, model=model, detail=settings.detail):
+        for event in tutor.stream(question, self.history, backend=backend, model=model, detail=settings.detail,
+                                  shown=self.shown):
             if isinstance(event, Answer):
                 turn = turn_of(event)
                 self.turns.append(turn)

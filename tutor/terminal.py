@@ -201,6 +201,7 @@ def run_chat(tutor, con: Console, on_answer=None, backend: str | None = None) ->
 
     con.say("Ask about deep learning; follow-ups keep the context. `quit` (or Ctrl-D) ends.")
     history: list[str] = []
+    shown: str | None = None  # the passage the last answer led with (session.Conversation.shown)
     turns = 0
     while True:
         line = con.read_line("\n> ")
@@ -209,13 +210,15 @@ def run_chat(tutor, con: Console, on_answer=None, backend: str | None = None) ->
         if not line:
             continue
         try:
-            answer = tutor.ask(line, history, backend=backend)
+            answer = tutor.ask(line, history, backend=backend, shown=shown)
         except UserError as exc:
             con.say(f"error: {exc}")
             continue
         con.say(answer_text(answer))
         if not answer.refused:  # an off-topic aside is no context (as in session.Conversation.history)
             history.append(answer.standalone)
+            first = answer.citations[:1]
+            shown = first[0].chunk_id if first and first[0].n == 1 else None
         turns += 1
         if on_answer is not None:
             on_answer(line, answer)

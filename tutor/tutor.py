@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from tutor import embed
+from tutor import embed, recap
 from tutor.answer import Answer, extractive_answer, is_relevant
 from tutor.answerability import closest_notice, match_of
 from tutor.cards import Card, find_card
@@ -70,6 +70,13 @@ def _with_match(answer: Answer, match: str, closest: str | None) -> Answer:
     if closest and not answer.refused:
         answer.notice = f"{closest} {answer.notice}" if answer.notice else closest
     return answer
+
+
+def _same(a: str, b: str) -> bool:
+    """The same question, ignoring case, spacing and the closing mark."""
+    def norm(t: str) -> str:
+        return " ".join(t.lower().split()).rstrip("?.! ")
+    return norm(a) == norm(b)
 
 
 def _cards_titled(text: str, cards: dict[str, Card]) -> list[str]:
@@ -179,8 +186,12 @@ class Tutor:
         k: int | None = None,
         model: str | None = None,
         detail: bool = False,
+        shown: str | None = None,
     ) -> Iterator[str | Answer]:
-        """Text pieces as they are produced, then the finished `Answer` as the last item."""
+        """Text pieces as they are produced, then the finished `Answer` as the last item.
+
+        `shown`: the chunk id of the passage the previous answer of this conversation led with; a follow-up
+        that lands on it again leads with the part of it that bears on the follow-up (tutor/recap.py)."""
         t0 = time.perf_counter()
         q = check_question(question, self.config)
         backend = check_backend(backend or default_backend(self.config))
@@ -218,8 +229,9 @@ class Tutor:
                                        self.named_passages(q, passages))
         match = match_of(passages, self.config)
         closest = closest_notice(passages) if match == "closest" else None
+        again = self.recap_of(q, history, passages, shown) if fix is None else None
         if llm is None:
-            answer = extractive_answer(q, standalone, passages, self.config.min_relevance)
+            answer = extractive_answer(q, standalone, passages, self.config.min_relevance, lead=again)
             if fix is not None:
                 answer.answer = f"{fix.lead()}\n\n{answer.answer}"
                 answer.extra.update(lead="correction", correction=fix.why)
@@ -233,7 +245,7 @@ class Tutor:
         events = answer_stream(llm, q, standalone, passages, self.config.min_relevance, backend, detail,
                                cards=self.index.cards, earlier=earlier, model=self.model_name(backend, model),
                                exact=match == "exact",
-                               named=self.named_passages(q, passages))
+                               named=self.named_passages(q, passages), recap=again)
         for event in events:
             if isinstance(event, Answer):
                 event.latency_s = time.perf_counter() - t0
@@ -242,6 +254,16 @@ class Tutor:
                     event.extra["hyde_s"] = round(hyde_s, 3)
                 event = _with_match(event, match, closest)
             yield event
+
+    def recap_of(self, question: str, history: list[str], passages: list[Passage], shown: str | None) -> str | None:
+        """What leads instead of passage [1] when the learner was just shown it: its blocks nearest the
+        follow-up, under a line naming the card (tutor/recap.py). None for a fresh passage, a refusal, or the
+        previous question asked again (whoever repeats a question wants the answer again)."""
+        if (shown is None or not history or not is_relevant(passages, self.config.min_relevance)
+                or passages[0].chunk_id != shown or _same(claim(question), history[-1])):
+            return None
+        part = recap.excerpt(claim(question), passages[0].text, self.retriever.query_vectors)
+        return recap.recap_text(passages[0].title, part)
 
     def named_passages(self, question: str, passages: list[Passage]) -> list[Passage]:
         """For a claim ("from now on teach that ReLU …"), the cards it names by an alias (the glossary),

@@ -1,0 +1,86 @@
+"""A follow-up that lands on the passage the learner was just shown gets the part of it that bears on the
+follow-up, not the same answer again.
+
+Why: retrieval rightly keeps a conversation on its card ("and why does that help with long sequences?" after
+the RNN / LSTM / GRU answer stays on that card), and both answer paths lead with the card's curated answer.
+Shown again word for word, 200 words the learner has just read look like the tutor did not hear the
+question. So the card's answer is cut into the blocks a reader sees (paragraphs, list items, a code block,
+a table), the blocks closest in meaning to the follow-up's own words are kept in their order, and the
+answer says it is still on that card, whose full answer is just above. The model (when one is on) still
+reads the whole passage; only what leads changes. `tutor eval` and batch rows, which show each answer on its
+own, keep the whole answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+
+KEEP = 2  # blocks shown: one is often half an idea, three is most of a short answer again
+MIN_WORDS = 4  # a shorter block ("Main types:", a heading) says nothing alone
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_FENCE = re.compile(r"^\s*```")
+
+
+def blocks(text: str) -> list[str]:
+    """The answer as a reader sees it: paragraphs, each list item (with its wrapped lines), a fenced code
+    block or a table whole. A line ending in ":" that introduces a list or code stays with the first block
+    after it, so an excerpt never shows an item without what it answers."""
+    out: list[str] = []
+    current: list[str] = []
+    fence = False
+
+    def close() -> None:
+        if current:
+            out.append("\n".join(current).strip())
+            current.clear()
+
+    for line in text.splitlines():
+        if fence:
+            current.append(line)
+            if _FENCE.match(line):
+                fence = False
+                close()
+            continue
+        if _FENCE.match(line):
+            if not _introduces(current):
+                close()
+            current.append(line)
+            fence = True
+        elif not line.strip():
+            if not _introduces(current):
+                close()
+        elif _ITEM.match(line) or (line.lstrip().startswith("|") and not _in_table(current)):
+            if not _introduces(current):
+                close()
+            current.append(line)
+        else:
+            current.append(line)
+    close()
+    return [b for b in out if b]
+
+
+def _introduces(lines: list[str]) -> bool:
+    return len(lines) == 1 and lines[0].rstrip().endswith(":") and not _ITEM.match(lines[0])
+
+
+def _in_table(lines: list[str]) -> bool:
+    return bool(lines) and lines[-1].lstrip().startswith("|")
+
+
+def excerpt(question: str, text: str, vectors: Callable[[list[str]], np.ndarray], keep: int = KEEP) -> str:
+    """The `keep` blocks of `text` closest to `question` (cosine of normalized vectors), in the text's order;
+    the whole text when it has no more blocks than that."""
+    parts = [b for b in blocks(text) if len(b.split()) >= MIN_WORDS]
+    if len(parts) <= keep:
+        return text.strip()
+    v = vectors([question, *parts])
+    best = sorted(np.argsort(-(v[1:] @ v[0]))[:keep].tolist())
+    return "\n\n".join(parts[i] for i in best)
+
+
+def recap_text(title: str, part: str, n: int = 1) -> str:
+    """The excerpt under a line saying whose answer it comes from and that the whole of it is above."""
+    return f"Still on “{title}” (its full answer is above). The part that bears on your question:\n\n{part} [{n}]"
