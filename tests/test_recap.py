@@ -24,6 +24,7 @@ ANSWER = "\n".join([
     "Why it helps:",
     "- units cannot co-adapt, so each one learns features that are useful alone;",
     "- it trains an ensemble of thinned sub-networks that share their weights.",
+    "  - a sub-item stays with the item it belongs to.",
     "",
     INFERENCE,
     "",
@@ -54,7 +55,7 @@ def test_blocks_are_what_a_reader_sees():
     parts = blocks(ANSWER)
     assert parts[0].startswith("Dropout is a regularization")
     assert parts[1].startswith("Why it helps:\n- units cannot")  # the line introducing a list stays with it
-    assert parts[2].startswith("- it trains an ensemble")
+    assert parts[2].startswith("- it trains an ensemble") and parts[2].endswith("the item it belongs to.")
     assert parts[3] == INFERENCE
     assert parts[4].startswith("```python") and parts[4].endswith("```") and "mask / (1 - p)" in parts[4]
     assert parts[5].startswith("Typical rates") and len(parts) == 8

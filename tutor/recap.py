@@ -23,7 +23,7 @@ import numpy as np
 # passage holds, in 81 / 88 / 116 words where the passage has 228 (a block count: 2 blocks .716 in 69).
 WORDS = 75
 MIN_WORDS = 4  # a shorter block ("Main types:", a heading) says nothing alone
-_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s+")  # a top-level item; an indented one stays with its parent
 _FENCE = re.compile(r"^\s*```")
 
 
