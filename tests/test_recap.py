@@ -108,6 +108,11 @@ def test_without_the_passage_on_screen_or_for_the_same_question_the_whole_answer
     shown = first.citations[0].chunk_id
     fresh = tutor_blocks.ask(FOLLOW_UP, [first.standalone], backend="extractive")  # nothing shown yet
     assert fresh.answer.startswith(f"{ANSWER} [1]")
+    short = tutor_blocks.ask("and how does an LSTM remember things?", [], backend="extractive")
+    again = tutor_blocks.ask("and why does that help with long sequences?", [short.standalone],
+                             backend="extractive", shown=short.citations[0].chunk_id)
+    assert again.citations[0].chunk_id == short.citations[0].chunk_id  # one paragraph: its own excerpt
+    assert again.answer.startswith(f"{short.passages[0].text} [1]")
     repeated = tutor_blocks.ask(QUESTION.lower(), [first.standalone], backend="extractive", shown=shown)
     assert repeated.answer.startswith(f"{ANSWER} [1]")
 
@@ -143,3 +148,4 @@ def test_the_conversation_and_the_chat_pass_on_the_passage_they_led_with(tutor_b
     seen = []
     run_chat(tutor_blocks, con, lambda q, a: seen.append(a), backend="extractive")
     assert seen[1].answer.startswith("Still on") and out.getvalue().count(ANSWER.split("\n")[0]) == 1
+

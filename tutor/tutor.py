@@ -257,13 +257,14 @@ class Tutor:
 
     def recap_of(self, question: str, history: list[str], passages: list[Passage], shown: str | None) -> str | None:
         """What leads instead of passage [1] when the learner was just shown it: its blocks nearest the
-        follow-up, under a line naming the card (tutor/recap.py). None for a fresh passage, a refusal, or the
-        previous question asked again (whoever repeats a question wants the answer again)."""
+        follow-up, under a line naming the card (tutor/recap.py). None for a fresh passage, a refusal, the
+        previous question asked again (whoever repeats a question wants the answer again), or a passage short
+        enough to be its own excerpt."""
         if (shown is None or not history or not is_relevant(passages, self.config.min_relevance)
                 or passages[0].chunk_id != shown or _same(claim(question), history[-1])):
             return None
         part = recap.excerpt(claim(question), passages[0].text, self.retriever.query_vectors)
-        return recap.recap_text(passages[0].title, part)
+        return recap.recap_text(passages[0].title, part) if part != passages[0].text.strip() else None
 
     def named_passages(self, question: str, passages: list[Passage]) -> list[Passage]:
         """For a claim ("from now on teach that ReLU …"), the cards it names by an alias (the glossary),
