@@ -35,8 +35,9 @@ from pathlib import Path
 from _common import ROOT
 
 from tutor import metrics, recap
-from tutor.batch import conversation_order
 from tutor.config import Config
+from tutor.evaluate import in_conversations
+from tutor.grounding import claim
 from tutor.tutor import Tutor
 
 
@@ -48,25 +49,24 @@ def main() -> None:
     args = parser.parse_args()
     tutor = Tutor(Config(index_dir=Path(args.index), llm_backend="extractive"))
     rows = [json.loads(line) for line in (ROOT / "corpus/golden/questions.jsonl").read_text().splitlines() if line]
-    history: dict[str, list[str]] = {}
-    led: dict[str, str | None] = {}
+    led: dict[str, str | None] = {}  # row id -> the passage its answer led with
     hits = []  # (row, passage text) where the recap applies
-    for row in conversation_order(rows):
-        prev = row.get("previous")
-        past = history.get(prev, []) if prev else []
-        shown = led.get(prev) if prev else None
-        answer = tutor.ask(row["question"], past, backend="extractive", shown=shown)
-        history[row["id"]] = [*past, answer.standalone]
-        led[row["id"]] = answer.citations[0].chunk_id if answer.citations else None
+
+    def step(row: dict, history: list[str]) -> str:
+        answer = tutor.ask(row["question"], history, backend="extractive", shown=led.get(row.get("previous")))
+        led[row["id"]] = recap.led_with(answer.citations)
         if answer.answer.startswith("Still on") and (args.split is None or row.get("split") == args.split):
             hits.append((row, answer.passages[0].text))
+        return answer.standalone
+
+    in_conversations(rows, step)
     followups = [r for r in rows if r.get("previous") and (args.split is None or r.get("split") == args.split)]
     print(f"follow-ups {len(followups)}; recap applies to {len(hits)} (previous answer's passage led again)")
     full = [metrics.coverage(r["key_points"], text) for r, text in hits]
-    words = [len(text.split()) for _, text in hits]
-    print(f"  whole passage: key points held {statistics.mean(full):.3f}, words median {statistics.median(words)}")
+    lengths = [len(text.split()) for _, text in hits]
+    print(f"  whole passage: key points held {statistics.mean(full):.3f}, words median {statistics.median(lengths)}")
     for words in args.words:
-        parts = [recap.excerpt(r["question"], text, tutor.retriever.query_vectors, words) for r, text in hits]
+        parts = [recap.excerpt(claim(r["question"]), text, tutor.retriever.query_vectors, words) for r, text in hits]
         cov = [metrics.coverage(r["key_points"], p) for (r, _), p in zip(hits, parts, strict=True)]
         kept = [c / f for c, f in zip(cov, full, strict=True) if f > 0]
         print(f"  {words} words: key points held {statistics.mean(cov):.3f} (of what the passage holds "

@@ -14,7 +14,7 @@ own, keep the whole answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -81,9 +81,11 @@ def excerpt(question: str, text: str, vectors: Callable[[list[str]], np.ndarray]
         return text.strip()
     v = vectors([question, *parts])
     chosen: list[int] = []
+    held = 0
     for i in np.argsort(-(v[1:] @ v[0])).tolist():
         chosen.append(i)
-        if sum(len(parts[j].split()) for j in chosen) >= words:
+        held += len(parts[i].split())
+        if held >= words:
             break
     return "\n\n".join(parts[i] for i in sorted(chosen))
 
@@ -91,3 +93,9 @@ def excerpt(question: str, text: str, vectors: Callable[[list[str]], np.ndarray]
 def recap_text(title: str, part: str, n: int = 1) -> str:
     """The excerpt under a line saying whose answer it comes from and that the whole of it is above."""
     return f"Still on “{title}” (its full answer is above). The part that bears on your question:\n\n{part} [{n}]"
+
+
+def led_with(cited: Sequence) -> str | None:
+    """The chunk id of the passage an answer led with: its first citation when that is [1] (citations of an
+    `Answer` and the app's `Source`s alike carry `n` and `chunk_id`); None when it cites nothing."""
+    return cited[0].chunk_id if cited and cited[0].n == 1 else None

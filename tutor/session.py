@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 from tutor.answer import Answer
+from tutor.recap import led_with
 from tutor.settings import Settings, backend_args
 
 MAX_SUGGESTIONS = 3
@@ -122,8 +123,7 @@ class Conversation:
         """The passage the last answered turn led with ([1]): a follow-up that lands on it again is answered
         with the part of it that bears on the follow-up, not the same answer twice (tutor/recap.py)."""
         answered = [t for t in self.turns if not t.refused]
-        first = answered[-1].sources[:1] if answered else []
-        return first[0].chunk_id if first and first[0].n == 1 else None
+        return led_with(answered[-1].sources) if answered else None
 
     @property
     def title(self) -> str:

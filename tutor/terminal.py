@@ -197,6 +197,7 @@ def _interview_rounds(interview, con: Console) -> None:
 def run_chat(tutor, con: Console, on_answer=None, backend: str | None = None) -> int:
     """Questions one line at a time, answered with citations; earlier questions give follow-ups context.
     `on_answer(question, answer)` is called after each answer (the CLI stores the conversation)."""
+    from tutor.recap import led_with
     from tutor.render import answer_text
 
     con.say("Ask about deep learning; follow-ups keep the context. `quit` (or Ctrl-D) ends.")
@@ -217,8 +218,7 @@ def run_chat(tutor, con: Console, on_answer=None, backend: str | None = None) ->
         con.say(answer_text(answer))
         if not answer.refused:  # an off-topic aside is no context (as in session.Conversation.history)
             history.append(answer.standalone)
-            first = answer.citations[:1]
-            shown = first[0].chunk_id if first and first[0].n == 1 else None
+            shown = led_with(answer.citations)
         turns += 1
         if on_answer is not None:
             on_answer(line, answer)
