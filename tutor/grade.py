@@ -59,6 +59,7 @@ class PointGrade:
     source: str  # card id, or "reference"
     passage: str = ""  # the card sentence the point comes from (feedback cites it)
     why: str = ""  # for "wrong": which misconception or reversal
+    missing: str = ""  # for "partly" on a compound point: the claims of it the answer did not make
 
 
 @dataclass
@@ -197,6 +198,8 @@ def _score_points(rubric: Rubric, ev: Evidence, p: GradeParams) -> tuple[list[Po
                                      _JUDGED_WHY))
         elif value >= p.covered:
             grades.append(PointGrade(kp.point, "covered", ev.units[best], 1.0, weight, rubric.source, passage))
+        elif (claimed := _by_claim(rubric, ev, j, ok, p)) is not None:
+            grades.append(replace(claimed, weight=weight, source=rubric.source, passage=passage))
         elif value >= p.partly:
             grades.append(PointGrade(kp.point, "partly", ev.units[best], p.partly_credit, weight, rubric.source,
                                      passage))
@@ -209,6 +212,27 @@ def _score_points(rubric: Rubric, ev: Evidence, p: GradeParams) -> tuple[list[Po
              if not any(g.status == "wrong" and g.evidence == ev.units[i] for g in grades)]
     hits = [h for _, _, h in wrong_unit.values() if h is not None]
     return grades + extra, hits
+
+
+def _by_claim(rubric: Rubric, ev: Evidence, j: int, ok: list[int], p: GradeParams) -> PointGrade | None:
+    """The verdict on a compound point ("A; B") read claim by claim, where the whole point did not read as
+    covered: a statement that makes one claim well matches the joined point only loosely ("… at inference,
+    where it is turned off" against "dropout is switched off in eval mode; forgetting model.eval() makes
+    predictions random"), and the learner was told the point was missing. Every claim made: covered; some:
+    partly, naming the rest. None when the point is one claim or no claim of it was made."""
+    if j >= len(ev.claim_match) or not ev.claim_match[j].shape[1] or not ok:
+        return None
+    cm = ev.claim_match[j][ok]
+    made = cm.max(axis=0) >= p.covered
+    if not made.any():
+        return None
+    point, subs = rubric.points[j].point, rubric.claims[j]
+    said = list(dict.fromkeys(ev.units[ok[int(cm[:, c].argmax())]] for c in np.flatnonzero(made)))
+    evidence = " … ".join(said)
+    if made.all():
+        return PointGrade(point, "covered", evidence, 1.0, 1.0, "")
+    rest = "; ".join(sub.point for sub, m in zip(subs, made, strict=True) if not m)
+    return PointGrade(point, "partly", evidence, p.partly_credit, 1.0, "", missing=rest)
 
 
 def score(rubric: Rubric, ev: Evidence, p: GradeParams, flags: list[str], model: ScoreModel | None = None

@@ -25,7 +25,8 @@ ROW_FIELDS = ("id", "score", "label", "points", "misconceptions", "flags", "feed
 
 def row_output(row_id: str, grade: Grade) -> dict:
     d = grade.to_dict()
-    d["points"] = [{"point": p["point"], "status": p["status"], "evidence": p["evidence"]} for p in d["points"]]
+    d["points"] = [{"point": p["point"], "status": p["status"], "evidence": p["evidence"]}
+                   | ({"missing": p["missing"]} if p["missing"] else {}) for p in d["points"]]
     return {"id": row_id, **{k: d[k] for k in ROW_FIELDS if k != "id"}}
 
 

@@ -45,6 +45,11 @@ class Rubric:
     card: Card | None = None
     sentence_vecs: np.ndarray | None = None  # the card answer's (or reference's) sentences
     sentences: list[str] = field(default_factory=list)  # their text, for the judge's premise
+    # per point: the claims a compound point ("A; B") joins, as sub-points, and their embeddings (the claim and
+    # the synonyms that belong to it); empty for a point that makes one claim (tutor.grade reads them for the
+    # verdicts only: the learned score never sees them)
+    claims: list[tuple[KeyPoint, ...]] = field(default_factory=list)
+    claim_vecs: list[list[np.ndarray]] = field(default_factory=list)
 
 
 @dataclass
@@ -68,6 +73,7 @@ class Evidence:
     spotted: list[tuple[int, int, float]] = field(default_factory=list)  # (misconception, unit, verdict) read
     plain: list[str] = field(default_factory=list)  # `units` with shorthand spelled out (tutor.shorthand)
     to_card: np.ndarray | None = None  # (units, card sentences) cosines: where the judge finds each one's premise
+    claim_match: list[np.ndarray] = field(default_factory=list)  # per point: (units, its claims) match, as `match`
     # The full grader's quick model was sure of the grade, so the judge's long sentence pairs were not read
     # (tutor.grade.Grader.evidence).
     settled: bool = False
@@ -99,6 +105,48 @@ def _passage_for(point: KeyPoint, sentences: list[str]) -> str:
     return re.sub(r"\*\*|`|^#+\s*", "", best).strip()
 
 
+MIN_CLAIM_STEMS = 3  # a piece of a compound point with fewer content words ("accurate but slower") is no claim
+
+
+def claims(point: str) -> list[str]:
+    """The claims a compound key point joins with ";" ("dropout is off in eval mode; forgetting model.eval()
+    makes predictions random"), or [] for a single claim. A piece too short to stand alone joins its
+    neighbour (and a point left with one claim is no compound)."""
+    out: list[str] = []
+    for piece in (p.strip() for p in point.split(";")):
+        if not piece:
+            continue
+        if out and min(len(content_stems(out[-1])), len(content_stems(piece))) < MIN_CLAIM_STEMS:
+            out[-1] = f"{out[-1]}; {piece}"
+        else:
+            out.append(piece)
+    return out if len(out) > 1 and all(len(content_stems(c)) >= MIN_CLAIM_STEMS for c in out) else []
+
+
+def _claim_points(kp: KeyPoint, parts: list[str], part_vecs: np.ndarray, synonym_vecs: np.ndarray
+                  ) -> tuple[KeyPoint, ...]:
+    """Each claim as a key point of its own, with the point's keywords and synonyms that belong to it: those
+    sharing a content word with it, a synonym sharing none with any claim going to the nearest claim."""
+    part_stems = [content_stems(c) for c in parts]
+
+    def owner(phrase: str, vec: np.ndarray | None) -> int | None:
+        shared = [len(content_stems(phrase) & st) for st in part_stems]
+        if max(shared) > 0:
+            return int(np.argmax(shared))
+        if any(phrase.lower() in c.lower() for c in parts):
+            return next(i for i, c in enumerate(parts) if phrase.lower() in c.lower())
+        return int(np.argmax(part_vecs @ vec)) if vec is not None else None
+
+    keywords: list[list[str]] = [[] for _ in parts]
+    synonyms: list[list[str]] = [[] for _ in parts]
+    for kw in kp.keywords:
+        if (i := owner(kw, None)) is not None:
+            keywords[i].append(kw)
+    for syn, vec in zip(kp.synonyms, synonym_vecs, strict=True):
+        synonyms[owner(syn, vec)].append(syn)
+    return tuple(KeyPoint(c, tuple(k), tuple(s)) for c, k, s in zip(parts, keywords, synonyms, strict=True))
+
+
 def build_rubric(embedder: Embedder, source: str, question: str, points: list[KeyPoint],
                  misconceptions: list[str], answer: str = "", card: Card | None = None) -> Rubric:
     texts = [question]
@@ -115,10 +163,27 @@ def build_rubric(embedder: Embedder, source: str, question: str, points: list[Ke
     sentence_vecs, vecs = vecs[n_fixed:], vecs[:n_fixed]
     point_vecs = [vecs[a:b] for a, b in spans]
     mis_vecs = vecs[n_fixed - len(misconceptions):] if misconceptions else np.zeros((0, vecs.shape[1]), np.float32)
+    # The claims in a batch of their own: the batch above stays what it was, and so do its vectors.
+    parts = [claims(kp.point) for kp in points]
+    flat = [c for ps in parts for c in ps]
+    part_vecs, part_at = (embedder.encode(flat) if flat else np.zeros((0, vecs.shape[1]), np.float32)), 0
+    claim_points: list[tuple[KeyPoint, ...]] = []
+    claim_vecs: list[list[np.ndarray]] = []
+    for kp, ps, pv in zip(points, parts, point_vecs, strict=True):
+        if not ps:
+            claim_points.append(())
+            claim_vecs.append([])
+            continue
+        cv, part_at = part_vecs[part_at:part_at + len(ps)], part_at + len(ps)
+        subs = _claim_points(kp, ps, cv, pv[1:])
+        claim_points.append(subs)
+        claim_vecs.append([np.vstack([cv[i], *(pv[1 + kp.synonyms.index(s)] for s in sub.synonyms)])
+                           for i, sub in enumerate(subs)])
     heads = np.vstack([pv[0] for pv in point_vecs]) if point_vecs else np.zeros((0, vecs.shape[1]), np.float32)
     mis_point = [int(np.argmax(heads @ m)) for m in mis_vecs] if len(heads) else []
     return Rubric(source, question, list(points), list(misconceptions), point_vecs, mis_vecs, mis_point,
-                  vecs[0], [_passage_for(kp, sentences) for kp in points], card, sentence_vecs, sentences)
+                  vecs[0], [_passage_for(kp, sentences) for kp in points], card, sentence_vecs, sentences,
+                  claim_points, claim_vecs)
 
 
 def card_rubric(embedder: Embedder, card: Card) -> Rubric:
@@ -128,11 +193,11 @@ def card_rubric(embedder: Embedder, card: Card) -> Rubric:
 
 def reference_points(reference: str) -> list[KeyPoint]:
     """A free reference's claims as key points: each statement with a few content words, no keywords."""
-    claims = []
+    found: list[str] = []
     for s in statements(reference):
-        if len(content_stems(s)) >= 3 and not any(s in c for c in claims):
-            claims.append(s)
-    top = [c for c in claims if not any(c != o and c in o for o in claims)]
+        if len(content_stems(s)) >= 3 and not any(s in c for c in found):
+            found.append(s)
+    top = [c for c in found if not any(c != o and c in o for o in found)]
     return [KeyPoint(c, ()) for c in top[:8]]
 
 
@@ -230,7 +295,11 @@ def gather(embedder: Embedder, rubric: Rubric, text: str, judge: Judge | None = 
     to_card = vecs @ rubric.sentence_vecs.T if rubric.sentence_vecs is not None and len(
         rubric.sentence_vecs) else None
     support = to_card.max(axis=1) if to_card is not None else np.zeros(n, np.float32)
-    ev = Evidence(units, cos, lex, mis_cos, rev, vecs @ rubric.question_vec, support, plain=plain, to_card=to_card)
+    claim_match = [np.column_stack([0.5 * (vecs @ cv.T).max(axis=1) + 0.5 * np.array([lexical(u, sub) for u in plain])
+                                    for sub, cv in zip(subs, cvs, strict=True)]) if subs else np.zeros((n, 0))
+                   for subs, cvs in zip(rubric.claims, rubric.claim_vecs, strict=True)]
+    ev = Evidence(units, cos, lex, mis_cos, rev, vecs @ rubric.question_vec, support, plain=plain, to_card=to_card,
+                  claim_match=claim_match)
     if judge is not None and k:
         judge_conflicts(judge, rubric, ev, to_card)
     return ev

@@ -57,12 +57,15 @@ def template_feedback(grade: Grade, rubric: Rubric | None = None) -> str:
     if good:
         lines.append("\n**What was good**")
         for g in good:
+            if g.missing:
+                lines.append(f"- “{_quote(g.evidence)}” covers part of: {g.point}")
+                continue
             part = "" if g.status == "covered" else " (partly: say it more precisely)"
             lines.append(f"- “{_quote(g.evidence)}” covers: {g.point}{part}")
-    missed = [g for g in grade.points if g.status == "missed"]
+    missed = [g for g in grade.points if g.status == "missed" or g.missing]
     if missed and "empty" not in grade.flags:
         lines.append("\n**What was missing**")
-        lines += [f"- {g.point}{_cite(grade, g.passage)}" for g in missed]
+        lines += [f"- {g.missing or g.point}{_cite(grade, g.passage)}" for g in missed]
     wrong = [g for g in grade.points if g.status == "wrong"]
     if wrong:
         lines.append("\n**What was wrong**")
@@ -90,7 +93,7 @@ def _cited(grade: Grade) -> list[tuple[str, str]]:
     [n] only and code prints their text under the LLM's reply, so feedback cites the card verbatim."""
     out: list[tuple[str, str]] = []
     for g in grade.points:
-        if g.status in ("missed", "wrong") and g.passage and g.passage not in [p for _, p in out]:
+        if (g.status in ("missed", "wrong") or g.missing) and g.passage and g.passage not in [p for _, p in out]:
             out.append((f"[{len(out) + 1}]", g.passage))
     return out
 
@@ -121,7 +124,8 @@ def verdict_lines(grade: Grade, cited: Cited | None = None) -> str:
     good = [f'- you {said(g)} "{span(g)}": {_phrase(g.point, _POINT_WORDS)}'
             + ("" if g.status == "covered" else " (only partly)")
             for g in grade.points if g.status in ("covered", "partly") and g.evidence]
-    missing = [f"- {_phrase(g.point, _POINT_WORDS)}{ref(g)}" for g in grade.points if g.status == "missed"]
+    missing = [f"- {_phrase(g.missing or g.point, _POINT_WORDS)}{ref(g)}" for g in grade.points
+               if g.status == "missed" or g.missing]
     wrong = [f'- you said "{span(g)}", which {_phrase(_why(g.why), _WHY_WORDS)}; '
              f"correct: {_phrase(g.point, _POINT_WORDS)}{ref(g)}" for g in grade.points if g.status == "wrong"]
     parts = [(title, lines) for title, lines in (("Good", good), ("Missing", missing), ("Wrong", wrong)) if lines]
