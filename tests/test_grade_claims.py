@@ -101,3 +101,20 @@ def test_the_json_row_names_what_a_partly_point_still_misses_and_only_there(grad
     points = row_output("r1", grade)["points"]
     assert points[2]["missing"] == FORGET
     assert all("missing" not in p for p in points[:2])
+
+
+def test_a_point_made_in_part_is_probed_and_graded_on_the_claim_still_missing(grader, card):
+    from tutor.probe import probe_card, probe_for
+
+    answer = "Dropout randomly zeroes units during training. At test time dropout is switched off in eval mode."
+    grade = grader.grade(answer, card=card)
+    grade.points = [p if p.status == "partly" else replace(p, status="covered") for p in grade.points]
+
+    probe = probe_for(grade, card, {card.id: card}, answer=answer)
+    assert probe is not None and probe.kind == "partly" and probe.claim == FORGET
+    assert "“model.eval()”" in probe.question and "that is part of it" in probe.question
+    narrowed = probe_card(probe, {card.id: card})
+    assert [kp.point for kp in narrowed.key_points] == [FORGET]
+    assert narrowed.key_points[0].keywords == ("model.eval()",)
+    again = grader.grade("If you forget model.eval() the predictions stay random.", card=narrowed)
+    assert again.points[0].status in ("covered", "partly") and again.label != "incorrect"

@@ -7,7 +7,9 @@ card not yet asked. Questions are phrased from the card's key-point keywords in 
 never by quoting the key point itself (that would hand over the answer).
 
 The learner's answer to a probe is graded against `probe_card(...)`: the original card narrowed to the
-probed point (or the follow-up card itself), so the score says whether that one point is now there.
+probed point (or the follow-up card itself), so the score says whether that one point is now there. A
+compound point made in part ("dropout is off in eval mode; forgetting model.eval() …", one claim said) is
+probed, and then graded, on the claims still missing alone: the learner is not asked again for what they said.
 
 Public API: `Probe`, `probe_for(grade, card, cards, asked=()) -> Probe | None`, `probe_card(probe, cards)`.
 """
@@ -30,6 +32,7 @@ class Probe:
     kind: str  # wrong | missed | partly | follow_up
     card_id: str  # the card whose point (or which follow-up card) the probe is about
     point: str | None = None  # the probed key point; None for a follow-up card
+    claim: str | None = None  # of a compound point made in part: the claims still missing (what is graded)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,7 +58,24 @@ def _term(kp: KeyPoint, card: Card, answer: str) -> str:
     return max(fresh, key=lambda kw: (not _figure(kw), len(kw.split()), len(kw)))
 
 
-def _question(status: str, term: str, evidence: str, covered: str) -> str:
+def claim_point(kp: KeyPoint, claim: str) -> KeyPoint:
+    """The missing claims of a compound point as a key point of their own, with the point's keywords and
+    synonyms that share a content word with them (all the keywords when none does: a term to ask about)."""
+    from tutor.grade_text import content_stems
+
+    target = content_stems(claim)
+
+    def belongs(phrase: str) -> bool:
+        return bool(content_stems(phrase) & target) or phrase.lower() in claim.lower()
+
+    keywords = tuple(k for k in kp.keywords if belongs(k)) or kp.keywords
+    return KeyPoint(claim, keywords, tuple(s for s in kp.synonyms if belongs(s)))
+
+
+def _question(status: str, term: str, evidence: str, covered: str, rest: bool = False) -> str:
+    if rest:
+        return (f"You said “{_short(evidence)}”, and that is part of it. What goes with it: where does “{term}” "
+                "come in, and why does it matter?")
     if status == "wrong":
         return (f"You said “{_short(evidence)}”. Are you sure about that? Think about “{term}”: "
                 "what actually happens there, and why?")
@@ -80,8 +100,10 @@ def probe_for(grade, card: Card, cards: Mapping[str, Card], asked: Collection[st
         gap = min(gaps, key=lambda p: (_PRIORITY[p.status], -p.weight, by_point[p.point][0]))
         kp = by_point[gap.point][1]
         covered = next((p.evidence for p in grade.points if p.status == "covered" and p.evidence), "")
-        text = _question(gap.status, _term(kp, card, answer), gap.evidence, covered)
-        return Probe(text, gap.status, card.id, kp.point)
+        claim = getattr(gap, "missing", "") if gap.status == "partly" else ""
+        asked_of = claim_point(kp, claim) if claim else kp
+        text = _question(gap.status, _term(asked_of, card, answer), gap.evidence, covered, rest=bool(claim))
+        return Probe(text, gap.status, card.id, kp.point, claim or None)
     for ref in card.follow_ups:
         if ref in cards and ref not in asked:
             return Probe(f"Good, that covers it. A natural next question: {cards[ref].question}", "follow_up", ref)
@@ -94,4 +116,4 @@ def probe_card(probe: Probe, cards: Mapping[str, Card]) -> Card:
     if probe.point is None:
         return card
     kp = next(k for k in card.key_points if k.point == probe.point)
-    return replace(card, question=probe.question, key_points=(kp,))
+    return replace(card, question=probe.question, key_points=(claim_point(kp, probe.claim) if probe.claim else kp,))
