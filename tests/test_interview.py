@@ -109,3 +109,15 @@ def test_scorecard_gaps_put_wrong_points_first_and_keep_three_per_card():
     card = build_scorecard("alice", T0, T0 + timedelta(minutes=5), results, {})
     assert [g["point"] for g in card.gaps] == ["bad", "p0", "p1"] and card.study == ["t/x"]
     assert card.verdict == "not enough answers"
+
+
+def test_scorecard_gaps_name_the_claim_a_point_made_in_part_still_misses():
+    from tutor.scorecard import build_scorecard
+
+    points = [{"point": "dropout is off in eval mode; forgetting model.eval() leaves it on", "status": "partly",
+               "weight": 1.0, "missing": "forgetting model.eval() leaves it on"},
+              {"point": "it zeroes random units", "status": "covered", "weight": 1.5, "missing": ""}]
+    results = [{"card_id": "t/x", "topic": "t", "difficulty": 2, "question": "Q?", "answer": "",
+                "grade": {"score": 6.0, "label": "partial", "points": points, "misconceptions": []}, "probe": None}]
+    card = build_scorecard("alice", T0, T0 + timedelta(minutes=5), results, {})
+    assert card.gaps == [{"point": "forgetting model.eval() leaves it on", "card_id": "t/x", "status": "missed"}]

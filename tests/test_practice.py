@@ -247,3 +247,12 @@ def test_a_probe_names_the_idea_not_the_figure_of_the_cards_example():
         question = probe_for(grade, narrowed, {}).question
         named = [k for k in keywords if f"“{k}”" in question]
         assert len(named) == 1 and named[0] in want, question
+
+
+def test_a_point_made_only_in_part_counts_toward_the_weakest_points():
+    def r(status, missing=""):
+        return Review("alice", "training/dropout", "training", T0, 6.0, "partial", 3, 0, "quiz",
+                      grade={"points": [{"point": "p1; p2", "status": status, "missing": missing}]})
+
+    weak = weakest_points([r("partly", "p2"), r("partly"), r("covered")])
+    assert [(w.point, w.missed, w.asked) for w in weak] == [("p1; p2", 1, 3)]

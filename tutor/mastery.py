@@ -104,7 +104,7 @@ def weakest_points(reviews: Iterable[Review], n: int = 5) -> list[WeakPoint]:
         for p in (r.grade or {}).get("points", []):
             key = (p.get("point", ""), r.card_id)
             asked[key] += 1
-            missed[key] += p.get("status") in _MISSED
+            missed[key] += p.get("status") in _MISSED or bool(p.get("missing"))  # a claim of it still missing
     rows = [WeakPoint(point, card_id, missed[(point, card_id)], asked[(point, card_id)])
             for point, card_id in asked if missed[(point, card_id)]]
     rows.sort(key=lambda w: (-w.missed, -w.missed / w.asked, w.card_id, w.point))

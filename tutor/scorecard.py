@@ -89,7 +89,10 @@ def build_scorecard(profile: str, started_at: datetime, ended_at: datetime, resu
     gaps, study = [], []
     for r in sorted(results, key=lambda r: r["grade"]["score"]):
         # Wrong before missed, at most GAPS_PER_CARD per card: the list is a study plan, not the whole rubric.
-        misses = sorted((p for p in r["grade"].get("points", []) if p.get("status") in ("wrong", "missed")),
+        # A compound point made in part ("partly" with `missing`) is a gap in the claims still missing.
+        misses = sorted(({**p, "point": p["missing"], "status": "missed"} if p.get("missing") else p
+                         for p in r["grade"].get("points", [])
+                         if p.get("status") in ("wrong", "missed") or p.get("missing")),
                         key=lambda p: (p["status"] != "wrong", -float(p.get("weight", 1.0))))
         for p in misses[:GAPS_PER_CARD]:
             gaps.append({"point": p["point"], "card_id": r["card_id"], "status": p["status"]})
