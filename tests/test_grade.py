@@ -68,6 +68,28 @@ def test_a_statement_matching_a_misconception_is_wrong_and_not_correct(grader, d
     assert grade.label != "correct"  # a long answer with one wrong core claim is not "correct"
 
 
+def test_the_spotter_clears_a_statement_that_only_sounds_like_a_misconception(grader, dropout):
+    """Cosine cannot tell a belief from its denial; where the spotter read the pair and found it not asserted,
+    the rule does not call the statement wrong. A pair it did not read, or read as asserted, still counts."""
+    from tutor.grade import _score_points
+    from tutor.spotter import CLEARED, cleared
+
+    answer = FULL + " Dropout stays active at inference and randomly drops units at test time."
+    rubric = grader.rubric_for(dropout)
+    ev, _ = grader.evidence(answer, rubric)
+    unit = next(i for i, u in enumerate(ev.units) if u.startswith("Dropout stays active"))
+    assert cleared([(0, unit, CLEARED - 0.01), (0, 1, CLEARED)]) == {(unit, 0)}
+
+    def misconceptions(verdicts: list[tuple[int, int, float]]) -> list[str]:
+        ev.spotted = verdicts
+        return [h.evidence for h in _score_points(rubric, ev, GradeParams())[1]]
+
+    assert misconceptions([]) == [ev.units[unit]]  # unread: the rule alone
+    assert misconceptions([(0, unit, 0.5)]) == [ev.units[unit]]  # read, unsure: the rule stands
+    assert misconceptions([(0, unit, 0.02)]) == []  # read and cleared
+    assert misconceptions([(0, unit + 1, 0.02)]) == [ev.units[unit]]  # another statement cleared, not this one
+
+
 def test_a_wrong_clause_is_reported_once_not_again_with_the_sentence_around_it(grader, dropout):
     sentence = "Dropout stays active at inference and randomly drops units at test time, which is how it averages."
     grade = grader.grade(FULL + " " + sentence, card=dropout)

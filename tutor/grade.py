@@ -43,7 +43,7 @@ from tutor.grade_text import asked, is_idk, manipulation_spans, shape, without
 from tutor.judge import Judge
 from tutor.pair_model import PairModel
 from tutor.reader import Reader, rubric_text
-from tutor.spotter import highest, spotted
+from tutor.spotter import cleared, highest, spotted
 from tutor.spotter import read as read_statements
 
 LABELS = ("incorrect", "partial", "correct")
@@ -157,6 +157,7 @@ def _score_points(rubric: Rubric, ev: Evidence, p: GradeParams) -> tuple[list[Po
     match = p.alpha * ev.cos + (1 - p.alpha) * ev.lex
     wrong_unit: dict[int, tuple[int, str, MisconceptionHit | None]] = {}  # unit -> (point, why, hit)
     flagged = spotted(ev.spotted)  # the misconception spotter's confident verdicts (tutor.spotter)
+    clear = cleared(ev.spotted)  # … and the pairs it read and found not asserted: cosine alone cannot tell
     for i in range(n):
         if i in flagged:
             m = flagged[i]
@@ -167,7 +168,8 @@ def _score_points(rubric: Rubric, ev: Evidence, p: GradeParams) -> tuple[list[Po
         if ev.mis_cos.shape[1]:
             m = int(np.argmax(ev.mis_cos[i]))
             best_point = float(ev.cos[i].max()) if k else 0.0
-            if ev.mis_cos[i, m] >= p.mis_min and ev.mis_cos[i, m] >= best_point + p.mis_margin:
+            if (ev.mis_cos[i, m] >= p.mis_min and ev.mis_cos[i, m] >= best_point + p.mis_margin
+                    and (i, m) not in clear):
                 j = rubric.mis_point[m]
                 hit = MisconceptionHit(rubric.misconceptions[m], ev.units[i], rubric.points[j].point)
                 wrong_unit[i] = (j, f"matches the misconception: {rubric.misconceptions[m]}", hit)

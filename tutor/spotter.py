@@ -35,6 +35,11 @@ SPEC = pair_model.Spec(what="the misconception spotter", delta_file="grade_spott
                        side_by_side=True, fp32_ffn_out=(0, 1, 2))
 TOP_UNITS = 3  # statements read per misconception, nearest first by MiniLM cosine
 SPOTTED = 0.95  # a verdict at which the feedback calls the statement wrong (the score reads the verdict itself)
+# A verdict below which the spotter clears the statement of that misconception: the cosine rule in
+# tutor.grade no longer calls it wrong. MiniLM puts "regularization is used so the model does well on unseen
+# data and not only on the training set" at .72 from "regularization is meant to lower the training loss";
+# the spotter, which reads the pair, says .05 (`bench/misconception_rule.py` has the counts by category).
+CLEARED = 0.1
 
 
 def nearest(mis_cos: np.ndarray, k: int = TOP_UNITS) -> list[tuple[int, int]]:
@@ -86,6 +91,11 @@ def spotted(verdicts: list[tuple[int, int, float]], at: float = SPOTTED) -> dict
         if v >= at and v > out.get(u, (-1.0, 0))[0]:
             out[u] = (v, m)
     return {u: m for u, (_, m) in out.items()}
+
+
+def cleared(verdicts: list[tuple[int, int, float]], at: float = CLEARED) -> set[tuple[int, int]]:
+    """(statement, misconception) pairs the spotter read and found not asserted (verdict below `at`)."""
+    return {(u, m) for m, u, v in verdicts if v < at}
 
 
 def delta_meta(folder: Path | None = None) -> dict:
