@@ -118,6 +118,29 @@ def test_only_rows_appended_since_a_feature_file_was_made_are_new_to_it(tmp_path
     assert gt.added_rows(digest) is None
 
 
+def test_named_rows_are_recomputed_in_place_and_the_others_kept(tmp_path, monkeypatch):
+    golden = tmp_path / "grading.jsonl"
+    golden.write_text("".join(json.dumps({"id": i, "answer": i}) + "\n" for i in "abc"), encoding="utf-8")
+    monkeypatch.setattr(gt, "GOLDEN", golden)
+    asked: list[list[str]] = []
+
+    def embed(reference: bool, rows: list[dict]) -> list[dict]:
+        asked.append([r["id"] for r in rows])
+        return [{"id": r["id"], "x": [9.0]} for r in rows]
+
+    monkeypatch.setattr(gt, "embed_golden", embed)
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("c\n\na\n", encoding="utf-8")
+    assert gt.row_ids(str(ids_file)) == gt.row_ids("a, c") == {"a", "c"}
+
+    stored = [{"id": i, "x": [1.0]} for i in "abc"]
+    assert gt.recompute_rows(stored, {"a", "c"}) == [{"id": "a", "x": [9.0]}, {"id": "b", "x": [1.0]},
+                                                      {"id": "c", "x": [9.0]}]
+    assert asked == [["a", "c"]]  # in golden order, the other rows never graded
+    with pytest.raises(SystemExit, match="no golden row with id z"):
+        gt.recompute_rows(stored, {"a", "z"})
+
+
 def _toy(n: int = 90, seed: int = 0) -> tuple[np.ndarray, list[str], list[list[float]]]:
     rng = np.random.default_rng(seed)
     quality = rng.uniform(0, 1, n)

@@ -56,3 +56,23 @@ def test_notes_are_matched_like_the_same_answer_spelled_out_and_quoted_as_writte
     assert np.allclose(got.cos, want.cos) and np.array_equal(got.lex, want.lex)
     assert got.units == ["memory carries info across time steps", "additive updates ease vanishing grads w/o clipping"]
     assert grader.grade(notes, card=lstm).points[0].evidence == "memory carries info across time steps"
+
+
+def test_a_cards_own_shorthand_matches_the_learner_who_writes_it_the_same_way():
+    """The cards' phrases keep their shorthand ("dropout off at eval"); spelled out, the learner's "eval" became
+    "evaluation" and no longer met it. Both readings count, the better one wins, and spelling out never loses a
+    match the statement made as written."""
+    from tutor.cards import KeyPoint
+    from tutor.grade_evidence import lexical, read_both
+
+    point = KeyPoint("dropout masks randomly in train mode and is the identity in eval mode", ("identity",),
+                     ("dropout off at eval",))
+    written = "dropout is switched off at eval time"
+    plain = expand(written)
+
+    assert plain == "dropout is switched off at evaluation time" and lexical(plain, point) < 1.0
+    assert lexical(written, point) == 1.0 and read_both(written, plain, point) == 1.0
+    spelled_only = KeyPoint("gradients add up", ("gradients",))
+    assert read_both("grads add up", expand("grads add up"), spelled_only) == 1.0  # the spelled-out reading
+    unchanged = "it is the identity at inference"
+    assert read_both(unchanged, expand(unchanged), point) == lexical(unchanged, point) == 1.0

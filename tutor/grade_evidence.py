@@ -217,6 +217,14 @@ def lexical(unit: str, point: KeyPoint) -> float:
     return len(target & unit_stems) / len(target) if target else 0.0
 
 
+def read_both(unit: str, plain: str, point: KeyPoint) -> float:
+    """`lexical` of the statement as written and with its shorthand spelled out, the better of the two: the
+    cards' phrases keep their own shorthand ("dropout off at eval", "lr too high"), which the spelled-out
+    statement no longer contains (`expand` returns `unit` itself when it has no shorthand)."""
+    value = lexical(plain, point)
+    return value if plain is unit or value == 1.0 else max(value, lexical(unit, point))
+
+
 SWAPPED = "says of"  # how a role swap's reason starts (`contradiction`); features count swaps apart
 
 
@@ -278,7 +286,8 @@ def gather(embedder: Embedder, rubric: Rubric, text: str, judge: Judge | None = 
     plain = [expand(u) for u in units]
     vecs = embedder.encode(plain)
     cos = np.column_stack([(vecs @ pv.T).max(axis=1) for pv in rubric.point_vecs]) if k else np.zeros((n, 0))
-    lex = np.array([[lexical(u, kp) for kp in rubric.points] for u in plain], dtype=np.float32).reshape(n, k)
+    lex = np.array([[read_both(u, e, kp) for kp in rubric.points] for u, e in zip(units, plain, strict=True)],
+                   dtype=np.float32).reshape(n, k)
     mis_cos = vecs @ rubric.mis_vecs.T if len(rubric.mis_vecs) else np.zeros((n, 0), np.float32)
     # Polarity is judged on the smallest units only: in "X, so the net cannot rely on Y" the negation
     # belongs to the second clause, not to the whole sentence that also states X.
@@ -295,7 +304,9 @@ def gather(embedder: Embedder, rubric: Rubric, text: str, judge: Judge | None = 
     to_card = vecs @ rubric.sentence_vecs.T if rubric.sentence_vecs is not None and len(
         rubric.sentence_vecs) else None
     support = to_card.max(axis=1) if to_card is not None else np.zeros(n, np.float32)
-    claim_match = [np.column_stack([0.5 * (vecs @ cv.T).max(axis=1) + 0.5 * np.array([lexical(u, sub) for u in plain])
+    pairs_read = list(zip(units, plain, strict=True))
+    claim_match = [np.column_stack([0.5 * (vecs @ cv.T).max(axis=1) + 0.5 * np.array([read_both(u, e, sub)
+                                                                                      for u, e in pairs_read])
                                     for sub, cv in zip(subs, cvs, strict=True)]) if subs else np.zeros((n, 0))
                    for subs, cvs in zip(rubric.claims, rubric.claim_vecs, strict=True)]
     ev = Evidence(units, cos, lex, mis_cos, rev, vecs @ rubric.question_vec, support, plain=plain, to_card=to_card,

@@ -20,6 +20,8 @@ same way (the reader's out-of-fold outputs again on the dev rows); `--reference`
 `--reader` recomputes only the reader column of both feature files (after `python -m tutor.reader_train`
 and `make install`: a few minutes) and refits; `--spotter` does the same for the misconception spotter's
 column (after `python -m tutor.spotter_train`; it also adds the column to feature files made before it).
+`--rows IDS` recomputes every column of the named golden rows alone (comma-separated ids, or a file with one id
+per line), in both feature files, and refits: for a change that moves only some answers' features (minutes).
 `--from-features` refits from the committed feature rows alone (seconds, no model):
 tests/test_grade_model.py checks that this reproduces the committed weights and that the feature
 file was made from the current golden file (its sha256), so a golden edit without a retrain fails
@@ -133,6 +135,23 @@ def added_rows(source_sha256: str) -> list[dict] | None:
     return [] if digest.hexdigest() == source_sha256 else None
 
 
+def row_ids(spec: str) -> set[str]:
+    """`--rows`: a file of ids, one per line, or the ids themselves, comma-separated."""
+    path = Path(spec)
+    text = path.read_text(encoding="utf-8") if path.is_file() else spec.replace(",", "\n")
+    return {line.strip() for line in text.splitlines() if line.strip()}
+
+
+def recompute_rows(rows: list[dict], ids: set[str], reference: bool = False) -> list[dict]:
+    """Feature rows with those of `ids` computed again from scratch, in place, every other row as it was."""
+    golden = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if unknown := ids - {r["id"] for r in golden}:
+        raise SystemExit(f"no golden row with id {', '.join(sorted(unknown)[:5])}")
+    fresh = {r["id"]: r for r in embed_golden(reference, [r for r in golden if r["id"] in ids])}
+    print(f"recomputed {len(fresh)} of {len(rows)} rows", file=sys.stderr)
+    return [fresh.get(r["id"], r) for r in rows]
+
+
 def refresh_reader(rows: list[dict], reference: bool = False) -> list[dict]:
     """Feature rows with the reader column alone recomputed by the installed reader (on the dev rows, its
     out-of-fold outputs), every other column as it was: a reader retrain moves nothing else, and this takes
@@ -219,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="after a reader retrain: recompute only the reader column of both feature files")
     parser.add_argument("--spotter", action="store_true",
                         help="after a spotter retrain: recompute only the spot column of both feature files")
+    parser.add_argument("--rows", metavar="IDS",
+                        help="recompute every feature of these golden rows alone (ids, comma-separated, or a file "
+                             "with one per line) and refit")
     args = parser.parse_args(argv)
     for reference in (True,) if args.reference else (False, True):
         feature_file = REFERENCE_FEATURE_FILE if reference else FEATURE_FILE
@@ -233,6 +255,14 @@ def main(argv: list[str] | None = None) -> int:
                 rows = refresh_reader(rows, reference) if args.reader else rows
                 rows = refresh_spotter(rows, reference) if args.spotter else rows
                 write_feature_file(rows, digest, feature_file)
+        elif args.rows:
+            saved = load_feature_file(feature_file)
+            if saved["sha256"] != sha256(GOLDEN):
+                print(f"{feature_file.name} was made from another golden file: run python -m tutor.grade_train "
+                      "(without --rows)", file=sys.stderr)
+                return 2
+            rows, digest = recompute_rows(saved["rows"], row_ids(args.rows), reference), saved["sha256"]
+            write_feature_file(rows, digest, feature_file)
         elif args.added:
             saved = load_feature_file(feature_file)
             if (new := added_rows(saved["sha256"])) is None:
