@@ -171,6 +171,32 @@ def test_a_short_clause_denying_a_long_points_words_is_a_reversal():
     assert reversal("it does not use running averages", "it does not use running averages at all") is None
 
 
+@pytest.mark.parametrize(("statement", "point"), [
+    # the point denies the same words, in a sentence whose second clause has a negator of its own
+    ("XOR isn't linearly separable",
+     "XOR is not linearly separable, so a single neuron with a monotonic activation cannot represent it"),
+    # … or denies them without "not"
+    ("Regularization has the goal to reduce the test error, not the training error",
+     "regularization is any change that aims to lower the test error rather than the training error"),
+    ("no word order and no semantics", "It ignores meaning and word order; BM25 is the stronger baseline"),
+    # two negators in one clause assert: "does not get faster without sparse kernels" needs them
+    ("a normal GPU does not get faster without sparse kernels",
+     "unstructured pruning reaches high sparsity but needs sparse kernels to run faster"),
+    # "non-linear" and "nonlinear" are one word, not a pair of antonyms
+    ("hidden layers apply learned weights and a nonlinearity",
+     "hidden layers apply learned transformations with non-linear activations"),
+])
+def test_a_statement_that_denies_what_the_point_denies_agrees_with_it(statement, point):
+    assert reversal(statement, point) is None
+
+
+def test_a_denial_of_what_the_point_asserts_is_still_a_reversal():
+    point = "unstructured pruning reaches high sparsity but needs sparse kernels to run faster"
+    assert "denies `need sparse kernels" in (reversal("it does not need sparse kernels at all", point) or "")
+    assert reversal("hidden layers apply linear maps", "hidden layers apply non-linear activations") is not None
+    assert reversal("a nonlinear activation", "a non-linear activation") is None
+
+
 @pytest.mark.parametrize("statement", [
     "Use the teacher's full probability vector (soft targets), not just the label",
     "it is not only used in training; at inference it uses running averages",

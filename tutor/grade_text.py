@@ -112,6 +112,9 @@ def addressed_to_grader(statement: str) -> bool:
     return bool(_ADDRESSEE.search(statement) and _DEMAND.search(statement) and _POINTER.search(statement))
 
 
+_NON = re.compile(r"\b(non)-(?=[a-z])", re.I)
+
+
 def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
@@ -311,13 +314,16 @@ def reversal(statement: str, point: str) -> str | None:
     "dropout is not used at inference" vs "dropout is used at inference" differ only in polarity, which
     a sentence embedding barely sees.
     """
+    # "non-linear" is one word here, "nonlinear", as most writers spell it: else the point's "non-linear" holds
+    # "linear", and a statement saying "nonlinear" reads as its antonym (the match features keep two words)
+    statement, point = _NON.sub(r"\1", statement), _NON.sub(r"\1", point)
     s_stems, p_stems = stems(statement), stems(point)
     shared = content_stems(point)
     overlap = len(shared & s_stems) / len(shared) if shared else 0.0
     if overlap < 0.4:  # a statement about something else cannot reverse this point …
         # … unless it denies the point's own words (a short clause against a long point)
         if not negated(point) and not _privative_only(point, statement) and (
-                denied := denied_claim(statement, shared)):
+                denied := denied_claim(statement, shared)) and not _also_denied(point, denied):
             return f"denies `{denied}`, which the point asserts"
         return None
     for x, y in antonym_swaps(s_stems, p_stems):
@@ -335,6 +341,23 @@ def reversal(statement: str, point: str) -> str | None:
     # zero", or an aside like "not the arithmetic mean" in a sentence that states the point.
     neg, other = (statement, point) if negated_statement else (point, statement)
     return "negates the point" if denied_claim(neg, content_stems(other)) is not None else None
+
+
+_IMPLICIT_NOT = re.compile(r"\b(?:rather\s+than|instead\s+of|ignor(?:e|es|ed|ing))\b", re.I)
+_SENTENCE_END = re.compile(r"[;.!?]")
+
+
+def _also_denied(point: str, denied: str) -> bool:
+    """Whether the point denies those words itself ("XOR is not linearly separable", "the test error rather
+    than the training error", "it ignores word order"): a statement denying them agrees with it. Read to the
+    end of the point's sentence (its negators' parity says nothing when it has two clauses)."""
+    target = content_stems(denied)
+    for part in _SENTENCE_END.split(_IMPLICIT_NOT.sub(" not ", point.lower())):
+        ws = _prose_words(part)
+        for i in range(len(ws)):
+            if _denies(ws, i) and target <= {stem(w) for w in ws[i + 1:]}:
+                return True
+    return False
 
 
 # Verbs and phrases that negate without a negator: "subword units avoid out-of-vocabulary words".
@@ -359,6 +382,9 @@ def denied_claim(statement: str, point_stems: frozenset[str]) -> str | None:
     The first content word after the negator and at least one more must both be the point's words."""
     for clause in _SCOPE.split(statement.lower()):
         ws = _prose_words(clause)
+        denials = [w for i, w in enumerate(ws) if _denies(ws, i)]
+        if len(denials) == 2 and not {"nor", "neither"} & set(denials):
+            continue  # "it does not get faster without sparse kernels" asserts that it needs them
         for i in range(len(ws)):
             if not _denies(ws, i):
                 continue
