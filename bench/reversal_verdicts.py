@@ -21,7 +21,9 @@ Measured 2026-12-07 (session 57), all 5402 golden answers; pairs before → afte
     fluent-wrong      66             64      2        0
     mixed             22             20      2        0
 
-Every removed pair was a right statement: "XOR isn't linearly separable" against a point that says so itself
+All but one removed pair were right statements (the one: a negation answer's wrong claim, "less general …
+because without human labels they are not organised around …", caught before only for "denying human
+labels"): "XOR isn't linearly separable" against a point that says so itself
 in a two-clause sentence (the parity of its negators was even), "reduce the test error, not the training
 error" against "… rather than the training error", "no word order" against "it ignores word order", "does
 not get faster without sparse kernels" (two negators in one clause assert), "a nonlinearity" against
