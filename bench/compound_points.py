@@ -37,7 +37,6 @@ turned off") still reads as missing: its claim matches at .44, the learner's "it
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter, defaultdict
 from dataclasses import replace
@@ -49,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 from tutor.cards import load_cards  # noqa: E402
 from tutor.grade import GradeParams, _score_points  # noqa: E402
 from tutor.grade_evidence import claims  # noqa: E402
+from tutor.grade_train import golden_rows  # noqa: E402
 
-GOLDEN = ROOT / "corpus" / "golden" / "grading.jsonl"
 STATUSES = ("covered", "partly", "missed", "wrong")
 
 
@@ -68,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cards = {c.id: c for c in load_cards(ROOT / "corpus" / "cards")}
     compound = {cid for cid, c in cards.items() if any(claims(kp.point) for kp in c.key_points)}
-    rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = golden_rows()
     rows = [r for r in rows if r["card_id"] in compound and (args.split == "all" or r["split"] == args.split)]
     rows = rows[: args.limit] if args.limit else rows
     grader = Grader(MiniLMEmbedder(), list(cards.values()), judge=load_judge(required=True),

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -47,8 +46,8 @@ from tutor import grade as grade_module  # noqa: E402
 from tutor import spotter as spotter_module  # noqa: E402
 from tutor.cards import load_cards  # noqa: E402
 from tutor.grade import GradeParams, _score_points  # noqa: E402
+from tutor.grade_train import golden_rows  # noqa: E402
 
-GOLDEN = ROOT / "corpus" / "golden" / "grading.jsonl"
 ORDER = ("complete", "terse-right", "partial-missing", "negation", "mixed", "fluent-wrong", "misconception")
 
 
@@ -76,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     bars = [float(b) for b in args.bars.split(",")]
     cards = {c.id: c for c in load_cards(ROOT / "corpus" / "cards")}
-    rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = golden_rows()
     rows = [r for r in rows if r.get("card_id") in cards and (args.split == "all" or r["split"] == args.split)]
     rows = rows[: args.limit] if args.limit else rows
     grader = Grader(MiniLMEmbedder(), list(cards.values()), judge=load_judge(required=True),

@@ -39,7 +39,6 @@ so only the reversal check reads it as one word.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -49,20 +48,18 @@ sys.path.insert(0, str(ROOT))
 
 from tutor.cards import load_cards  # noqa: E402
 from tutor.grade import prepare  # noqa: E402
-from tutor.grade_evidence import contradiction, lexical  # noqa: E402
+from tutor.grade_evidence import atomic_units, contradiction, lexical  # noqa: E402
 from tutor.grade_text import ROLE_PAIRS, contrasted_terms, statements  # noqa: E402
+from tutor.grade_train import golden_rows  # noqa: E402
 from tutor.shorthand import expand  # noqa: E402
-
-GOLDEN = ROOT / "corpus" / "golden" / "grading.jsonl"
 
 
 def verdicts(row: dict, card: object) -> list[tuple[str, str, str]]:
     """(statement, key point, why) for each pair of the answer's smallest statements and the card's points."""
     units = statements(prepare(row["answer"])[0])
-    atomic = [not any(j != i and v in u for j, v in enumerate(units)) for i, u in enumerate(units)]
     pairs = ROLE_PAIRS + contrasted_terms(card.id)
     out = []
-    for unit, alone in zip(units, atomic, strict=True):
+    for unit, alone in zip(units, atomic_units(units), strict=True):
         plain = expand(unit)
         for kp in card.key_points if alone else ():
             if lexical(plain, kp) > 0 and (why := contradiction(plain, kp.point, pairs)):
@@ -77,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="at most this many rows (0: all)")
     args = parser.parse_args(argv)
     cards = {c.id: c for c in load_cards(ROOT / "corpus" / "cards")}
-    rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = golden_rows()
     rows = [r for r in rows if r.get("card_id") in cards and (args.split == "all" or r["split"] == args.split)]
     rows = rows[: args.limit] if args.limit else rows
     pairs, answers, flagged = Counter(), Counter(), Counter()

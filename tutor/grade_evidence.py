@@ -275,6 +275,12 @@ def judge_conflicts(judge: Judge, rubric: Rubric, ev: Evidence, to_card: np.ndar
         ev.point_conflict[read] = margins[ns:]
 
 
+def atomic_units(units: list[str]) -> list[bool]:
+    """Which statements hold no other statement (a clause, not the sentence around it): polarity is read on
+    these alone."""
+    return [not any(j != i and v in u for j, v in enumerate(units)) for i, u in enumerate(units)]
+
+
 def gather(embedder: Embedder, rubric: Rubric, text: str, judge: Judge | None = None) -> Evidence:
     """All learner statements embedded in one batch, matched against every point and misconception."""
     units = statements(text)
@@ -286,12 +292,13 @@ def gather(embedder: Embedder, rubric: Rubric, text: str, judge: Judge | None = 
     plain = [expand(u) for u in units]
     vecs = embedder.encode(plain)
     cos = np.column_stack([(vecs @ pv.T).max(axis=1) for pv in rubric.point_vecs]) if k else np.zeros((n, 0))
-    lex = np.array([[read_both(u, e, kp) for kp in rubric.points] for u, e in zip(units, plain, strict=True)],
+    pairs_read = list(zip(units, plain, strict=True))  # each statement as written and spelled out
+    lex = np.array([[read_both(u, e, kp) for kp in rubric.points] for u, e in pairs_read],
                    dtype=np.float32).reshape(n, k)
     mis_cos = vecs @ rubric.mis_vecs.T if len(rubric.mis_vecs) else np.zeros((n, 0), np.float32)
     # Polarity is judged on the smallest units only: in "X, so the net cannot rely on Y" the negation
     # belongs to the second clause, not to the whole sentence that also states X.
-    atomic = [not any(j != i and v in u for j, v in enumerate(units)) for i, u in enumerate(units)]
+    atomic = atomic_units(units)
     # A statement that rejects a misconception has spent its negation on it: "you should not stop the
     # first time the loss goes up" denies that belief and does not reverse "training halts when …".
     best = cos.max(axis=1) if k else np.zeros(n, np.float32)
@@ -304,7 +311,6 @@ def gather(embedder: Embedder, rubric: Rubric, text: str, judge: Judge | None = 
     to_card = vecs @ rubric.sentence_vecs.T if rubric.sentence_vecs is not None and len(
         rubric.sentence_vecs) else None
     support = to_card.max(axis=1) if to_card is not None else np.zeros(n, np.float32)
-    pairs_read = list(zip(units, plain, strict=True))
     claim_match = [np.column_stack([0.5 * (vecs @ cv.T).max(axis=1) + 0.5 * np.array([read_both(u, e, sub)
                                                                                       for u, e in pairs_read])
                                     for sub, cv in zip(subs, cvs, strict=True)]) if subs else np.zeros((n, 0))

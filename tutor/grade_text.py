@@ -112,9 +112,6 @@ def addressed_to_grader(statement: str) -> bool:
     return bool(_ADDRESSEE.search(statement) and _DEMAND.search(statement) and _POINTER.search(statement))
 
 
-_NON = re.compile(r"\b(non)-(?=[a-z])", re.I)
-
-
 def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
@@ -305,6 +302,9 @@ def _both_poles(sx: str, point: Set[str]) -> bool:
     """Whether `point` also holds an opposite of `sx` ("a small student … a large teacher"): it states both
     sides of the contrast, so a statement using the other side's synonym ("a big teacher") swaps nothing."""
     return any(stem(b if stem(a) == sx else a) in point for a, b in ANTONYMS if sx in (stem(a), stem(b)))
+
+
+_NON = re.compile(r"\b(non)-(?=[a-z])", re.I)
 
 
 def reversal(statement: str, point: str) -> str | None:

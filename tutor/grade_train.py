@@ -102,6 +102,11 @@ def write_feature_file(rows: list[dict], source_sha256: str, path: Path = FEATUR
     path.write_text(json.dumps(body, separators=(",", ":")) + "\n", encoding="utf-8")
 
 
+def golden_rows() -> list[dict]:
+    """Every row of corpus/golden/grading.jsonl, in file order."""
+    return [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def embed_golden(reference: bool = False, rows: list[dict] | None = None) -> list[dict]:
     """Feature rows of every golden answer (or of `rows`), graded against its card; `reference`: against its
     own reference with no card, as a question no card answers is. Either way the dev rows carry the reader's
@@ -115,7 +120,7 @@ def embed_golden(reference: bool = False, rows: list[dict] | None = None) -> lis
     from tutor.spotter import load_spotter
 
     if rows is None:
-        rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = golden_rows()
     cards = [] if reference else load_cards(ROOT / "corpus" / "cards")  # no card: each row's reference is its rubric
     grader = Grader(MiniLMEmbedder(), cards, model=None, judge=load_judge(required=True),
                     reader=load_reader(required=True), spotter=load_spotter(required=True))
@@ -144,7 +149,7 @@ def row_ids(spec: str) -> set[str]:
 
 def recompute_rows(rows: list[dict], ids: set[str], reference: bool = False) -> list[dict]:
     """Feature rows with those of `ids` computed again from scratch, in place, every other row as it was."""
-    golden = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    golden = golden_rows()
     if unknown := ids - {r["id"] for r in golden}:
         raise SystemExit(f"no golden row with id {', '.join(sorted(unknown)[:5])}")
     fresh = {r["id"]: r for r in embed_golden(reference, [r for r in golden if r["id"] in ids])}
@@ -197,8 +202,7 @@ def _refresh(rows: list[dict], reference: bool, name: str, oof: dict[str, float]
     from tutor.evaluate_grading import out_of_fold
     from tutor.grade import Grader
 
-    golden = {r["id"]: r for r in (json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines()
-                                   if line.strip())}
+    golden = {r["id"]: r for r in golden_rows()}
     cards = {} if reference else {c.id: c for c in load_cards(ROOT / "corpus" / "cards")}
     grader = Grader(MiniLMEmbedder(), list(cards.values()), model=None)
     out = []
@@ -242,27 +246,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="recompute every feature of these golden rows alone (ids, comma-separated, or a file "
                              "with one per line) and refit")
     args = parser.parse_args(argv)
+    ids = row_ids(args.rows) if args.rows else set()
     for reference in (True,) if args.reference else (False, True):
         feature_file = REFERENCE_FEATURE_FILE if reference else FEATURE_FILE
-        if args.from_features or args.reader or args.spotter:
+        if args.from_features or args.reader or args.spotter or ids:
             saved = load_feature_file(feature_file)
             rows, digest = saved["rows"], saved["sha256"]
-            if args.reader or args.spotter:
+            if args.reader or args.spotter or ids:
                 if digest != sha256(GOLDEN):
                     print(f"{feature_file.name} was made from another golden file: run python -m tutor.grade_train "
-                          "(without --reader or --spotter)", file=sys.stderr)
+                          "(without --reader, --spotter or --rows)", file=sys.stderr)
                     return 2
                 rows = refresh_reader(rows, reference) if args.reader else rows
                 rows = refresh_spotter(rows, reference) if args.spotter else rows
+                rows = recompute_rows(rows, ids, reference) if ids else rows
                 write_feature_file(rows, digest, feature_file)
-        elif args.rows:
-            saved = load_feature_file(feature_file)
-            if saved["sha256"] != sha256(GOLDEN):
-                print(f"{feature_file.name} was made from another golden file: run python -m tutor.grade_train "
-                      "(without --rows)", file=sys.stderr)
-                return 2
-            rows, digest = recompute_rows(saved["rows"], row_ids(args.rows), reference), saved["sha256"]
-            write_feature_file(rows, digest, feature_file)
         elif args.added:
             saved = load_feature_file(feature_file)
             if (new := added_rows(saved["sha256"])) is None:
