@@ -57,11 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     from tutor.embed import MiniLMEmbedder
     from tutor.grade import Grader
     from tutor.grade_feedback import feedback_messages
+    from tutor.grade_train import golden_rows
     from tutor.llm_server import ensure_running, status, stop
     from tutor.llms import make_chat_model
 
-    golden = ROOT / "corpus" / "golden" / "grading.jsonl"
-    rows = [json.loads(line) for line in golden.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = golden_rows()
     rows = rows[: args.limit]
     cards = load_cards(ROOT / "corpus" / "cards")
     by_id = {c.id: c for c in cards}

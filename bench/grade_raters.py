@@ -45,6 +45,7 @@ from _common import ROOT
 from tutor import metrics as m
 from tutor.evaluate_grading import metrics
 from tutor.grade import LABELS, label_of
+from tutor.grade_train import golden_rows
 
 GOLDEN = ROOT / "corpus" / "golden" / "grading.jsonl"
 RATERS = Path(__file__).resolve().parent / "rater_scores.jsonl"
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--raters", type=Path, default=RATERS)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    golden = {r["id"]: r for r in map(json.loads, GOLDEN.read_text(encoding="utf-8").splitlines()) if r}
+    golden = {r["id"]: r for r in golden_rows()}
     rated: dict[str, dict[str, float]] = defaultdict(dict)
     for line in args.raters.read_text(encoding="utf-8").splitlines():
         if line.strip():

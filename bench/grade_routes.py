@@ -42,6 +42,7 @@ from _common import ROOT
 
 from tutor.config import Config
 from tutor.grade import Grader
+from tutor.grade_train import golden_rows
 from tutor.metrics import in_band
 from tutor.tutor import Tutor
 
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         q = json.loads(line)
         if q["kind"] != "followup":
             asked[q["card_id"]].append(q["question"])
-    rows = [json.loads(line) for line in (GOLDEN / "grading.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = golden_rows()
     rows = [r for r in rows if r.get("split") == "test"][:: args.stride]
     found: dict[str, Counter] = {"question alone": Counter(), "question + reference": Counter(),
                                  "question alone, refusal bar": Counter(), "question + answer": Counter()}

@@ -153,9 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args(argv)
     from tutor.embed import MiniLMEmbedder
+    from tutor.grade_train import golden_rows
 
-    golden = ROOT / "corpus" / "golden" / "grading.jsonl"
-    rows = [json.loads(line) for line in golden.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = golden_rows()
     rows = rows[: args.limit] if args.limit else rows
     rows = random.Random(48).sample(rows, min(args.sample, len(rows))) if args.sample else rows
     embedder = MiniLMEmbedder()

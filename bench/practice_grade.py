@@ -53,12 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     from tutor.embed import MiniLMEmbedder
+    from tutor.grade_train import golden_rows
     from tutor.judge import load_judge
     from tutor.reader import load_reader
     from tutor.spotter import load_spotter
 
-    rows = [json.loads(line) for line in (ROOT / "corpus" / "golden" / "grading.jsonl").read_text(
-        encoding="utf-8").splitlines() if line.strip()]
+    rows = golden_rows()
     random.Random(49).shuffle(rows)
     cards = load_cards(ROOT / "corpus" / "cards")
     by_id = {c.id: c for c in cards}
