@@ -382,12 +382,10 @@ def denied_claim(statement: str, point_stems: frozenset[str]) -> str | None:
     The first content word after the negator and at least one more must both be the point's words."""
     for clause in _SCOPE.split(statement.lower()):
         ws = _prose_words(clause)
-        denials = [w for i, w in enumerate(ws) if _denies(ws, i)]
-        if len(denials) == 2 and not {"nor", "neither"} & set(denials):
+        denials = [i for i in range(len(ws)) if _denies(ws, i)]
+        if len(denials) == 2 and not {"nor", "neither"} & {ws[i] for i in denials}:
             continue  # "it does not get faster without sparse kernels" asserts that it needs them
-        for i in range(len(ws)):
-            if not _denies(ws, i):
-                continue
+        for i in denials:
             scope = [x for x in ws[i + 1:] if x not in STOPWORDS and x not in NEGATORS][:4]
             if len(scope) < 2 or stem(scope[0]) not in point_stems:
                 continue
