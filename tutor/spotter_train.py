@@ -44,10 +44,11 @@ SAME_ANSWER, OTHER_MISCONCEPTION, RIGHT_ANSWER = 3, 2, 1  # nearest statements t
 # Session 58, measured and not kept: RIGHT_ANSWER 3 (a right answer's three nearest statements per misconception,
 # the three the spotter reads when grading): 20,637 pairs instead of 10,899, 78 min on 2 cores. Out of fold on
 # dev, answers whose highest verdict is above .5: complete .225 → .193, partial-missing .268 → .170,
-# misconception .815 → .796 (AUC misconception vs right answers .888 → .899). But the grader lost: dev 5-fold CV
-# over seeds 7/11/13 in band .8136 → .8125, agreement .8238 → .8231; stored-feature test split .8349 → .8335,
-# .8464 → .8453, QWK .8521 → .8485; bench/misconception_rule.py (test, clearing bar .1): right answers told they
-# hold a misconception 106 → 77 of 1360, misconception answers caught 316 → 293 of 418.
+# misconception .815 → .796 (AUC misconception vs right answers .888 → .899). But the grader lost (in band read on
+# unrounded scores): dev 5-fold CV over seeds 7/11/13 in band .8136 → .8125, agreement .8238 → .8231;
+# stored-feature test split .8349 → .8335, .8464 → .8453, QWK .8521 → .8485; bench/misconception_rule.py (test,
+# clearing bar .1): right answers told they hold a misconception 106 → 77 of 1360, misconception answers caught
+# 316 → 293 of 418.
 
 
 def load_spans(path: Path = SPANS) -> dict[str, list[tuple[str, int]]]:
